@@ -1,0 +1,22 @@
+"""Helpers shared by the CLI modules."""
+
+from __future__ import annotations
+
+import click
+
+from corebench_runner.suite import Suite, resolve_suite
+
+
+def suite_from(ctx: click.Context, for_writing: bool = False) -> Suite:
+    root = (ctx.find_root().obj or {}).get("suite")
+    return resolve_suite(root, for_writing=for_writing)
+
+
+def echo_table(headers: list[str], rows: list[list[object]]) -> None:
+    """A plain aligned table that reads well over ssh and in logs."""
+    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))

@@ -1,0 +1,1 @@
+"""Model clients. See base.ModelClient."""

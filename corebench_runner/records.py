@@ -1,0 +1,133 @@
+"""Plain records passed between the modules of the pipeline.
+
+capsule -> TaskSpec (what a scaffold may see) -> Submission (what it returns)
+-> Verdict per question (what a grader says) -> TaskOutcome (what the store keeps).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(str, enum.Enum):
+    """How a task ended. Infrastructure failures are never scored as wrong answers."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    DISPUTED = "disputed"
+    NO_REPORT = "no_report"
+    INVALID_REPORT = "invalid_report"
+    TIMEOUT = "timeout"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    INFRA_ERROR = "infra_error"
+    SKIPPED = "skipped"  # e.g. the capsule needs a GPU the host lacks
+
+
+class VerdictStatus(str, enum.Enum):
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    DISPUTED = "disputed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A grader's decision on one question."""
+
+    status: VerdictStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What Sandbox.exec returns. Output beyond the cap is dropped and `truncated` says so."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    truncated: bool = False
+    seconds: float = 0.0
+
+    def __iter__(self):  # allows `code, out, err, timed_out = sandbox.exec(...)`
+        return iter((self.exit_code, self.stdout, self.stderr, self.timed_out))
+
+
+@dataclass
+class Usage:
+    """Tokens and dollars. cost_usd is None when the model's price is unknown."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float | None = 0.0
+    calls: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
+        self.calls += other.calls
+        if self.cost_usd is None or other.cost_usd is None:
+            self.cost_usd = None
+        else:
+            self.cost_usd += other.cost_usd
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-task limits a scaffold must honour. None means no limit."""
+
+    max_steps: int | None = 60
+    wall_seconds: float | None = 3600.0
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class OracleSpec:
+    """How the oracle scaffold reproduces a capsule: a command, then answer extraction.
+
+    extract maps question text -> {"file": path relative to the workspace, and one of
+    "key" (a dotted path into a JSON file), "regex" (group 1 of the first match), "csv"
+    (row/column selectors)}. It carries no reference values.
+    """
+
+    reproduce: str
+    extract: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything a scaffold is allowed to know about a task. Never a reference value."""
+
+    capsule_id: str
+    level: str
+    prompt: str  # the full prompt for this level, saying where report.json goes
+    questions: tuple[str, ...]  # exact keys the report must use
+    vision_questions: tuple[str, ...]
+    workspace_dir: str  # path of the workspace inside the sandbox, e.g. /workspace
+    report_path: str  # e.g. /workspace/report.json
+    language: str = ""
+    oracle: OracleSpec | None = None
+
+
+@dataclass
+class Submission:
+    """What a scaffold returns for one task.
+
+    answers is None when no report was produced. outcome is set only when the scaffold
+    itself ended the task early (timeout, budget_exceeded, infra_error, ...); otherwise
+    grading decides.
+    """
+
+    answers: dict[str, Any] | None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    outcome: Outcome | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    steps: int = 0

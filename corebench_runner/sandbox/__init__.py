@@ -1,0 +1,5 @@
+"""Sandboxes: where an agent's commands run. See base.Sandbox for the contract."""
+
+from corebench_runner.sandbox.base import Sandbox, SandboxSpec
+
+__all__ = ["Sandbox", "SandboxSpec"]

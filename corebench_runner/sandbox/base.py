@@ -1,0 +1,55 @@
+"""The Sandbox contract: a small per-call surface plus a lifecycle.
+
+A sandbox is created from a SandboxSpec, used through exec / read_file / write_file /
+copy_in / copy_out, and always closed (use it as a context manager). close() is
+idempotent and must remove every resource (container, temp dirs) even after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from corebench_runner.records import ExecResult
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What to start. `image` is ignored by the local sandbox."""
+
+    image: str
+    workdir: str = "/workspace"
+    cpus: float | None = None
+    memory: str | None = None  # docker syntax, e.g. "4g"
+    pids_limit: int | None = 512
+    network: str = "bridge"  # "bridge" or "none"
+    gpu: bool = False  # request GPU devices
+    labels: dict[str, str] = field(default_factory=dict)  # e.g. run id, task id
+    env: dict[str, str] = field(default_factory=dict)  # never secrets
+    user: str | None = None  # run as this user when the image allows it
+    output_cap_bytes: int = 1_000_000  # per stream, per exec
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    workdir: str
+
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
+        """Run a shell command (str, via bash -lc) or argv (list). Kills the whole process tree on timeout."""
+
+    def read_file(self, path: str) -> bytes: ...
+
+    def write_file(self, path: str, data: bytes | str) -> None: ...
+
+    def copy_in(self, host_dir: Path, dest: str) -> None:
+        """Copy a host folder's contents into dest inside the sandbox."""
+
+    def copy_out(self, src: str, host_dir: Path) -> None:
+        """Copy a sandbox path (file or folder) into a host folder."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Sandbox": ...
+
+    def __exit__(self, *exc: object) -> None: ...

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian machine for corebench-runner, idempotently:
+# Debian packages, the Docker engine (started if not answering), a venv with the package
+# and its test extras, and the locally built base images. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+log() { printf '\n== %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(git gnupg ca-certificates curl debootstrap docker.io chromium tmux)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+log "Docker engine"
+bash scripts/start_docker.sh
+
+log "Python environment (.venv)"
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/pip install -q -e ".[test]"
+
+log "base images (built from Debian's archive; cached after the first build)"
+.venv/bin/corebench images build-base
+
+log "ready: $ROOT/.venv/bin/corebench"
