@@ -215,3 +215,122 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+# ------------------------------------------------------------------ writes used by a run
+# Every function below is one transaction: a run killed at any instant leaves each task
+# either fully recorded (status 'done', its answers and usage) or not recorded at all.
+
+TASK_DONE = "done"
+
+
+@dataclass
+class AnswerRecord:
+    """One graded question of a task, as stored."""
+
+    question: str
+    reported: Any  # the agent's value; ignored when reported_present is False
+    reported_present: bool
+    references: list[Any]
+    vision: bool
+    status: str  # automatic verdict: correct | incorrect | disputed
+    reason: str
+
+
+@dataclass
+class TaskRecord:
+    """Everything that ends a task, written in one transaction by finish_task."""
+
+    outcome: str
+    model: str = ""
+    error: str | None = None
+    seconds: float = 0.0
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float | None = 0.0
+    calls: int = 0
+    answers: list[AnswerRecord] | None = None
+    transcript_path: str | None = None
+    artifacts_dir: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def create_run(store: Store, run_id: str, *, model: str, scaffold: str, scaffold_version: str, level: str,
+               grader: str, engine_version: str, host: str, config: dict[str, Any],
+               tasks: list[tuple[str, int, str]]) -> None:
+    """Record a run and its whole plan (capsule_id, repeat, capsule_hash) before anything starts."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO runs (id, created, status, model, scaffold, scaffold_version, level, grader, "
+            "engine_version, host, config_json) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, now_iso(), model, scaffold, scaffold_version, level, grader, engine_version, host,
+             dumps(config)))
+        conn.executemany(
+            "INSERT INTO tasks (run_id, capsule_id, repeat, capsule_hash) VALUES (?, ?, ?, ?)",
+            [(run_id, capsule_id, repeat, digest) for capsule_id, repeat, digest in tasks])
+
+
+def get_run(store: Store, run_id: str) -> sqlite3.Row:
+    row = store.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        # Allow an unambiguous prefix, as git does with commits.
+        rows = store.query("SELECT * FROM runs WHERE id LIKE ? ORDER BY created DESC", (run_id + "%",))
+        if len(rows) == 1:
+            return rows[0]
+        hint = "several runs start with it; give more characters" if rows else "list runs with `corebench runs`"
+        raise UserError(f"no run {run_id!r} in {store.path}; {hint}")
+    return row
+
+
+def set_run_status(store: Store, run_id: str, status: str) -> None:
+    finished = now_iso() if status != "running" else None
+    with store.transaction() as conn:
+        conn.execute("UPDATE runs SET status = ?, finished = ? WHERE id = ?", (status, finished, run_id))
+
+
+def tasks_to_resume(store: Store, run_id: str) -> list[sqlite3.Row]:
+    """Tasks of a run that have not finished (pending, or running when the process died)."""
+    return store.query("SELECT * FROM tasks WHERE run_id = ? AND status != ? ORDER BY id", (run_id, TASK_DONE))
+
+
+def claim_task(store: Store, task_id: int) -> bool:
+    """Mark a task as running (one more attempt). False when it is already done."""
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, started = ? "
+            "WHERE id = ? AND status != ?", (now_iso(), task_id, TASK_DONE))
+        return cur.rowcount == 1
+
+
+def finish_task(store: Store, task_id: int, record: TaskRecord) -> bool:
+    """Write a task's outcome, answers and usage in one transaction. False when it was already done."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise UserError(f"{store.path}: no task with id {task_id}")
+        if row["status"] == TASK_DONE:
+            return False  # recorded by an earlier attempt: never duplicate
+        conn.execute(
+            "UPDATE tasks SET status = ?, outcome = ?, error = ?, finished = ?, seconds = ?, steps = ?, "
+            "input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?, "
+            "cost_usd = ?, transcript_path = ?, artifacts_dir = ?, details_json = ? WHERE id = ?",
+            (TASK_DONE, record.outcome, record.error, now_iso(), record.seconds, record.steps,
+             record.input_tokens, record.output_tokens, record.cache_creation_input_tokens,
+             record.cache_read_input_tokens, record.cost_usd, record.transcript_path, record.artifacts_dir,
+             dumps(record.details or {}), task_id))
+        conn.execute("DELETE FROM answers WHERE task_id = ?", (task_id,))
+        conn.executemany(
+            "INSERT INTO answers (task_id, question, reported_json, references_json, vision, status, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(task_id, a.question, dumps(a.reported) if a.reported_present else None, dumps(list(a.references)),
+              int(a.vision), a.status, a.reason) for a in record.answers or []])
+        if record.calls or record.input_tokens or record.output_tokens:
+            conn.execute(
+                "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
+                "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, record.model, record.input_tokens, record.output_tokens,
+                 record.cache_creation_input_tokens, record.cache_read_input_tokens, record.cost_usd, now_iso()))
+        return True
