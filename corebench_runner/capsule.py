@@ -22,6 +22,8 @@ LEVELS = ("easy", "medium", "hard")
 RUN_SCRIPTS = ("code/run", "code/run.sh")
 # Folders whose content belongs to the capsule; anything else at the top is left alone.
 CONTENT_DIRS = ("code", "data", "results", "environment")
+KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "task_prompt", "environment", "reproduce", "grader",
+              "contents", "levels", "upstream", "paper", "resources", "questions", "source"}
 
 
 def is_vision_question(text: str) -> bool:
@@ -217,6 +219,8 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         return None, [Problem(file, "syntax", f"not valid TOML: {exc}")]
 
     r = _Reader(file, problems)
+    for key in sorted(set(data) - KNOWN_KEYS):
+        r.error(key, f"unknown field; known fields are {', '.join(sorted(KNOWN_KEYS))} (a typo?)", "warning")
     capsule_id = r.get(data, "id", str, "id", required=True, default="")
     if capsule_id and capsule_id != folder.name:
         r.error("id", f"is {capsule_id!r} but the folder is {folder.name!r}; make them the same")

@@ -1,0 +1,175 @@
+"""`corebench capsule ...`: list, show, validate, new, import-corebench."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import platformdirs
+from tqdm import tqdm
+
+from corebench_runner.capsule import CAPSULE_FILE, parse_capsule
+from corebench_runner.capsule_new import new_capsule
+from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.corebench_import import DEFAULT_PASSPHRASE, import_task, read_tasks
+from corebench_runner.errors import UserError
+from corebench_runner.tarballs import UPSTREAM_CAPSULE_URL, download_tarball, tarball_name
+
+
+@click.group("capsule")
+def capsule_group() -> None:
+    """Capsules: a paper's code and data plus questions with reference answers."""
+
+
+def _capsule_folder(ctx: click.Context, ref: str) -> Path:
+    """A capsule given by id (in the suite) or by a path to its folder."""
+    path = Path(ref)
+    if (path / CAPSULE_FILE).is_file() or ("/" in ref and path.is_dir()):
+        return path
+    suite = suite_from(ctx)
+    folder = suite.capsule_dir(ref)
+    if not folder.is_dir():
+        known = ", ".join(suite.capsule_ids()[:8]) or "none"
+        raise UserError(f"no capsule {ref!r} in {suite.capsules_dir} (known: {known}); "
+                        "check the id with `corebench capsule list` or give a folder path")
+    return folder
+
+
+@capsule_group.command("list")
+@click.pass_context
+def list_capsules(ctx: click.Context) -> None:
+    """List the suite's capsules: id, language, gpu, questions and the levels each supports."""
+    suite = suite_from(ctx)
+    rows = []
+    for capsule_id in suite.capsule_ids():
+        capsule, problems = parse_capsule(suite.capsule_dir(capsule_id))
+        if capsule is None:
+            rows.append([capsule_id, "?", "?", "?", "INVALID (run `corebench capsule validate`)"])
+            continue
+        levels = ", ".join(capsule.supported_levels()) or ("contents missing" if capsule.contents != "present" else "none")
+        rows.append([capsule.id, capsule.language, capsule.gpu, len(capsule.questions), levels])
+    if not rows:
+        click.echo(f"no capsules in {suite.capsules_dir}; add one with `corebench capsule new NAME --from-git URL --rev COMMIT`")
+        return
+    echo_table(["id", "language", "gpu", "questions", "levels ok"], rows)
+    click.echo(f"\n{len(rows)} capsule(s) in {suite.capsules_dir}")
+
+
+@capsule_group.command("show")
+@click.argument("capsule_ref", metavar="ID")
+@click.pass_context
+def show_capsule(ctx: click.Context, capsule_ref: str) -> None:
+    """Show one capsule's metadata, resources and questions with their reference runs."""
+    from corebench_runner.capsule import load_capsule
+
+    capsule = load_capsule(_capsule_folder(ctx, capsule_ref))
+    click.echo(f"{capsule.id}: {capsule.title}")
+    click.echo(f"  folder      {capsule.path}")
+    click.echo(f"  field       {capsule.field}   language {capsule.language}   gpu {capsule.gpu}")
+    if capsule.paper.doi or capsule.paper.url:
+        click.echo(f"  paper       {capsule.paper.doi or capsule.paper.url}")
+    if capsule.paper.citation:
+        click.echo(f"  citation    {capsule.paper.citation}")
+    r = capsule.resources
+    click.echo(f"  resources   {r.cpus:g} cpus, {r.memory} memory, {r.time_limit} s")
+    click.echo(f"  levels      {', '.join(capsule.supported_levels()) or 'none'}")
+    click.echo(f"  reproduce   {capsule.reproduce or '(none: the oracle cannot run this capsule)'}")
+    click.echo(f"  grader      {capsule.grader or '(the run default)'}")
+    click.echo(f"\n  task prompt: {capsule.task_prompt}\n")
+    for n, q in enumerate(capsule.questions, 1):
+        kind = "vision" if q.vision else "written"
+        click.echo(f"  Q{n} [{kind}] {q.text}")
+        click.echo(f"      reference runs: {', '.join(repr(v) for v in q.runs)}")
+
+
+@capsule_group.command("validate")
+@click.argument("capsule_refs", nargs=-1, metavar="[ID ...]")
+@click.option("--all", "all_", is_flag=True, help="Validate every capsule of the suite.")
+@click.pass_context
+def validate(ctx: click.Context, capsule_refs: tuple[str, ...], all_: bool) -> None:
+    """Check capsules and name the file, the field and the fix for every problem.
+
+    ID may also be a path to a capsule folder. Exit code 2 when any capsule has an error.
+    """
+    if all_ and capsule_refs:
+        raise UserError("give capsule ids or --all, not both")
+    if all_:
+        suite = suite_from(ctx)
+        folders = [suite.capsule_dir(cid) for cid in suite.capsule_ids()]
+        if not folders:
+            raise UserError(f"no capsules in {suite.capsules_dir}; nothing to validate")
+    elif capsule_refs:
+        folders = [_capsule_folder(ctx, ref) for ref in capsule_refs]
+    else:
+        raise UserError("give one or more capsule ids (or folder paths), or --all")
+    failed = 0
+    for folder in folders:
+        capsule, problems = parse_capsule(folder)
+        for problem in problems:
+            click.echo(f"{problem.severity}: {problem.line()}", err=problem.severity == "error")
+        if capsule is None:
+            failed += 1
+        else:
+            levels = ", ".join(capsule.supported_levels()) or "none"
+            click.echo(f"ok: {capsule.id} ({len(capsule.questions)} questions; levels: {levels})")
+    if failed:
+        if len(folders) > 1:
+            click.echo(f"{failed} of {len(folders)} capsule(s) failed validation", err=True)
+        sys.exit(2)
+
+
+@capsule_group.command("new")
+@click.argument("name")
+@click.option("--from-git", "from_git", metavar="URL", help="Clone this git repository into code/.")
+@click.option("--rev", metavar="COMMIT", help="The commit (hash or tag) to pin; required with --from-git.")
+@click.option("--from-dir", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Copy this folder instead (a capsule layout is kept; anything else goes into code/).")
+@click.pass_context
+def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, from_dir: Path | None) -> None:
+    """Start capsule NAME in the suite's capsules/ from a git repository or a folder."""
+    suite = suite_from(ctx, for_writing=True)
+    dest = new_capsule(suite.capsules_dir, name, from_git=from_git, rev=rev, from_dir=from_dir)
+    click.echo(f"created {dest}")
+    click.echo(f"next: fill in {dest / CAPSULE_FILE} (task prompt, questions with reference runs, reproduce), "
+               f"environment/Dockerfile and REPRODUCING.md, then run `corebench capsule validate {name}`")
+
+
+@capsule_group.command("import-corebench")
+@click.argument("tasks_file", metavar="TASKS.json[.gpg]", type=click.Path(path_type=Path))
+@click.option("--tarballs", "tarballs_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding capsule-ID.tar.gz files (downloads go here too).")
+@click.option("--download", is_flag=True, help="Download missing tarballs from upstream (retries, resumes, atomic).")
+@click.option("--passphrase", default=DEFAULT_PASSPHRASE, show_default=True,
+              help="Passphrase of an encrypted .gpg task file (upstream's public one by default).")
+@click.option("--url-template", default=UPSTREAM_CAPSULE_URL, show_default=True,
+              help="Where --download fetches a capsule; {capsule_id} is replaced.")
+@click.option("--overwrite", is_flag=True, help="Replace capsules that already exist.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | None, download: bool,
+                     passphrase: str, url_template: str, overwrite: bool, quiet: bool) -> None:
+    """Import upstream CORE-Bench tasks as capsules, keeping every upstream field."""
+    tasks = read_tasks(tasks_file, passphrase)
+    suite = suite_from(ctx, for_writing=True)
+    if download and tarballs_dir is None:
+        tarballs_dir = Path(platformdirs.user_cache_dir("corebench-runner")) / "tarballs"
+    split = "test" if "test" in tasks_file.name else ("train" if "train" in tasks_file.name else "")
+    present = missing = 0
+    for task in tqdm(tasks, desc="importing", unit="capsule", disable=quiet):
+        tarball = None
+        if tarballs_dir is not None:
+            candidate = tarballs_dir / tarball_name(task["capsule_id"])
+            if candidate.is_file():
+                tarball = candidate
+            elif download:
+                tarball = download_tarball(task["capsule_id"], tarballs_dir, url_template)
+        result = import_task(task, suite.capsules_dir, tarball, split, overwrite=overwrite)
+        present += result.contents == "present"
+        missing += result.contents == "missing"
+    click.echo(f"imported {len(tasks)} capsule(s) into {suite.capsules_dir}: {present} with contents, {missing} without")
+    if missing:
+        click.echo("capsules without contents are marked `contents = \"missing\"`; get them with --tarballs DIR or --download")
+
+
+commands = [capsule_group]
