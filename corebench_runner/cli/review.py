@@ -1,0 +1,243 @@
+"""`corebench review` (walk the disputes, record verdicts), its log, export and import, and `corebench regrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from corebench_runner import review
+from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.review_screen import answer_screen, log_lines, summary_line
+from corebench_runner.errors import UserError
+from corebench_runner.plugins import load_plugin
+from corebench_runner.results import run_summary
+from corebench_runner.review_evidence import find_evidence
+from corebench_runner.review_io import export_verdicts, import_verdicts
+from corebench_runner.store import Store, open_store
+
+CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
+           "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}
+
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False),
+    help="Results store (SQLite file). Default: $COREBENCH_STORE, else the user data folder.")
+reviewer_option = click.option(
+    "--reviewer", default=None,
+    help="Who signs the verdicts. Default: `git config user.name`, else the OS user name.")
+
+
+def _open(ctx: click.Context, store_path: str | None) -> Store:
+    """This command's --store, else the one given to the `review` group."""
+    chosen = store_path or (ctx.parent.params.get("store_path") if ctx.parent else None)
+    return open_store(chosen, create=False)
+
+
+def _choice(text: str) -> str:
+    answer = CHOICES.get(text.strip().lower())
+    if answer is None:
+        raise click.BadParameter("type c (correct), i (incorrect), s (skip) or q (quit)")
+    return answer
+
+
+def _ask_reason(required: bool) -> str:
+    label = "Reason (required for a change)" if required else "Reason (optional)"
+    while True:
+        reason = click.prompt(label, default="", show_default=False).strip()
+        if reason or not required:
+            return reason
+        click.echo("A change of verdict needs a reason; say why, or press Ctrl-D to stop.")
+
+
+def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open: bool) -> tuple[int, int]:
+    """Show each answer, ask for a verdict, record it at once. Returns (decided, skipped)."""
+    decided = skipped = 0
+    for position, view in enumerate(queue, start=1):
+        standing = store.latest_status(view.answer_id)
+        if only_open and standing != "disputed":
+            click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
+            continue
+        screen = answer_screen(view, position, len(queue), review.history(store, view.answer_id),
+                               find_evidence(view.transcript, view.reported if view.reported_present else None))
+        click.echo("\n".join(screen))
+        try:
+            choice = click.prompt("\nVerdict: [c]orrect, [i]ncorrect, [s]kip, [q]uit", value_proc=_choice)
+            if choice == "quit":
+                break
+            if choice == "skip":
+                skipped += 1
+                continue
+            reason = _ask_reason(required=choice != standing)
+        except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
+            click.echo("")
+            break
+        record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason)
+        click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}")
+        decided += 1
+    return decided, skipped
+
+
+@click.group("review", invoke_without_command=True)
+@store_option
+@click.option("--run", "run_id", help="Only answers of this run (a unique prefix of the id is enough).")
+@click.option("--model", help="Only answers of runs of this model, e.g. anthropic:claude-sonnet-4-5.")
+@click.option("--capsule", "capsule_id", help="Only answers to this capsule's questions.")
+@click.option("--answer", "answer_ids", type=int, multiple=True,
+              help="Review this answer whatever its status (reopens a graded answer); repeatable.")
+@reviewer_option
+@click.pass_context
+def review_group(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
+                 capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None) -> None:
+    """Settle disputed answers one at a time: c = correct, i = incorrect, s = skip, q = quit.
+
+    Each screen shows the question, the reported value, every reference run, the official
+    rule, the grader's reason and the commands whose output produced the answer. Every
+    verdict is kept (who, when, old and new status, reason); the latest one stands.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    store = _open(ctx, store_path)
+    with store:
+        filters = dict(run_id=run_id, model=model, capsule_id=capsule_id)
+        if answer_ids:
+            queue = review.find_answers(store, answer_ids=list(answer_ids), **filters)
+        else:
+            queue = review.open_disputes(store, **filters)
+        if not queue:
+            click.echo("No open disputes" + (" matching the filters." if any(filters.values()) else "."))
+        else:
+            click.echo(f"{len(queue)} answer(s) to review in {store.path}. Ctrl-D or q stops; decisions are kept.")
+            decided, skipped = _walk(store, queue, reviewer or review.default_reviewer(), not answer_ids)
+            left = len(review.open_disputes(store, **filters))
+            click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
+        for rid in sorted({view.key.run_id for view in queue}):
+            click.echo(summary_line(run_summary(store, rid)))
+
+
+@review_group.command("list")
+@store_option
+@click.option("--run", "run_id", help="Only answers of this run (a unique prefix of the id is enough).")
+@click.option("--capsule", "capsule_id", help="Only answers to this capsule's questions.")
+@click.option("--status", type=click.Choice(review.STATUSES),
+              help="Only answers whose standing status is this (default: all).")
+@click.pass_context
+def list_command(ctx: click.Context, store_path: str | None, run_id: str | None, capsule_id: str | None,
+                 status: str | None) -> None:
+    """List answers with their ids, automatic and standing status (ids feed --answer and reopen)."""
+    with _open(ctx, store_path) as store:
+        views = review.find_answers(store, run_id=run_id, capsule_id=capsule_id, standing=status)
+        echo_table(["answer", "run", "capsule", "rep", "auto", "standing", "question"],
+                   [[v.answer_id, v.key.run_id[:12], v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
+                     v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "..."]
+                    for v in views])
+
+
+@review_group.command("reopen")
+@store_option
+@click.argument("answer_id", type=int)
+@click.option("--reason", required=True, help="Why the answer needs a second look (required).")
+@reviewer_option
+@click.pass_context
+def reopen_command(ctx: click.Context, store_path: str | None, answer_id: int, reason: str,
+                   reviewer: str | None) -> None:
+    """Put ANSWER_ID back in the disputes queue, even one the grader called correct or incorrect."""
+    with _open(ctx, store_path) as store:
+        record = review.reopen(store, answer_id, reviewer=reviewer or review.default_reviewer(), reason=reason)
+        click.echo(f"answer {answer_id}: {record.old_status} -> disputed by {record.reviewer}; "
+                   "it is in the queue of `corebench review`")
+
+
+@review_group.command("log")
+@store_option
+@click.option("--run", "run_id", help="Only verdicts on answers of this run.")
+@click.option("--capsule", "capsule_id", help="Only verdicts on this capsule's answers.")
+@click.option("--answer", "answer_id", type=int, help="Only the history of this answer.")
+@click.pass_context
+def log_command(ctx: click.Context, store_path: str | None, run_id: str | None, capsule_id: str | None,
+                answer_id: int | None) -> None:
+    """Print the audit trail: every verdict, oldest first (the latest per answer stands)."""
+    with _open(ctx, store_path) as store:
+        entries = review.review_log(store, run_id=run_id, capsule_id=capsule_id, answer_id=answer_id)
+        if not entries:
+            click.echo("No verdicts recorded yet.")
+        for entry in entries:
+            click.echo("\n".join(log_lines(entry)))
+
+
+@review_group.command("export")
+@store_option
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--run", "run_id", help="Only verdicts on answers of this run.")
+@click.pass_context
+def export_command(ctx: click.Context, store_path: str | None, file: str, run_id: str | None) -> None:
+    """Write every verdict to FILE as JSON lines, to share with `corebench review import`."""
+    with _open(ctx, store_path) as store:
+        count = export_verdicts(store, Path(file), run_id=run_id)
+    click.echo(f"wrote {count} verdict(s) to {file}")
+
+
+@review_group.command("import")
+@store_option
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def import_command(ctx: click.Context, store_path: str | None, file: str) -> None:
+    """Add the verdicts in FILE (from `review export`), keeping author and time.
+
+    Verdicts already present are skipped. Where both stores ruled on an answer and disagree,
+    nothing is merged: the conflict is listed and the exit code is 1.
+    """
+    with _open(ctx, store_path) as store:
+        result = import_verdicts(store, Path(file))
+    click.echo(f"imported {result.imported} verdict(s); {result.already_present} already present")
+    for key in result.unmatched:
+        click.echo(f"not in this store: run {key.run_id}, {key.capsule_id} repeat {key.repeat}: {key.question}")
+    for conflict in result.conflicts:
+        click.echo(f"conflict on answer {conflict.answer_id} ({conflict.key.capsule_id}: {conflict.key.question}): "
+                   f"here {conflict.ours.new_status} by {conflict.ours.reviewer}, in {file} "
+                   f"{conflict.theirs.new_status} by {conflict.theirs.reviewer}; settle it with "
+                   f"`corebench review --answer {conflict.answer_id}`")
+    if result.conflicts:
+        ctx.exit(1)
+
+
+@click.command("regrade")
+@store_option
+@click.argument("run_id")
+@click.option("--grader", "grader_name", required=True, help="Grader to apply, e.g. corebench or tolerant.")
+@reviewer_option
+@click.pass_context
+def regrade_command(ctx: click.Context, store_path: str | None, run_id: str, grader_name: str,
+                    reviewer: str | None) -> None:
+    """Grade RUN_ID's stored answers again (after a grader fix); human verdicts are kept and still stand."""
+    suite = suite_from(ctx)
+    grader = load_plugin("graders", grader_name, suite.root)
+    with open_store(store_path, create=False) as store:
+        questions = _suite_questions(suite, store, run_id)
+        result = review.regrade(store, run_id, grader, grader_name,
+                                reviewer=reviewer or review.default_reviewer(), questions=questions)
+        click.echo(f"regraded {result.graded} answer(s) with {grader_name}; {len(result.changed)} changed")
+        for change in result.changed:
+            click.echo(f"  answer {change.answer.answer_id} ({change.answer.key.capsule_id}): "
+                       f"{change.old_auto} -> {change.new_auto}")
+        if result.disagreements:
+            click.echo("human verdicts that now disagree with the grader (they still stand):")
+        for view, new_auto in result.disagreements:
+            click.echo(f"  answer {view.answer_id} ({view.key.capsule_id}: {view.key.question}): "
+                       f"reviewed {view.standing}, grader now says {new_auto}")
+        click.echo(summary_line(run_summary(store, run_id)))
+
+
+def _suite_questions(suite, store: Store, run_id: str) -> dict:
+    """The suite's questions for the run's capsules, so per-question tolerances apply; missing capsules are fine."""
+    questions = {}
+    rid = review.resolve_run_id(store, run_id)
+    for row in store.query("SELECT DISTINCT capsule_id FROM tasks WHERE run_id = ?", (rid,)):
+        try:
+            capsule = suite.load(row["capsule_id"])
+        except UserError:
+            continue  # graded from the stored references alone
+        questions.update({(capsule.id, q.text): q for q in capsule.questions})
+    return questions
+
+
+commands = [review_group, regrade_command]
