@@ -1,0 +1,270 @@
+"""A local Messages API server that plays a script: for tests and offline demos.
+
+It speaks the HTTP wire protocol of POST /v1/messages (non-streaming): tool_use and
+tool_result blocks, usage with cache fields, and error responses with real status codes
+and retry-after headers. The real `anthropic` SDK is pointed at it via base_url.
+
+A script is a list of steps, played one per request:
+  {"content": [blocks], "stop_reason": "tool_use", "usage": {...}}   a reply (usage optional)
+  {"error": {"status": 529, "type": "overloaded_error", "message": "...", "retry_after": 1}}
+tool_use blocks without an "id" get one. Without scripted usage the server computes it
+(about len(json)/4 tokens), including prompt caching: a request prefix that ends at a
+cache_control breakpoint is written to the cache; a later request sharing a cached prefix
+is billed for it as cache read. Every request (body, headers) is recorded in `requests`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from corebench_runner.errors import UserError
+
+MAX_BREAKPOINTS = 4  # what the real API allows
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class ScriptError(Exception):
+    status: int
+    type: str
+    message: str
+
+
+def load_script(path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Read a script file: a JSON list of steps, or {"model": NAME, "steps": [...]}. Returns (steps, model)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"--model scripted:{path}: no such file; give the path of a JSON script") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); fix the script") from None
+    steps, model = (data, "scripted") if isinstance(data, list) else (data.get("steps"), data.get("model", "scripted"))
+    if not isinstance(steps, list) or not all(isinstance(s, dict) and ("content" in s or "error" in s) for s in steps):
+        raise UserError(f"{path}: a script is a list of steps, each with \"content\" or \"error\" "
+                        "(see docs/models.md)")
+    return steps, model
+
+
+def estimate_tokens(value: Any) -> int:
+    return max(1, len(json.dumps(value, sort_keys=True)) // 4) if value else 0
+
+
+def _prompt_blocks(body: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
+    """The prompt in cache order (tools, system, messages) as (block without cache_control, is_breakpoint)."""
+    blocks: list[tuple[dict[str, Any], bool]] = []
+
+    def add(block: Any, role: str = "") -> None:
+        if isinstance(block, str):
+            block = {"type": "text", "text": block}
+        marked = isinstance(block, dict) and "cache_control" in block
+        clean = {k: v for k, v in block.items() if k != "cache_control"}
+        blocks.append(({"role": role, **clean} if role else clean, marked))
+
+    for tool in body.get("tools") or []:
+        add(tool)
+    system = body.get("system")
+    for block in ([system] if isinstance(system, str) else system or []):
+        add(block)
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        for block in ([content] if isinstance(content, str) else content or []):
+            add(block, message.get("role", ""))
+    return blocks
+
+
+class PromptCache:
+    """Which prompt prefixes have been written; computes cache-aware usage like the real API."""
+
+    def __init__(self) -> None:
+        self._written: set[str] = set()
+        self._lock = threading.Lock()
+
+    def usage(self, body: dict[str, Any]) -> dict[str, int]:
+        blocks = _prompt_blocks(body)
+        digest, tokens = hashlib.sha256(), 0
+        prefixes: list[tuple[str, int, bool]] = []  # (hash, tokens so far, ends at a breakpoint)
+        for block, marked in blocks:
+            digest.update(json.dumps(block, sort_keys=True).encode())
+            tokens += estimate_tokens(block)
+            prefixes.append((digest.copy().hexdigest(), tokens, marked))
+        total = tokens
+        last_mark = max((i for i, p in enumerate(prefixes) if p[2]), default=-1)
+        if last_mark < 0:
+            return {"input_tokens": total, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        with self._lock:
+            # Like the API: a hit may be found at any block boundary up to the last breakpoint.
+            read = max((p[1] for p in prefixes[:last_mark + 1] if p[0] in self._written), default=0)
+            write = prefixes[last_mark][1] - read
+            self._written.update(p[0] for p in prefixes if p[2])
+        return {"input_tokens": total - read - write, "cache_creation_input_tokens": write,
+                "cache_read_input_tokens": read}
+
+
+def check_request(body: dict[str, Any]) -> None:
+    """Reject what the real API rejects with a 400, so a client bug shows up in tests."""
+    for key in ("model", "max_tokens", "messages"):
+        if key not in body:
+            raise ScriptError(400, "invalid_request_error", f"{key}: Field required")
+    if body.get("stream"):
+        raise ScriptError(400, "invalid_request_error", "this local server does not stream; send stream=false")
+    messages = body["messages"]
+    if not messages or messages[0].get("role") != "user":
+        raise ScriptError(400, "invalid_request_error", "messages: the first message must use the user role")
+    marks = sum(1 for _, marked in _prompt_blocks(body) if marked)
+    if marks > MAX_BREAKPOINTS:
+        raise ScriptError(400, "invalid_request_error",
+                          f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marks}.")
+    for n, message in enumerate(messages):
+        content = message.get("content")
+        uses = [b["id"] for b in content if b.get("type") == "tool_use"] if isinstance(content, list) else []
+        if not uses:
+            continue
+        following = messages[n + 1]["content"] if n + 1 < len(messages) else []
+        results = {b.get("tool_use_id") for b in following if isinstance(b, dict) and b.get("type") == "tool_result"} \
+            if isinstance(following, list) else set()
+        missing = [u for u in uses if u not in results]
+        if missing:
+            raise ScriptError(400, "invalid_request_error",
+                              f"messages.{n + 1}: tool_use ids were found without tool_result blocks "
+                              f"immediately after: {', '.join(missing)}")
+
+
+class MessagesServer:
+    """Serve a script on 127.0.0.1 (ephemeral port) in a background thread; use as a context manager.
+
+    restart_per_conversation: start the script again whenever a request holds a single message
+    (a new conversation), so one script serves several tasks run one after another.
+    api_key: when set, requests must carry it (x-api-key or a bearer token), else 401 as the API answers.
+    """
+
+    def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
+                 restart_per_conversation: bool = False) -> None:
+        self.script: list[dict[str, Any]] = list(script or [])
+        self.requests: list[RecordedRequest] = []
+        self.api_key = api_key
+        self.restart_per_conversation = restart_per_conversation
+        self.cache = PromptCache()
+        self._next = 0
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running; use it as a context manager")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def steps_left(self) -> int:
+        return len(self.script) - self._next
+
+    def add(self, *steps: dict[str, Any]) -> None:
+        """Append steps to the script."""
+        with self._lock:
+            self.script.extend(steps)
+
+    def start(self) -> "MessagesServer":
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="messages-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "MessagesServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def answer(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """(status, extra headers, JSON body) for one request."""
+        sent = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        if self.api_key is not None and sent != self.api_key:
+            return _error(401, "authentication_error", "invalid x-api-key")
+        try:
+            check_request(body)
+        except ScriptError as exc:
+            return _error(exc.status, exc.type, exc.message)
+        with self._lock:
+            if self.restart_per_conversation and len(body["messages"]) == 1:
+                self._next = 0
+            if self._next >= len(self.script):
+                return _error(400, "invalid_request_error",
+                              f"the script is exhausted after {len(self.script)} steps; add more steps")
+            step = self.script[self._next]
+            self._next += 1
+        if "error" in step:
+            err = step["error"]
+            extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}
+            return _error(err.get("status", 500), err.get("type", "api_error"), err.get("message", "scripted error"),
+                          extra)
+        content = [dict(b, id=b.get("id") or f"toolu_{uuid.uuid4().hex[:20]}") if b.get("type") == "tool_use"
+                   else b for b in step["content"]]
+        usage = step.get("usage") or {**self.cache.usage(body), "output_tokens": estimate_tokens(content)}
+        reply = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
+                 "model": body["model"], "content": content,
+                 "stop_reason": step.get("stop_reason") or ("tool_use" if any(
+                     b.get("type") == "tool_use" for b in content) else "end_turn"),
+                 "stop_sequence": None,
+                 "usage": {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **usage}}
+        return 200, {}, reply
+
+
+def _error(status: int, kind: str, message: str, extra: dict[str, str] | None = None):
+    return status, extra or {}, {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                body = {}
+                status, extra, payload = _error(400, "invalid_request_error", "body is not valid JSON")
+            else:
+                server.requests.append(RecordedRequest(self.path, headers, body))
+                if self.path.split("?")[0] != "/v1/messages":
+                    status, extra, payload = _error(404, "not_found_error", f"no route {self.path}")
+                else:
+                    status, extra, payload = server.answer(headers, body)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+            pass
+
+    return Handler

@@ -1,0 +1,48 @@
+"""Turn a --model spec into a ModelClient: anthropic:MODEL, openai:MODEL or scripted:FILE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corebench_runner.errors import UserError
+from corebench_runner.models.anthropic_client import AnthropicClient
+from corebench_runner.models.base import ModelClient
+from corebench_runner.models.openai_client import OpenAIClient
+
+PROVIDERS = ("anthropic", "openai", "scripted")
+SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is no secret
+
+
+class ScriptedClient(AnthropicClient):
+    """Plays a script file through a local Messages API server, with the real SDK: no key needed.
+
+    The script restarts with each new conversation, so tasks run one after another each get
+    the whole script. The server lives as long as this client (close() stops it).
+    """
+
+    def __init__(self, script_file: Path) -> None:
+        from corebench_runner.messages_server import MessagesServer, load_script
+
+        steps, model = load_script(script_file)
+        self.server = MessagesServer(steps, api_key=SCRIPTED_KEY, restart_per_conversation=True).start()
+        super().__init__(model, api_key=SCRIPTED_KEY, base_url=self.server.url, max_retries=2,
+                         name=f"scripted:{script_file}")
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def make_model(spec: str, base_url: str | None = None) -> ModelClient:
+    """A client for `spec`; a bad spec or a missing key raises UserError naming --model."""
+    provider, _, rest = spec.partition(":")
+    if provider not in PROVIDERS or not rest.strip():
+        raise UserError(f"--model {spec!r}: expected PROVIDER:NAME with PROVIDER one of "
+                        f"{', '.join(PROVIDERS)}, e.g. anthropic:claude-sonnet-4-5 or scripted:session.json")
+    rest = rest.strip()
+    if provider == "anthropic":
+        return AnthropicClient(rest, base_url=base_url)
+    if provider == "openai":
+        return OpenAIClient(rest, base_url=base_url)
+    if base_url:
+        raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
+    return ScriptedClient(Path(rest).expanduser())

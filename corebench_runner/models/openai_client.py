@@ -1,0 +1,130 @@
+"""An OpenAI-compatible chat-completions client (OpenAI, vLLM, llama.cpp, ...), via the `openai` SDK.
+
+Scaffolds speak Anthropic-shaped messages; this client translates at its edge:
+tool_use <-> tool_calls, tool_result -> role "tool" messages, base64 image blocks -> data URLs.
+Usage is mapped so that cached prompt tokens count as cache reads, not plain input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import openai
+
+from corebench_runner.errors import UserError
+from corebench_runner.models.base import ModelResponse
+from corebench_runner.models.errors import ModelUnavailable
+from corebench_runner.models.pricing import CostMeter
+from corebench_runner.records import Usage
+
+KEY_ENV = "OPENAI_API_KEY"
+LOCAL_SERVER_KEY = "not-needed"  # local servers (vLLM, ...) usually accept any key
+STOP_REASONS = {"tool_calls": "tool_use", "function_call": "tool_use", "stop": "end_turn", "length": "max_tokens"}
+
+
+def _image_part(block: dict[str, Any]) -> dict[str, Any]:
+    source = block["source"]
+    url = source["url"] if source.get("type") == "url" else f"data:{source['media_type']};base64,{source['data']}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [{"type": "text", "text": b["text"]} if b["type"] == "text" else _image_part(b)
+            for b in content if b["type"] in ("text", "image")]
+
+
+def to_openai_messages(system: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        content = message["content"]
+        if message["role"] == "assistant":
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            text = "".join(b["text"] for b in blocks if b["type"] == "text")
+            calls = [{"id": b["id"], "type": "function",
+                      "function": {"name": b["name"], "arguments": json.dumps(b["input"])}}
+                     for b in blocks if b["type"] == "tool_use"]
+            out.append({"role": "assistant", "content": text or None, **({"tool_calls": calls} if calls else {})})
+            continue
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        # Tool results must directly follow the assistant's tool calls; images they carry
+        # cannot go in a tool message, so they follow in a user message.
+        images, rest = [], []
+        for block in blocks:
+            if block["type"] == "tool_result":
+                result = _parts(block.get("content") or "")
+                text = "\n".join(p["text"] for p in result if p["type"] == "text")
+                out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": text})
+                images += [p for p in result if p["type"] == "image_url"]
+            else:
+                rest.append(block)
+        user_parts = images + _parts(rest)
+        if user_parts:
+            out.append({"role": "user", "content": user_parts})
+    return out
+
+
+def to_openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
+                                              "parameters": t["input_schema"]}} for t in tools]
+
+
+def from_openai_message(message: Any) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+    for call in message.tool_calls or []:
+        try:
+            arguments = json.loads(call.function.arguments or "{}")
+        except json.JSONDecodeError:
+            arguments = {"_unparsed_arguments": call.function.arguments}  # the tool will report the error
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.function.name, "input": arguments})
+    return blocks
+
+
+class OpenAIClient:
+    """A ModelClient for `--model openai:MODEL` (with --base-url for a local OpenAI-compatible server)."""
+
+    def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
+                 max_retries: int = 8, timeout: float = 600.0) -> None:
+        api_key = api_key or os.environ.get(KEY_ENV) or (LOCAL_SERVER_KEY if base_url else None)
+        if not api_key:
+            raise UserError(f"${KEY_ENV} is not set; export your key, or pass --base-url for a local "
+                            "OpenAI-compatible server")
+        self.model = model
+        self.name = f"openai:{model}"
+        self._official = base_url is None and not os.environ.get("OPENAI_BASE_URL")
+        self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self._meter = CostMeter(model)
+
+    def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+                 max_tokens: int = 4096) -> ModelResponse:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(system, messages)}
+        # OpenAI's own API wants max_completion_tokens; local servers know max_tokens best.
+        kwargs["max_completion_tokens" if self._official else "max_tokens"] = max_tokens
+        if tools:
+            kwargs["tools"] = to_openai_tools(tools)
+        try:
+            reply = self._sdk.chat.completions.create(**kwargs)
+        except openai.AuthenticationError as exc:
+            raise UserError(f"the API at {self._sdk.base_url} rejected the key in ${KEY_ENV} "
+                            f"({exc.status_code}); check the key") from None
+        except openai.NotFoundError:
+            raise UserError(f"--model openai:{self.model}: not found at {self._sdk.base_url}; "
+                            "check the model name and --base-url") from None
+        except openai.APIStatusError as exc:
+            raise ModelUnavailable(f"OpenAI-compatible API error {exc.status_code} at {self._sdk.base_url}: "
+                                   f"{exc.message}") from exc
+        except openai.APIConnectionError as exc:
+            raise ModelUnavailable(f"cannot reach {self._sdk.base_url}: {exc}") from exc
+        choice = reply.choices[0]
+        usage = Usage(calls=1)
+        if reply.usage is not None:
+            details = getattr(reply.usage, "prompt_tokens_details", None)
+            cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
+            usage = Usage(input_tokens=reply.usage.prompt_tokens - cached, output_tokens=reply.usage.completion_tokens,
+                          cache_read_input_tokens=cached, calls=1)
+        return ModelResponse(content=from_openai_message(choice.message),
+                             stop_reason=STOP_REASONS.get(choice.finish_reason, choice.finish_reason),
+                             usage=self._meter.priced(usage), model=reply.model)
