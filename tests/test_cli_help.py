@@ -33,7 +33,7 @@ def test_every_command_and_option_has_help_text():
 def test_every_command_answers_help():
     runner = CliRunner()
     for path, _ in walk(main):
-        result = runner.invoke(main, [*path, "--help"])
+        result = runner.invoke(main, [*path, "--help"], prog_name="corebench")
         assert result.exit_code == 0, (path, result.output)
         assert "Usage: corebench" in result.output
 
