@@ -1,0 +1,163 @@
+"""`corebench run`, `corebench runs`, `corebench show`: start or resume a run, list runs, show one."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from corebench_runner.capsule import LEVELS
+from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.errors import UserError
+from corebench_runner.executors import EXECUTORS
+from corebench_runner.progress import summary_lines
+from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
+from corebench_runner.run import (
+    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, execute_run, hash_drift, plan_run, select_capsules,
+    stored_options,
+)
+from corebench_runner.store import open_store
+
+# With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
+AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY"
+# Options that define a run; --resume takes them from the stored run instead.
+RUN_DEFINING = ("model", "scaffold", "level", "capsules", "all_capsules", "repeats", "grader", "timeout",
+                "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url")
+
+store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
+                            help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
+                                 "in the user data folder.")
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
+    if scaffold is None:
+        if os.environ.get(KEY_ENV):
+            scaffold, model = AGENT_SCAFFOLD, model or AGENT_MODEL
+        else:
+            scaffold = "oracle"
+            click.echo(f"no --scaffold and no ${KEY_ENV}: running the oracle scaffold (no model)", err=True)
+    return scaffold, model or NO_MODEL
+
+
+@click.command("run")
+@click.option("--model", help="Model as provider:name, e.g. anthropic:claude-sonnet-4-5; 'none' for scaffolds "
+                              "that need no model. Default: none, or the Anthropic default when an API key is set.")
+@click.option("--scaffold", help="Agent scaffold to test (scaffolds/NAME.py). Default: core-agent when "
+                                 "$ANTHROPIC_API_KEY is set, else oracle.")
+@click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True,
+              help="Difficulty: what the workspace keeps (easy keeps results/, medium keeps the recipe).")
+@click.option("--capsules", "capsules", multiple=True, metavar="IDS",
+              help="Capsule ids, comma-separated or repeated. Default: every capsule that supports the level.")
+@click.option("--all", "all_capsules", is_flag=True, help="Run every capsule of the suite that supports the level.")
+@click.option("--repeats", type=int, default=1, show_default=True, help="Runs per capsule (for variance).")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Tasks running at the same time.")
+@click.option("--grader", default=DEFAULT_GRADER, show_default=True,
+              help="Grader (graders/NAME.py) for capsules that do not name their own.")
+@click.option("--timeout", type=float, help="Wall-clock seconds per task. Default: the capsule's resources.time_limit.")
+@click.option("--max-steps", type=int, default=60, show_default=True, help="Agent steps per task.")
+@click.option("--max-cost-per-task", type=float, metavar="USD", help="Dollars one task may spend on the model.")
+@click.option("--max-cost", type=float, metavar="USD",
+              help="Dollars the whole run may spend; tasks not started by then end as budget_exceeded.")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="Where tasks run: a local pool, or a Ray cluster.")
+@click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
+@click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+              help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
+@click.option("--allow-no-gpu", is_flag=True, help="Run capsules that require a GPU on a host without one.")
+@click.option("--infra-retries", type=int, default=2, show_default=True,
+              help="Extra attempts after an infrastructure failure (Docker, image build, API down).")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="Send model requests to this API endpoint (e.g. a proxy) instead of the provider's.")
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish the unfinished tasks of this run, "
+                                                               "with its own stored options.")
+@store_option
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.pass_context
+def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsules, repeats, concurrency, grader,
+                timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
+                infra_retries, base_url, resume_id, store_path, quiet) -> None:
+    """Run capsules against a model through a scaffold, grade the answers and record everything."""
+    execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=quiet)
+    with open_store(store_path) as store:
+        if resume_id:
+            given = [name for name in RUN_DEFINING
+                     if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
+            if given:
+                flags = ", ".join("--" + name.replace("_", "-") for name in given)
+                raise UserError(f"--resume repeats the run's stored options; drop {flags}")
+            run_id, options, suite = stored_options(store, resume_id)
+            for capsule_id in hash_drift(store, run_id, suite):
+                click.echo(f"warning: capsule {capsule_id} changed since run {run_id} was planned", err=True)
+        else:
+            if capsules and all_capsules:
+                raise UserError("--capsules and --all: give one of them")
+            suite = suite_from(ctx)
+            scaffold, model = _pick_scaffold(scaffold, model)
+            chosen, notes = select_capsules(suite, _split_ids(capsules), level)
+            for note in notes:
+                click.echo(note, err=True)
+            options = RunOptions(model=model, scaffold=scaffold, level=level, capsule_ids=tuple(c.id for c in chosen),
+                                 repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
+                                 max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
+                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url)
+            run_id = plan_run(store, suite, options, chosen, execution)
+        if not quiet:
+            click.echo(f"run {run_id}: {options.scaffold} / {options.model} / level {options.level}; store {store.path}",
+                       err=True)
+        summary = execute_run(store, run_id, options, suite, execution)
+        if not quiet:
+            click.echo("\n".join(summary_lines(summary)))
+
+
+@click.command("runs")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs, newest first (documented contract).")
+@click.option("--limit", type=int, help="Show only the newest N runs.")
+def runs_command(store_path, as_json, limit) -> None:
+    """List runs, newest first, with their accuracy."""
+    with open_store(store_path, create=False) as store:
+        if as_json:
+            data = runs_json(store)
+            click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
+            return
+        rows = [[s.id, s.created, s.status, s.model, s.scaffold, s.level, f"{s.tasks_done}/{s.tasks_total}",
+                 "-" if s.accuracy is None else f"{s.accuracy:.1%}", s.infra_errors, s.open_disputes,
+                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
+        if not rows:
+            click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
+            return
+        echo_table(["run", "created", "status", "model", "scaffold", "level", "done", "accuracy", "infra",
+                    "disputes", "cost"], rows)
+
+
+@click.command("show")
+@click.argument("run_id")
+@store_option
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"run": {...}, "tasks": [...]} as JSON (documented contract).')
+def show_command(run_id, store_path, as_json) -> None:
+    """Show one run: per-task outcome, per-question verdicts, cost and time."""
+    with open_store(store_path, create=False) as store:
+        if as_json:
+            click.echo(json.dumps(show_json(store, run_id), indent=2, ensure_ascii=False))
+            return
+        for line in summary_lines(run_summary(store, run_id)):
+            click.echo(line)
+        for task in task_details(store, run_id):
+            cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
+            seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
+            click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
+                       + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
+            for q in task.questions:
+                reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
+                settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
+                click.echo(f"  [{q.status}{settled}] {q.question[:90]}")
+                click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
+
+
+commands = [run_command, runs_command, show_command]

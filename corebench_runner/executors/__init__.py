@@ -1,0 +1,42 @@
+"""Executors decide only where a task runs: they take jobs and hand back results as they finish.
+
+An executor knows nothing about capsules or graders. It runs `fn(job)` for each submitted job
+with at most `slots` in flight and returns (job, result) pairs in completion order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol
+
+from corebench_runner.errors import UserError
+
+EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    slots: int
+
+    def submit(self, job: Any) -> None:
+        """Start fn(job); the caller never submits more than `slots` jobs at once."""
+
+    def next_result(self) -> tuple[Any, Any]:
+        """Block until a submitted job finishes; return (job, fn(job)). Exceptions from fn propagate."""
+
+    def in_flight(self) -> int: ...
+
+    def close(self) -> None:
+        """Stop waiting for what is still running and release resources."""
+
+
+def make_executor(kind: str, fn: Callable[[Any], Any], slots: int, ray_address: str | None = None) -> Executor:
+    if slots < 1:
+        raise UserError(f"--concurrency must be at least 1, not {slots}")
+    if kind == "local":
+        from corebench_runner.executors.local import LocalExecutor
+
+        return LocalExecutor(fn, slots)
+    if kind == "ray":
+        from corebench_runner.executors.ray_executor import RayExecutor
+
+        return RayExecutor(fn, slots, address=ray_address)
+    raise UserError(f"--executor: unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")

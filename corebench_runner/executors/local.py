@@ -1,0 +1,37 @@
+"""The local executor: a bounded pool of threads on this machine.
+
+Threads suffice because a task spends its time waiting on Docker and on the model API; the
+work itself happens in containers.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable
+
+
+class LocalExecutor:
+    def __init__(self, fn: Callable[[Any], Any], slots: int) -> None:
+        self.slots = slots
+        self._fn = fn
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="corebench-task")
+        self._running: dict[Future, Any] = {}
+
+    def submit(self, job: Any) -> None:
+        self._running[self._pool.submit(self._fn, job)] = job
+
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    def next_result(self) -> tuple[Any, Any]:
+        if not self._running:
+            raise RuntimeError("next_result() with nothing submitted")
+        done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        job = self._running.pop(future)
+        return job, future.result()
+
+    def close(self) -> None:
+        # Running tasks finish in their threads (their sandboxes close themselves); queued ones are dropped.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._running.clear()

@@ -1,0 +1,67 @@
+"""The Ray executor: tasks run on the nodes of a Ray cluster; results come back to the driver.
+
+Nodes that can run containers advertise a custom resource named "docker" (start them with
+`ray start --resources '{"docker": 4}'`); when any node does, every task asks for one unit of
+it, so tasks land only on nodes with Docker and at most that many run per node. Without such
+a node, tasks are scheduled by CPU like any Ray task.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from corebench_runner.errors import UserError
+
+DOCKER_RESOURCE = "docker"
+# A Ray instance started by us is small: the object store carries only results and tarballs.
+LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
+
+
+class RayExecutor:
+    def __init__(self, fn: Callable[[Any], Any], slots: int, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UserError("--executor ray needs Ray: pip install 'corebench-runner[ray]'") from None
+        self._ray = ray
+        self.slots = slots
+        self._started_here = False
+        if not ray.is_initialized():
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(include_dashboard=False, log_to_driver=False,
+                             object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            except (ConnectionError, RuntimeError) as exc:
+                raise UserError(f"--ray-address {address}: cannot join the Ray cluster ({exc}); "
+                                "check the address printed by `ray start --head`") from None
+            self._started_here = True
+        options: dict[str, Any] = {"max_retries": 0}
+        if ray.cluster_resources().get(DOCKER_RESOURCE):
+            options.update(num_cpus=0, resources={DOCKER_RESOURCE: 1})
+        else:
+            options.update(num_cpus=1)
+        self._remote = ray.remote(**options)(fn)
+        self._running: dict[Any, Any] = {}
+
+    def submit(self, job: Any) -> None:
+        self._running[self._remote.remote(job)] = job
+
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    def next_result(self) -> tuple[Any, Any]:
+        if not self._running:
+            raise RuntimeError("next_result() with nothing submitted")
+        ready, _ = self._ray.wait(list(self._running), num_returns=1)
+        ref = ready[0]
+        job = self._running.pop(ref)
+        return job, self._ray.get(ref)
+
+    def close(self) -> None:
+        for ref in list(self._running):
+            self._ray.cancel(ref)  # not forced: the task's finally still closes its sandbox
+        self._running.clear()
+        if self._started_here:
+            self._ray.shutdown()

@@ -1,0 +1,78 @@
+"""What a person watching a run sees: a tqdm bar while it runs, one screen of summary at the end."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from corebench_runner.records import Outcome
+from corebench_runner.results import RunSummary
+
+
+class Progress:
+    """A bar of tasks done with live accuracy and dollars spent; silent when quiet."""
+
+    def __init__(self, total: int, already_done: int = 0, correct: int = 0, scored: int = 0,
+                 cost_usd: float | None = 0.0, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.correct = correct
+        self.scored = scored
+        self.cost_usd = cost_usd
+        self.infra_errors = 0
+        self._bar = None if quiet else tqdm(total=total, initial=already_done, unit="task", desc="tasks",
+                                            file=stream or sys.stderr, dynamic_ncols=True, leave=True)
+        self._refresh()
+
+    def task_done(self, outcome: str, cost_usd: float | None) -> None:
+        if outcome != Outcome.SKIPPED.value:
+            self.scored += 1
+        if outcome == Outcome.CORRECT.value:
+            self.correct += 1
+        if outcome == Outcome.INFRA_ERROR.value:
+            self.infra_errors += 1
+        if self.cost_usd is not None:
+            self.cost_usd = None if cost_usd is None else self.cost_usd + cost_usd
+        if self._bar is not None:
+            self._bar.update(1)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._bar is None:
+            return
+        accuracy = f"{self.correct / self.scored:.0%}" if self.scored else "-"
+        cost = "?" if self.cost_usd is None else f"${self.cost_usd:.2f}"
+        postfix = {"acc": accuracy, "cost": cost}
+        if self.infra_errors:
+            postfix["infra"] = str(self.infra_errors)
+        self._bar.set_postfix(postfix, refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """One screen: what ran, how it ended, how to look closer."""
+    cost = "unknown (a model's price is not known)" if summary.cost_usd is None else f"${summary.cost_usd:.2f}"
+    lines = [
+        f"run {summary.id}  [{summary.status}]",
+        f"  model {summary.model}   scaffold {summary.scaffold} {summary.scaffold_version}   "
+        f"level {summary.level}   grader {summary.grader}",
+        f"  tasks {summary.tasks_done}/{summary.tasks_total} finished",
+        f"  accuracy {_percent(summary.accuracy)} ({summary.correct}/{summary.scored} tasks correct)   "
+        f"infra errors {summary.infra_errors}",
+        f"  verified accuracy {_percent(summary.verified_accuracy)}   open disputes {summary.open_disputes}",
+        f"  cost {cost}   task time {summary.seconds:.0f}s",
+        "  outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none yet"),
+    ]
+    if summary.tasks_done < summary.tasks_total:
+        lines.append(f"  unfinished tasks remain: corebench run --resume {summary.id}")
+    if summary.open_disputes:
+        lines.append("  settle disputes with: corebench review")
+    lines.append(f"  details: corebench show {summary.id}")
+    return lines

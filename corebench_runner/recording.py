@@ -1,0 +1,101 @@
+"""The driver half of a task: grade a worker's Attempt, decide the outcome, keep artifacts, build the record.
+
+Grading happens here, on the driver, so reference answers never travel to a worker or a container.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from corebench_runner.capsule import Capsule
+from corebench_runner.records import Outcome, VerdictStatus
+from corebench_runner.store import AnswerRecord, TaskRecord
+from corebench_runner.task_runner import Attempt
+
+# Outcomes decided before grading: the task never produced answers worth grading.
+UNGRADED = (Outcome.INFRA_ERROR, Outcome.SKIPPED)
+
+
+def grade_answers(capsule: Capsule, grader: Any, report: dict[str, Any] | None) -> list[AnswerRecord]:
+    """One AnswerRecord per question of the capsule; keys must match exactly, as upstream grades."""
+    report = report or {}
+    answers = []
+    for question in capsule.questions:
+        present = question.text in report
+        reported = report.get(question.text)
+        try:
+            verdict = grader.grade(question, reported, reported_present=present)
+            status, reason = VerdictStatus(verdict.status).value, verdict.reason
+        except Exception as exc:  # a grader bug must reach a person, not silently score zero
+            status = VerdictStatus.DISPUTED.value
+            reason = f"grader {getattr(grader, 'name', '?')} failed on this answer ({type(exc).__name__}: {exc})"
+        answers.append(AnswerRecord(question=question.text, reported=reported, reported_present=present,
+                                    references=list(question.runs), vision=question.vision, status=status,
+                                    reason=reason))
+    return answers
+
+
+def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
+    """Scaffold-set outcomes win; then the report's state; then the verdicts."""
+    if attempt.submission.outcome is not None:
+        return Outcome(attempt.submission.outcome)
+    if attempt.report_state == "missing" or attempt.report_state == "unread":
+        return Outcome.NO_REPORT
+    if attempt.report_state == "invalid":
+        return Outcome.INVALID_REPORT
+    statuses = {a.status for a in answers}
+    if statuses <= {VerdictStatus.CORRECT.value} and answers:
+        return Outcome.CORRECT
+    if VerdictStatus.INCORRECT.value in statuses or not answers:
+        return Outcome.INCORRECT
+    return Outcome.DISPUTED
+
+
+def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: str, model: str,
+                 artifacts_root: Path) -> TaskRecord:
+    """Grade, decide and save artifacts; the caller writes the returned record in one transaction."""
+    submission = attempt.submission
+    graded = Outcome(submission.outcome) not in UNGRADED if submission.outcome else True
+    answers = grade_answers(capsule, grader, attempt.report) if graded else []
+    outcome = decide_outcome(attempt, answers)
+    error = submission.error or (attempt.report_problem or None)
+    if outcome == Outcome.NO_REPORT and not error:
+        error = "the agent wrote no report.json"
+
+    job = attempt.job
+    relative = Path(job.run_id) / f"{job.capsule_id}-r{job.repeat}"
+    folder = artifacts_root / relative
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "transcript.json").write_text(json.dumps(submission.transcript, indent=1, ensure_ascii=False,
+                                                       default=str), encoding="utf-8")
+    if attempt.report_raw is not None:
+        (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
+    produced = None
+    if attempt.results_tar:
+        _unpack(attempt.results_tar, folder / "produced")
+        produced = (relative / "produced").as_posix()
+
+    usage = submission.usage
+    details = dict(attempt.details)
+    details.update(grader=grader_name, report_state=attempt.report_state, infra_attempts=attempt.infra_attempts,
+                   calls=usage.calls)
+    return TaskRecord(
+        outcome=outcome.value, model=model, error=error, seconds=round(submission.seconds, 3), steps=submission.steps,
+        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=usage.cost_usd, calls=usage.calls,
+        answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
+        details=details)
+
+
+def _unpack(data: bytes, dest: Path) -> None:
+    """Unpack an agent-made archive with tarfile's 'data' filter: no links out, no devices, no absolute paths."""
+    shutil.rmtree(dest, ignore_errors=True)  # a killed earlier attempt may have left files here
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")

@@ -1,0 +1,258 @@
+"""Execute one task on whatever machine an executor chose: workspace -> sandbox -> scaffold -> report.
+
+This is the worker half of a run. It never touches the store and never grades: it returns an
+Attempt (the scaffold's submission, the raw report.json, the produced files as a tar archive)
+that travels back to the driver, which grades and records it (see run.py). Everything in a
+TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import tarfile
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corebench_runner import levels
+from corebench_runner.errors import UserError
+from corebench_runner.plugins import load_plugin
+from corebench_runner.records import Limits, Outcome, Submission
+from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.suite import Suite
+
+# Produced files larger than this stay in the container; the task notes that they were dropped.
+MAX_RESULTS_BYTES = 200 * 1024 * 1024
+# Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
+TIMEOUT_GRACE_SECONDS = 30.0
+# Labels on every container, so leftovers of a run can be found and removed.
+RUN_LABEL = "corebench.run"
+TASK_LABEL = "corebench.task"
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """Everything a worker needs to run one task, as plain picklable data."""
+
+    run_id: str
+    task_id: int
+    capsule_id: str
+    repeat: int
+    suite_root: str
+    level: str
+    scaffold: str
+    model: str  # model spec, or "none" for scaffolds that need no model
+    limits: Limits
+    model_base_url: str | None = None
+    sandbox_kind: str = "docker"
+    allow_no_gpu: bool = False
+    infra_retries: int = 2  # extra attempts after an infrastructure failure
+
+
+@dataclass
+class Attempt:
+    """What a worker sends back: the submission plus what it found in the sandbox."""
+
+    job: TaskJob
+    submission: Submission
+    report_state: str = "missing"  # ok | missing | invalid | unread
+    report: dict[str, Any] | None = None
+    report_raw: str | None = None
+    report_problem: str = ""
+    results_tar: bytes | None = None
+    infra_attempts: int = 1
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class _Watchdog:
+    """Stops a sandbox when a scaffold overruns its wall limit: the engine's last word on timeouts."""
+
+    def __init__(self, sandbox: Any, seconds: float | None) -> None:
+        self.fired = False
+        self._sandbox = sandbox
+        self._timer = threading.Timer(seconds, self._fire) if seconds else None
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            self._sandbox.close()
+        except Exception:  # the sandbox may already be gone; closing is best effort here
+            pass
+
+    def cancel(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+
+
+def execute_task(job: TaskJob) -> Attempt:
+    """Run one task, retrying infrastructure failures up to job.infra_retries times."""
+    tries = 1 + max(0, job.infra_retries)
+    failures: list[str] = []
+    for attempt_no in range(1, tries + 1):
+        try:
+            attempt = _execute_once(job)
+        except UserError as exc:
+            # A problem retrying cannot fix (a failed image build names its log); report it as is.
+            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)])
+        except Exception as exc:  # Docker died, the API stayed unreachable, a scaffold crashed ...
+            failures.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
+            continue
+        attempt.infra_attempts = attempt_no
+        if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
+            failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
+            continue
+        if failures:
+            attempt.details["earlier_failures"] = failures
+        return attempt
+    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures)
+
+
+def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str]) -> Attempt:
+    submission = Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=error)
+    return Attempt(job=job, submission=submission, report_state="unread", infra_attempts=attempts,
+                   details={"failures": failures, "worker": _worker_name()})
+
+
+def _worker_name() -> str:
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return f"{name}:node={ray.get_runtime_context().get_node_id()}"
+    except ImportError:
+        pass
+    return name
+
+
+def _execute_once(job: TaskJob) -> Attempt:
+    from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
+
+    suite = Suite(Path(job.suite_root))
+    capsule = suite.load(job.capsule_id)
+    scaffold = load_plugin("scaffolds", job.scaffold, suite.root)
+    details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": getattr(scaffold, "version", "")}
+
+    use_gpu, skip_reason = _gpu_choice(gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu))
+    if skip_reason:
+        return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
+                       report_state="unread", details=details)
+    image = _image_for(capsule, scaffold, job.level)
+    details.update(image=image, gpu=use_gpu)
+    model = None
+    if scaffold.needs_model:
+        from corebench_runner.models.factory import make_model
+
+        model = make_model(job.model, base_url=job.model_base_url)
+
+    limits = job.limits
+    if limits.wall_seconds is None:
+        limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
+                        max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
+    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
+                       pids_limit=capsule.resources.pids, gpu=use_gpu,
+                       labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
+    try:
+        return _in_sandbox(job, capsule, scaffold, model, limits, spec, details)
+    finally:
+        if hasattr(model, "close"):
+            model.close()  # e.g. a scripted model's local server
+
+
+def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: Limits, spec: SandboxSpec,
+                details: dict[str, Any]) -> Attempt:
+    from corebench_runner.sandbox.factory import open_sandbox
+
+    with tempfile.TemporaryDirectory(prefix="corebench-task-") as tmp:
+        workspace = levels.prepare(capsule, job.level, Path(tmp) / "workspace")
+        task = workspace.task
+        started = time.monotonic()
+        with open_sandbox(job.sandbox_kind, spec) as sandbox:
+            sandbox.copy_in(workspace.path, task.workspace_dir)
+            watchdog = _Watchdog(sandbox, (limits.wall_seconds or 0) + TIMEOUT_GRACE_SECONDS
+                                 if limits.wall_seconds else None)
+            try:
+                submission = scaffold.run(task, sandbox, model, limits)
+            except Exception:
+                if not watchdog.fired:
+                    raise
+                submission = Submission(answers=None)
+            finally:
+                watchdog.cancel()
+            if not submission.seconds:
+                submission.seconds = time.monotonic() - started
+            if watchdog.fired:
+                submission.outcome = Outcome.TIMEOUT
+                submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{TIMEOUT_GRACE_SECONDS:g}s grace)"
+                return Attempt(job=job, submission=submission, report_state="unread", details=details)
+            attempt = Attempt(job=job, submission=submission, details=details)
+            _read_report(sandbox, task.report_path, attempt)
+            attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", Path(tmp), details)
+    return attempt
+
+
+def _gpu_choice(decision: Any) -> tuple[bool, str | None]:
+    """Accept the sandbox factory's decision as (use_gpu, skip_reason) or an object with those fields."""
+    if isinstance(decision, tuple):
+        use_gpu, reason = decision
+    else:
+        use_gpu = bool(getattr(decision, "use_gpu", False))
+        reason = getattr(decision, "skip_reason", None)
+    return bool(use_gpu), reason or None
+
+
+def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
+    from corebench_runner import images
+
+    if getattr(scaffold, "always_uses_capsule_environment", False) or level == "medium":
+        return images.environment_image(capsule)
+    return images.toolbox_image()
+
+
+def _read_report(sandbox: Any, report_path: str, attempt: Attempt) -> None:
+    """The agent's report.json is authoritative: missing -> no_report; not a JSON object -> invalid."""
+    if sandbox.exec(["test", "-f", report_path], timeout=60).exit_code != 0:
+        attempt.report_state = "missing"
+        return
+    raw = sandbox.read_file(report_path).decode("utf-8", errors="replace")
+    attempt.report_raw = raw
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        attempt.report_state, attempt.report_problem = "invalid", f"report.json is not valid JSON ({exc})"
+        return
+    if not isinstance(value, dict):
+        attempt.report_state = "invalid"
+        attempt.report_problem = f"report.json holds a {type(value).__name__}, not a JSON object of question: answer"
+        return
+    attempt.report_state, attempt.report = "ok", value
+
+
+def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[str, Any]) -> bytes | None:
+    """Copy results/ out of the sandbox and pack it, so it can travel back from any node."""
+    out = tmp / "produced"
+    out.mkdir()
+    try:
+        sandbox.copy_out(results_dir, out)
+    except Exception as exc:  # an agent may have deleted results/; the task still counts
+        details["results_copy_error"] = f"{type(exc).__name__}: {exc}"
+        return None
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink())
+    if size > MAX_RESULTS_BYTES:
+        details["results_dropped"] = f"results/ holds {size} bytes, over the {MAX_RESULTS_BYTES} byte cap"
+        return None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for entry in sorted(out.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    return buffer.getvalue()
