@@ -1,0 +1,116 @@
+"""`corebench images ...`: build, list and prune the images tasks run in."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import docker.errors
+
+from corebench_runner import images
+from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.errors import UserError
+from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.settings import load_settings
+
+
+@click.group("images")
+def images_group() -> None:
+    """Build, list and prune base images and per-capsule environment images."""
+
+
+@images_group.command("build-base")
+@click.option("--only", "only", multiple=True, type=click.Choice(list(images.BASE_IMAGES)),
+              help="Build just this base image (and the ones it is built FROM). Repeatable.")
+@click.option("--rebuild", is_flag=True, help="Build again even when the image already exists.")
+@click.option("--from-registry", "from_registry", metavar="IMAGE",
+              help="Start from this registry image (e.g. debian:bookworm) instead of debootstrap.")
+@click.option("--snapshot", "snapshot", metavar="DATE",
+              help="Debian snapshot date (e.g. 20261101T000000Z) so a rebuild gets the same packages. "
+                   "Default: the `snapshot_date` setting ($COREBENCH_SNAPSHOT), else the live mirror.")
+@click.option("--ca-bundle", "ca_bundle", type=click.Path(dir_okay=False),
+              help="CA bundle to trust inside the images (default: the `ca_bundle` setting, "
+                   "$COREBENCH_CA_BUNDLE, else the host's system bundle). 'none' turns it off.")
+def build_base(only: tuple[str, ...], rebuild: bool, from_registry: str | None, snapshot: str | None,
+               ca_bundle: str | None) -> None:
+    """Build the base images locally: debootstrap Debian, import it, add Python and R layers."""
+    settings = load_settings(snapshot_date=snapshot, ca_bundle=ca_bundle)
+    started = time.monotonic()
+    timings = images.ensure_base_images(only=list(only) or None, rebuild=rebuild, from_registry=from_registry,
+                                        settings=settings, progress=click.echo)
+    if not timings:
+        click.echo("all base images exist; nothing to build")
+    else:
+        click.echo(f"done in {time.monotonic() - started:.0f} s (build logs: {settings.build_dir}/base)")
+
+
+@images_group.command("build")
+@click.argument("capsule_id")
+@click.option("--rebuild", is_flag=True, help="Build again even when an image for this content exists.")
+@click.pass_context
+def build_environment(ctx: click.Context, capsule_id: str, rebuild: bool) -> None:
+    """Build (or reuse) the environment image of CAPSULE_ID and print its tag."""
+    capsule = suite_from(ctx).load(capsule_id)
+    click.echo(images.environment_image(capsule, rebuild=rebuild))
+
+
+def _managed_images() -> list:
+    return [img for img in docker_client().images.list() if (img.labels or {}).get("corebench.image")
+            or any(t.startswith(("corebench/", )) for t in img.tags)]
+
+
+@images_group.command("list")
+def list_images() -> None:
+    """List corebench images: base images and capsule environment images, with sizes."""
+    rows = []
+    for img in sorted(_managed_images(), key=lambda i: (i.tags or [""])[0]):
+        labels = img.labels or {}
+        created = img.attrs.get("Created", "")[:19].replace("T", " ")
+        for tag in img.tags or ["<none>"]:
+            rows.append([tag, labels.get("corebench.image", ""), labels.get("corebench.capsule", ""),
+                         f"{img.attrs.get('Size', 0) / 1e6:.0f} MB", created])
+    if not rows:
+        click.echo("no corebench images; build them with `corebench images build-base`")
+        return
+    echo_table(["TAG", "KIND", "CAPSULE", "SIZE", "CREATED"], rows)
+
+
+@images_group.command("prune")
+@click.option("--all", "prune_all", is_flag=True,
+              help="Also remove environment images that are still current (they are rebuilt on demand).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed, remove nothing.")
+@click.pass_context
+def prune(ctx: click.Context, prune_all: bool, dry_run: bool) -> None:
+    """Remove environment images no capsule of the suite uses any more. Base images are kept."""
+    client = docker_client()
+    current: set[str] = set()
+    if not prune_all:
+        try:
+            suite = suite_from(ctx)
+            for capsule_id in suite.capsule_ids():
+                try:
+                    current.add(images.environment_tag(suite.load(capsule_id)))
+                except UserError:
+                    pass  # a broken capsule has no current image to keep
+        except UserError:
+            pass  # no suite here: every environment image is stale by that measure
+    removed = 0
+    for img in client.images.list(filters={"label": "corebench.image=environment"}):
+        stale = [t for t in img.tags if t not in current]
+        if not stale or len(stale) < len(img.tags):
+            continue
+        for tag in stale:
+            click.echo(f"{'would remove' if dry_run else 'removing'} {tag}")
+            if not dry_run:
+                try:
+                    client.images.remove(tag)
+                    removed += 1
+                except docker.errors.APIError as exc:
+                    click.echo(f"  kept {tag}: {exc.explanation or exc}")
+    if not dry_run:
+        client.images.prune(filters={"dangling": True, "label": "corebench.image"})
+    click.echo(f"{'would remove' if dry_run else 'removed'} {removed if not dry_run else 'the above'} image(s)"
+               if removed or dry_run else "nothing to prune")
+
+
+commands = [images_group]

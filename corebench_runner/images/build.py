@@ -1,0 +1,57 @@
+"""Run one `docker build`, keeping its Dockerfile and log in a folder of its own.
+
+The engine's output is streamed line by line into build.log (never held whole in memory),
+and a failed build ends in one line that names that log.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import docker.errors
+
+from corebench_runner.errors import UserError
+from corebench_runner.sandbox.engine import docker_client
+
+
+class BuildFailed(UserError):
+    def __init__(self, what: str, log: Path, reason: str) -> None:
+        self.log = log
+        super().__init__(f"building {what} failed: {reason.strip()[:200]}; check {log}")
+
+
+def run_build(context: Path, tag: str, log_dir: Path, labels: dict[str, str] | None = None,
+              dockerfile: str = "Dockerfile", what: str | None = None, quiet: bool = True,
+              buildargs: dict[str, str] | None = None) -> str:
+    """Build `context` as `tag`; returns the image id. Raises BuildFailed naming the log."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "build.log"
+    (log_dir / "Dockerfile").write_bytes((context / dockerfile).read_bytes())
+    client = docker_client()
+    started = time.monotonic()
+    image_id = None
+    error = None
+    with log_path.open("w", encoding="utf-8") as log:
+        log.write(f"# docker build -t {tag} {context}\n")
+        try:
+            stream = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+                                      decode=True, labels=labels or {}, pull=False,
+                                      buildargs=buildargs or {})
+            for chunk in stream:
+                if "stream" in chunk:
+                    log.write(chunk["stream"])
+                    if not quiet:
+                        print(chunk["stream"], end="", flush=True)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                if "error" in chunk:
+                    error = chunk["error"]
+                    log.write(f"ERROR: {error}\n")
+        except docker.errors.APIError as exc:
+            error = str(exc)
+            log.write(f"ERROR: {error}\n")
+        log.write(f"# finished in {time.monotonic() - started:.1f} s\n")
+    if error or image_id is None:
+        raise BuildFailed(what or tag, log_path, error or "the engine reported no image")
+    return image_id

@@ -1,0 +1,295 @@
+"""The real sandbox: one Docker container per task, through the docker SDK.
+
+The container idles (`sleep infinity` under docker's init) and every command is a `docker exec`.
+Limits come from the SandboxSpec: cpus, memory (no extra swap), pids, network. Containers are
+never privileged, drop the capabilities an agent does not need, and get no-new-privileges.
+Nothing from the host's environment is passed in; only spec.env and the CA bundle settings.
+Files travel as tar archives (put_archive / get_archive); no host path is ever mounted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import posixpath
+import secrets
+import tarfile
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+
+import docker.errors
+import docker.types
+
+from corebench_runner.records import ExecResult
+from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
+from corebench_runner.sandbox.output import CappedOutput
+from corebench_runner.settings import Settings, load_settings
+
+# Kept: what apt-get and pip need as root (chown, setuid to _apt, ...). Dropped: raw sockets,
+# device nodes, audit and file capabilities, none of which reproducing a paper needs.
+DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"]
+CA_PATH = "/usr/local/share/corebench/host-ca.crt"
+CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
+# Past its timeout, a command whose output is still open (a child that escaped its process
+# group) gets this long before every process but init is killed.
+ESCAPE_GRACE_SECONDS = 5.0
+TIMEOUT_EXIT_CODES = (124, 137)
+PREPARE_SCRIPT = '''mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
+# Kills every process except init, the idle sleep ($1) and itself.
+KILL_ALL_SCRIPT = '''for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$1" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
+
+_open_sandboxes: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_leftovers() -> None:
+    """A sandbox nobody closed (a crash between create and `with`) is still removed at exit."""
+    for sandbox in list(_open_sandboxes):
+        sandbox.close()
+
+
+class DockerSandbox:
+    def __init__(self, spec: SandboxSpec, settings: Settings | None = None) -> None:
+        self.spec = spec
+        self.workdir = spec.workdir
+        self._client = docker_client()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._owner: tuple[int, int] = (0, 0)
+        self._idle_pid = "1"
+        settings = settings or load_settings()
+        self.container = self._client.containers.create(**self._create_args(spec, settings))
+        _open_sandboxes.add(self)
+        try:
+            self.container.start()
+            self._prepare(settings)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _create_args(self, spec: SandboxSpec, settings: Settings) -> dict:
+        labels = {**spec.labels, MANAGED_LABEL: "1"}
+        name_bits = [spec.labels.get(k, "") for k in ("corebench.run", "corebench.task")]
+        name = "-".join(["corebench", *[b for b in name_bits if b], secrets.token_hex(3)])
+        env = dict(spec.env)
+        self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
+        if self._ca_bytes is not None:
+            env.update({k: CA_PATH for k in CA_ENV_NAMES})
+        args: dict = dict(
+            image=spec.image, command=["sleep", "infinity"], name=_docker_name(name), labels=labels,
+            environment=env, working_dir="/", init=True, detach=True, network_mode=spec.network,
+            pids_limit=spec.pids_limit, cap_drop=DROPPED_CAPABILITIES, security_opt=["no-new-privileges"],
+            privileged=False, stdin_open=False, tty=False,
+        )
+        if spec.cpus:
+            args["nano_cpus"] = int(spec.cpus * 1e9)
+        if spec.memory:
+            args["mem_limit"] = spec.memory
+            args["memswap_limit"] = spec.memory  # no swap beyond the memory limit
+        if spec.gpu:
+            args["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        return args
+
+    def _ca_to_hand_in(self, image: str, settings: Settings) -> bytes | None:
+        """The CA bundle to copy in, unless the image already trusts exactly this bundle (our bases do)."""
+        ca = settings.ca_bundle_bytes()
+        if ca is None:
+            return None
+        labels = self._client.images.get(image).labels or {}
+        if labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
+            return None
+        return ca
+
+    def _prepare(self, settings: Settings) -> None:
+        """Create the workdir (owned by the agent user) and hand in the CA bundle when needed."""
+        user = self.spec.user or "root"
+        # One exec: make the workdir, own it, learn the uid/gid and the pid of the idle `sleep`.
+        result = self._run(["sh", "-c", PREPARE_SCRIPT, "prepare", self.workdir, user], user="root", timeout=60)
+        if result.exit_code != 0:
+            raise RuntimeError(f"preparing the sandbox ({self.spec.image}) failed: {result.stderr.strip()}")
+        uid, gid, *idle = result.stdout.split()
+        self._owner = (int(uid), int(gid))
+        self._idle_pid = idle[0] if idle else "1"
+        if self._ca_bytes is not None:
+            self._put_file(CA_PATH, self._ca_bytes, owner=(0, 0), mode=0o644)
+
+    def close(self) -> None:
+        """Kill and remove the container. Idempotent, thread-safe, never raises for a gone container."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _open_sandboxes.discard(self)
+        try:
+            self.container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: removal already under way
+                raise
+
+    def __enter__(self) -> "DockerSandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ exec
+
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
+        argv = ["bash", "-lc", cmd] if isinstance(cmd, str) else list(cmd)
+        return self._run(argv, user=self.spec.user or "root", timeout=timeout, workdir=workdir or self.workdir)
+
+    def _run(self, argv: list[str], user: str, timeout: float | None, workdir: str = "/") -> ExecResult:
+        if timeout is not None:
+            # coreutils timeout puts the command in its own process group and kills the whole group.
+            argv = ["timeout", "-s", "KILL", f"{max(timeout, 0.001):.3f}s", *argv]
+        started = time.monotonic()
+        api = self._client.api
+        exec_id = api.exec_create(self.container.id, argv, stdout=True, stderr=True, user=user, workdir=workdir)["Id"]
+        stream = api.exec_start(exec_id, stream=True, demux=True)
+        stdout, stderr = CappedOutput(self.spec.output_cap_bytes), CappedOutput(self.spec.output_cap_bytes)
+        escape_guard = None
+        if timeout is not None:
+            escape_guard = threading.Timer(timeout + ESCAPE_GRACE_SECONDS, self._kill_everything)
+            escape_guard.daemon = True
+            escape_guard.start()
+        try:
+            for out_chunk, err_chunk in stream:
+                if out_chunk:
+                    stdout.add(out_chunk)
+                if err_chunk:
+                    stderr.add(err_chunk)
+        except docker.errors.APIError:
+            if not self._closed:
+                raise
+        finally:
+            if escape_guard is not None:
+                escape_guard.cancel()
+        seconds = time.monotonic() - started
+        try:
+            exit_code = api.exec_inspect(exec_id).get("ExitCode")
+        except docker.errors.NotFound:  # the container was closed under us (a watchdog did it)
+            exit_code = None
+        exit_code = -1 if exit_code is None else exit_code
+        timed_out = timeout is not None and exit_code in TIMEOUT_EXIT_CODES and seconds >= timeout * 0.95
+        return ExecResult(exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), timed_out=timed_out,
+                          truncated=stdout.truncated or stderr.truncated, seconds=seconds)
+
+    def _kill_everything(self) -> None:
+        """Last resort for a timed-out command whose children left its process group."""
+        try:
+            exec_id = self._client.api.exec_create(self.container.id, ["sh", "-c", KILL_ALL_SCRIPT, "kill-all", self._idle_pid],
+                                                   user="root")["Id"]
+            self._client.api.exec_start(exec_id)
+        except docker.errors.APIError:
+            pass
+
+    # ------------------------------------------------------------------ files
+
+    def _abs(self, path: str) -> str:
+        return path if path.startswith("/") else posixpath.join(self.workdir, path)
+
+    def read_file(self, path: str) -> bytes:
+        path = self._abs(path)
+        try:
+            chunks, stat = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            raise FileNotFoundError(path) from None
+        if stat.get("mode", 0) & (1 << 31):  # docker's ModeDir bit
+            raise IsADirectoryError(path)
+        with tempfile.SpooledTemporaryFile(max_size=16 << 20) as buffer:
+            for chunk in chunks:
+                buffer.write(chunk)
+            buffer.seek(0)
+            with tarfile.open(fileobj=buffer) as tar:
+                member = tar.next()
+                if member is not None and member.issym():
+                    return self.read_file(posixpath.join(posixpath.dirname(path), member.linkname))
+                extracted = tar.extractfile(member) if member is not None else None
+                if extracted is None:
+                    raise FileNotFoundError(path)
+                return extracted.read()
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        path = self._abs(path)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        parent = posixpath.dirname(path)
+        made = self._run(["mkdir", "-p", parent], user=self.spec.user or "root", timeout=60)
+        if made.exit_code != 0:
+            raise PermissionError(f"cannot create {parent} in the sandbox: {made.stderr.strip()}")
+        self._put_file(path, data, owner=self._owner, mode=0o644)
+
+    def _put_file(self, path: str, data: bytes, owner: tuple[int, int], mode: int) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(posixpath.basename(path))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            info.uid, info.gid = owner
+            tar.addfile(info, io.BytesIO(data))
+        self.container.put_archive(posixpath.dirname(path), buffer.getvalue())
+
+    def copy_in(self, host_dir: Path, dest: str) -> None:
+        """Copy the contents of host_dir into dest (created if missing), owned by the sandbox user."""
+        dest = self._abs(dest)
+        made = self._run(["mkdir", "-p", dest], user=self.spec.user or "root", timeout=60)
+        if made.exit_code != 0:
+            raise PermissionError(f"cannot create {dest} in the sandbox: {made.stderr.strip()}")
+        uid, gid = self._owner
+
+        def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+            info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+            return info
+
+        with tempfile.TemporaryFile() as buffer:  # on disk: a capsule's data can be large
+            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                for entry in sorted(Path(host_dir).iterdir()):
+                    tar.add(entry, arcname=entry.name, filter=owned)
+            buffer.seek(0)
+            self.container.put_archive(dest, buffer)
+
+    def copy_out(self, src: str, host_dir: Path) -> None:
+        """Copy a sandbox file or folder into host_dir, as host_dir/<its name> (like `docker cp`)."""
+        src = self._abs(src)
+        try:
+            chunks, _ = self.container.get_archive(src)
+        except docker.errors.NotFound:
+            raise FileNotFoundError(src) from None
+        host_dir = Path(host_dir)
+        host_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as buffer:
+            for chunk in chunks:
+                buffer.write(chunk)
+            buffer.seek(0)
+            with tarfile.open(fileobj=buffer) as tar:
+                # The "data" filter refuses absolute paths, links out of host_dir and device files.
+                tar.extractall(host_dir, filter="data")
+
+
+def _docker_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in name)
+    return cleaned[:120]
+
+
+def remove_leftovers(run_id: str | None = None) -> list[str]:
+    """Remove every corebench container (of one run, or all); returns the names removed."""
+    client = docker_client()
+    filters = {"label": [f"{MANAGED_LABEL}=1"] + ([f"corebench.run={run_id}"] if run_id else [])}
+    removed = []
+    for container in client.containers.list(all=True, filters=filters):
+        try:
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+

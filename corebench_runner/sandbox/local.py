@@ -1,0 +1,116 @@
+"""The same Sandbox contract with no isolation: commands run on this host, as you.
+
+For debugging a capsule quickly. It is NOT a sandbox: an agent could read or delete anything you
+can. The workdir is a fresh temporary folder; relative paths land there, absolute paths are taken
+as they are. The host's environment is not passed on (API keys stay out); only PATH, LANG and
+spec.env are set. A timeout kills the command's whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from corebench_runner.records import ExecResult
+from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.output import CappedOutput
+
+WARNING = "the local sandbox is not a sandbox: commands run on this host as the current user, with no isolation"
+READ_CHUNK = 65536
+
+
+class LocalSandbox:
+    def __init__(self, spec: SandboxSpec) -> None:
+        warnings.warn(WARNING, stacklevel=2)
+        self.spec = spec
+        self._root = Path(tempfile.mkdtemp(prefix="corebench-local-"))
+        self.workdir = str(self._root)
+        self._closed = False
+
+    def _env(self) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "C.UTF-8",
+                "HOME": self.workdir, **self.spec.env}
+
+    def _path(self, path: str) -> Path:
+        return Path(path) if path.startswith("/") else self._root / path
+
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
+        argv = ["bash", "-lc", cmd] if isinstance(cmd, str) else list(cmd)
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(argv, cwd=workdir or self.workdir, env=self._env(), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        except FileNotFoundError as exc:
+            return ExecResult(exit_code=127, stdout="", stderr=f"{exc}\n", seconds=time.monotonic() - started)
+        outputs = (CappedOutput(self.spec.output_cap_bytes), CappedOutput(self.spec.output_cap_bytes))
+        readers = [threading.Thread(target=_drain, args=(pipe, out), daemon=True)
+                   for pipe, out in zip((process.stdout, process.stderr), outputs)]
+        for reader in readers:
+            reader.start()
+        timed_out = False
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(process.pid)  # also reaps children left behind by a finished command
+            process.wait()
+        for reader in readers:
+            reader.join(timeout=5)
+        stdout, stderr = outputs
+        return ExecResult(exit_code=process.returncode, stdout=stdout.text(), stderr=stderr.text(), timed_out=timed_out,
+                          truncated=stdout.truncated or stderr.truncated, seconds=time.monotonic() - started)
+
+    def read_file(self, path: str) -> bytes:
+        return self._path(path).read_bytes()
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        target = self._path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+    def copy_in(self, host_dir: Path, dest: str) -> None:
+        shutil.copytree(host_dir, self._path(dest), dirs_exist_ok=True, symlinks=True)
+
+    def copy_out(self, src: str, host_dir: Path) -> None:
+        source = self._path(src)
+        host_dir = Path(host_dir)
+        host_dir.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, host_dir / source.name, dirs_exist_ok=True, symlinks=True)
+        elif source.exists():
+            shutil.copy2(source, host_dir / source.name)
+        else:
+            raise FileNotFoundError(str(source))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self) -> "LocalSandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drain(pipe, out: CappedOutput) -> None:
+    while chunk := pipe.read1(READ_CHUNK) if hasattr(pipe, "read1") else pipe.read(READ_CHUNK):
+        out.add(chunk)
+    pipe.close()
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,111 @@
+"""User settings for building images and starting containers.
+
+Read from a TOML file under the user's config folder (platformdirs), then from environment
+variables, which win. Every field has a default that works on a plain Debian host:
+
+    ca_bundle      COREBENCH_CA_BUNDLE      CA bundle handed to builds and containers, so pip,
+                                            apt and R work behind a TLS-intercepting proxy.
+                                            Default: the host's system bundle when it exists.
+                                            Set to "" (or "none") to hand in nothing.
+    debian_mirror  COREBENCH_DEBIAN_MIRROR  where debootstrap fetches Debian from.
+    snapshot_date  COREBENCH_SNAPSHOT       e.g. 20261101T000000Z; when set, the mirror becomes
+                                            snapshot.debian.org at that date, so a base image
+                                            can be rebuilt identically later.
+    build_dir      COREBENCH_BUILD_DIR      where each image build keeps its Dockerfile and log.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+from corebench_runner.errors import UserError
+
+APP_NAME = "corebench"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+SNAPSHOT_URL = "http://snapshot.debian.org/archive/debian/{date}/"
+# Where Debian, Ubuntu, Fedora and Alpine keep the system bundle, in that order.
+SYSTEM_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+)
+ENV_NAMES = {
+    "ca_bundle": "COREBENCH_CA_BUNDLE",
+    "debian_mirror": "COREBENCH_DEBIAN_MIRROR",
+    "snapshot_date": "COREBENCH_SNAPSHOT",
+    "build_dir": "COREBENCH_BUILD_DIR",
+}
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get("COREBENCH_SETTINGS") or Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml")
+
+
+def default_ca_bundle() -> str | None:
+    return next((p for p in SYSTEM_CA_BUNDLES if Path(p).is_file()), None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    ca_bundle: str | None = None
+    debian_mirror: str = DEFAULT_MIRROR
+    snapshot_date: str | None = None
+    build_dir: str = ""
+
+    @property
+    def mirror(self) -> str:
+        """The mirror debootstrap uses: the snapshot when a date is set."""
+        if self.snapshot_date:
+            return SNAPSHOT_URL.format(date=self.snapshot_date)
+        return self.debian_mirror
+
+    def ca_bundle_bytes(self) -> bytes | None:
+        """The bundle's content, or None when no bundle is set; a missing file is the user's to fix."""
+        if not self.ca_bundle:
+            return None
+        path = Path(self.ca_bundle)
+        if not path.is_file():
+            raise UserError(f"CA bundle {path} does not exist; fix `ca_bundle` in {settings_file()} "
+                            f"or $COREBENCH_CA_BUNDLE (\"none\" turns it off)")
+        return path.read_bytes()
+
+
+def _clean(name: str, value: object) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if name in ("ca_bundle", "snapshot_date") and text.lower() in ("", "none"):
+        return None
+    return text
+
+
+def load_settings(**overrides: str | None) -> Settings:
+    """Defaults, then the settings file, then environment variables, then explicit overrides."""
+    values: dict[str, str | None] = {
+        "ca_bundle": default_ca_bundle(),
+        "debian_mirror": DEFAULT_MIRROR,
+        "snapshot_date": None,
+        "build_dir": str(Path(platformdirs.user_cache_dir(APP_NAME)) / "builds"),
+    }
+    path = settings_file()
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{path} is not valid TOML ({exc}); fix or delete it") from None
+        known = {f.name for f in fields(Settings)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values.update({k: _clean(k, v) for k, v in data.items()})
+    for name, env in ENV_NAMES.items():
+        if env in os.environ:
+            values[name] = _clean(name, os.environ[env])
+    values.update({k: _clean(k, v) for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not settings.build_dir:
+        settings = replace(settings, build_dir=str(Path(platformdirs.user_cache_dir(APP_NAME)) / "builds"))
+    return settings
