@@ -233,12 +233,12 @@ def _handler_for(relay: MeteringRelay) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             if not relay.token_matches(self._offered_token()):
-                relay.record(RelayCall(self.command, self.path, 401, refused="bad token"), None)
+                relay.record(RelayCall(self.command, self.path.split("?")[0], 401, refused="bad token"), None)
                 return self._error(401, "authentication_error", "corebench relay: unknown task token")
             refusal = relay.refusal()
             if refusal:
                 relay.budget_exceeded.set()
-                relay.record(RelayCall(self.command, self.path, 400, refused=refusal), None)
+                relay.record(RelayCall(self.command, self.path.split("?")[0], 400, refused=refusal), None)
                 return self._error(400, "invalid_request_error", f"corebench relay: {refusal}; the task is stopped")
             prefix = relay.upstream.path.rstrip("/")
             connection = relay.open_upstream()
@@ -248,7 +248,7 @@ def _handler_for(relay: MeteringRelay) -> type[BaseHTTPRequestHandler]:
                 response = connection.getresponse()
                 self._pass_back(response, started)
             except OSError as exc:
-                relay.record(RelayCall(self.command, self.path, 502, refused=f"upstream: {exc}"), None)
+                relay.record(RelayCall(self.command, self.path.split("?")[0], 502, refused=f"upstream: {exc}"), None)
                 self._error(502, "api_error", f"corebench relay: the model API did not answer ({exc})")
             finally:
                 connection.close()
