@@ -1,0 +1,77 @@
+"""`corebench report` (the static site) and `corebench export` (CSV, JSON, HAL upload format)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from corebench_runner.cli.common import suite_from
+from corebench_runner.errors import UserError
+from corebench_runner.store import get_run, open_store
+
+store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
+                            help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
+                                 "in the user data folder.")
+
+
+@click.command("report")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True,
+              help="Folder to write the site into (created if needed). Pages, charts, CSS and "
+                   "results.csv/json land there; publish it as is.")
+@store_option
+@click.option("--templates", "templates", type=click.Path(file_okay=False),
+              help="Folder of your own templates (copies of reports/*.html, static/site.css) that replace "
+                   "the bundled ones of the same name.")
+@click.pass_context
+def report_command(ctx: click.Context, out: str, store_path: str | None, templates: str | None) -> None:
+    """Render the results store into a static HTML site: leaderboard, accuracy over time,
+    capsule matrix, one page per run and per transcript."""
+    from corebench_runner.report.site import build_site  # pandas and matplotlib load only when needed
+
+    started = time.monotonic()
+    with open_store(store_path, create=False) as store:
+        pages = build_site(store, Path(out), Path(templates) if templates else None, suite_from(ctx).root)
+    click.echo(f"wrote {len(pages)} pages to {out} in {time.monotonic() - started:.1f}s; "
+               f"open {Path(out) / 'index.html'}")
+
+
+@click.command("export")
+@click.argument("run_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "hal"]), default="csv", show_default=True,
+              help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format "
+                   "(needs RUN_ID).")
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json in the current folder).")
+@store_option
+def export_command(run_id: str | None, fmt: str, out: str | None, store_path: str | None) -> None:
+    """Export results for other tools: every run, or only RUN_ID (a unique prefix is enough)."""
+    from corebench_runner.report import data as tables, export
+
+    with open_store(store_path, create=False) as store:
+        if run_id is not None:
+            run_id = get_run(store, run_id)["id"]
+        if fmt == "hal":
+            if run_id is None:
+                raise UserError("export --format hal: name the run to export (RUN_ID); list runs with `corebench runs`")
+            text = json.dumps(export.hal_upload(store, run_id), indent=2, ensure_ascii=False) + "\n"
+            out = out or f"{run_id}_UPLOAD.json"
+        else:
+            data = tables.load_report_data(store)
+            if fmt == "csv":
+                text = export.task_table(data, run_id).to_csv(index=False)
+            else:
+                text = json.dumps(export.results_json(data, run_id), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write ({exc.strerror}); choose a writable file") from None
+    click.echo(f"wrote {out}", err=True)
+
+
+commands = [report_command, export_command]

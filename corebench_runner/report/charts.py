@@ -1,0 +1,73 @@
+"""Charts for the site: matplotlib (Agg backend) saved as SVG files next to the pages.
+
+SVG text stays text (svg.fonttype none) so the files are small, and the hash salt and
+metadata are fixed so that building the same store twice gives the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here, and a site build must never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from corebench_runner.report.data import slug  # noqa: E402
+
+STYLE = {"svg.fonttype": "none", "svg.hashsalt": "corebench-report", "font.size": 9,
+         "axes.spines.top": False, "axes.spines.right": False}
+SVG_METADATA = {"Date": None, "Creator": "corebench-runner"}
+
+
+def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path) -> str:
+    """Verified (solid, with its 95% interval) and automatic (dashed) accuracy of one model by run date.
+
+    One line per (scaffold, level). Returns the SVG's file name inside out_dir.
+    """
+    name = f"accuracy-{slug(model)}.svg"
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        for (scaffold, level), group in runs[runs["model"].eq(model)].groupby(["scaffold", "level"]):
+            dates = group["created_at"].dt.tz_localize(None)
+            line, = ax.plot(dates, group["verified_accuracy"], marker="o", label=f"{scaffold} / {level} (verified)")
+            ax.fill_between(dates, group["verified_ci_low"], group["verified_ci_high"], color=line.get_color(),
+                            alpha=0.12, linewidth=0)
+            ax.plot(dates, group["auto_accuracy"], marker=".", linestyle="--", color=line.get_color(),
+                    alpha=0.7, label=f"{scaffold} / {level} (automatic)")
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        _finish(fig, ax, f"{model}: accuracy by run date", "run date")
+        fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
+        plt.close(fig)
+    return name
+
+
+def accuracy_against_cost(runs: pd.DataFrame, out_dir: Path) -> str:
+    """Every run as a point: verified accuracy against cost per task, one colour per model."""
+    name = "accuracy-vs-cost.svg"
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        priced = runs[runs["cost_per_task"].notna()]
+        for model, group in priced.groupby("model"):
+            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=model, alpha=0.85)
+        ax.xaxis.set_major_formatter("${x:,.2f}")
+        _finish(fig, ax, "Verified accuracy against cost per task (each point a run)", "cost per task (USD)")
+        fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
+        plt.close(fig)
+    return name
+
+
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str) -> None:
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("accuracy")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="y", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))

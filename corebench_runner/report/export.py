@@ -1,0 +1,153 @@
+"""Results for other tools: CSV and JSON tables, and one run in HAL's upload format.
+
+HAL (princeton-pli/hal-harness) uploads a `<run_id>_UPLOAD.json` per run. We write the subset
+that describes a CORE-Bench run (docs/reports.md lists the fields): config, results (accuracy,
+written/vision accuracy, successful_tasks, failed_tasks, total_cost, latencies),
+raw_eval_results (per capsule: correct/total written and vision questions), raw_logging_results
+(one record per model call from our usage table), total_usage, total_cost, wall_clock_times,
+task_step_counts. HAL grades with the official rule, so its numbers use the automatic verdicts,
+not reviews; HAL has one result per capsule, so only repeat 0 of a run goes in.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from corebench_runner.report.data import ReportData, records_of
+from corebench_runner.results import run_summary, task_details
+from corebench_runner.store import Store
+
+TASK_COLUMNS = ["run_id", "run_created", "model", "scaffold", "level", "grader", "capsule_id", "repeat", "task_id",
+                "status", "outcome", "verified_outcome", "error", "seconds", "steps", "input_tokens",
+                "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd"]
+RUN_COLUMNS = ["id", "created", "finished", "status", "model", "scaffold", "scaffold_version", "level", "grader",
+               "tasks", "auto_correct", "auto_accuracy", "auto_ci_low", "auto_ci_high", "verified_correct",
+               "verified_accuracy", "verified_ci_low", "verified_ci_high", "repeats", "repeat_min", "repeat_max",
+               "repeat_std", "open_disputes", "cost_usd", "cost_total", "cost_is_lower_bound", "cost_per_task",
+               "cost_per_solved", "input_tokens", "output_tokens", "cache_tokens", "wall_seconds", "agent_seconds"]
+
+
+def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
+    """One row per task with its run's model, scaffold and level."""
+    runs = data.runs.rename(columns={"id": "run_id", "created": "run_created"})
+    tasks = data.tasks.rename(columns={"id": "task_id"})
+    if run_id is not None:
+        tasks = tasks[tasks["run_id"].eq(run_id)]
+    merged = tasks.merge(runs[["run_id", "run_created", "model", "scaffold", "level", "grader"]], on="run_id")
+    return merged.sort_values(["run_created", "run_id", "capsule_id", "repeat"])[TASK_COLUMNS]
+
+
+def run_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
+    runs = data.runs if run_id is None else data.runs[data.runs["id"].eq(run_id)]
+    return runs[RUN_COLUMNS]
+
+
+def results_json(data: ReportData, run_id: str | None = None) -> dict[str, Any]:
+    return {"runs": records_of(run_table(data, run_id)), "tasks": records_of(task_table(data, run_id))}
+
+
+def write_results(data: ReportData, out: Path) -> None:
+    """results.csv (one row per task) and results.json (runs and tasks) beside the site's pages."""
+    task_table(data).to_csv(out / "results.csv", index=False)
+    (out / "results.json").write_text(json.dumps(results_json(data), indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+
+
+# ------------------------------------------------------------------ HAL
+
+def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
+    """One run as HAL's `<run_id>_UPLOAD.json` (the subset documented in docs/reports.md)."""
+    summary = run_summary(store, run_id)
+    tasks = [t for t in task_details(store, summary.id) if t.repeat == 0 and t.status == "done"
+             and t.outcome != "skipped"]
+    raw_eval: dict[str, Any] = {}
+    successful, failed = [], []
+    for task in tasks:
+        written = [q for q in task.questions if not q.vision]
+        vision = [q for q in task.questions if q.vision]
+        # HAL counts a capsule's questions even when the agent reported nothing.
+        total_written, total_vision = (len(written), len(vision)) if task.questions else \
+            _question_counts(store, task.capsule_id)
+        entry = {
+            "correct_written_answers": sum(q.status == "correct" for q in written),
+            "correct_vision_answers": sum(q.status == "correct" for q in vision),
+            "total_written_questions": total_written,
+            "total_vision_questions": total_vision,
+        }
+        if task.outcome not in ("correct", "incorrect", "disputed"):
+            entry["error"] = f"{task.outcome}: {task.error}" if task.error else str(task.outcome)
+        raw_eval[task.capsule_id] = entry
+        (successful if task.outcome == "correct" else failed).append(task.capsule_id)
+    written_tasks = [e for e in raw_eval.values() if e["total_written_questions"]]
+    vision_tasks = [e for e in raw_eval.values() if e["total_vision_questions"]]
+    usage_rows, total_usage = _usage(store, summary.id)
+    costs = [t.cost_usd for t in tasks]
+    total_cost = None if any(c is None for c in costs) else round(sum(costs), 6)
+    return {
+        "config": {
+            "agent_name": f"{summary.scaffold} ({summary.model})",
+            "benchmark_name": f"corebench_{summary.level}",
+            "date": datetime.fromisoformat(summary.created).strftime("%Y-%m-%d"),
+            "run_id": summary.id,
+            "agent_args": {"model_name": summary.model, "scaffold": summary.scaffold,
+                           "scaffold_version": summary.scaffold_version, "grader": summary.grader,
+                           **summary.config},
+            "run_command": f"corebench run --model {summary.model} --scaffold {summary.scaffold} "
+                           f"--level {summary.level}",
+            "prompt_sensitivity": False,
+        },
+        "results": {
+            "accuracy": len(successful) / len(raw_eval) if raw_eval else 0,
+            "written_accuracy": _share(written_tasks, "written"),
+            "vision_accuracy": _share(vision_tasks, "vision"),
+            "successful_tasks": successful,
+            "failed_tasks": failed,
+            "total_cost": total_cost,
+            "latencies": {t.capsule_id: {"total_time": t.seconds} for t in tasks},
+        },
+        "raw_eval_results": raw_eval,
+        "raw_logging_results": usage_rows,
+        "total_usage": total_usage,
+        "total_cost": total_cost,
+        "wall_clock_times": {t.capsule_id: t.seconds for t in tasks},
+        "task_step_counts": {t.capsule_id: t.steps for t in tasks},
+    }
+
+
+def _question_counts(store: Store, capsule_id: str) -> tuple[int, int]:
+    """(written, vision) questions of a capsule, from any graded task of it in the store; (0, 0) if none."""
+    row = store.conn.execute(
+        "SELECT SUM(vision = 0), SUM(vision = 1) FROM answers WHERE task_id = ("
+        "SELECT a.task_id FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.capsule_id = ? "
+        "ORDER BY a.task_id DESC LIMIT 1)", (capsule_id,)).fetchone()
+    return (row[0] or 0, row[1] or 0)
+
+
+def _share(entries: list[dict[str, Any]], kind: str) -> float:
+    """HAL's per-kind accuracy: tasks whose questions of that kind are all correct."""
+    if not entries:
+        return 0
+    done = sum(e[f"correct_{kind}_answers"] == e[f"total_{kind}_questions"] for e in entries)
+    return done / len(entries)
+
+
+def _usage(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+    rows = store.query(
+        "SELECT u.*, t.capsule_id FROM usage u JOIN tasks t ON t.id = u.task_id "
+        "WHERE t.run_id = ? AND t.repeat = 0 ORDER BY u.id", (run_id,))
+    logging, totals = [], {}
+    for row in rows:
+        usage = {"prompt_tokens": row["input_tokens"], "completion_tokens": row["output_tokens"],
+                 "cache_creation_input_tokens": row["cache_creation_input_tokens"],
+                 "cache_read_input_tokens": row["cache_read_input_tokens"]}
+        logging.append({"weave_task_id": row["capsule_id"], "created_timestamp": row["created"],
+                        "summary": {"usage": {row["model"]: usage}}, "cost_usd": row["cost_usd"]})
+        model_total = totals.setdefault(row["model"], {k: 0 for k in usage})
+        for key, value in usage.items():
+            model_total[key] += value or 0
+    return logging, totals

@@ -1,0 +1,194 @@
+"""Render the store into a static site: one jinja2 Environment, templates as files, escaping on.
+
+Layout of a built site (every link is relative, so the folder can be published or opened as is):
+
+    index.html                leaderboard: latest run per (model, scaffold, level), then every run
+    trends.html               accuracy over time per model, accuracy against cost (charts/*.svg)
+    capsules.html             capsules x models matrix
+    runs/<run>.html           every task of a run with per-question verdicts
+    transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
+    static/                   CSS
+    results.csv, results.json the same numbers, for other tools
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+
+from corebench_runner.errors import UserError
+from corebench_runner.report import charts, data as tables, export
+from corebench_runner.report.transcripts import load_events, transcript_items
+from corebench_runner.store import Store
+from corebench_runner.suite import BUNDLED_SUITE
+
+BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
+# Folders the build owns inside --out: emptied first so no page of an older build lingers.
+OWNED_DIRS = ("runs", "transcripts", "charts", "static")
+
+
+def template_dirs(templates: Path | None = None, suite_root: Path | None = None) -> list[Path]:
+    """Where templates are looked up, first match wins: --templates, the suite's reports/, the bundled ones."""
+    dirs = [Path(templates)] if templates else []
+    if suite_root and (Path(suite_root) / "reports").is_dir():
+        dirs.append(Path(suite_root) / "reports")
+    dirs.append(BUNDLED_TEMPLATES)
+    unique: list[Path] = []
+    for folder in dirs:
+        if folder.resolve() not in [u.resolve() for u in unique]:
+            unique.append(folder)
+    return unique
+
+
+def make_environment(dirs: list[Path]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,  # everything an agent wrote reaches pages through here
+        undefined=jinja2.StrictUndefined,  # a misspelt value fails the build instead of vanishing
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+# ------------------------------------------------------------------ display filters (formatting only)
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_pct(value: Any) -> str:
+    return "—" if _missing(value) else f"{float(value):.1%}"
+
+
+def fmt_interval(low: Any, high: Any) -> str:
+    return "" if _missing(low) or _missing(high) else f"{float(low):.0%}–{float(high):.0%}"
+
+
+def fmt_usd(value: Any) -> str:
+    if _missing(value):
+        return "—"
+    return f"${float(value):,.2f}" if abs(float(value)) >= 0.1 else f"${float(value):,.4f}"
+
+
+def fmt_int(value: Any) -> str:
+    return "—" if _missing(value) else f"{int(value):,}"
+
+
+def fmt_duration(seconds: Any) -> str:
+    if _missing(seconds):
+        return "—"
+    seconds = int(round(float(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {secs:02d}s" if minutes else f"{secs}s")
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "pct": fmt_pct, "interval": fmt_interval, "usd": fmt_usd, "int": fmt_int, "duration": fmt_duration,
+}
+
+
+# ------------------------------------------------------------------ build
+
+class SiteWriter:
+    """Renders pages into the output folder; `root` makes every link relative to the page."""
+
+    def __init__(self, env: jinja2.Environment, out: Path) -> None:
+        self.env = env
+        self.out = out
+        self.pages: list[Path] = []
+
+    def page(self, template: str, path: str, **context: Any) -> None:
+        depth = path.count("/")
+        target = self.out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            html = self.env.get_template(template).render(root="../" * depth, **context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise UserError(f"{exc.filename or template}:{exc.lineno}: template syntax error: {exc.message}; "
+                            "fix the template or drop it from --templates") from None
+        except jinja2.UndefinedError as exc:
+            raise UserError(f"template {template}: {exc.message}; a custom template may only use the values "
+                            "documented in docs/reports.md") from None
+        except jinja2.TemplateNotFound as exc:
+            raise UserError(f"template {exc.name} not found in any of: "
+                            f"{', '.join(str(p) for p in self.env.loader.searchpath)}") from None
+        target.write_text(html, encoding="utf-8")
+        self.pages.append(target)
+
+
+def build_site(store: Store, out: Path, templates: Path | None = None, suite_root: Path | None = None) -> list[Path]:
+    """Build the whole site into `out`; returns the pages written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a folder for the site")
+    if templates is not None and not Path(templates).is_dir():
+        raise UserError(f"--templates {templates}: not a folder; point it at a copy of reports/")
+    dirs = template_dirs(templates, suite_root)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OWNED_DIRS:
+        shutil.rmtree(out / name, ignore_errors=True)
+    _copy_static(dirs, out / "static")
+
+    data = tables.load_report_data(store)
+    writer = SiteWriter(make_environment(dirs), out)
+    runs = _run_records(data)
+    nav = {"generated_from": str(store.path)}
+
+    board = _run_records(data, tables.leaderboard(data))
+    writer.page("index.html", "index.html", leaderboard=board, runs=runs, outcome_names=tables.OUTCOMES, **nav)
+
+    (out / "charts").mkdir(parents=True, exist_ok=True)
+    series = tables.accuracy_series(data)
+    model_charts = [{"model": model, "src": "charts/" + charts.accuracy_over_time(series, model, out / "charts"),
+                     "runs": _run_records(data, series[series["model"].eq(model)])}
+                    for model in sorted(series["model"].unique())]
+    cost_chart = "charts/" + charts.accuracy_against_cost(series, out / "charts") if len(series) else None
+    writer.page("trends.html", "trends.html", model_charts=model_charts, cost_chart=cost_chart, **nav)
+
+    models, matrix = tables.capsule_matrix(data)
+    writer.page("capsules.html", "capsules.html", models=models, rows=tables.records_of(matrix), **nav)
+
+    answers = tables.answers_by_task(data)
+    for run in runs:
+        tasks = tables.run_tasks(data, answers, run["id"])
+        for task in tasks:
+            task["transcript_href"] = f"../transcripts/{task['id']}.html" if task["transcript_path"] else None
+        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, **nav)
+        for task in tasks:
+            if task["transcript_path"]:
+                _transcript_page(writer, store, run, task)
+
+    export.write_results(data, out)
+    return writer.pages
+
+
+def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
+    events, problem = load_events(store.artifacts_dir, task["transcript_path"])
+    items = transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img")
+    writer.page("transcript.html", f"transcripts/{task['id']}.html", run=run, task=task, items=items,
+                problem=problem, generated_from=str(store.path))
+
+
+def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, Any]]:
+    """Run rows for templates, each with its non-zero outcome counts in a fixed order."""
+    records = tables.records_of(data.runs if frame is None else frame)
+    for run in records:
+        run["outcomes"] = [{"name": name, "count": run[f"n_{name}"]} for name in tables.OUTCOMES
+                           if run[f"n_{name}"]]
+        if run["n_pending"]:
+            run["outcomes"].append({"name": "pending", "count": run["n_pending"]})
+    return records
+
+
+def _copy_static(dirs: list[Path], target: Path) -> None:
+    """static/ files from every template folder; a user's copy of a file replaces the bundled one."""
+    for folder in reversed(dirs):
+        static = folder / "static"
+        if static.is_dir():
+            shutil.copytree(static, target, dirs_exist_ok=True)

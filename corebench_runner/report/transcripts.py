@@ -1,0 +1,112 @@
+"""Turn a task's transcript (a JSON list of events, docs/models.md) into items a template lays out.
+
+A transcript is agent-written and may hold any string: every value passed on is plain text
+for an autoescaping template, never markup. Figures the agent viewed are written as image
+files into the site, and only when they really are PNG or JPEG; anything else is described.
+Unknown or malformed events are shown as JSON text, never dropped and never a crash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from typing import Any
+
+# Only formats a browser shows without running anything; SVG and HTML could carry script.
+IMAGE_TYPES = {"image/png": (".png", b"\x89PNG\r\n\x1a\n"), "image/jpeg": (".jpg", b"\xff\xd8\xff")}
+
+
+def load_events(artifacts_dir: Path, transcript_path: str | None) -> tuple[list[Any], str | None]:
+    """The events of a transcript, or ([], why not) when it is missing or unreadable."""
+    if not transcript_path:
+        return [], "no transcript was kept for this task"
+    path = (artifacts_dir / transcript_path).resolve()
+    try:
+        path.relative_to(artifacts_dir.resolve())
+    except ValueError:
+        return [], f"transcript path {transcript_path} points outside the artifacts folder; not read"
+    if not path.is_file():
+        return [], f"transcript file {transcript_path} is missing from {artifacts_dir}"
+    try:
+        events = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except ValueError as exc:
+        return [], f"transcript file {transcript_path} is not valid JSON ({exc})"
+    if not isinstance(events, list):
+        return [events], None
+    return events, None
+
+
+def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, image_href: str) -> list[dict[str, Any]]:
+    """One item per event. image_dir/image_prefix name written figure files; image_href is their link base."""
+    items = []
+    for number, event in enumerate(events, start=1):
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "model_call":
+            items.append(_model_call(number, event))
+        elif kind == "tool_call":
+            items.append(_tool_call(number, event))
+        elif kind == "image":
+            items.append(_image(number, event, image_dir, f"{image_prefix}-{number}", image_href))
+        else:
+            items.append({"kind": "other", "number": number, "label": str(kind) if kind is not None else "event",
+                          "json": _json(event)})
+    return items
+
+
+def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
+    blocks = []
+    content = event.get("content")
+    for block in content if isinstance(content, list) else [content]:
+        if isinstance(block, dict) and block.get("type") == "text":
+            blocks.append({"kind": "text", "text": str(block.get("text", ""))})
+        elif isinstance(block, dict) and block.get("type") == "tool_use":
+            blocks.append({"kind": "tool_use", "name": str(block.get("name", "")), "input": _json(block.get("input"))})
+        elif block is not None:
+            blocks.append({"kind": "other", "text": _json(block)})
+    usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+    return {"kind": "model_call", "number": number, "blocks": blocks, "t": _text(event.get("t")),
+            "input_tokens": _text(usage.get("input_tokens")), "output_tokens": _text(usage.get("output_tokens"))}
+
+
+def _tool_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
+    tool_input = event.get("input")
+    command = tool_input.get("command") if isinstance(tool_input, dict) and len(tool_input) == 1 else None
+    return {"kind": "tool_call", "number": number, "name": _text(event.get("name")),
+            "input": str(command) if isinstance(command, str) else _json(tool_input),
+            "output": _text(event.get("output")), "exit_code": _text(event.get("exit_code")),
+            "seconds": _text(event.get("seconds"))}
+
+
+def _image(number: int, event: dict[str, Any], image_dir: Path, stem: str, image_href: str) -> dict[str, Any]:
+    item = {"kind": "image", "number": number, "path": _text(event.get("path")),
+            "media_type": _text(event.get("media_type")), "src": None, "problem": None}
+    media_type = event.get("media_type")
+    if media_type not in IMAGE_TYPES:
+        item["problem"] = f"not shown: {media_type!s} is not PNG or JPEG"
+        return item
+    suffix, magic = IMAGE_TYPES[media_type]
+    try:
+        data = base64.b64decode(str(event.get("bytes_b64", "")), validate=True)
+    except (binascii.Error, ValueError):
+        item["problem"] = "not shown: the image bytes are not valid base64"
+        return item
+    if not data.startswith(magic):
+        item["problem"] = f"not shown: the bytes are not a {media_type} file"
+        return item
+    image_dir.mkdir(parents=True, exist_ok=True)
+    (image_dir / f"{stem}{suffix}").write_bytes(data)
+    item["src"] = f"{image_href}/{stem}{suffix}"
+    return item
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
