@@ -54,6 +54,7 @@ class TaskJob:
     sandbox_kind: str = "docker"
     allow_no_gpu: bool = False
     infra_retries: int = 2  # extra attempts after an infrastructure failure
+    timeout_grace: float = TIMEOUT_GRACE_SECONDS
 
 
 @dataclass
@@ -92,6 +93,7 @@ class _Watchdog:
     def cancel(self) -> None:
         if self._timer:
             self._timer.cancel()
+            self._timer.join()  # if it fired, wait until the container is really gone
 
 
 def execute_task(job: TaskJob) -> Attempt:
@@ -179,8 +181,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
         started = time.monotonic()
         with open_sandbox(job.sandbox_kind, spec) as sandbox:
             sandbox.copy_in(workspace.path, task.workspace_dir)
-            watchdog = _Watchdog(sandbox, (limits.wall_seconds or 0) + TIMEOUT_GRACE_SECONDS
-                                 if limits.wall_seconds else None)
+            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None)
             try:
                 submission = scaffold.run(task, sandbox, model, limits)
             except Exception:
@@ -193,7 +194,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
                 submission.seconds = time.monotonic() - started
             if watchdog.fired:
                 submission.outcome = Outcome.TIMEOUT
-                submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{TIMEOUT_GRACE_SECONDS:g}s grace)"
+                submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
                 return Attempt(job=job, submission=submission, report_state="unread", details=details)
             attempt = Attempt(job=job, submission=submission, details=details)
             _read_report(sandbox, task.report_path, attempt)
@@ -211,11 +212,19 @@ def _gpu_choice(decision: Any) -> tuple[bool, str | None]:
     return bool(use_gpu), reason or None
 
 
+_build_locks: dict[str, threading.Lock] = {}
+_build_locks_guard = threading.Lock()
+
+
 def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
     from corebench_runner import images
 
     if getattr(scaffold, "always_uses_capsule_environment", False) or level == "medium":
-        return images.environment_image(capsule)
+        # Repeats of one capsule start together: build its image once, not once per thread.
+        with _build_locks_guard:
+            lock = _build_locks.setdefault(capsule.id, threading.Lock())
+        with lock:
+            return images.environment_image(capsule)
     return images.toolbox_image()
 
 

@@ -82,6 +82,8 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
                 timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
                 infra_retries, base_url, resume_id, store_path, quiet) -> None:
     """Run capsules against a model through a scaffold, grade the answers and record everything."""
+    if concurrency < 1:
+        raise UserError(f"--concurrency must be at least 1, not {concurrency}")
     execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=quiet)
     with open_store(store_path) as store:
         if resume_id:

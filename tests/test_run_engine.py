@@ -1,0 +1,142 @@
+"""`corebench run` end to end: real Docker sandboxes, real SQLite, the CLI as a user types it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corebench_runner.cli import main
+from corebench_runner.records import Limits, Outcome
+from corebench_runner.store import open_store
+from corebench_runner.task_runner import TaskJob, execute_task
+from support_run import containers_of, count_rows, make_suite, show_json
+
+OUTCOME_SUITE = ["good-a", "rounded-a", "wrong-a", "silent-a", "garbled-a", "listy-a", "flaky-a", "broken-a"]
+EXPECTED = {
+    "good-a": "correct", "rounded-a": "disputed", "wrong-a": "incorrect", "silent-a": "no_report",
+    "garbled-a": "invalid_report", "listy-a": "invalid_report", "flaky-a": "correct", "broken-a": "infra_error",
+}
+
+
+def _run(runner, suite: Path, store: Path, *args: str):
+    return runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "behave", "--store", str(store), *args])
+
+
+@pytest.mark.docker
+def test_one_run_records_every_outcome_and_cleans_up(tmp_path: Path, monkeypatch):
+    suite = make_suite(tmp_path / "suite", OUTCOME_SUITE)
+    (tmp_path / "state").mkdir()
+    monkeypatch.setenv("BEHAVE_STATE", str(tmp_path / "state"))
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    result = _run(runner, suite, store, "--all", "--concurrency", "4", "--level", "hard")
+    assert result.exit_code == 0, result.output
+
+    shown = show_json(runner, store, "")  # the only run: an empty prefix is unambiguous
+    run, tasks = shown["run"], shown["tasks"]
+    assert {t["capsule_id"]: t["outcome"] for t in tasks} == EXPECTED
+    assert run["status"] == "finished" and run["scaffold"] == "behave" and run["scaffold_version"] == "7"
+    assert run["model"] == "none" and run["level"] == "hard" and run["grader"] == "tolerant"
+    assert run["accuracy"] == pytest.approx(2 / 8) and run["infra_errors"] == 1 and run["open_disputes"] == 1
+    # The config is recorded before anything runs: capsule hashes, engine version, host.
+    assert set(run["config"]["capsule_hashes"]) == set(OUTCOME_SUITE) and run["engine_version"]
+    # Cost sums what tasks that reached the scaffold reported (infra errors spent nothing recorded).
+    assert run["cost_usd"] == pytest.approx(0.5 * 7)
+
+    by_id = {t["capsule_id"]: t for t in tasks}
+    assert "gone for good" in by_id["broken-a"]["error"]
+    assert [q["status"] for q in by_id["rounded-a"]["questions"]] == ["disputed", "correct", "correct"]
+    assert all(not q["reported_present"] for q in by_id["silent-a"]["questions"])
+    assert "not valid JSON" in by_id["garbled-a"]["error"] and "list" in by_id["listy-a"]["error"]
+    assert by_id["broken-a"]["questions"] == []  # an infra error is not graded as wrong answers
+
+    with open_store(store) as opened:
+        details = {r["capsule_id"]: json.loads(r["details_json"]) for r in opened.query("SELECT * FROM tasks")}
+        artifacts = opened.artifacts_dir
+    assert details["flaky-a"]["infra_attempts"] == 2 and details["broken-a"]["infra_attempts"] == 3
+    good = by_id["good-a"]
+    transcript = json.loads((artifacts / good["transcript_path"]).read_text())
+    assert transcript[0]["kind"] == "good"
+    produced = artifacts / good["artifacts_dir"]
+    assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
+    assert (artifacts / Path(good["transcript_path"]).parent / "report.json").is_file()
+
+    # What a person sees at the end, and in `runs`.
+    assert "accuracy 25.0% (2/8 tasks correct)" in result.output and "infra errors 1" in result.output
+    listed = runner.invoke(main, ["runs", "--json", "--store", str(store)])
+    assert json.loads(listed.output)[0]["accuracy"] == pytest.approx(0.25)
+    table = runner.invoke(main, ["runs", "--store", str(store)])
+    assert run["id"] in table.output and "25.0%" in table.output
+    shown_text = runner.invoke(main, ["show", run["id"], "--store", str(store)])
+    assert "rounded-a #0: disputed" in shown_text.output and "(not reported)" in shown_text.output
+
+    assert containers_of(run["id"]) == []
+    assert count_rows(store, run["id"]) == {"tasks": 8, "done": 8, "answers": 7 * 3, "duplicate_answers": 0}
+
+
+@pytest.mark.docker
+def test_repeats_and_a_run_budget(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    # Each task costs $0.50; with a $0.60 budget and one task at a time, the third and fourth never start.
+    result = _run(runner, suite, store, "--capsules", "good-a,good-b", "--repeats", "2", "--concurrency", "1",
+                  "--max-cost", "0.6", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # --quiet: no bar, no summary
+    tasks = show_json(runner, store, "")["tasks"]
+    assert [(t["capsule_id"], t["repeat"]) for t in tasks] == [("good-a", 0), ("good-a", 1), ("good-b", 0),
+                                                               ("good-b", 1)]
+    outcomes = sorted(t["outcome"] for t in tasks)
+    assert outcomes == ["budget_exceeded", "budget_exceeded", "correct", "correct"]
+    assert all("--max-cost" in t["error"] for t in tasks if t["outcome"] == "budget_exceeded")
+
+
+@pytest.mark.docker
+def test_the_engine_stops_a_scaffold_that_ignores_its_time_limit(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["stubborn-a"])
+    job = TaskJob(run_id="watchdog-test", task_id=1, capsule_id="stubborn-a", repeat=0, suite_root=str(suite),
+                  level="hard", scaffold="behave", model="none", limits=Limits(wall_seconds=3), timeout_grace=2)
+    attempt = execute_task(job)
+    assert attempt.submission.outcome == Outcome.TIMEOUT
+    assert "stopped by the engine after 3s" in attempt.submission.error
+    assert attempt.submission.seconds < 60
+    assert containers_of("watchdog-test") == []
+
+
+def test_user_mistakes_end_in_one_line(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["good-a"])
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    cases = [
+        (["--capsules", "nope"], "no capsule 'nope'"),
+        (["--capsules", "good-a", "--all"], "--capsules and --all"),
+        (["--repeats", "0"], "--repeats"),
+        (["--concurrency", "0"], "--concurrency"),
+        (["--grader", "nonexistent"], "unknown grader 'nonexistent'"),
+        (["--resume", "no-such-run"], "drop --scaffold"),  # a resume takes the run's own options
+    ]
+    for args, expected in cases:
+        result = _run(runner, suite, store, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert expected in result.output and "Traceback" not in result.output, (args, result.output)
+    result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "nonexistent", "--store", str(store)])
+    assert result.exit_code == 2 and "unknown scaffold 'nonexistent'" in result.output
+    result = runner.invoke(main, ["run", "--resume", "no-such-run", "--store", str(store)])
+    assert result.exit_code == 2 and "no run 'no-such-run'" in result.output
+    result = runner.invoke(main, ["runs", "--store", str(tmp_path / "absent.sqlite")])
+    assert result.exit_code == 2 and "no results store" in result.output
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"garbage" * 1000)
+    result = runner.invoke(main, ["show", "x", "--store", str(bad)])
+    assert result.exit_code == 2 and str(bad) in result.output and "Traceback" not in result.output
+
+
+def test_a_scaffold_that_needs_a_model_refuses_model_none(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["good-a"])
+    result = CliRunner().invoke(main, ["--suite", str(suite), "run", "--scaffold", "core-agent", "--model", "none",
+                                       "--store", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 2 and "--model" in result.output and "needs a model" in result.output
