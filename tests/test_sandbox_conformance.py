@@ -1,0 +1,150 @@
+"""One set of behaviours every sandbox must show, run against docker and local alike."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from corebench_runner.sandbox.base import Sandbox
+from corebench_runner.sandbox.factory import open_sandbox
+
+from support_docker import containers_of, require_image, spec, test_run_id
+
+KINDS = [pytest.param("docker", marks=pytest.mark.docker), "local"]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request) -> str:
+    return request.param
+
+
+def start(kind: str, **changes) -> Sandbox:
+    if kind == "docker":
+        require_image()
+        return open_sandbox("docker", spec(**changes))
+    with pytest.warns(UserWarning, match="not a sandbox"):
+        return open_sandbox("local", spec(**changes))
+
+
+@pytest.fixture
+def sandbox(kind):
+    with start(kind) as box:
+        yield box
+
+
+def test_is_a_sandbox(sandbox):
+    assert isinstance(sandbox, Sandbox)
+
+
+def test_shell_command_gives_output_and_exit_code(sandbox):
+    result = sandbox.exec("echo out; echo err >&2; exit 3")
+    assert (result.exit_code, result.stdout, result.stderr, result.timed_out) == (3, "out\n", "err\n", False)
+    code, out, err, timed_out = sandbox.exec(["printf", "%s|", "a b", "c"])
+    assert (code, out, timed_out) == (0, "a b|c|", False)
+
+
+def test_commands_start_in_the_workdir(sandbox):
+    sandbox.write_file("note.txt", "here")
+    assert sandbox.exec("pwd").stdout.strip() == sandbox.workdir
+    assert sandbox.exec("cat note.txt").stdout == "here"
+    sandbox.write_file("sub/inner.txt", "x")
+    assert sandbox.exec("pwd", workdir=f"{sandbox.workdir}/sub").stdout.strip() == f"{sandbox.workdir}/sub"
+
+
+def test_missing_program_is_an_exit_code_not_an_exception(sandbox):
+    result = sandbox.exec(["no-such-program-here"])
+    assert result.exit_code != 0 and not result.timed_out
+
+
+def test_timeout_kills_the_whole_process_tree(sandbox):
+    started = time.monotonic()
+    result = sandbox.exec("(sleep 3; echo late > late.txt) & sleep 60", timeout=1)
+    assert result.timed_out
+    assert time.monotonic() - started < 10
+    time.sleep(3.5)  # the background child would have written by now had it survived
+    assert sandbox.exec("test -e late.txt").exit_code == 1
+    assert not sandbox.exec("echo still usable", timeout=10).timed_out
+
+
+def test_output_beyond_the_cap_is_dropped_and_recorded(kind):
+    with start(kind, output_cap_bytes=1000) as box:
+        result = box.exec("head -c 5000000 /dev/zero | tr '\\0' x; echo done >&2")
+    assert result.exit_code == 0 and result.truncated
+    assert result.stdout.startswith("x" * 1000)
+    assert len(result.stdout) < 1200  # the kept bytes plus one line saying how much was dropped
+    assert "5000000" in result.stdout and result.stderr == "done\n"
+
+
+def test_binary_files_round_trip(sandbox):
+    data = bytes(range(256)) * 100
+    sandbox.write_file("figs/plot.png", data)
+    assert sandbox.read_file("figs/plot.png") == data
+    assert sandbox.read_file(f"{sandbox.workdir}/figs/plot.png") == data
+    assert sandbox.exec("wc -c < figs/plot.png").stdout.strip() == "25600"
+    sandbox.write_file("text.txt", "héllo\n")
+    assert sandbox.read_file("text.txt").decode() == "héllo\n"
+
+
+def test_reading_a_missing_file_raises_file_not_found(sandbox):
+    with pytest.raises(FileNotFoundError):
+        sandbox.read_file("nope/missing.txt")
+
+
+def test_files_written_inside_are_readable_outside(sandbox):
+    sandbox.exec("mkdir -p results && printf 'a,b\\n1,2\\n' > results/table.csv")
+    assert sandbox.read_file("results/table.csv") == b"a,b\n1,2\n"
+
+
+def test_copy_in_and_copy_out(sandbox, tmp_path: Path):
+    source = tmp_path / "source"
+    (source / "code").mkdir(parents=True)
+    (source / "code" / "run.sh").write_text("echo ran\n")
+    (source / "data.bin").write_bytes(b"\x00\x01\x02")
+    sandbox.copy_in(source, f"{sandbox.workdir}/capsule")
+    assert sandbox.exec("bash capsule/code/run.sh").stdout == "ran\n"
+    assert sandbox.read_file("capsule/data.bin") == b"\x00\x01\x02"
+    sandbox.exec("mkdir -p capsule/results/figs && echo 42 > capsule/results/answer.txt && echo f > capsule/results/figs/a.txt")
+    out = tmp_path / "out"
+    sandbox.copy_out(f"{sandbox.workdir}/capsule/results", out)
+    assert (out / "results" / "answer.txt").read_text() == "42\n"
+    assert (out / "results" / "figs" / "a.txt").read_text() == "f\n"
+    sandbox.copy_out("capsule/data.bin", out)
+    assert (out / "data.bin").read_bytes() == b"\x00\x01\x02"
+    with pytest.raises(FileNotFoundError):
+        sandbox.copy_out("capsule/none", out)
+
+
+def test_spec_env_is_set_and_host_secrets_are_not(kind, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-conformance-secret")
+    with start(kind, env={"TASK_HINT": "hello"}) as box:
+        env = box.exec("env").stdout
+    assert "TASK_HINT=hello" in env
+    assert "sk-ant-conformance-secret" not in env and "ANTHROPIC_API_KEY" not in env
+
+
+def test_close_is_idempotent_and_removes_everything(kind):
+    run_id = test_run_id()
+    box = start(kind, labels={"corebench.run": run_id})
+    box.write_file("x.txt", "1")
+    root = box.workdir
+    box.close()
+    box.close()
+    if kind == "docker":
+        assert containers_of(run_id) == []
+    else:
+        assert not os.path.exists(root)
+
+
+def test_closed_on_exception_inside_with(kind):
+    run_id = test_run_id()
+    with pytest.raises(RuntimeError):
+        with start(kind, labels={"corebench.run": run_id}) as box:
+            root = box.workdir
+            raise RuntimeError("scaffold crashed")
+    if kind == "docker":
+        assert containers_of(run_id) == []
+    else:
+        assert not os.path.exists(root)
