@@ -98,8 +98,10 @@ class Toolbox:
             return ToolResult("the tool input was not a valid JSON object; send it again", is_error=True)
         try:
             return handler(tool_input, seconds_left) if name == "bash" else handler(tool_input)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             return ToolResult(f"bad input for {name}: {exc!r}; see the tool's input schema", is_error=True)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            return ToolResult(f"{name} failed: {exc}", is_error=True)
 
     def _exists(self, path: str, test: str = "-e") -> bool:
         return self.sandbox.exec(["test", test, path]).exit_code == 0
