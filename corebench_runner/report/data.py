@@ -52,7 +52,10 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     denom = 1 + Z_95**2 / n
     centre = (p + Z_95**2 / (2 * n)) / denom
     half = Z_95 * math.sqrt(p * (1 - p) / n + Z_95**2 / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 or n successes the bound is exact; rounding must not leave it a hair off.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 # ------------------------------------------------------------------ loading
