@@ -73,11 +73,11 @@ def _numeric_dispute(question: Question, reported: Any) -> str | None:
     if enough_digits and decimals < _written_decimals(question.runs) and _rounds_into(v, decimals, lo, hi):
         return (f"{prefix}{reading.text} looks like the reference {where} rounded to {decimals} decimal "
                 f"place(s), fewer digits than the reference gives")
-    for factor, decimals_after, words in ((0.01, decimals + 2, "a percentage of the fraction"),
-                                          (100.0, decimals - 2, "a fraction of the percentage")):
+    for factor, decimals_after, words in ((0.01, decimals + 2, "a percentage written for the fraction"),
+                                          (100.0, decimals - 2, "a fraction written for the percentage")):
         scaled = v * factor
         if _inside(scaled, lo, hi) or (enough_digits and _rounds_into(scaled, decimals_after, lo, hi)):
-            return f"{prefix}{reading.text} looks like {words} the reference gives ({where})"
+            return f"{prefix}{reading.text} looks like {words} {where}"
     return None
 
 

@@ -66,9 +66,9 @@ def test_a_zero_spread_reference_rounded_to_fewer_digits_is_disputed():
 def test_percent_written_for_a_fraction_and_back_is_disputed():
     q = zero_spread_float()
     as_percent = f"{q.runs[0] * 100:.2f}%"
-    assert "percentage of the fraction" in disputed(q, as_percent)
+    assert "percentage written for the fraction" in disputed(q, as_percent)
     big = real(lambda q: type(q.runs[0]) is float and len(set(q.runs)) == 1 and 10 < q.runs[0] < 100)
-    assert "fraction of the percentage" in disputed(big, big.runs[0] / 100)
+    assert "fraction written for the percentage" in disputed(big, big.runs[0] / 100)
 
 
 def test_thousands_separators_are_disputed_with_the_number_they_mean():
