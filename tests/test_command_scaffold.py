@@ -1,0 +1,166 @@
+"""The command scaffold: real Claude Code in a real container, talking to the local Messages
+server (streaming) only through the metering relay on the host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corebench_runner.agent_cli import default_gateway
+from corebench_runner.agent_image import CLAUDE_CODE_VERSION, claude_code_image, claude_code_tag
+from corebench_runner.errors import UserError
+from corebench_runner.models.anthropic_client import AnthropicClient
+from corebench_runner.models.pricing import find_price, load_prices
+from corebench_runner.plugins import load_plugin
+from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
+from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.docker import DockerSandbox
+from support_relay import StreamingMessagesServer
+
+COMMAND = load_plugin("scaffolds", "command")
+TASK_IMAGE = "corebench/python:bookworm"
+MODEL = "claude-sonnet-4-5"
+REAL_KEY = "sk-ant-api03-REAL-KEY-must-never-reach-a-container-4f1c9a"
+QUESTION = "Report the mean of the values in data/values.txt."
+
+
+def bash(command: str) -> dict:
+    return {"content": [{"type": "text", "text": "Running a command."},
+                        {"type": "tool_use", "name": "Bash", "input": {"command": command, "description": "run"}}]}
+
+
+def say(text: str) -> dict:
+    return {"content": [{"type": "text", "text": text}]}
+
+
+@pytest.fixture(scope="module")
+def agent_image() -> str:
+    return claude_code_image(TASK_IMAGE)
+
+
+@pytest.fixture
+def task(tmp_path: Path) -> tuple[TaskSpec, Path]:
+    workspace = tmp_path / "workspace"
+    (workspace / "data").mkdir(parents=True)
+    (workspace / "results").mkdir()
+    (workspace / "data" / "values.txt").write_text("1\n2\n3\n4\n")
+    spec = TaskSpec(capsule_id="mean-demo", level="hard", prompt=f"Answer in /workspace/report.json:\n- {QUESTION}",
+                    questions=(QUESTION,), vision_questions=(), workspace_dir="/workspace",
+                    report_path="/workspace/report.json", language="Python")
+    return spec, workspace
+
+
+@pytest.fixture
+def upstream(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", REAL_KEY)
+    with StreamingMessagesServer(api_key=REAL_KEY) as server:
+        yield server
+
+
+def run_task(agent_image: str, task, upstream, limits: Limits = Limits(wall_seconds=300), keep: list | None = None):
+    spec, workspace = task
+    model = AnthropicClient(MODEL, api_key=REAL_KEY, base_url=upstream.url)
+    sandbox_spec = SandboxSpec(image=agent_image, labels={"corebench.task": "test-command"})
+    with DockerSandbox(sandbox_spec) as sandbox:
+        sandbox.copy_in(workspace, spec.workspace_dir)
+        submission = COMMAND.run(spec, sandbox, model, limits)
+        if keep is not None:  # evidence gathered from inside the container after the run
+            keep.append(sandbox.exec(["grep", "-rlsF", REAL_KEY, "/", "--exclude-dir=proc", "--exclude-dir=sys",
+                                      "--exclude-dir=dev"], timeout=300))
+            keep.append(sandbox.container.attrs["Config"]["Env"])
+            keep.append(sandbox.read_file("/workspace/env.txt").decode())
+    return submission
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_claude_code_runs_the_task_and_its_report_is_collected_and_metered(agent_image, task, upstream):
+    upstream.add(
+        bash("python3 -c \"import json,statistics; v=[float(x) for x in open('data/values.txt')]; "
+             f"json.dump({{'{QUESTION}': statistics.mean(v)}}, open('report.json','w'))\""),
+        say("I wrote report.json."),
+    )
+    submission = run_task(agent_image, task, upstream)
+    assert submission.error is None and submission.outcome is None
+    assert submission.answers == {QUESTION: 2.5}
+    # Both turns went upstream, with the real key; the agent ran its command and saw the result.
+    assert len(upstream.main_requests) == 2 and upstream.steps_left == 0
+    assert {r.headers["x-api-key"] for r in upstream.requests} == {REAL_KEY}
+    tool_results = [b for b in upstream.main_requests[1].body["messages"][-1]["content"] if b["type"] == "tool_result"]
+    assert tool_results and not tool_results[0].get("is_error")
+    # Usage metered by the relay and priced from the price table.
+    usage = submission.usage
+    assert usage.calls == 2 and usage.output_tokens > 0 and usage.cache_creation_input_tokens > 0
+    calls = [t for t in submission.transcript if t["type"] == "model_call"]
+    price = find_price(MODEL, load_prices())
+    assert usage.cost_usd == pytest.approx(sum(price.cost(Usage(**c["usage"])) for c in calls))
+    events = [t["event"] for t in submission.transcript if t["type"] == "agent_event"]
+    # Claude Code's own reckoning of the cost agrees with the relay's.
+    assert usage.cost_usd > 0 and events[-1]["total_cost_usd"] == pytest.approx(usage.cost_usd)
+    # The transcript holds Claude Code's own events: the tool call and the final result.
+    assert any(b.get("type") == "tool_use" and b.get("name") == "Bash"
+               for e in events if e.get("type") == "assistant" for b in e["message"]["content"])
+    assert events[-1]["type"] == "result" and events[-1]["result"] == "I wrote report.json."
+    assert submission.steps == 2
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_api_key_never_enters_the_container(agent_image, task, upstream):
+    upstream.add(
+        bash("env > /workspace/env.txt; cat /proc/self/environ /proc/$PPID/environ | tr '\\0' '\\n' >> /workspace/env.txt;"
+             " echo '{}' > report.json"),
+        say("done"),
+    )
+    evidence: list = []
+    submission = run_task(agent_image, task, upstream, keep=evidence)
+    grep, container_env, agent_env = evidence
+    assert submission.answers == {}
+    # What the agent's own processes had: the relay's token and address, never the key.
+    assert "ANTHROPIC_API_KEY=cbr-" in agent_env and "ANTHROPIC_BASE_URL=http://" in agent_env
+    assert REAL_KEY not in agent_env
+    # Not in the container's configuration, and in no file anywhere in its filesystem.
+    assert all(REAL_KEY not in item for item in container_env)
+    assert grep.exit_code == 1 and grep.stdout == "", grep.stdout
+    # While upstream did get the key, from the relay.
+    assert upstream.requests[0].headers["x-api-key"] == REAL_KEY
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
+    # Each scripted turn bills 100k input tokens: $0.30 at the sonnet price; the cap is $0.50.
+    expensive = {"input_tokens": 100_000, "output_tokens": 10}
+    upstream.add(*[dict(bash(f"echo step {i}"), usage=expensive) for i in range(6)], say("never reached"))
+    submission = run_task(agent_image, task, upstream, Limits(wall_seconds=300, max_cost_usd=0.50))
+    assert submission.outcome is Outcome.BUDGET_EXCEEDED
+    assert "budget of $0.5 is spent" in submission.error
+    assert len(upstream.main_requests) == 2 and upstream.steps_left == 5
+    assert submission.usage.calls == 2
+    assert submission.usage.cost_usd == pytest.approx(2 * (100_000 * 3.0 + 10 * 15.0) / 1e6)
+    assert submission.answers is None
+    assert submission.seconds < 120  # stopped at once, not at the wall clock
+
+
+@pytest.mark.docker
+def test_the_agent_layer_is_cached_by_content(agent_image):
+    assert agent_image == claude_code_tag(TASK_IMAGE)
+    assert claude_code_image(TASK_IMAGE) == agent_image  # no rebuild: same tag back
+    assert claude_code_tag(TASK_IMAGE, version="2.1.99") != agent_image
+    assert claude_code_tag("corebench/r:bookworm") != agent_image
+    assert COMMAND.version == f"claude-code@{CLAUDE_CODE_VERSION}"
+
+
+def test_default_gateway_is_read_from_the_route_table():
+    table = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"
+             "eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\n"
+             "eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\n")
+    assert default_gateway(table) == "172.17.0.1"
+    assert default_gateway(table.splitlines()[0]) is None
+
+
+def test_without_a_model_the_scaffold_says_which_flag_to_pass(task):
+    with pytest.raises(UserError, match="--model"):
+        COMMAND.run(task[0], None, None, Limits())
