@@ -237,3 +237,31 @@ def test_file_tools_view_edit_create_and_cut_long_output(core_agent, local_task,
     assert outputs[4].count("\n") < 5000 and "characters omitted" in outputs[4] and outputs[4].rstrip().endswith("100000")
     assert "not a PNG, JPEG" in outputs[5]
     assert submission.answers == {"What is 6 x 7?": "42"}
+
+
+def test_prompt_caching_cuts_the_billed_input_of_a_30_step_session_below_a_third():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "prompt_caching.py"
+    spec = importlib.util.spec_from_file_location("prompt_caching_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    uncached, cached = benchmark.play(False), benchmark.play(True)
+    assert uncached.cache_read_input_tokens == 0 and cached.cache_read_input_tokens > 0
+    assert benchmark.billed_input(cached) / benchmark.billed_input(uncached) <= 0.3
+
+
+def test_a_scaffold_dropped_into_a_suite_is_found_by_name_with_no_engine_change(tmp_path):
+    from corebench_runner.plugins import available
+
+    (tmp_path / "scaffolds").mkdir()
+    (tmp_path / "scaffolds" / "shouty.py").write_text(
+        "from corebench_runner.records import Submission\n"
+        "class Shouty:\n    name, version, needs_model, always_uses_capsule_environment = 'shouty', '0', False, False\n"
+        "    def run(self, task, sandbox, model, limits):\n        return Submission(answers={q: 'YES' for q in task.questions})\n"
+        "SCAFFOLD = Shouty()\n")
+    assert {"core-agent", "shouty"} <= set(available("scaffolds", tmp_path))
+    shouty = load_plugin("scaffolds", "shouty", tmp_path)
+    task = TaskSpec(capsule_id="t", level="easy", prompt="", questions=("q?",), vision_questions=(),
+                    workspace_dir="/w", report_path="/w/report.json")
+    assert shouty.run(task, None, None, Limits()).answers == {"q?": "YES"}

@@ -66,6 +66,10 @@ class AnthropicClient:
                                         timeout=timeout)
         self._meter = CostMeter(model)
 
+    def close(self) -> None:
+        """Release the HTTP connections (the run engine calls this when a task ends)."""
+        self._sdk.close()
+
     @property
     def base_url(self) -> str:
         return str(self._sdk.base_url)

@@ -29,6 +29,7 @@ class ScriptedClient(AnthropicClient):
                          name=f"scripted:{script_file}")
 
     def close(self) -> None:
+        super().close()
         self.server.stop()
 
 
