@@ -236,3 +236,14 @@ def test_report_without_a_store_names_the_flag(tmp_path):
     assert result.exit_code == 2
     assert "none.sqlite" in result.output and "--store" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cost_with_an_unknown_price_shows_as_a_lower_bound(built):
+    built, site = built
+    run_id = next(r for r in built.run_ids if "gpt" in r)
+    assert run_summary(built.store, run_id).cost_usd is None  # one task's price is unknown
+    row = next(tr for tr in soup(site / "index.html").select("#all-runs tbody tr")
+               if tr.select_one("td.date a")["href"] == f"runs/{slug(run_id)}.html")
+    assert row.find_all("td")[8].get_text(strip=True).startswith("≥")
+    facts = soup(site / "runs" / f"{slug(run_id)}.html").select_one("dl.facts").get_text(" ", strip=True)
+    assert "price unknown for 1 task(s)" in facts
