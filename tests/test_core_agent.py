@@ -265,3 +265,37 @@ def test_a_scaffold_dropped_into_a_suite_is_found_by_name_with_no_engine_change(
     task = TaskSpec(capsule_id="t", level="easy", prompt="", questions=("q?",), vision_questions=(),
                     workspace_dir="/w", report_path="/w/report.json")
     assert shouty.run(task, None, None, Limits()).answers == {"q?": "YES"}
+
+
+# --- through the CLI, as a user types it ------------------------------------------------------
+
+EXAMPLE_SESSION = Path(__file__).resolve().parent.parent / "docs" / "examples" / "iris-lda.session.json"
+
+
+@pytest.mark.docker
+def test_the_documented_scripted_demo_runs_end_to_end_with_no_key(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{EXAMPLE_SESSION}", "--scaffold", "core-agent",
+                                       "--capsules", "iris-lda", "--level", "hard", "--quiet",
+                                       "--store", str(tmp_path / "results.sqlite")])
+    assert result.exit_code == 0, result.output
+    show = CliRunner().invoke(main, ["runs", "--store", str(tmp_path / "results.sqlite")])
+    assert "100.0%" in show.output or "100%" in show.output, show.output
+
+
+def test_a_missing_key_stops_the_run_with_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = CliRunner().invoke(main, ["run", "--model", "anthropic:claude-haiku-4-5", "--scaffold", "core-agent",
+                                       "--capsules", "iris-lda", "--store", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: $ANTHROPIC_API_KEY is not set; export your key, or try without one: --model scripted:FILE "
+        "(see docs/models.md)"]
