@@ -53,10 +53,12 @@ def read_number(value: Any) -> NumberReading | None:
     """A number from a reported value in any common written form, or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, int):
+        if abs(value) > 10**300:  # beyond what a float holds: not a plausible reading
             return None
-        return NumberReading(float(value), str(value) if isinstance(value, int) else _float_text(value))
+        return NumberReading(float(value), str(value))
+    if isinstance(value, float):
+        return NumberReading(value, _float_text(value)) if math.isfinite(value) else None
     if isinstance(value, list) and len(value) == 1:
         inner = read_number(value[0])
         if inner is None:
@@ -75,10 +77,10 @@ def read_number(value: Any) -> NumberReading | None:
     if _GROUPED.fullmatch(text):
         text = re.sub(r"[,\u00a0\u202f' ]", "", text)
         notes.append("written with thousands separators")
-    if not _PLAIN_NUMBER.fullmatch(text):
+    if len(text) > 400 or not _PLAIN_NUMBER.fullmatch(text):
         return None
     number = float(text)
-    if not math.isfinite(number):
+    if not math.isfinite(number) or not -300 < NumberReading(number, text).decimals < 300:
         return None
     return NumberReading(number, text.lstrip("+"), tuple(notes))
 

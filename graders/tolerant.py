@@ -52,7 +52,7 @@ def _reference_words(question: Question, lo: float, hi: float) -> str:
 def _numeric_dispute(question: Question, reported: Any) -> str | None:
     reading = read_number(reported)
     span = reference_range(question)
-    if reading is None or span is None:
+    if reading is None or span is None or not -290 < reading.decimals < 290:  # 10**±300 overflows
         return None
     lo, hi = span
     v = reading.value
@@ -114,7 +114,7 @@ def _string_dispute(question: Question, reported: Any) -> str | None:
 def _as_list(value: Any) -> tuple[list | None, str]:
     if isinstance(value, list):
         return value, ""
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= 10_000:
         for parse in (json.loads, ast.literal_eval):  # literal_eval: Python-style ['a', 'b']
             try:
                 parsed = parse(value)

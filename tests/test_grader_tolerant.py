@@ -199,3 +199,19 @@ def test_not_reported_is_incorrect_for_both_graders(name):
     grader = load_plugin("graders", name)
     verdict = grader.grade(Question("Report x.", (1, 1, 1)), None, reported_present=False)
     assert verdict.status is INCORRECT and verdict.reason == "not reported"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+    | st.sampled_from(["1e308", "-1e308", "1" + "0" * 400, "[" * 500, "12,345", "94 %", "'0.5'", "[1, 2]"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(question=st.sampled_from(all_questions() + [Question("Report the list.", ([0.1, 0.05, 0.01],) * 3)]),
+       answer=json_values)
+def test_any_json_value_gets_a_verdict_with_a_reason_from_both_graders(question, answer):
+    for grader in (OFFICIAL, TOLERANT):
+        verdict = grader.grade(question, answer)
+        assert verdict.status in (CORRECT, INCORRECT, DISPUTED) and verdict.reason
