@@ -27,6 +27,6 @@ legend("topleft", legend = c("female", "male"), col = c("red", "blue"), pch = 19
 invisible(dev.off())
 
 # What the figure shows, for a script to check: the sex whose fitted line is steeper.
-figure <- list(steeper_line = if (slopes[["M"]] > slopes[["F"]]) "male" else "female")
+figure <- list(steeper_line = names(slopes)[which.max(slopes)])  # "F" or "M", as in the data
 write_json(figure, "results/figure.json", auto_unbox = TRUE, pretty = TRUE)
 print(summary(separate_slopes))
