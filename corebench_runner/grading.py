@@ -98,7 +98,7 @@ class ReportGrade:
 
 def normalise_key(text: str) -> str:
     """A question key with case, spacing and punctuation ignored (for spotting near misses)."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 def _near_key(question: str, report: Mapping[str, Any], exact: set[str]) -> str | None:

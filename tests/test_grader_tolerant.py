@@ -215,3 +215,13 @@ def test_any_json_value_gets_a_verdict_with_a_reason_from_both_graders(question,
     for grader in (OFFICIAL, TOLERANT):
         verdict = grader.grade(question, answer)
         assert verdict.status in (CORRECT, INCORRECT, DISPUTED) and verdict.reason
+
+
+@pytest.mark.parametrize("written", ["report the mean-squared error (MSE)", "Report_the_mean_squared_error_MSE",
+                                     "  Report the mean squared error (MSE).  "])
+def test_near_miss_keys_differing_in_punctuation_or_spacing_are_disputed(written):
+    q = Question("Report the mean squared error (MSE).", (0.25, 0.25, 0.25))
+    graded = grade_report(TOLERANT, [q], {written: 0.25})
+    assert graded.grades[0].status is DISPUTED and not graded.grades[0].reported
+    assert grade_report(OFFICIAL, [q], {written: 0.25}).grades[0].reason == "not reported"
+    assert grade_report(TOLERANT, [q], {"Report the mean squared error (RMSE).": 0.25}).grades[0].status is INCORRECT

@@ -36,8 +36,6 @@ def _echo_readable(capsule_id: str, grade: ReportGrade) -> None:
     verdict = "correct" if grade.task_correct else "incorrect"
     extra = f", {grade.disputed} disputed" if grade.disputed else ""
     click.echo(f"{capsule_id}: task {verdict} ({right}/{len(grade.grades)} questions correct{extra})")
-    if grade.tolerance_task_correct is not None:
-        click.echo(f"  with this capsule's own tolerances: {'correct' if grade.tolerance_task_correct else 'incorrect'}")
     for g in grade.grades:
         click.echo(f"  {g.status.value:<9}  {_short(g.question, 90)}")
         click.echo(f"  {'':<9}  {_short(g.reason, 200)}")
