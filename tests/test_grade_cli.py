@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,12 @@ def test_real_core_train_answers_through_the_installed_command(tmp_path):
         want = upstream_task_correct(upstream_counts(by_id[entry["capsule_id"]]["results"], entry["report"]))
         assert graded["task_correct"] == want
     assert sum(e["task_correct"] for e in out) >= 2 * len(tasks) - 5  # first runs and "x%" forms are right
+
+
+def test_the_speed_benchmark_runs_and_finds_every_verdict_equal_to_upstreams_formula():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "grading.py"
+    proc = subprocess.run([sys.executable, str(script), "--answers", "3000"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "same verdict:                      3,000 of 3,000" in proc.stdout
+    assert "ratio ours / upstream:" in proc.stdout
