@@ -79,6 +79,8 @@ class TaskDetail:
     steps: int | None
     input_tokens: int
     output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
     transcript_path: str | None
     artifacts_dir: str | None
     questions: list[QuestionResult]
@@ -120,7 +122,7 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
         accuracy=(correct / scored) if scored else None,
         verified_correct=verified, verified_accuracy=(verified / scored) if scored else None,
         open_disputes=disputes, infra_errors=outcomes.get(Outcome.INFRA_ERROR.value, 0),
-        outcomes=outcomes, cost_usd=None if unknown_cost else round(cost, 6), seconds=seconds,
+        outcomes=outcomes, cost_usd=None if unknown_cost else cost, seconds=seconds,
         config=json.loads(run["config_json"] or "{}"),
     )
 
@@ -150,6 +152,7 @@ def task_details(store: Store, run_id: str) -> list[TaskDetail]:
         task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"], status=t["status"], outcome=t["outcome"],
         verified_correct=t["id"] in verified_ids, error=t["error"], attempts=t["attempts"], cost_usd=t["cost_usd"],
         seconds=t["seconds"], steps=t["steps"], input_tokens=t["input_tokens"], output_tokens=t["output_tokens"],
+        cache_creation_input_tokens=t["cache_creation_input_tokens"], cache_read_input_tokens=t["cache_read_input_tokens"],
         transcript_path=t["transcript_path"], artifacts_dir=t["artifacts_dir"], questions=questions.get(t["id"], []))
         for t in store.query("SELECT * FROM tasks WHERE run_id = ? ORDER BY capsule_id, repeat", (rid,))]
 

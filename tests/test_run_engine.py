@@ -140,3 +140,30 @@ def test_a_scaffold_that_needs_a_model_refuses_model_none(tmp_path: Path):
     result = CliRunner().invoke(main, ["--suite", str(suite), "run", "--scaffold", "core-agent", "--model", "none",
                                        "--store", str(tmp_path / "r.sqlite")])
     assert result.exit_code == 2 and "--model" in result.output and "needs a model" in result.output
+
+
+@pytest.mark.docker
+def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path, monkeypatch):
+    from corebench_runner.messages_server import MessagesServer
+    from support_messages import PRICED_MODEL, TEST_KEY, reply, tool_use
+    from support_run import RIGHT
+
+    suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
+    store = tmp_path / "results.sqlite"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    with MessagesServer(api_key=TEST_KEY) as server:
+        server.add(*[reply(tool_use("submit", answers=RIGHT)) for _ in range(2)])
+        result = CliRunner().invoke(main, [
+            "--suite", str(suite), "run", "--scaffold", "core-agent", "--model", f"anthropic:{PRICED_MODEL}",
+            "--base-url", server.url, "--all", "--store", str(store), "--concurrency", "2"])
+        assert result.exit_code == 0, result.output
+        assert len(server.requests) == 2  # one model call per task, through the real SDK over HTTP
+    shown = show_json(CliRunner(), store, "")
+    assert shown["run"]["model"] == f"anthropic:{PRICED_MODEL}" and shown["run"]["accuracy"] == 1.0
+    prompt_tokens = [t["input_tokens"] + t["cache_creation_input_tokens"] + t["cache_read_input_tokens"]
+                     for t in shown["tasks"]]
+    assert all(n > 0 for n in prompt_tokens) and all(t["cost_usd"] > 0 for t in shown["tasks"])
+    assert shown["run"]["cost_usd"] == pytest.approx(sum(t["cost_usd"] for t in shown["tasks"]))
+    with open_store(store) as opened:
+        usage = opened.query("SELECT model, cost_usd FROM usage")
+    assert len(usage) == 2 and all(row["model"] == f"anthropic:{PRICED_MODEL}" for row in usage)
