@@ -27,8 +27,11 @@ KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "task_prompt", "environ
 
 
 def is_vision_question(text: str) -> bool:
-    """Upstream's rule: a question mentioning a figure ("fig" anywhere, any case) is a vision question."""
-    return "fig" in text.lower()
+    """Upstream's rule, exactly: "fig" in the question text (case-sensitive, as upstream checks it).
+
+    A question that says "Figure 2" without a lower-case "fig" can set `vision = true` explicitly.
+    """
+    return "fig" in text
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "review",
     "report",
     "maintenance",
+    "health",
 ]
 
 
