@@ -60,29 +60,47 @@ def png_bytes(color: str = "tab:blue") -> bytes:
 
 def transcript_events(rng: random.Random, capsule_id: str, *, hostile: bool = False,
                       image: bytes | None = None) -> list[dict]:
-    """Transcript events in the models engineer's format (docs/models.md)."""
+    """Transcript events in the core-agent's format (docs/models.md, "Transcript events")."""
     text = HOSTILE_TEXT if hostile else f"I will reproduce {capsule_id} by running its code."
+    usage = {"input_tokens": 1200, "output_tokens": 80, "cache_creation_input_tokens": 900,
+             "cache_read_input_tokens": 0, "cost_usd": 0.0123}
     events: list[dict] = [
-        {"type": "model_call", "t": 0.5, "usage": {"input_tokens": 1200, "output_tokens": 80},
+        {"type": "prompt", "t": 0.0, "system": "You are an expert research engineer.",
+         "user": f"Reproduce {capsule_id} and answer the questions.", "tools": ["bash", "view_image", "submit"]},
+        {"type": "model_call", "t": 0.5, "step": 1, "seconds": 0.5, "stop_reason": "tool_use", "usage": usage,
          "content": [{"type": "text", "text": text},
                      {"type": "tool_use", "id": "toolu_1", "name": "bash",
                       "input": {"command": "ls /workspace/code && python code/main.py"}}]},
-        {"type": "tool_call", "name": "bash", "input": {"command": "python code/main.py"},
+        {"type": "tool_call", "t": 3.7, "step": 1, "id": "toolu_1", "name": "bash",
+         "input": {"command": "python code/main.py"},
          "output": (f"{HOSTILE_SCRIPT}\nwrote {HOSTILE_FILE}\n" if hostile else "")
-                   + f"accuracy: {rng.uniform(0.85, 0.95):.4f}\n", "exit_code": 0, "seconds": 3.2},
+                   + f"accuracy: {rng.uniform(0.85, 0.95):.4f}\n",
+         "is_error": False, "seconds": 3.2, "exit_code": 0, "timed_out": False},
     ]
     if image is not None:
-        events.append({"type": "image", "path": "/workspace/results/fig2.png", "media_type": "image/png",
-                       "bytes_b64": base64.b64encode(image).decode()})
+        events += [
+            {"type": "tool_call", "t": 4.0, "step": 2, "id": "toolu_2", "name": "view_image",
+             "input": {"path": "results/fig2.png"}, "output": "image/png, 2 kB", "is_error": False,
+             "seconds": 0.1, "path": "/workspace/results/fig2.png", "media_type": "image/png"},
+            {"type": "image", "t": 4.0, "step": 2, "path": "/workspace/results/fig2.png", "media_type": "image/png",
+             "bytes_b64": base64.b64encode(image).decode()},
+        ]
     if hostile:
         events += [
-            {"type": "image", "path": HOSTILE_FILE, "media_type": "image/svg+xml",
+            {"type": "image", "t": 5.0, "step": 3, "path": HOSTILE_FILE, "media_type": "image/svg+xml",
              "bytes_b64": base64.b64encode(b"<svg onload=\"window.__pwned='svg'\"/>").decode()},
+            {"type": "note", "t": 5.0, "text": HOSTILE_LINK},
             {"type": HOSTILE_SCRIPT, "payload": HOSTILE_LINK},
             "not even an object " + HOSTILE_IMG,
         ]
-    events.append({"type": "model_call", "t": 9.0, "usage": {"input_tokens": 1500, "output_tokens": 40},
-                   "content": [{"type": "text", "text": "I wrote report.json."}]})
+    events += [
+        {"type": "model_call", "t": 9.0, "step": 4, "seconds": 1.1, "stop_reason": "tool_use", "usage": usage,
+         "content": [{"type": "text", "text": "Submitting."},
+                     {"type": "tool_use", "id": "toolu_4", "name": "submit", "input": {"answers": {"q": 1}}}]},
+        {"type": "tool_call", "t": 9.1, "step": 4, "id": "toolu_4", "name": "submit", "input": {"answers": {"q": 1}},
+         "output": "accepted; wrote /workspace/report.json", "is_error": False, "seconds": 0.1, "accepted": True},
+        {"type": "end", "t": 9.1, "outcome": None, "reason": "submitted", "steps": 4},
+    ]
     return events
 
 

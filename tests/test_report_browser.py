@@ -139,3 +139,36 @@ def test_a_hostile_transcript_runs_no_script_and_reads_as_text(site, browser):
         assert watch.problems == []
     finally:
         watch.close()
+
+
+EXAMPLE_SESSION = Path(__file__).resolve().parent.parent / "docs" / "examples" / "iris-lda.session.json"
+
+
+@pytest.mark.docker
+def test_a_real_run_of_the_engine_reports_and_its_transcript_reads_in_the_browser(tmp_path, browser, monkeypatch):
+    """The whole path: `corebench run` (scripted model, real container) -> store -> `corebench report`."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    store = tmp_path / "results.sqlite"
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{EXAMPLE_SESSION}", "--scaffold", "core-agent",
+                                       "--capsules", "iris-lda", "--level", "hard", "--quiet", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    watch = PageWatch(browser)
+    try:
+        watch.open(out / "index.html")
+        row = watch.page.locator("#leaderboard tbody tr").first
+        assert "100.0%" in row.inner_text()
+        row.locator("td.date a").click()
+        watch.page.wait_for_load_state("load")
+        assert "iris-lda" in watch.page.inner_text("#tasks")
+        watch.page.get_by_role("link", name="transcript").first.click()
+        watch.page.wait_for_load_state("load")
+        text = watch.page.inner_text("main")
+        assert "Rscript code/iris_lda.R" in text  # the command the agent ran, and its output
+        assert "Task prompt" in text and "submitted" in text
+        assert watch.page.locator("li.event.other").count() == 0  # every event type of the real scaffold is understood
+        assert watch.problems == []
+    finally:
+        watch.close()

@@ -31,13 +31,17 @@ def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path) -> str:
     name = f"accuracy-{slug(model)}.svg"
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
-        for (scaffold, level), group in runs[runs["model"].eq(model)].groupby(["scaffold", "level"]):
+        mine = runs[runs["model"].eq(model)]
+        for (scaffold, level), group in mine.groupby(["scaffold", "level"]):
             dates = group["created_at"].dt.tz_localize(None)
             line, = ax.plot(dates, group["verified_accuracy"], marker="o", label=f"{scaffold} / {level} (verified)")
             ax.fill_between(dates, group["verified_ci_low"], group["verified_ci_high"], color=line.get_color(),
                             alpha=0.12, linewidth=0)
             ax.plot(dates, group["auto_accuracy"], marker=".", linestyle="--", color=line.get_color(),
                     alpha=0.7, label=f"{scaffold} / {level} (automatic)")
+        if mine["created_at"].nunique() == 1:  # one date: give the axis a span, or it cannot place ticks
+            day = mine["created_at"].iloc[0].tz_localize(None)
+            ax.set_xlim(day - pd.Timedelta(days=1), day + pd.Timedelta(days=1))
         locator = AutoDateLocator(maxticks=6)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -49,6 +49,14 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
             items.append(_tool_call(number, event))
         elif kind == "image":
             items.append(_image(number, event, image_dir, f"{image_prefix}-{number}", image_href))
+        elif kind == "prompt":
+            items.append({"kind": "prompt", "number": number, "system": _text(event.get("system")),
+                          "user": _text(event.get("user")), "tools": _names(event.get("tools"))})
+        elif kind in ("reminder", "note"):
+            items.append({"kind": "note", "number": number, "label": kind, "text": _text(event.get("text"))})
+        elif kind == "end":
+            items.append({"kind": "end", "number": number, "outcome": _text(event.get("outcome")) or "graded",
+                          "reason": _text(event.get("reason")), "steps": _text(event.get("steps"))})
         else:
             items.append({"kind": "other", "number": number, "label": str(kind) if kind is not None else "event",
                           "json": _json(event)})
@@ -66,17 +74,21 @@ def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
         elif block is not None:
             blocks.append({"kind": "other", "text": _json(block)})
     usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
-    return {"kind": "model_call", "number": number, "blocks": blocks, "t": _text(event.get("t")),
-            "input_tokens": _text(usage.get("input_tokens")), "output_tokens": _text(usage.get("output_tokens"))}
+    return {"kind": "model_call", "number": number, "step": _text(event.get("step")), "blocks": blocks,
+            "t": _text(event.get("t")), "seconds": _text(event.get("seconds")),
+            "stop_reason": _text(event.get("stop_reason")), "usage": _usage_text(usage)}
 
 
 def _tool_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
     tool_input = event.get("input")
     command = tool_input.get("command") if isinstance(tool_input, dict) and len(tool_input) == 1 else None
-    return {"kind": "tool_call", "number": number, "name": _text(event.get("name")),
+    flags = [label for key, label in (("is_error", "error"), ("timed_out", "timed out")) if event.get(key) is True]
+    if "accepted" in event:
+        flags.append("accepted" if event.get("accepted") is True else "refused")
+    return {"kind": "tool_call", "number": number, "step": _text(event.get("step")), "name": _text(event.get("name")),
             "input": str(command) if isinstance(command, str) else _json(tool_input),
             "output": _text(event.get("output")), "exit_code": _text(event.get("exit_code")),
-            "seconds": _text(event.get("seconds"))}
+            "seconds": _text(event.get("seconds")), "path": _text(event.get("path")), "flags": flags}
 
 
 def _image(number: int, event: dict[str, Any], image_dir: Path, stem: str, image_href: str) -> dict[str, Any]:
@@ -99,6 +111,22 @@ def _image(number: int, event: dict[str, Any], image_dir: Path, stem: str, image
     (image_dir / f"{stem}{suffix}").write_bytes(data)
     item["src"] = f"{image_href}/{stem}{suffix}"
     return item
+
+
+def _usage_text(usage: dict[str, Any]) -> str:
+    """'1,200 in / 80 out / 1,059 cache write / 0 cache read tokens, $0.0123' from a usage dict."""
+    parts = [f"{usage[key]:,} {label}" for key, label in (
+        ("input_tokens", "in"), ("output_tokens", "out"), ("cache_creation_input_tokens", "cache write"),
+        ("cache_read_input_tokens", "cache read")) if isinstance(usage.get(key), int)]
+    text = " / ".join(parts) + (" tokens" if parts else "")
+    cost = usage.get("cost_usd")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        text += f", ${cost:.4f}"
+    return text
+
+
+def _names(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else _text(value)
 
 
 def _text(value: Any) -> str:
