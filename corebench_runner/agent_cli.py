@@ -19,7 +19,7 @@ from corebench_runner.agent_image import RUN_SCRIPT_IN_IMAGE
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.pricing import find_price, load_prices
-from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
+from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec, Usage
 from corebench_runner.relay import CostFunction, MeteringRelay
 from corebench_runner.sandbox.base import Sandbox
 
@@ -70,6 +70,17 @@ def price_lookup() -> CostFunction:
     return cost
 
 
+def _start_relay(base_url: str, api_key: str, limits: Limits, host: str) -> MeteringRelay:
+    """A relay on the host's address on the container network (all addresses where that one cannot be bound,
+    e.g. when the engine runs in a VM); the per-task token still guards it."""
+    settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens)
+    try:
+        relay = MeteringRelay(base_url, api_key, host=host, **settings)
+    except OSError:
+        relay = MeteringRelay(base_url, api_key, host="0.0.0.0", **settings)
+    return relay.start()
+
+
 def _tail(text: str) -> str:
     return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
 
@@ -110,17 +121,30 @@ def run_claude_code(task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits
     """Run Claude Code once for `task` inside `sandbox` (an image built by agent_image)."""
     started = time.monotonic()
     base_url, api_key, model_id = upstream_of(model)
-    host = host_address_seen_from(sandbox)
-    relay = MeteringRelay(base_url, api_key, cost=price_lookup(), max_cost_usd=limits.max_cost_usd,
-                          max_tokens=limits.max_tokens, host=host)
+    if sandbox.exec(["test", "-x", RUN_SCRIPT_IN_IMAGE], timeout=60).exit_code != 0:
+        return Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=(
+            f"the task container has no {RUN_SCRIPT_IN_IMAGE}: start it from the scaffold's image_for(task image) "
+            "(the Claude Code layer), not from the task image itself"))
     sandbox.write_file(PROMPT_FILE, task.prompt)
+    host = host_address_seen_from(sandbox)
+    relay = _start_relay(base_url, api_key, limits, host)
     env = {"ANTHROPIC_BASE_URL": f"http://{host}:{relay.port}", "ANTHROPIC_API_KEY": relay.token,
            "CBR_MODEL": model_id, "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir}
     command = ["env", *(f"{k}={v}" for k, v in env.items()), RUN_SCRIPT_IN_IMAGE, *extra_args]
     if limits.max_steps is not None:
         command += ["--max-turns", str(limits.max_steps)]
-    with relay:
+    try:
         result = sandbox.exec(command, timeout=limits.wall_seconds, workdir=task.workspace_dir)
+    finally:
+        relay.stop()
+    submission = _submission(task, sandbox, relay, result, model_id, limits)
+    submission.seconds = time.monotonic() - started
+    return submission
+
+
+def _submission(task: TaskSpec, sandbox: Sandbox, relay: MeteringRelay, result: ExecResult, model_id: str,
+                limits: Limits) -> Submission:
+    """Report, transcript, metered usage and, when the task ended early, why."""
     events = parse_stream_json(result.stdout)
     final = next((e for e in reversed(events) if e.get("type") == "result"), {})
     transcript: list[dict[str, Any]] = [{
@@ -131,7 +155,6 @@ def run_claude_code(task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits
     transcript += [{"type": "model_call", **asdict(call)} for call in relay.calls]
     answers, report_outcome, problem = read_report(sandbox, task)
     submission = Submission(answers=answers, transcript=transcript, usage=relay.usage,
-                            seconds=time.monotonic() - started,
                             steps=int(final.get("num_turns") or sum(1 for c in relay.calls if c.usage)))
     if relay.budget_exceeded.is_set():
         submission.outcome = Outcome.BUDGET_EXCEEDED
@@ -144,5 +167,5 @@ def run_claude_code(task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits
         submission.error = problem
         if result.exit_code != 0:
             submission.error += f"; Claude Code exited with code {result.exit_code}: " \
-                                f"{_tail(final.get('result') or result.stderr or result.stdout)}"
+                                f"{_tail(str(final.get('result') or result.stderr or result.stdout))}"
     return submission

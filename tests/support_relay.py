@@ -2,8 +2,7 @@
 
 StreamingMessagesServer plays the same scripts as corebench_runner.messages_server (it
 reuses its request checks, script steps and usage), and when a request asks for
-`"stream": true` it answers with the real server-sent event sequence: message_start,
-content_block_start/delta/stop per block, message_delta (stop_reason, usage), message_stop.
+`"stream": true` it answers with the real server-sent event sequence (corebench_runner.sse).
 
 Calls that are not the agent's main loop (no `tools` in the request: e.g. a CLI's title
 or topic side requests) are answered by `side_reply` without using up a script step, so
@@ -18,32 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from corebench_runner.messages_server import MessagesServer, RecordedRequest, estimate_tokens
-
-
-def sse_events(reply: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The event sequence the Messages API streams for one complete reply."""
-    usage = reply["usage"]
-    start_usage = {k: v for k, v in usage.items() if k != "output_tokens"} | {"output_tokens": 1}
-    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
-        **{k: v for k, v in reply.items() if k not in ("content", "stop_reason", "usage")},
-        "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
-    for index, block in enumerate(reply["content"]):
-        if block["type"] == "text":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": {"type": "text", "text": ""}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                   "delta": {"type": "text_delta", "text": block["text"]}}))
-        elif block["type"] == "tool_use":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
-                "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {
-                "type": "input_json_delta", "partial_json": json.dumps(block["input"])}}))
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {"type": "message_delta",
-                                     "delta": {"stop_reason": reply["stop_reason"], "stop_sequence": None},
-                                     "usage": {"output_tokens": usage["output_tokens"]}}))
-    events.append(("message_stop", {"type": "message_stop"}))
-    return events
+from corebench_runner.sse import encode_event, reply_events
 
 
 def side_reply(body: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +87,8 @@ def _streaming_handler(server: StreamingMessagesServer) -> type[BaseHTTPRequestH
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
-            for name, data in sse_events(reply):
-                chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            for name, data in reply_events(reply):
+                chunk = encode_event(name, data)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")

@@ -145,6 +145,38 @@ def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
 
 
 @pytest.mark.docker
+@pytest.mark.slow
+def test_an_agent_that_writes_no_report_is_no_report(agent_image, task, upstream):
+    upstream.add(say("I could not run the code."))
+    submission = run_task(agent_image, task, upstream)
+    assert submission.outcome is Outcome.NO_REPORT
+    assert submission.answers is None
+    assert "wrote no report at /workspace/report.json" in submission.error
+    assert submission.usage.calls == 1
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_agent_past_the_wall_clock_is_stopped_as_a_timeout(agent_image, task, upstream):
+    upstream.add(bash("sleep 300"), say("never reached"))
+    submission = run_task(agent_image, task, upstream, Limits(wall_seconds=20))
+    assert submission.outcome is Outcome.TIMEOUT
+    assert "ran past 20s" in submission.error
+    assert submission.seconds < 60
+
+
+@pytest.mark.docker
+def test_a_container_without_the_agent_layer_is_an_infrastructure_error(task, upstream):
+    spec, workspace = task
+    model = AnthropicClient(MODEL, api_key=REAL_KEY, base_url=upstream.url)
+    with DockerSandbox(SandboxSpec(image=TASK_IMAGE, labels={"corebench.task": "test-command"})) as sandbox:
+        submission = COMMAND.run(spec, sandbox, model, Limits())
+    assert submission.outcome is Outcome.INFRA_ERROR
+    assert "image_for" in submission.error
+    assert upstream.requests == []
+
+
+@pytest.mark.docker
 def test_the_agent_layer_is_cached_by_content(agent_image):
     assert agent_image == claude_code_tag(TASK_IMAGE)
     assert claude_code_image(TASK_IMAGE) == agent_image  # no rebuild: same tag back
