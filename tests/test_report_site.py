@@ -247,3 +247,17 @@ def test_cost_with_an_unknown_price_shows_as_a_lower_bound(built):
     assert row.find_all("td")[8].get_text(strip=True).startswith("≥")
     facts = soup(site / "runs" / f"{slug(run_id)}.html").select_one("dl.facts").get_text(" ", strip=True)
     assert "price unknown for 1 task(s)" in facts
+
+
+def test_a_run_still_in_progress_shows_its_pending_tasks_and_no_accuracy_yet(tmp_path):
+    from corebench_runner.store import create_run
+
+    with open_store(tmp_path / "results.sqlite") as store:
+        create_run(store, "running-run", model="anthropic:claude-haiku-4-5", scaffold="core-agent",
+                   scaffold_version="1.0", level="hard", grader="corebench", engine_version="0.1.0", host="h",
+                   config={}, tasks=[("capsule-a", 0, "x"), ("capsule-b", 0, "y")])
+        build_site(store, tmp_path / "site")
+    row = soup(tmp_path / "site" / "index.html").select_one("#leaderboard tbody tr")
+    cells = row.find_all("td", recursive=False)
+    assert cells[3].select_one(".acc").get_text() == "—"
+    assert [li.get_text(" ", strip=True) for li in cells[7].select("li")] == ["pending 2"]

@@ -89,8 +89,8 @@ def _verified_outcomes(tasks: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     by_task = pd.Series(np.where(status["incorrect"], "incorrect",
                                  np.where(status["disputed"], "disputed", "correct")), index=status.index)
     graded = tasks["outcome"].isin(GRADED_OUTCOMES) & tasks["status"].eq(TASK_DONE)
-    recomputed = tasks["id"].map(by_task).fillna("incorrect")  # graded with no answers cannot be correct
-    return recomputed.where(graded, tasks["outcome"]).fillna("pending")
+    recomputed = tasks["id"].map(by_task).astype(object).fillna("incorrect")  # graded, no answers: not correct
+    return recomputed.where(graded, tasks["outcome"]).astype(object).fillna("pending")
 
 
 def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
