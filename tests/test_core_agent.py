@@ -89,6 +89,7 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
     assert f"missing: {json.dumps(Q_SPECIES)}" in result_text(refused) and "unknown: \"How many clusters?\"" in result_text(refused)
     # The system prompt, tools and question text went to the model; no reference answer beyond the code's own.
     assert bodies[0]["messages"][0]["content"][0]["text"] == task.prompt
+    assert "3.7333" not in json.dumps(bodies[0]) and "setosa" not in json.dumps(bodies[0])  # no reference answer
     assert [t["name"] for t in bodies[0]["tools"]] == ["bash", "view_file", "create_file", "edit_file",
                                                        "view_image", "submit"]
 
@@ -299,3 +300,23 @@ def test_a_missing_key_stops_the_run_with_one_line(tmp_path, monkeypatch):
     assert result.output.strip().splitlines() == [
         "error: $ANTHROPIC_API_KEY is not set; export your key, or try without one: --model scripted:FILE "
         "(see docs/models.md)"]
+
+
+def test_old_tool_outputs_are_elided_when_the_conversation_outgrows_the_context_budget(core_agent, local_task,
+                                                                                     messages_server):
+    task, sandbox = local_task
+    messages_server.add(*[reply(tool_use("bash", command=f"seq {n} 3000")) for n in range(8)],
+                        reply(tool_use("submit", answers={"What is 6 x 7?": 42})))
+    small_window = type(core_agent)(context_budget_tokens=20_000)  # each output is about 3,500 tokens
+    submission = small_window.run(task, sandbox, anthropic_client(messages_server), Limits())
+    assert submission.answers == {"What is 6 x 7?": 42}
+    last = messages_server.requests[-1].body["messages"]
+    outputs = [result_text(b) for m in last if isinstance(m["content"], list) for b in m["content"]
+               if b.get("type") == "tool_result"]
+    assert outputs[0].startswith("[old output elided") and outputs[-1].startswith("exit code: 0")
+    full = [e["output"] for e in submission.transcript if e["type"] == "tool_call" and e["name"] == "bash"]
+    assert sum(len(o) for o in outputs) // 4 < 20_000 < sum(len(o) for o in full) // 4
+    assert any(e["type"] == "note" and "elided" in e["text"] for e in submission.transcript)
+    # the transcript keeps every output in full, whatever the model was shown later
+    assert all(e["output"].startswith("exit code: 0") for e in submission.transcript
+               if e["type"] == "tool_call" and e["name"] == "bash")

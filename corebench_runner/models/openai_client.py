@@ -118,6 +118,8 @@ class OpenAIClient:
                                    f"{exc.message}") from exc
         except openai.APIConnectionError as exc:
             raise ModelUnavailable(f"cannot reach {self._sdk.base_url}: {exc}") from exc
+        if not reply.choices:
+            raise ModelUnavailable(f"{self._sdk.base_url} answered with no choices")
         choice = reply.choices[0]
         usage = Usage(calls=1)
         if reply.usage is not None:

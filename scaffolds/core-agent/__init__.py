@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from corebench_runner.agent_context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
 from corebench_runner.agent_tools import TOOL_SPECS, Toolbox
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.errors import ModelUnavailable
@@ -38,8 +39,10 @@ REMINDER = ("You have not submitted yet. Call the submit tool with an object who
 class _Session:
     """One task: the conversation, the transcript, the counters and the limits."""
 
-    def __init__(self, task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits: Limits) -> None:
+    def __init__(self, task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits: Limits,
+                 context_budget_tokens: int) -> None:
         self.task, self.model, self.limits = task, model, limits
+        self.context_budget_tokens = context_budget_tokens
         self.toolbox = Toolbox(sandbox, task)
         self.sandbox = sandbox
         self.started = time.monotonic()
@@ -89,6 +92,9 @@ class _Session:
                 reached = self.limit_reached()
                 if reached:
                     return self.finish(*reached)
+                elided = elide_old_outputs(messages, self.context_budget_tokens)
+                if elided:
+                    self.log("note", text=f"elided {elided} old tool outputs to stay within the context window")
                 call_started = time.monotonic()
                 response = self.model.complete(SYSTEM_PROMPT, messages, TOOL_SPECS, max_tokens=MAX_OUTPUT_TOKENS)
                 self.steps += 1
@@ -154,10 +160,13 @@ class CoreAgent:
     needs_model = True
     always_uses_capsule_environment = False
 
+    def __init__(self, context_budget_tokens: int = CONTEXT_BUDGET_TOKENS) -> None:
+        self.context_budget_tokens = context_budget_tokens
+
     def run(self, task: TaskSpec, sandbox: Sandbox, model: ModelClient | None, limits: Limits) -> Submission:
         if model is None:
             raise ValueError("core-agent needs a model client (--model)")
-        return _Session(task, sandbox, model, limits).run()
+        return _Session(task, sandbox, model, limits, self.context_budget_tokens).run()
 
 
 SCAFFOLD = CoreAgent()
