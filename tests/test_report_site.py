@@ -261,3 +261,15 @@ def test_a_run_still_in_progress_shows_its_pending_tasks_and_no_accuracy_yet(tmp
     cells = row.find_all("td", recursive=False)
     assert cells[3].select_one(".acc").get_text() == "—"
     assert [li.get_text(" ", strip=True) for li in cells[7].select("li")] == ["pending 2"]
+
+
+def test_a_suites_own_reports_folder_restyles_the_site_without_flags(tmp_path, built):
+    built, _ = built
+    suite = tmp_path / "suite"
+    (suite / "capsules").mkdir(parents=True)
+    (suite / "reports").mkdir()
+    (suite / "reports" / "_nav.html").write_text('<nav class="site-nav"><a href="{{ root }}index.html">Suite nav</a></nav>\n')
+    result = CliRunner().invoke(main, ["--suite", str(suite), "report", "--out", str(tmp_path / "site"),
+                                       "--store", str(built.store.path)])
+    assert result.exit_code == 0, result.output
+    assert soup(tmp_path / "site" / "capsules.html").select_one("nav").get_text(strip=True) == "Suite nav"
