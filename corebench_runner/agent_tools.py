@@ -21,6 +21,7 @@ from corebench_runner.sandbox.base import Sandbox
 OUTPUT_HEAD_CHARS = 10_000
 OUTPUT_TAIL_CHARS = 10_000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the Messages API's limit per image
+MAX_TEXT_BYTES = 10 * 1024 * 1024  # view_file / edit_file; bigger files are read with bash
 DEFAULT_COMMAND_SECONDS = 900.0
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
                b"GIF89a": "image/gif"}
@@ -106,6 +107,18 @@ class Toolbox:
     def _exists(self, path: str, test: str = "-e") -> bool:
         return self.sandbox.exec(["test", test, path]).exit_code == 0
 
+    def _read_small_file(self, path: str, limit: int, hint: str = "look at parts of it with bash (head, sed -n, grep)"
+                         ) -> bytes | ToolResult:
+        """The file's bytes, or an error result when it is missing or too big to hand to the model."""
+        stat = self.sandbox.exec(["stat", "-L", "-c", "%F %s", path])  # e.g. "regular file 1234"
+        kind, _, size = stat.stdout.strip().rpartition(" ")
+        if stat.exit_code != 0 or kind not in ("regular file", "regular empty file"):
+            return ToolResult(f"{path}: no such file", is_error=True, event={"path": path})
+        if int(size) > limit:
+            return ToolResult(f"{path} is {int(size) / 2**20:.1f} MB, over the {limit / 2**20:g} MB this tool "
+                              f"reads; {hint}", is_error=True, event={"path": path})
+        return self.sandbox.read_file(path)
+
     def _tool_bash(self, tool_input: dict[str, Any], seconds_left: float | None) -> ToolResult:
         command = tool_input["command"]
         if not isinstance(command, str) or not command.strip():
@@ -134,9 +147,9 @@ class Toolbox:
         if self._exists(path, "-d"):
             listing = self.sandbox.exec(["ls", "-la", path])
             return ToolResult(cut_middle(listing.stdout), event={"path": path})
-        if not self._exists(path, "-f"):
-            return ToolResult(f"{path}: no such file", is_error=True, event={"path": path})
-        data = self.sandbox.read_file(path)
+        data = self._read_small_file(path, MAX_TEXT_BYTES)
+        if isinstance(data, ToolResult):
+            return data
         if image_type(data):
             return ToolResult(f"{path} is an image; use view_image to look at it", is_error=True, event={"path": path})
         if b"\0" in data[:8192]:
@@ -159,9 +172,10 @@ class Toolbox:
     def _tool_edit_file(self, tool_input: dict[str, Any]) -> ToolResult:
         path = self.resolve(tool_input["path"])
         old, new = tool_input["old_text"], tool_input["new_text"]
-        if not self._exists(path, "-f"):
-            return ToolResult(f"{path}: no such file", is_error=True, event={"path": path})
-        text = self.sandbox.read_file(path).decode("utf-8", errors="replace")
+        data = self._read_small_file(path, MAX_TEXT_BYTES)
+        if isinstance(data, ToolResult):
+            return data
+        text = data.decode("utf-8", errors="replace")
         count = text.count(old) if old else 0
         if count != 1:
             why = "old_text is empty" if not old else f"old_text occurs {count} times; it must occur exactly once"
@@ -171,15 +185,12 @@ class Toolbox:
 
     def _tool_view_image(self, tool_input: dict[str, Any]) -> ToolResult:
         path = self.resolve(tool_input["path"])
-        if not self._exists(path, "-f"):
-            return ToolResult(f"{path}: no such file", is_error=True, event={"path": path})
-        data = self.sandbox.read_file(path)
+        data = self._read_small_file(path, MAX_IMAGE_BYTES, "save a smaller copy (e.g. lower dpi) and view that")
+        if isinstance(data, ToolResult):
+            return data
         media_type = image_type(data)
         if media_type is None:
             return ToolResult(f"{path} is not a PNG, JPEG, GIF or WebP image", is_error=True, event={"path": path})
-        if len(data) > MAX_IMAGE_BYTES:
-            return ToolResult(f"{path} is {len(data) / 2**20:.1f} MB, over the 5 MB limit; save a smaller copy "
-                              "(e.g. lower dpi) and view that", is_error=True, event={"path": path})
         encoded = base64.b64encode(data).decode()
         content = [{"type": "text", "text": f"{path} ({media_type}, {len(data)} bytes):"},
                    {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": encoded}}]

@@ -320,3 +320,20 @@ def test_old_tool_outputs_are_elided_when_the_conversation_outgrows_the_context_
     # the transcript keeps every output in full, whatever the model was shown later
     assert all(e["output"].startswith("exit code: 0") for e in submission.transcript
                if e["type"] == "tool_call" and e["name"] == "bash")
+
+
+def test_files_too_big_for_the_model_are_refused_with_a_way_forward(core_agent, local_task, messages_server):
+    task, sandbox = local_task
+    messages_server.add(
+        reply(tool_use("bash", command="head -c 12000000 /dev/zero | tr '\\\\0' 'a' > big.txt && "
+                                       "python3 -c \"open('big.png','wb').write(b'\\\\x89PNG\\\\r\\\\n\\\\x1a\\\\n' + bytes(6000000))\"")),
+        reply(tool_use("view_file", path="big.txt")),
+        reply(tool_use("view_image", path="big.png")),
+        reply(tool_use("view_file", path="missing.txt")),
+        reply(tool_use("submit", answers={"What is 6 x 7?": 42})))
+    core_agent.run(task, sandbox, anthropic_client(messages_server), Limits())
+    outputs = [result_text(tool_results(r.body)[0]) for r in messages_server.requests[1:]]
+    assert "exit code: 0" in outputs[0]
+    assert "big.txt is 11.4 MB, over the 10 MB" in outputs[1] and "head" in outputs[1]
+    assert "big.png is 5.7 MB, over the 5 MB" in outputs[2] and "smaller copy" in outputs[2]
+    assert outputs[3].endswith("missing.txt: no such file")
