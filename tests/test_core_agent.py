@@ -61,6 +61,7 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
         core_agent, capsule_task, container, messages_server):
     capsule, _, task = capsule_task
     messages_server.add(
+        error(529, "overloaded_error", "Overloaded", retry_after=0.2),  # a transient outage, retried
         reply(text("Let me run the analysis."), tool_use("bash", command="python3 code/analysis.py && cat results/summary.json")),
         reply(tool_use("bash", command=MAKE_FIGURE)),
         reply(tool_use("view_image", path="results/clusters.png")),
@@ -75,7 +76,8 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
     grade = grade_report(load_plugin("graders", "corebench"), capsule.questions, submission.answers)
     assert grade.correct_written == 2 and grade.correct_vision == 1
 
-    bodies = [r.body for r in messages_server.requests]
+    assert messages_server.requests[0].body == messages_server.requests[1].body  # the same call, retried
+    bodies = [r.body for r in messages_server.requests[1:]]
     # The command really ran in the container: the model saw the code's output.
     ran = result_text(tool_results(bodies[1])[0])
     assert "exit code: 0" in ran and '"mean_petal_length": 3.7333' in ran
