@@ -273,3 +273,13 @@ def test_a_suites_own_reports_folder_restyles_the_site_without_flags(tmp_path, b
                                        "--store", str(built.store.path)])
     assert result.exit_code == 0, result.output
     assert soup(tmp_path / "site" / "capsules.html").select_one("nav").get_text(strip=True) == "Suite nav"
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path, built):
+    built, _ = built
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should go")
+    result = CliRunner().invoke(main, ["report", "--out", str(blocked / "site"), "--store", str(built.store.path)])
+    assert result.exit_code == 2
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

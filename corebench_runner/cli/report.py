@@ -33,7 +33,11 @@ def report_command(ctx: click.Context, out: str, store_path: str | None, templat
 
     started = time.monotonic()
     with open_store(store_path, create=False) as store:
-        pages = build_site(store, Path(out), Path(templates) if templates else None, suite_from(ctx).root)
+        try:
+            pages = build_site(store, Path(out), Path(templates) if templates else None, suite_from(ctx).root)
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot write the site ({exc.strerror}: {exc.filename}); "
+                            "choose a folder you can write to") from None
     click.echo(f"wrote {len(pages)} pages to {out} in {time.monotonic() - started:.1f}s; "
                f"open {Path(out) / 'index.html'}")
 
