@@ -339,3 +339,13 @@ def test_files_too_big_for_the_model_are_refused_with_a_way_forward(core_agent, 
     assert "big.txt is 11.4 MB, over the 10 MB" in outputs[1] and "head" in outputs[1]
     assert "big.png is 5.7 MB, over the 5 MB" in outputs[2] and "smaller copy" in outputs[2]
     assert outputs[3].endswith("missing.txt: no such file")
+
+
+def test_a_rejected_key_stops_the_task_as_a_user_error_not_a_score(core_agent, local_task, messages_server):
+    from corebench_runner.errors import UserError
+
+    task, sandbox = local_task
+    messages_server.add(reply(text("never reached")))
+    model = AnthropicClient("claude-haiku-4-5", api_key="not-the-right-key", base_url=messages_server.url)
+    with pytest.raises(UserError, match="rejected the key"):
+        core_agent.run(task, sandbox, model, Limits())

@@ -15,6 +15,7 @@ from typing import Any
 
 from corebench_runner.agent_context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
 from corebench_runner.agent_tools import TOOL_SPECS, Toolbox
+from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
@@ -118,6 +119,8 @@ class _Session:
                     return self.finish(None, "submitted")
         except ModelUnavailable as exc:
             return self.finish(Outcome.INFRA_ERROR, f"model API unavailable: {exc}")
+        except UserError:
+            raise  # e.g. a rejected key: retrying or scoring cannot help; the user must act
         except Exception as exc:  # a failing sandbox (container gone, engine down) is infrastructure, not the agent
             return self.finish(Outcome.INFRA_ERROR, f"{type(exc).__name__}: {exc}")
 
