@@ -17,6 +17,15 @@ RESULTS = ROOT / "results"
 PREDICTORS = ["AIRFLOW", "WATERTEMP", "ACIDCONC"]
 
 
+def report(fits: dict) -> str:
+    """The two fits side by side, as a person would read them."""
+    lines = [f"{'term':<10} {'least squares':>14} {'least abs. dev.':>16}"]
+    for name in ["const"] + PREDICTORS:
+        lines.append(f"{name:<10} {fits['least_squares'][name]:>14.4f} {fits['least_absolute_deviations'][name]:>16.4f}")
+    lines.append(f"least squares residual standard error: {fits['least_squares_residual_se']:.4f}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     data = pd.read_csv(ROOT / "data" / "stackloss.csv")
     X = sm.add_constant(data[PREDICTORS])
@@ -32,6 +41,7 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "fits.json").write_text(json.dumps(fits, indent=2) + "\n")
+    (RESULTS / "report.txt").write_text(report(fits))
     print(json.dumps(fits, indent=2))
 
 

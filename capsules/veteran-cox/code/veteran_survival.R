@@ -26,6 +26,13 @@ summary <- list(
 )
 write_json(summary, "results/summary.json", auto_unbox = TRUE, digits = NA, pretty = TRUE)
 
+# The Cox model's table, one row per term, as a paper's table would print it.
+cox_table <- data.frame(term = names(coef(cox)), coef = round(coef(cox), 4),
+                        hazard_ratio = round(exp(coef(cox)), 3),
+                        se = round(sqrt(diag(vcov(cox))), 4),
+                        p = signif(summary(cox)$coefficients[, "Pr(>|z|)"], 3))
+write.csv(cox_table, "results/cox_table.csv", row.names = FALSE, quote = FALSE)
+
 png("results/kaplan_meier.png", width = 700, height = 500)
 plot(km, col = c("black", "red"), xlab = "days", ylab = "survival probability",
      main = "Veterans' lung cancer trial: Kaplan-Meier by treatment")
