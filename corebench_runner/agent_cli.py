@@ -22,6 +22,7 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec, Usage
 from corebench_runner.relay import CostFunction, MeteringRelay
 from corebench_runner.sandbox.base import Sandbox
+from corebench_runner.settings import load_settings
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -73,7 +74,8 @@ def price_lookup() -> CostFunction:
 def _start_relay(base_url: str, api_key: str, limits: Limits, host: str) -> MeteringRelay:
     """A relay on the host's address on the container network (all addresses where that one cannot be bound,
     e.g. when the engine runs in a VM); the per-task token still guards it."""
-    settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens)
+    settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens,
+                    ca_file=load_settings().ca_bundle)
     try:
         relay = MeteringRelay(base_url, api_key, host=host, **settings)
     except OSError:

@@ -15,7 +15,9 @@ import hmac
 import http.client
 import json
 import secrets
+import ssl
 import threading
+import urllib.request
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,7 +103,8 @@ class MeteringRelay:
 
     def __init__(self, upstream_url: str, api_key: str, cost: CostFunction | None = None,
                  max_cost_usd: float | None = None, max_tokens: int | None = None,
-                 host: str = "127.0.0.1", port: int = 0, upstream_timeout: float = 600.0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, upstream_timeout: float = 600.0,
+                 ca_file: str | None = None) -> None:
         parts = urlsplit(upstream_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UserError(f"model base URL {upstream_url!r} is not an http(s) URL; fix ANTHROPIC_BASE_URL")
@@ -113,6 +116,7 @@ class MeteringRelay:
         self.max_cost_usd = max_cost_usd
         self.max_tokens = max_tokens
         self.upstream_timeout = upstream_timeout
+        self._tls = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         self.token = "cbr-" + secrets.token_urlsafe(24)  # what the container gets instead of a key
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
@@ -197,10 +201,17 @@ class MeteringRelay:
         return headers
 
     def open_upstream(self) -> http.client.HTTPConnection:
-        port = self.upstream.port
-        if self.upstream.scheme == "https":
-            return http.client.HTTPSConnection(self.upstream.hostname, port, timeout=self.upstream_timeout)
-        return http.client.HTTPConnection(self.upstream.hostname, port, timeout=self.upstream_timeout)
+        host, port = self.upstream.hostname or "", self.upstream.port
+        if self.upstream.scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=self.upstream_timeout)
+        proxy = urllib.request.getproxies().get("https")
+        if proxy and not urllib.request.proxy_bypass(host):  # honour $HTTPS_PROXY / $NO_PROXY like the SDK
+            via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            connection = http.client.HTTPSConnection(via.hostname or "", via.port or 8080,
+                                                     timeout=self.upstream_timeout, context=self._tls)
+            connection.set_tunnel(host, port or 443)
+            return connection
+        return http.client.HTTPSConnection(host, port, timeout=self.upstream_timeout, context=self._tls)
 
 
 def _handler_for(relay: MeteringRelay) -> type[BaseHTTPRequestHandler]:

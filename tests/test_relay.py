@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
+
 import anthropic
 import pytest
 
@@ -121,3 +125,25 @@ def test_bad_upstream_url_or_missing_key_is_a_user_error():
         MeteringRelay("localhost:9", REAL_KEY)
     with pytest.raises(UserError, match="ANTHROPIC_API_KEY"):
         MeteringRelay("http://127.0.0.1:9", "")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test certificate")
+def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    with StreamingMessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY) as upstream:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        upstream._httpd.socket = tls.wrap_socket(upstream._httpd.socket, server_side=True)
+        https_url = upstream.url.replace("http://", "https://")
+        with MeteringRelay(https_url, REAL_KEY, cost=priced, ca_file=str(cert)) as relay:
+            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+            assert ask(client, stream=True) == "over tls"
+        assert relay.usage.input_tokens == 100
+        # Without the bundle, the certificate is not trusted and the agent gets a clean 502.
+        with MeteringRelay(https_url, REAL_KEY, cost=priced) as relay:
+            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+            with pytest.raises(anthropic.InternalServerError, match="did not answer"):
+                ask(client, stream=False)
