@@ -12,18 +12,22 @@ from __future__ import annotations
 import atexit
 import hashlib
 import io
+import os
 import posixpath
 import secrets
+import socket
 import tarfile
 import tempfile
 import threading
 import time
 import weakref
+from importlib import resources
 from pathlib import Path
 
 import docker.errors
 import docker.types
 
+from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
@@ -33,12 +37,15 @@ from corebench_runner.settings import Settings, load_settings
 # Kept: what apt-get and pip need as root (chown, setuid to _apt, ...). Dropped: raw sockets,
 # device nodes, audit and file capabilities, none of which reproducing a paper needs.
 DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"]
+OWNER_HOST_LABEL = "corebench.owner_host"
+OWNER_PID_LABEL = "corebench.owner_pid"
+EXEC_WRAPPER = "/usr/local/libexec/corebench-exec"
 CA_PATH = "/usr/local/share/corebench/host-ca.crt"
 CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
 # Past its timeout, a command whose output is still open (a child that escaped its process
 # group) gets this long before every process but init is killed.
 ESCAPE_GRACE_SECONDS = 5.0
-TIMEOUT_EXIT_CODES = (124, 137)
+TIMEOUT_EXIT_CODES = (137,)
 PREPARE_SCRIPT = '''mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
 # Kills every process except init, the idle sleep ($1) and itself.
 KILL_ALL_SCRIPT = '''for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$1" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
@@ -53,6 +60,31 @@ def _close_leftovers() -> None:
         sandbox.close()
 
 
+def container_config(spec: SandboxSpec, hand_in_ca: bool = False) -> dict:
+    """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
+    # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
+    labels = {**spec.labels, MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
+    name_bits = [spec.labels.get(k, "") for k in ("corebench.run", "corebench.task")]
+    name = "-".join(["corebench", *[b for b in name_bits if b], secrets.token_hex(3)])
+    env = dict(spec.env)
+    if hand_in_ca:
+        env.update({k: CA_PATH for k in CA_ENV_NAMES})
+    config: dict = dict(
+        image=spec.image, command=["sleep", "infinity"], name=_docker_name(name), labels=labels,
+        environment=env, working_dir="/", init=True, detach=True, network_mode=spec.network,
+        pids_limit=spec.pids_limit, cap_drop=DROPPED_CAPABILITIES, security_opt=["no-new-privileges"],
+        privileged=False, stdin_open=False, tty=False,
+    )
+    if spec.cpus:
+        config["nano_cpus"] = int(spec.cpus * 1e9)
+    if spec.memory:
+        config["mem_limit"] = spec.memory
+        config["memswap_limit"] = spec.memory  # no swap beyond the memory limit
+    if spec.gpu:
+        config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    return config
+
+
 class DockerSandbox:
     def __init__(self, spec: SandboxSpec, settings: Settings | None = None) -> None:
         self.spec = spec
@@ -63,52 +95,40 @@ class DockerSandbox:
         self._owner: tuple[int, int] = (0, 0)
         self._idle_pid = "1"
         settings = settings or load_settings()
-        self.container = self._client.containers.create(**self._create_args(spec, settings))
+        self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
+        self.container = self._client.containers.create(**container_config(spec, self._ca_bytes is not None))
         _open_sandboxes.add(self)
         try:
             self.container.start()
             self._prepare(settings)
+        except docker.errors.APIError as exc:
+            self.close()
+            if spec.gpu and "device driver" in str(exc):
+                raise UserError("a GPU was requested but Docker has no GPU driver here; check `corebench doctor` "
+                                "or run without the GPU (--allow-no-gpu for gpu = \"optional\" capsules)") from None
+            raise
         except BaseException:
             self.close()
             raise
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _create_args(self, spec: SandboxSpec, settings: Settings) -> dict:
-        labels = {**spec.labels, MANAGED_LABEL: "1"}
-        name_bits = [spec.labels.get(k, "") for k in ("corebench.run", "corebench.task")]
-        name = "-".join(["corebench", *[b for b in name_bits if b], secrets.token_hex(3)])
-        env = dict(spec.env)
-        self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
-        if self._ca_bytes is not None:
-            env.update({k: CA_PATH for k in CA_ENV_NAMES})
-        args: dict = dict(
-            image=spec.image, command=["sleep", "infinity"], name=_docker_name(name), labels=labels,
-            environment=env, working_dir="/", init=True, detach=True, network_mode=spec.network,
-            pids_limit=spec.pids_limit, cap_drop=DROPPED_CAPABILITIES, security_opt=["no-new-privileges"],
-            privileged=False, stdin_open=False, tty=False,
-        )
-        if spec.cpus:
-            args["nano_cpus"] = int(spec.cpus * 1e9)
-        if spec.memory:
-            args["mem_limit"] = spec.memory
-            args["memswap_limit"] = spec.memory  # no swap beyond the memory limit
-        if spec.gpu:
-            args["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
-        return args
-
     def _ca_to_hand_in(self, image: str, settings: Settings) -> bytes | None:
         """The CA bundle to copy in, unless the image already trusts exactly this bundle (our bases do)."""
+        try:
+            labels = self._client.images.get(image).labels or {}
+        except docker.errors.ImageNotFound:
+            raise UserError(f"image {image} is not on this machine; build it with `corebench images build-base` "
+                            "or `corebench images build CAPSULE_ID`") from None
         ca = settings.ca_bundle_bytes()
-        if ca is None:
-            return None
-        labels = self._client.images.get(image).labels or {}
-        if labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
+        if ca is None or labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
             return None
         return ca
 
     def _prepare(self, settings: Settings) -> None:
         """Create the workdir (owned by the agent user) and hand in the CA bundle when needed."""
+        wrapper = resources.files("corebench_runner.sandbox").joinpath("corebench-exec.sh").read_bytes()
+        self._put_file(EXEC_WRAPPER, wrapper, owner=(0, 0), mode=0o755)
         user = self.spec.user or "root"
         # One exec: make the workdir, own it, learn the uid/gid and the pid of the idle `sleep`.
         result = self._run(["sh", "-c", PREPARE_SCRIPT, "prepare", self.workdir, user], user="root", timeout=60)
@@ -148,9 +168,8 @@ class DockerSandbox:
         return self._run(argv, user=self.spec.user or "root", timeout=timeout, workdir=workdir or self.workdir)
 
     def _run(self, argv: list[str], user: str, timeout: float | None, workdir: str = "/") -> ExecResult:
-        if timeout is not None:
-            # coreutils timeout puts the command in its own process group and kills the whole group.
-            argv = ["timeout", "-s", "KILL", f"{max(timeout, 0.001):.3f}s", *argv]
+        # The wrapper gives the command a process group of its own and kills it on timeout and at the end.
+        argv = [EXEC_WRAPPER, "0" if timeout is None else f"{max(timeout, 0.001):.3f}", *argv]
         started = time.monotonic()
         api = self._client.api
         exec_id = api.exec_create(self.container.id, argv, stdout=True, stderr=True, user=user, workdir=workdir)["Id"]
@@ -231,11 +250,11 @@ class DockerSandbox:
     def _put_file(self, path: str, data: bytes, owner: tuple[int, int], mode: int) -> None:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo(posixpath.basename(path))
+            info = tarfile.TarInfo(path.lstrip("/"))  # extracted at "/", so missing parents are made
             info.size, info.mode, info.mtime = len(data), mode, int(time.time())
             info.uid, info.gid = owner
             tar.addfile(info, io.BytesIO(data))
-        self.container.put_archive(posixpath.dirname(path), buffer.getvalue())
+        self.container.put_archive("/", buffer.getvalue())
 
     def copy_in(self, host_dir: Path, dest: str) -> None:
         """Copy the contents of host_dir into dest (created if missing), owned by the sandbox user."""
@@ -279,17 +298,34 @@ def _docker_name(name: str) -> str:
     return cleaned[:120]
 
 
-def remove_leftovers(run_id: str | None = None) -> list[str]:
-    """Remove every corebench container (of one run, or all); returns the names removed."""
-    client = docker_client()
+def owner_alive(container) -> bool:
+    """True when the process that started this container still runs on this host."""
+    labels = container.labels or {}
+    if labels.get(OWNER_HOST_LABEL) != socket.gethostname():
+        return False  # another host's (or an old) container: its owner cannot be checked from here
+    try:
+        os.kill(int(labels.get(OWNER_PID_LABEL, "")), 0)
+        return True
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # the process exists, it is just not ours to signal
+
+
+def find_leftovers(run_id: str | None = None, include_live: bool = False) -> list:
+    """Corebench containers (of one run, or all) whose owning process is gone (or all, with include_live)."""
     filters = {"label": [f"{MANAGED_LABEL}=1"] + ([f"corebench.run={run_id}"] if run_id else [])}
+    found = docker_client().containers.list(all=True, filters=filters)
+    return found if include_live else [c for c in found if not owner_alive(c)]
+
+
+def remove_leftovers(run_id: str | None = None, include_live: bool = False) -> list[str]:
+    """Remove leftover corebench containers; returns the names removed."""
     removed = []
-    for container in client.containers.list(all=True, filters=filters):
+    for container in find_leftovers(run_id, include_live):
         try:
             container.remove(force=True, v=True)
             removed.append(container.name)
         except docker.errors.NotFound:
             pass
     return removed
-
-

@@ -1,0 +1,120 @@
+"""`corebench doctor` (is this machine ready?) and `corebench clean` (remove what a killed run left)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from corebench_runner.errors import UserError
+from corebench_runner.images import BASE_IMAGES
+from corebench_runner.settings import load_settings, settings_file
+
+MIN_FREE_GB = 20
+
+
+class _Checklist:
+    def __init__(self) -> None:
+        self.problems = 0
+
+    def ok(self, what: str) -> None:
+        click.echo(f"ok    {what}")
+
+    def warn(self, what: str, fix: str) -> None:
+        click.echo(f"warn  {what}: {fix}")
+
+    def fail(self, what: str, fix: str) -> None:
+        self.problems += 1
+        click.echo(f"FAIL  {what}: {fix}")
+
+
+@click.command("doctor")
+def doctor() -> None:
+    """Check the Docker engine, disk space, base images, GPU support and settings; say what to fix."""
+    checks = _Checklist()
+    settings = load_settings()
+    click.echo(f"settings: {settings_file()}{'' if settings_file().is_file() else ' (not present; defaults)'}")
+    try:
+        from corebench_runner.sandbox.engine import docker_client
+
+        client = docker_client()
+        info = client.info()
+    except UserError:
+        checks.fail("docker engine", "not answering; start it with `bash scripts/start_docker.sh` "
+                                     "(scripts/setup.sh installs docker.io when it is missing)")
+        client = info = None
+    if client is not None:
+        checks.ok(f"docker engine {info.get('ServerVersion', '?')} ({info.get('CgroupDriver', '?')}, "
+                  f"cgroup v{info.get('CgroupVersion', '?')})")
+        root = Path(info.get("DockerRootDir") or "/var/lib/docker")
+        free_gb = shutil.disk_usage(root if root.exists() else "/").free / 1e9
+        if free_gb < MIN_FREE_GB:
+            checks.fail(f"disk: {free_gb:.0f} GB free under {root}",
+                        f"images and tasks need ~{MIN_FREE_GB} GB; free space or run `corebench images prune`")
+        else:
+            checks.ok(f"disk: {free_gb:.0f} GB free under {root}")
+        present = {t for img in client.images.list() for t in img.tags}
+        missing = [b.tag for b in BASE_IMAGES.values() if b.tag not in present]
+        if missing:
+            checks.fail(f"base images missing: {', '.join(missing)}", "run `corebench images build-base`")
+        else:
+            checks.ok(f"base images: {', '.join(b.tag for b in BASE_IMAGES.values())}")
+        leftovers = client.containers.list(all=True, filters={"label": "corebench.managed=1"})
+        if leftovers:
+            checks.warn(f"{len(leftovers)} corebench container(s) exist", "if no run is going on, `corebench clean` removes them")
+    if shutil.which("debootstrap"):
+        checks.ok("debootstrap installed (base images can be built without a registry)")
+    else:
+        checks.warn("debootstrap missing", "`apt-get install debootstrap` to build base images (or use --from-registry)")
+    from corebench_runner.sandbox.factory import host_has_gpu
+
+    if host_has_gpu():
+        checks.ok("GPU: an NVIDIA GPU and Docker's nvidia runtime are present")
+    else:
+        checks.warn("GPU: none usable", "capsules with gpu = \"required\" are skipped; \"optional\" ones run with --allow-no-gpu")
+    try:
+        if settings.ca_bundle_bytes() is None:
+            checks.warn("CA bundle: none set", "behind a TLS-intercepting proxy pip and R installs fail; "
+                                               "set $COREBENCH_CA_BUNDLE")
+        else:
+            checks.ok(f"CA bundle: {settings.ca_bundle}")
+    except UserError as exc:
+        checks.fail("CA bundle", exc.message)
+    if checks.problems:
+        raise UserError(f"{checks.problems} problem(s) found; fix them as said above, then run `corebench doctor` again")
+    click.echo("ready")
+
+
+@click.command("clean")
+@click.option("--run", "run_id", metavar="RUN_ID", help="Only remove containers of this run.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+@click.option("--include-live", is_flag=True,
+              help="Also remove containers whose owning corebench process is still running on this host.")
+def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
+    """Remove containers and build scratch left behind by killed runs (found by their labels).
+
+    Containers whose owning process still runs on this host are kept unless --include-live.
+    """
+    from corebench_runner.sandbox.docker import find_leftovers, remove_leftovers
+
+    if dry_run:
+        names = [c.name for c in find_leftovers(run_id, include_live)]
+        for name in names:
+            click.echo(f"would remove container {name}")
+    else:
+        names = remove_leftovers(run_id, include_live)
+        for name in names:
+            click.echo(f"removed container {name}")
+    scratch = sorted((Path(load_settings().build_dir) / "base" / "bootstrap").glob("corebench-rootfs-*"))
+    for folder in scratch:
+        click.echo(f"{'would remove' if dry_run else 'removed'} build scratch {folder}")
+        if not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not names and not scratch:
+        click.echo("nothing to clean")
+    else:
+        click.echo(f"{'would remove' if dry_run else 'removed'} {len(names)} container(s), {len(scratch)} scratch folder(s)")
+
+
+commands = [doctor, clean]

@@ -1,0 +1,207 @@
+"""Hostile commands against real containers: each ends with a recorded outcome, the host unharmed."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corebench_runner.cli import main
+from corebench_runner.errors import UserError
+from corebench_runner.sandbox.docker import DockerSandbox, container_config
+from corebench_runner.sandbox.factory import gpu_decision
+
+from support_docker import containers_of, engine, require_image, spec, test_run_id
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _image():
+    require_image()
+
+
+@pytest.mark.parametrize("bomb", [":(){ :|:& };:", "f(){ f | f; }; f"], ids=["background", "foreground"])
+def test_fork_bomb_is_stopped_by_the_pids_limit_and_the_timeout(bomb):
+    with DockerSandbox(spec(pids_limit=64)) as box:
+        started = time.monotonic()
+        result = box.exec(bomb, timeout=8)
+        assert time.monotonic() - started < 30
+        # It ends with its command's process group or at the latest at the timeout, recorded as such.
+        assert result.timed_out or result.seconds < 8
+        assert result.timed_out or not bomb.startswith("f(")
+        assert bomb not in box.exec(["ps", "-eo", "args"], timeout=30).stdout  # nothing of it remains
+        assert box.exec("echo alive", timeout=30).stdout == "alive\n"
+    assert subprocess.run(["true"]).returncode == 0
+
+
+def test_allocating_past_the_memory_limit_kills_the_process_not_the_host():
+    with DockerSandbox(spec(memory="256m")) as box:
+        result = box.exec(["python3", "-c", "x = bytearray(1 << 30); print('survived')"], timeout=60)
+        assert result.exit_code == 137 and not result.timed_out  # SIGKILL by the OOM killer
+        assert "survived" not in result.stdout
+        assert box.exec("echo alive").stdout == "alive\n"
+
+
+def test_printing_a_gigabyte_is_capped_without_the_host_holding_it():
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    with DockerSandbox(spec(output_cap_bytes=1_000_000)) as box:
+        result = box.exec("head -c 1073741824 /dev/zero | tr '\\0' y", timeout=300)
+    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert result.exit_code == 0 and result.truncated and not result.timed_out
+    assert 1_000_000 <= len(result.stdout) < 1_001_000
+    assert "1073741824 bytes" in result.stdout
+    assert (peak_after - peak_before) * 1024 < 200_000_000
+
+
+def test_a_timed_out_command_that_escaped_its_process_group_is_killed_too():
+    with DockerSandbox(spec()) as box:
+        started = time.monotonic()
+        result = box.exec("setsid sleep 300 & sleep 300", timeout=1)
+        assert result.timed_out and time.monotonic() - started < 30
+        assert "sleep 300" not in box.exec(["ps", "-eo", "args"]).stdout
+        assert box.exec("echo alive").stdout == "alive\n"
+
+
+def test_no_host_path_is_visible_inside(tmp_path: Path):
+    marker = tmp_path / "host-only-marker.txt"
+    marker.write_text("secret")
+    with DockerSandbox(spec()) as box:
+        attrs = engine().api.inspect_container(box.container.id)
+        assert attrs["Mounts"] == [] and not attrs["HostConfig"]["Binds"]
+        assert box.exec(["test", "-e", str(marker)]).exit_code == 1
+        assert box.exec(["test", "-e", str(REPO / "pyproject.toml")]).exit_code == 1
+        assert box.exec(["test", "-S", "/var/run/docker.sock"]).exit_code == 1
+
+
+def test_no_host_environment_enters_the_container(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")
+    with DockerSandbox(spec(env={"TASK": "1"})) as box:
+        config_env = engine().api.inspect_container(box.container.id)["Config"]["Env"]
+        seen = box.exec("env; cat /proc/1/environ | tr '\\0' '\\n'").stdout + "\n".join(config_env)
+    assert "must-not-leak" not in seen and "API_KEY" not in seen
+    assert "TASK=1" in seen
+
+
+def test_agent_user_is_unprivileged_and_files_are_its_own():
+    with DockerSandbox(spec(user="agent")) as box:
+        assert box.exec("id -u").stdout == "1000\n"
+        assert box.exec("touch /etc/owned").exit_code != 0
+        box.write_file("mine.txt", "x")
+        assert box.exec("stat -c %U mine.txt && echo more >> mine.txt").stdout == "agent\n"
+
+
+def test_containers_are_never_privileged_and_drop_capabilities():
+    with DockerSandbox(spec()) as box:
+        host_config = engine().api.inspect_container(box.container.id)["HostConfig"]
+        assert host_config["Privileged"] is False
+        assert "NET_RAW" in host_config["CapDrop"] and "no-new-privileges" in host_config["SecurityOpt"]
+        assert host_config["PidsLimit"] == 256 and host_config["Memory"] == 512 * 1024 * 1024
+        assert host_config["NanoCpus"] == 1_000_000_000
+        assert box.exec("mknod /tmp/dev c 1 3").exit_code != 0  # MKNOD dropped, even for root
+
+
+def test_network_none_has_no_network_and_bridge_reaches_debian():
+    with DockerSandbox(spec(network="none")) as box:
+        assert box.exec("curl -sS -m 5 -o /dev/null http://deb.debian.org/debian/", timeout=30).exit_code != 0
+    with DockerSandbox(spec()) as box:
+        assert box.exec("curl -sS -m 20 -o /dev/null http://deb.debian.org/debian/", timeout=60).exit_code == 0
+
+
+def test_gpu_request_is_in_the_container_config():
+    run_id = test_run_id()
+    container = engine().containers.create(**container_config(spec(run_id, gpu=True)))
+    try:
+        requests = engine().api.inspect_container(container.id)["HostConfig"]["DeviceRequests"]
+        assert requests and requests[0]["Count"] == -1 and requests[0]["Capabilities"] == [["gpu"]]
+    finally:
+        container.remove(force=True)
+    assert container_config(spec(gpu=False)).get("device_requests") is None
+
+
+def test_gpu_request_on_a_host_without_gpu_is_a_clear_error():
+    run_id = test_run_id()
+    with pytest.raises(UserError, match="GPU"):
+        DockerSandbox(spec(run_id, gpu=True))
+    assert containers_of(run_id) == []
+
+
+@pytest.mark.parametrize("capsule_gpu, host, allow, expected", [
+    ("none", False, False, (False, None)),
+    ("required", True, False, (True, None)),
+    ("optional", True, False, (True, None)),
+    ("optional", False, True, (False, None)),
+])
+def test_gpu_decision_runs(capsule_gpu, host, allow, expected):
+    assert gpu_decision(capsule_gpu, host, allow) == expected
+
+
+@pytest.mark.parametrize("capsule_gpu, allow", [("required", False), ("required", True), ("optional", False)])
+def test_gpu_decision_skips_with_a_reason(capsule_gpu, allow):
+    use_gpu, reason = gpu_decision(capsule_gpu, False, allow)
+    assert use_gpu is False and "GPU" in reason and "no" in reason
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from corebench_runner.sandbox.factory import open_sandbox
+    from corebench_runner.sandbox.base import SandboxSpec
+    spec = SandboxSpec(image=sys.argv[1], labels={"corebench.run": sys.argv[2], "corebench.task": "1"})
+    with open_sandbox("docker", spec) as box:
+        box.exec("true")
+        print("started", flush=True)
+        if sys.argv[3] == "crash":
+            raise SystemExit("scaffold crashed")
+        time.sleep(120)
+""")
+
+
+def _start_child(run_id: str, mode: str) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-c", CHILD, spec().image, run_id, mode], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+    assert child.stdout.readline().strip() == "started", child.stderr.read()
+    assert len(containers_of(run_id)) == 1
+    return child
+
+
+def test_ctrl_c_removes_the_container():
+    run_id = test_run_id()
+    child = _start_child(run_id, "wait")
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=60)
+    assert containers_of(run_id) == []
+
+
+def test_a_crash_removes_the_container():
+    run_id = test_run_id()
+    child = _start_child(run_id, "crash")
+    child.wait(timeout=60)
+    assert child.returncode != 0
+    assert containers_of(run_id) == []
+
+
+def test_clean_removes_what_a_killed_process_left_and_says_so():
+    run_id = test_run_id()
+    child = _start_child(run_id, "wait")
+    names = [c.name for c in containers_of(run_id)]
+    # while its owner lives, clean leaves it alone
+    assert "nothing to clean" in CliRunner().invoke(main, ["clean", "--run", run_id]).output
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    assert [c.name for c in containers_of(run_id)] == names  # SIGKILL leaves it behind
+    dry = CliRunner().invoke(main, ["clean", "--run", run_id, "--dry-run"])
+    assert f"would remove container {names[0]}" in dry.output and len(containers_of(run_id)) == 1
+    result = CliRunner().invoke(main, ["clean", "--run", run_id])
+    assert result.exit_code == 0
+    assert f"removed container {names[0]}" in result.output and "removed 1 container(s)" in result.output
+    assert containers_of(run_id) == []
