@@ -165,6 +165,7 @@ def test_the_oracle_reproduces_the_capsule_at_every_level(capsule_id, tmp_path: 
             assert submission.error is None, f"{level}: {submission.error}"
             report = sandbox.read_file(workspace.task.report_path)
         assert report.strip().startswith(b"{")
+        assert set(submission.answers) == {q.text for q in capsule.questions}, f"{level}: not every question answered"
         graded = grade_report(OFFICIAL, capsule.questions, submission.answers)
         if not graded.task_correct:
             wrong[level] = {g.question: g.reason for g in graded.grades if g.status.value != "correct"}
