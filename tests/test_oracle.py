@@ -163,12 +163,13 @@ def _bundled_with_recipe() -> list[str]:
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.parametrize("level", ["hard", "medium"])
 @pytest.mark.parametrize("capsule_id", _bundled_with_recipe())
-def test_oracle_reproduces_every_bundled_capsule(capsule_id, tmp_path):
+def test_oracle_reproduces_every_bundled_capsule(capsule_id, level, tmp_path):
     capsule = Suite(BUNDLED_SUITE).load(capsule_id)
     grader = load_plugin("graders", capsule.grader or "corebench")
     _, submission, _ = run_oracle(capsule.path, tmp_path,
-                                  Limits(wall_seconds=capsule.resources.time_limit), level="medium")
+                                  Limits(wall_seconds=capsule.resources.time_limit), level=level)
     assert submission.error is None, submission.error
     graded = grade_report(grader, capsule.questions, submission.answers)
     wrong = {g.question: g.reason for g in graded.grades if g.status.value != "correct"}
