@@ -16,7 +16,6 @@ from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.suite import BUNDLED_SUITE, Suite
 
 ORACLE = load_plugin("scaffolds", "oracle")
 GRADER = load_plugin("graders", "corebench")
@@ -148,29 +147,4 @@ def test_the_oracle_declares_what_the_run_engine_needs():
     assert ORACLE.always_uses_capsule_environment is True
 
 
-def _bundled_with_recipe() -> list[str]:
-    suite = Suite(BUNDLED_SUITE)
-    ids = []
-    for capsule_id in suite.capsule_ids():
-        try:
-            capsule = suite.load(capsule_id)
-        except Exception:  # a capsule still being written; capsule validation tests report it
-            continue
-        if capsule.reproduce and capsule.contents == "present":
-            ids.append(capsule_id)
-    return ids
-
-
-@pytest.mark.docker
-@pytest.mark.slow
-@pytest.mark.parametrize("level", ["hard", "medium"])
-@pytest.mark.parametrize("capsule_id", _bundled_with_recipe())
-def test_oracle_reproduces_every_bundled_capsule(capsule_id, level, tmp_path):
-    capsule = Suite(BUNDLED_SUITE).load(capsule_id)
-    grader = load_plugin("graders", capsule.grader or "corebench")
-    _, submission, _ = run_oracle(capsule.path, tmp_path,
-                                  Limits(wall_seconds=capsule.resources.time_limit), level=level)
-    assert submission.error is None, submission.error
-    graded = grade_report(grader, capsule.questions, submission.answers)
-    wrong = {g.question: g.reason for g in graded.grades if g.status.value != "correct"}
-    assert graded.task_correct, wrong
+# Every bundled capsule is reproduced by the oracle at every level in tests/test_suite_capsules.py.
