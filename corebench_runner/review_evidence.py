@@ -2,7 +2,7 @@
 
 The transcript is the JSON file a scaffold left (a list of events, or {"events": [...]});
 a tool call looks like {"type": "tool_call", "name": "bash", "input": {"command": ...},
-"output": "...", "exit_code": 0}.
+"output": "...", "exit_code": 0} (docs/models.md lists every event).
 """
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ def value_needles(reported: Any) -> list[str]:
 
 
 def _command_of(event: dict[str, Any]) -> str:
+    """The command line for bash; for other tools, the tool's name and what it acted on."""
+    name = str(event.get("name", "tool"))
     given = event.get("input")
-    if isinstance(given, dict):
-        for field in ("command", "cmd", "code", "path"):
-            if given.get(field):
-                return str(given[field])
-        return json.dumps(given, ensure_ascii=False)
-    return str(given or event.get("name", ""))
+    if not isinstance(given, dict):
+        return f"{name} {given}" if given else name
+    if name == "bash" and given.get("command"):
+        return str(given["command"])
+    target = given.get("path") or given.get("file") or json.dumps(given, ensure_ascii=False)
+    return f"[{name}] {target}"
 
 
 def find_evidence(transcript: Path | None, reported: Any, limit: int = 3) -> Evidence:
@@ -72,8 +74,8 @@ def find_evidence(transcript: Path | None, reported: Any, limit: int = 3) -> Evi
     needles = value_needles(reported)
     steps = []
     for event in events:
-        if event.get("type") != "tool_call":
-            continue
+        if event.get("type") != "tool_call" or event.get("name") == "submit":
+            continue  # submit carries the answer itself, which proves nothing
         output = str(event.get("output") or "")
         steps.append(EvidenceStep(_command_of(event), output, event.get("exit_code"),
                                   any(n in output for n in needles)))

@@ -100,11 +100,13 @@ class ImportResult:
 
 def import_verdicts(store: Store, path: Path) -> ImportResult:
     """Add the file's verdicts to the store, keeping author and time; see the module doc for conflicts."""
+    verdicts = read_verdicts(path)
     incoming: dict[AnswerKey, list[SharedVerdict]] = {}
-    for verdict in read_verdicts(path):
+    for verdict in verdicts:
         incoming.setdefault(verdict.key, []).append(verdict)
     result = ImportResult()
     with store.transaction() as conn:
+        accepted: dict[AnswerKey, int] = {}  # answer id of each key whose new verdicts go in
         for key, theirs in incoming.items():
             answer_id = answer_id_for(store, key)
             if answer_id is None:
@@ -121,12 +123,18 @@ def import_verdicts(store: Store, path: Path) -> ImportResult:
             if ours_only and ours[-1].new_status != theirs[-1].new_status:
                 result.conflicts.append(Conflict(key, answer_id, ours[-1], theirs[-1]))
                 continue
-            for verdict in new:
-                source = "regrade" if verdict.source == "regrade" else "import"
-                conn.execute(
-                    "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (answer_id, verdict.reviewer, verdict.created, verdict.old_status, verdict.new_status,
-                     verdict.reason, source))
-                result.imported += 1
+            accepted[key] = answer_id
+        present = {(key, _identity(r)) for key, aid in accepted.items() for r in history(store, aid)}
+        for verdict in verdicts:  # in file order, so the trail reads as it did in the other store
+            if verdict.key not in accepted or (verdict.key, verdict.identity()) in present:
+                continue
+            source = "regrade" if verdict.source == "regrade" else "import"
+            conn.execute(
+                "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (accepted[verdict.key], verdict.reviewer, verdict.created, verdict.old_status, verdict.new_status,
+                 verdict.reason, source))
+            present.add((verdict.key, verdict.identity()))
+            result.imported += 1
     return result
+

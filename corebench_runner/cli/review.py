@@ -106,7 +106,8 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
         if not queue:
             click.echo("No open disputes" + (" matching the filters." if any(filters.values()) else "."))
         else:
-            click.echo(f"{len(queue)} answer(s) to review in {store.path}. Ctrl-D or q stops; decisions are kept.")
+            click.echo(f"{len(queue)} answer(s) to review in {store.path}")
+            click.echo("q or Ctrl-D stops at any point; every verdict is saved as soon as it is given.")
             decided, skipped = _walk(store, queue, reviewer or review.default_reviewer(), not answer_ids)
             left = len(review.open_disputes(store, **filters))
             click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
