@@ -130,8 +130,8 @@ def test_stochastic_reference_runs_give_a_real_interval(capsule_id):
 def test_each_level_keeps_what_the_reproduce_command_needs(capsule_id, level, tmp_path):
     capsule = SUITE.load(capsule_id)
     workspace = prepare(capsule, level, tmp_path / "ws").path
-    script = capsule.reproduce.split()[-1]
-    assert (workspace / script).is_file(), f"{script} missing at {level}"
+    scripts = re.findall(r"code/\S+", capsule.reproduce)
+    assert scripts and all((workspace / script).is_file() for script in scripts), f"{scripts} missing at {level}"
     assert any((workspace / "data").iterdir())
     assert not (workspace / "capsule.toml").exists()
     assert (workspace / "REPRODUCING.md").exists() == (level == "medium")
