@@ -227,6 +227,15 @@ def _handler_for(relay: MeteringRelay) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._relay()
 
+        def do_PUT(self) -> None:
+            self._relay()
+
+        def do_PATCH(self) -> None:
+            self._relay()
+
+        def do_DELETE(self) -> None:
+            self._relay()
+
         def _error(self, status: int, kind: str, message: str) -> None:
             body = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
             self.send_response(status)
