@@ -76,41 +76,44 @@ def list_images() -> None:
 
 
 @images_group.command("prune")
+@click.option("--orphans", is_flag=True,
+              help="Also remove environment images of capsules that are not in this suite.")
 @click.option("--all", "prune_all", is_flag=True,
-              help="Also remove environment images that are still current (they are rebuilt on demand).")
+              help="Remove every environment image, current ones too (they are rebuilt on demand).")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed, remove nothing.")
 @click.pass_context
-def prune(ctx: click.Context, prune_all: bool, dry_run: bool) -> None:
-    """Remove environment images no capsule of the suite uses any more. Base images are kept."""
+def prune(ctx: click.Context, orphans: bool, prune_all: bool, dry_run: bool) -> None:
+    """Remove environment images of the suite's capsules that their current content no longer uses.
+
+    Base images are always kept.
+    """
     client = docker_client()
+    suite = suite_from(ctx)
     current: set[str] = set()
-    if not prune_all:
+    for capsule_id in suite.capsule_ids():
         try:
-            suite = suite_from(ctx)
-            for capsule_id in suite.capsule_ids():
-                try:
-                    current.add(images.environment_tag(suite.load(capsule_id)))
-                except UserError:
-                    pass  # a broken capsule has no current image to keep
+            current.add(images.environment_tag(suite.load(capsule_id)))
         except UserError:
-            pass  # no suite here: every environment image is stale by that measure
+            pass  # a broken capsule has no current image to keep
+    in_suite = set(suite.capsule_ids())
     removed = 0
     for img in client.images.list(filters={"label": "corebench.image=environment"}):
-        stale = [t for t in img.tags if t not in current]
-        if not stale or len(stale) < len(img.tags):
+        capsule_id = (img.labels or {}).get("corebench.capsule", "")
+        if not prune_all and not (orphans or capsule_id in in_suite):
             continue
-        for tag in stale:
+        for tag in img.tags:
+            if tag in current and not prune_all:
+                continue
             click.echo(f"{'would remove' if dry_run else 'removing'} {tag}")
-            if not dry_run:
-                try:
-                    client.images.remove(tag)
-                    removed += 1
-                except docker.errors.APIError as exc:
-                    click.echo(f"  kept {tag}: {exc.explanation or exc}")
+            if dry_run:
+                continue
+            try:
+                client.images.remove(tag)
+                removed += 1
+            except docker.errors.APIError as exc:
+                click.echo(f"  kept {tag}: {exc.explanation or exc}")
     if not dry_run:
-        client.images.prune(filters={"dangling": True, "label": "corebench.image"})
-    click.echo(f"{'would remove' if dry_run else 'removed'} {removed if not dry_run else 'the above'} image(s)"
-               if removed or dry_run else "nothing to prune")
+        click.echo(f"removed {removed} image(s)" if removed else "nothing to prune")
 
 
 commands = [images_group]
