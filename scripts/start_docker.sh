@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# Start the Docker engine when none answers, then wait until it does.
-# Nothing on these machines starts dockerd for us.
+# Make the Docker engine answer: install Debian's docker.io when dockerd is missing, start dockerd
+# when no engine answers (nothing on these machines starts it for us), then wait until it does.
+# Safe to run again; does nothing when an engine already answers.
 set -euo pipefail
-DOCKER=/usr/bin/docker
-[ -x "$DOCKER" ] || DOCKER=$(command -v docker)
-if "$DOCKER" info >/dev/null 2>&1; then
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+answering() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+if answering; then
   echo "Docker engine is answering"
   exit 0
 fi
 if ! command -v dockerd >/dev/null 2>&1; then
-  echo "error: dockerd is not installed; install Debian's docker.io package (scripts/setup.sh does)" >&2
-  exit 1
+  echo "dockerd is missing: installing Debian's docker.io"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# A dockerd killed without cleanup leaves its pid file, and a new one then refuses to start.
+PIDFILE=/var/run/docker.pid
+if [ -f "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+  echo "removing stale $PIDFILE"
+  $SUDO rm -f "$PIDFILE"
+fi
 LOG=${DOCKERD_LOG:-/var/log/corebench-dockerd.log}
-echo "starting dockerd (log: $LOG)"
-$SUDO sh -c "nohup dockerd >>'$LOG' 2>&1 &"
-for _ in $(seq 1 60); do
-  if "$DOCKER" info >/dev/null 2>&1; then
+if pgrep -x dockerd >/dev/null 2>&1; then
+  echo "dockerd is running but not answering yet; waiting (log: $LOG)"
+else
+  echo "starting dockerd (log: $LOG)"
+  $SUDO sh -c "nohup dockerd >>'$LOG' 2>&1 &"
+fi
+for _ in $(seq 1 90); do
+  if answering; then
     echo "Docker engine is answering"
     exit 0
   fi
   sleep 1
 done
-echo "error: dockerd did not answer within 60 s; see $LOG" >&2
+echo "error: dockerd did not answer within 90 s; see $LOG" >&2
 exit 1
