@@ -54,7 +54,9 @@ def host_address_seen_from(sandbox: Sandbox) -> str:
 def upstream_of(model: ModelClient) -> tuple[str, str, str]:
     """(base URL, API key, model id) the relay forwards to; the key stays on the host."""
     base_url = getattr(model, "base_url", None) or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-    api_key = getattr(model, "api_key", None) or os.environ.get(KEY_ENV, "")
+    # AnthropicClient keeps its key inside its SDK client (e.g. a scripted model's local key).
+    sdk = getattr(model, "_sdk", None)
+    api_key = getattr(model, "api_key", None) or getattr(sdk, "api_key", None) or os.environ.get(KEY_ENV, "")
     if not api_key:
         raise UserError(f"${KEY_ENV} is not set; the command scaffold needs a key for its relay to add")
     model_id = getattr(model, "model", None) or model.name.split(":", 1)[-1]
