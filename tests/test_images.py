@@ -205,3 +205,26 @@ def test_bad_settings_are_user_errors_naming_the_file(tmp_path, monkeypatch):
     file.write_text(f"ca_bundle = '{tmp_path / 'missing.pem'}'\n")
     with pytest.raises(UserError, match="missing.pem does not exist"):
         load_settings().ca_bundle_bytes()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_debootstrap_import_records_where_debian_came_from(isolated_settings):
+    """The registry-free root image: debootstrap + docker import, with its provenance inside."""
+    from corebench_runner.images.base import bootstrap_debian
+
+    tag = f"corebench/test-bootstrap:{secrets.token_hex(3)}"
+    bootstrap_debian(load_settings(), tag=tag)
+    try:
+        labels = engine().images.get(tag).labels
+        assert labels["corebench.debian_mirror"] == DEFAULT_MIRROR
+        assert labels["corebench.debian_release_date"].endswith("UTC")  # the mirror's Release date
+        out = engine().containers.run(tag, ["sh", "-c", "cat /usr/local/share/corebench/packages.txt; "
+                                            "cat /etc/apt/apt.conf.d/99corebench; ls /var/lib/apt/lists"],
+                                      remove=True).decode()
+        assert "\ncurl\t" in out and "\ngit\t" in out and "ca-certificates\t" in out
+        assert 'APT::Install-Recommends "false";' in out
+        assert (isolated_settings / "base" / "bootstrap" / "build.log").read_text().startswith("# debootstrap")
+        assert not list((isolated_settings / "base" / "bootstrap").glob("corebench-rootfs-*"))  # scratch removed
+    finally:
+        engine().images.remove(tag, force=True)

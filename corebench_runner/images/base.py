@@ -146,8 +146,8 @@ def _require_bootstrap_tools() -> None:
                         "or pass --from-registry IMAGE")
 
 
-def bootstrap_debian(settings: Settings) -> None:
-    """debootstrap a minimal Debian into a temp folder and `docker import` it as BOOTSTRAP_IMAGE."""
+def bootstrap_debian(settings: Settings, tag: str = BOOTSTRAP_IMAGE) -> None:
+    """debootstrap a minimal Debian into a temp folder and `docker import` it as `tag`."""
     _require_bootstrap_tools()
     log_dir = Path(settings.build_dir) / "base" / "bootstrap"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -167,8 +167,8 @@ def bootstrap_debian(settings: Settings) -> None:
                         "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "."], check=True)
         changes = [f'LABEL {k}="{v}"' for k, v in labels.items()]
         changes += ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["bash"]']
-        repository, tag = BOOTSTRAP_IMAGE.split(":")
-        docker_client().api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
+        repository, version = tag.rsplit(":", 1)
+        docker_client().api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=changes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
