@@ -17,6 +17,7 @@ from typing import Any
 
 from corebench_runner.capsule import Question
 from corebench_runner.errors import UserError
+from corebench_runner.records import VerdictStatus
 from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 STATUSES = ("correct", "incorrect", "disputed")
@@ -259,8 +260,12 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
         known = (questions or {}).get((view.key.capsule_id, view.key.question))
         question = Question(view.key.question, runs=view.references, vision=view.vision,
                             tolerance=known.tolerance if known else None)
-        verdict = grader.grade(question, view.reported, reported_present=view.reported_present)
-        graded.append((view, getattr(verdict.status, "value", verdict.status), verdict.reason))
+        try:
+            verdict = grader.grade(question, view.reported, reported_present=view.reported_present)
+            graded.append((view, VerdictStatus(verdict.status).value, verdict.reason))
+        except Exception as exc:  # a grader bug must reach a person, not silently score zero (as in a run)
+            graded.append((view, "disputed", f"grader {grader_name} failed on this answer "
+                                             f"({type(exc).__name__}: {exc})"))
     with store.transaction() as conn:
         for view, new_auto, new_reason in graded:
             conn.execute("UPDATE answers SET status = ?, reason = ? WHERE id = ?",
@@ -284,7 +289,8 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
 
 
 def task_outcome(statuses: list[str]) -> str:
-    """A graded task's outcome from its questions' verdicts: one wrong answer sinks it, else any dispute."""
+    """A graded task's outcome from its verdicts, by the rule of recording.decide_outcome: one wrong
+    answer sinks it, else any dispute keeps it disputed."""
     if "incorrect" in statuses:
         return "incorrect"
     return "disputed" if "disputed" in statuses else "correct"

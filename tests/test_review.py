@@ -379,3 +379,18 @@ def test_regrade_recomputes_graded_task_outcomes_but_not_failures(sample):
     result = regrade(store, run_id, Lenient(), "lenient", reviewer="ops")
     assert len(result.changed) == 4 and result.disagreements == []
     assert run_summary(store, run_id).accuracy == 0.8  # every graded task; the timeout stays wrong
+
+
+def test_a_grader_that_crashes_leaves_the_answer_for_a_person(sample):
+    store, run_id = sample
+
+    class Broken:
+        def grade(self, question, reported, *, reported_present=True):
+            raise ValueError("cannot parse 'Adam W'") if isinstance(reported, str) else RuntimeError("boom")
+
+    regrade(store, run_id, Broken(), "broken", reviewer="ops")
+    disputes = open_disputes(store, run_id=run_id)
+    assert len(disputes) == 7
+    assert "grader broken failed on this answer (ValueError: cannot parse 'Adam W')" in {
+        v.auto_reason for v in disputes}
+    assert run_summary(store, run_id).accuracy == 0.0

@@ -111,7 +111,8 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
             decided, skipped = _walk(store, queue, reviewer or review.default_reviewer(), not answer_ids)
             left = len(review.open_disputes(store, **filters))
             click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
-        for rid in sorted({view.key.run_id for view in queue}):
+        runs = {view.key.run_id for view in queue} | ({review.resolve_run_id(store, run_id)} if run_id else set())
+        for rid in sorted(runs):
             click.echo(summary_line(run_summary(store, rid)))
 
 
