@@ -205,3 +205,33 @@ def test_clean_removes_what_a_killed_process_left_and_says_so():
     assert result.exit_code == 0
     assert f"removed container {names[0]}" in result.output and "removed 1 container(s)" in result.output
     assert containers_of(run_id) == []
+
+
+def test_closing_from_another_thread_ends_a_running_command():
+    """The run engine's watchdog closes a sandbox whose scaffold overran; the exec must return."""
+    import threading
+
+    run_id = test_run_id()
+    box = DockerSandbox(spec(run_id))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(box.exec("sleep 120")))
+    worker.start()
+    time.sleep(1)
+    started = time.monotonic()
+    box.close()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and time.monotonic() - started < 30
+    assert results and results[0].exit_code != 0
+    assert containers_of(run_id) == []
+
+
+def test_doctor_reports_a_ready_machine_and_a_bad_ca_bundle(tmp_path, monkeypatch):
+    monkeypatch.setenv("COREBENCH_SETTINGS", str(tmp_path / "settings.toml"))
+    ready = CliRunner().invoke(main, ["doctor"])
+    assert ready.exit_code == 0, ready.output
+    assert "ok    docker engine" in ready.output and "ok    base images" in ready.output
+    assert ready.output.rstrip().endswith("ready")
+    monkeypatch.setenv("COREBENCH_CA_BUNDLE", str(tmp_path / "gone.pem"))
+    broken = CliRunner().invoke(main, ["doctor"])
+    assert broken.exit_code == 2
+    assert "FAIL  CA bundle" in broken.output and "gone.pem does not exist" in broken.output
