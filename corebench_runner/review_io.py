@@ -2,8 +2,9 @@
 
 An answer is matched across stores by (run id, capsule id, repeat, question), since answer
 ids are local to a store. Import never merges silently: a verdict already present is
-skipped, and an answer on which both stores hold verdicts the other lacks, ending on
-different statuses, is a conflict: reported, and left as it was for a person to settle.
+skipped, and an answer on which this store holds a person's verdict the file lacks while
+the two end on different statuses is a conflict: reported, and left as it was for a person
+to settle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corebench_runner.errors import UserError
-from corebench_runner.review import STATUSES, AnswerKey, ReviewRecord, answer_id_for, history, review_log
+from corebench_runner.review import HUMAN_SOURCES, STATUSES, AnswerKey, ReviewRecord, answer_id_for, history, review_log
 from corebench_runner.store import Store
 
 FORMAT = "corebench-verdict/1"
@@ -119,7 +120,8 @@ def import_verdicts(store: Store, path: Path) -> ImportResult:
             result.already_present += len(theirs) - len(new)
             if not new:
                 continue
-            ours_only = [r for r in ours if _identity(r) not in their_ids]
+            # Only a person's verdict can conflict: a local regrade row is the grader's and gives way.
+            ours_only = [r for r in ours if _identity(r) not in their_ids and r.source in HUMAN_SOURCES]
             if ours_only and ours[-1].new_status != theirs[-1].new_status:
                 result.conflicts.append(Conflict(key, answer_id, ours[-1], theirs[-1]))
                 continue

@@ -394,3 +394,19 @@ def test_a_grader_that_crashes_leaves_the_answer_for_a_person(sample):
     assert "grader broken failed on this answer (ValueError: cannot parse 'Adam W')" in {
         v.auto_reason for v in disputes}
     assert run_summary(store, run_id).accuracy == 0.0
+
+
+def test_imported_human_verdicts_stand_over_local_regrade_rows(sample, suite_with_strict_grader, tmp_path):
+    store, run_id = sample
+    corebench("--suite", str(suite_with_strict_grader), "regrade", run_id, "--grader", "strict",
+              "--store", str(store.path))
+    assert run_summary(store, run_id).verified_accuracy == 0.2  # b's rounding now counts as wrong
+    other, _ = dispute_store(tmp_path / "other.sqlite", run_id=run_id)
+    with other:
+        record_verdict(other, answer_id(other, "capsule-b", ACCURACY_Q), "correct", reviewer="alice",
+                       reason="rounding")
+        export_file = tmp_path / "v.jsonl"
+        corebench("review", "export", str(export_file), "--store", str(other.path))
+    result = corebench("review", "import", str(export_file), "--store", str(store.path))
+    assert result.exit_code == 0 and "imported 1 verdict(s)" in result.output and "conflict" not in result.output
+    assert run_summary(store, run_id).verified_accuracy == 0.4
