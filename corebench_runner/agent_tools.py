@@ -159,7 +159,9 @@ class Toolbox:
         start = max(1, int(tool_input.get("start_line") or 1))
         end = min(len(lines), int(tool_input.get("end_line") or len(lines)))
         numbered = "\n".join(f"{n:6}\t{lines[n - 1]}" for n in range(start, end + 1))
-        return ToolResult(cut_middle(numbered) or "(empty file)", event={"path": path})
+        if not numbered:
+            numbered = "(empty file)" if not lines else f"(no lines in that range; the file has {len(lines)} lines)"
+        return ToolResult(cut_middle(numbered), event={"path": path})
 
     def _tool_create_file(self, tool_input: dict[str, Any]) -> ToolResult:
         path, content = self.resolve(tool_input["path"]), tool_input["content"]
