@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsule import Capsule
+from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed, queue_flagged
+from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
 from corebench_runner.records import Outcome, VerdictStatus
 from corebench_runner.store import AnswerRecord, TaskRecord
 from corebench_runner.task_runner import Attempt
@@ -63,6 +65,12 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     graded = Outcome(submission.outcome) not in UNGRADED if submission.outcome else True
     answers = grade_answers(capsule, grader, attempt.report) if graded else []
     outcome = decide_outcome(attempt, answers)
+    # --- diagnostics (issue 11): stages, failure reason, shortcut flags; flagged correct answers go to review
+    diagnosis = _diagnose(attempt, capsule, answers, outcome)
+    if queue_flagged(answers, diagnosis):
+        outcome = decide_outcome(attempt, answers)
+        diagnosis = _diagnose(attempt, capsule, answers, outcome)
+    # --- end diagnostics
     error = submission.error or (attempt.report_problem or None)
     if outcome == Outcome.NO_REPORT and not error:
         error = "the agent wrote no report.json"
@@ -84,6 +92,7 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     details = dict(attempt.details)
     details.update(grader=grader_name, report_state=attempt.report_state, infra_attempts=attempt.infra_attempts,
                    calls=usage.calls)
+    details[DETAILS_KEY] = diagnosis.to_json()  # diagnostics (issue 11)
     return TaskRecord(
         outcome=outcome.value, model=model, error=error, seconds=round(submission.seconds, 3), steps=submission.steps,
         input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
@@ -91,6 +100,18 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
         cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=usage.cost_usd, calls=usage.calls,
         answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
         details=details)
+
+
+def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], outcome: Outcome) -> Diagnosis:
+    """Diagnostics (issue 11) for the record; they never decide the outcome except via queue_flagged."""
+    submission = attempt.submission
+    try:
+        return diagnose(task_spec_for(capsule, attempt.job.level), submission.transcript, attempt.report,
+                        {a.question: a.status for a in answers}, outcome.value,
+                        submission.error or attempt.report_problem, capsule,
+                        produced_files=produced_paths(attempt.results_tar))
+    except Exception as exc:  # a diagnostics bug must never lose a finished task
+        return diagnosis_failed(exc)
 
 
 def _unpack(data: bytes, dest: Path) -> None:

@@ -1,0 +1,93 @@
+"""Aggregates for `corebench show` and the reports: the stage funnel, reason and flag tallies,
+and capsule health marks (likely broken, likely flaky) from a matrix of outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis
+from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES
+
+# Outcomes that say nothing about the capsule: they are left out of health marks.
+NOT_SCORED = {"skipped", "infra_error", None, ""}
+PASSING = {"correct", "disputed"}  # a dispute may still be right: never evidence of a broken capsule
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    stage: str
+    label: str
+    reached: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.reached / self.total if self.total else 0.0
+
+
+def diagnosis_of(details_json: str | Mapping[str, Any] | None) -> Diagnosis | None:
+    """The Diagnosis kept in a task's details_json, or None for tasks recorded without one."""
+    if not details_json:
+        return None
+    details = json.loads(details_json) if isinstance(details_json, str) else details_json
+    data = details.get(DETAILS_KEY) if isinstance(details, Mapping) else None
+    return Diagnosis.from_json(data) if isinstance(data, Mapping) else None
+
+
+def funnel(diagnoses: Iterable[Diagnosis]) -> list[FunnelRow]:
+    """How many tasks reached each stage (each stage counted on its own), in funnel order."""
+    items = list(diagnoses)
+    return [FunnelRow(stage, STAGE_LABELS[stage], sum(1 for d in items if d.stages.get(stage)), len(items))
+            for stage in STAGES]
+
+
+def reason_counts(diagnoses: Iterable[Diagnosis]) -> list[tuple[str, int]]:
+    """Primary failure reasons, most common first."""
+    counts = Counter(d.primary_reason["code"] for d in diagnoses if d.primary_reason)
+    return counts.most_common()
+
+
+def flag_counts(diagnoses: Iterable[Diagnosis]) -> list[tuple[str, int]]:
+    """Shortcut flags, most common first (a task counts once per flag code)."""
+    counts = Counter(code for d in diagnoses for code in {f["code"] for f in d.flags})
+    return counts.most_common()
+
+
+def funnel_lines(diagnoses: list[Diagnosis]) -> list[str]:
+    """The funnel as text for `corebench show`."""
+    if not diagnoses:
+        return []
+    rows = funnel(diagnoses)
+    width = max(len(r.label) for r in rows)
+    lines = ["stages (tasks that reached each):"]
+    for row in rows:
+        bar = "#" * round(20 * row.share)
+        lines.append(f"  {row.label:<{width}}  {row.reached:>4}/{row.total:<4} {bar}")
+    reasons = reason_counts(diagnoses)
+    if reasons:
+        lines.append("failure reasons: " + ", ".join(f"{code} {n}" for code, n in reasons))
+    flags = flag_counts(diagnoses)
+    if flags:
+        lines.append("shortcut flags: " + ", ".join(f"{code} {n}" for code, n in flags))
+    return lines
+
+
+def capsule_health_labels(outcomes: Mapping[str, Mapping[str, list[str | None]]]) -> dict[str, str]:
+    """capsule id -> "likely broken" | "likely flaky", from {capsule: {model: [task outcomes]}}.
+
+    Likely broken: at least two models tried it and none ever passed. Likely flaky: one model
+    both passed and failed it across repeats or runs. Capsules with neither mark are left out.
+    """
+    labels: dict[str, str] = {}
+    for capsule_id, by_model in outcomes.items():
+        scored = {m: [o for o in results if o not in NOT_SCORED] for m, results in by_model.items()}
+        scored = {m: results for m, results in scored.items() if results}
+        if any(any(o in PASSING for o in r) and any(o not in PASSING for o in r) for r in scored.values()):
+            labels[capsule_id] = "likely flaky"
+        elif len(scored) >= 2 and not any(o in PASSING for r in scored.values() for o in r):
+            labels[capsule_id] = "likely broken"
+    return labels
