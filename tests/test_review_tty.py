@@ -21,7 +21,7 @@ import pytest
 
 from corebench_runner.results import run_summary
 from corebench_runner.review import history, review_log
-from support_store import ACCURACY_Q, BEST_Q, FIG_Q, dispute_store
+from support_store import ACCURACY_Q, BEST_Q, FIG_Q, QA, SampleTask, add_run, bash_call, dispute_store
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "corebench"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -158,3 +158,28 @@ def test_ctrl_d_and_ctrl_c_stop_and_keep_what_was_decided(sample):
     answer = store.conn.execute("SELECT answer_id FROM reviews").fetchone()[0]
     assert [(r.reviewer, r.new_status) for r in history(store, answer)] == [("bob", "correct")]
     assert run_summary(store, run_id).verified_correct == 2
+
+
+def test_escape_sequences_an_agent_printed_reach_the_reviewer_as_text(tmp_path):
+    """An agent's output may hold terminal escapes (clear screen, set the clipboard, retitle):
+    the reviewer sees them spelled out, and the raw bytes never reach the terminal."""
+    from corebench_runner.store import open_store
+
+    hostile = "accuracy 0.5\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;owned\x07 done"
+    with open_store(tmp_path / "results.sqlite") as store:
+        add_run(store, [SampleTask("capsule-x", [QA(ACCURACY_Q, "0.5\x1b[31m", [0.51] * 3, "disputed", "close")],
+                                   transcript=[bash_call("python eval.py\x1b[1A", hostile)])])
+        term = review_terminal(store, "--reviewer", "alice")
+        raw = b""
+        deadline = time.monotonic() + 30
+        while b"[q]uit: " not in raw and time.monotonic() < deadline:
+            ready, _, _ = select.select([term.fd], [], [], 0.2)
+            if ready:
+                raw += os.read(term.fd, 65536)
+        term.type("q\r")
+        assert term.finish() == 0
+    text = raw.decode()
+    assert "\x1b" not in text and "\x07" not in text  # not one control byte from the agent
+    assert r"accuracy 0.5\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;owned\x07 done" in text
+    assert r"$ python eval.py\x1b[1A" in text
+    assert r'Reported    "0.5\u001b[31m"' in text

@@ -8,7 +8,7 @@ import click
 
 from corebench_runner import review
 from corebench_runner.cli.common import echo_table, suite_from
-from corebench_runner.cli.review_screen import answer_screen, log_lines, summary_line
+from corebench_runner.cli.review_screen import answer_screen, log_lines, printable, summary_line
 from corebench_runner.errors import UserError
 from corebench_runner.plugins import load_plugin
 from corebench_runner.results import run_summary
@@ -192,12 +192,14 @@ def import_command(ctx: click.Context, store_path: str | None, file: str) -> Non
         result = import_verdicts(store, Path(file))
     click.echo(f"imported {result.imported} verdict(s); {result.already_present} already present")
     for key in result.unmatched:
-        click.echo(f"not in this store: run {key.run_id}, {key.capsule_id} repeat {key.repeat}: {key.question}")
+        click.echo(printable(f"not in this store: run {key.run_id}, {key.capsule_id} repeat {key.repeat}: "
+                             f"{key.question}"))
     for conflict in result.conflicts:
-        click.echo(f"conflict on answer {conflict.answer_id} ({conflict.key.capsule_id}: {conflict.key.question}): "
-                   f"here {conflict.ours.new_status} by {conflict.ours.reviewer}, in {file} "
-                   f"{conflict.theirs.new_status} by {conflict.theirs.reviewer}; settle it with "
-                   f"`corebench review --answer {conflict.answer_id}`")
+        click.echo(printable(
+            f"conflict on answer {conflict.answer_id} ({conflict.key.capsule_id}: {conflict.key.question}): "
+            f"here {conflict.ours.new_status} by {conflict.ours.reviewer}, in {file} "
+            f"{conflict.theirs.new_status} by {conflict.theirs.reviewer}; settle it with "
+            f"`corebench review --answer {conflict.answer_id}`"))
     if result.conflicts:
         ctx.exit(1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import Any
 
@@ -12,6 +13,7 @@ from corebench_runner.official_rule import check
 from corebench_runner.review_evidence import Evidence, excerpt
 
 WIDTH = 80
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
 LABEL = 12  # width of the label column
 
 
@@ -20,10 +22,16 @@ def fmt_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def printable(text: str) -> str:
+    """Agent-written text with control characters shown, not obeyed: an escape sequence in an
+    output must not clear, rewrite or retitle the reviewer's terminal (or set its clipboard)."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _field(label: str, text: str) -> list[str]:
     """`label     text`, with continuation lines indented under the text."""
     indent = " " * LABEL
-    lines = textwrap.wrap(text, WIDTH - LABEL, break_long_words=True, break_on_hyphens=False) or [""]
+    lines = textwrap.wrap(printable(text), WIDTH - LABEL, break_long_words=True, break_on_hyphens=False) or [""]
     return [f"{label:<{LABEL}}{lines[0]}"] + [indent + line for line in lines[1:]]
 
 
@@ -60,12 +68,14 @@ def answer_screen(view: AnswerView, position: int, total: int, past: list[Review
     lines += ["", f"-- Evidence: {evidence.note}"]
     for step in evidence.steps:
         status = "" if step.exit_code in (0, None) else f"   [exit {step.exit_code}]"
-        command = textwrap.shorten(" ".join(step.command.split()), WIDTH - 4 - len(status), placeholder=" ...")
+        command = textwrap.shorten(printable(" ".join(step.command.split())), WIDTH - 4 - len(status),
+                                   placeholder=" ...")
         lines.append(f"  $ {command}{status}")
         for out in excerpt(step, view.reported):
-            lines.append("    " + textwrap.shorten(out.strip(), WIDTH - 4, placeholder=" ...") if out.strip() else "")
+            shown = printable(out.strip())
+            lines.append("    " + textwrap.shorten(shown, WIDTH - 4, placeholder=" ...") if shown else "")
     # A path is printed whole, never wrapped, so it can be copied from the terminal.
-    lines.append(f"{'Transcript':<{LABEL}}{view.transcript or '(none kept)'}")
+    lines.append(f"{'Transcript':<{LABEL}}{printable(str(view.transcript or '(none kept)'))}")
     return lines
 
 
@@ -78,12 +88,11 @@ def verdict_line(record: ReviewRecord) -> str:
 def log_lines(entry: LogEntry) -> list[str]:
     """One audit-trail row as a short block."""
     rec, key = entry.record, entry.key
-    lines = [f"#{rec.id}  {rec.created}  {rec.reviewer} ({rec.source})"]
-    lines += ["    " + line for line in textwrap.wrap(
-        f"answer {rec.answer_id}: run {key.run_id}, {key.capsule_id} repeat {key.repeat}", WIDTH - 4)]
-    lines += ["    " + line for line in textwrap.wrap(f"Q: {key.question}", WIDTH - 4)]
     change = f"{rec.old_status} -> {rec.new_status}" + (f": {rec.reason}" if rec.reason else "")
-    lines += ["    " + line for line in textwrap.wrap(change, WIDTH - 4)]
+    lines = [printable(f"#{rec.id}  {rec.created}  {rec.reviewer} ({rec.source})")]
+    for text in (f"answer {rec.answer_id}: run {key.run_id}, {key.capsule_id} repeat {key.repeat}",
+                 f"Q: {key.question}", change):
+        lines += ["    " + line for line in textwrap.wrap(printable(text), WIDTH - 4)]
     return lines
 
 
