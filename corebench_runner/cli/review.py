@@ -130,7 +130,7 @@ def list_command(ctx: click.Context, store_path: str | None, run_id: str | None,
         views = review.find_answers(store, run_id=run_id, capsule_id=capsule_id, standing=status)
         echo_table(["answer", "run", "capsule", "rep", "auto", "standing", "question"],
                    [[v.answer_id, v.key.run_id[:12], v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
-                     v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "..."]
+                     printable(v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "...")]
                     for v in views])
 
 
@@ -226,8 +226,8 @@ def regrade_command(ctx: click.Context, store_path: str | None, run_id: str, gra
         if result.disagreements:
             click.echo("human verdicts that now disagree with the grader (they still stand):")
         for view, new_auto in result.disagreements:
-            click.echo(f"  answer {view.answer_id} ({view.key.capsule_id}: {view.key.question}): "
-                       f"reviewed {view.standing}, grader now says {new_auto}")
+            click.echo(printable(f"  answer {view.answer_id} ({view.key.capsule_id}: {view.key.question}): "
+                                 f"reviewed {view.standing}, grader now says {new_auto}"))
         click.echo(summary_line(run_summary(store, run_id)))
 
 
