@@ -71,6 +71,11 @@ class AnthropicClient:
         self._sdk.close()
 
     @property
+    def api_key(self) -> str:
+        """For host-side relays that forward calls (e.g. the command scaffold's); never put it in a container."""
+        return self._sdk.api_key
+
+    @property
     def base_url(self) -> str:
         return str(self._sdk.base_url)
 
