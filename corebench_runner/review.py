@@ -21,7 +21,7 @@ from corebench_runner.records import VerdictStatus
 from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 STATUSES = ("correct", "incorrect", "disputed")
-HUMAN_SOURCES = ("cli", "import")  # rows written by people; "regrade" rows are the grader's
+HUMAN_SOURCES = ("cli", "import")  # rows written by people; others ("regrade", "monitor") are machines
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def import_verdicts(store: Store, path: Path) -> ImportResult:
         for verdict in verdicts:  # in file order, so the trail reads as it did in the other store
             if verdict.key not in accepted or (verdict.key, verdict.identity()) in present:
                 continue
-            source = "regrade" if verdict.source == "regrade" else "import"
+            # A person's verdict arrives as "import"; a machine's row (regrade, monitor) keeps its source.
+            source = "import" if verdict.source in HUMAN_SOURCES else verdict.source
             conn.execute(
                 "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
