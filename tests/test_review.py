@@ -410,3 +410,20 @@ def test_imported_human_verdicts_stand_over_local_regrade_rows(sample, suite_wit
     result = corebench("review", "import", str(export_file), "--store", str(store.path))
     assert result.exit_code == 0 and "imported 1 verdict(s)" in result.output and "conflict" not in result.output
     assert run_summary(store, run_id).verified_accuracy == 0.4
+
+
+def test_machine_rows_keep_their_source_across_export_and_import(sample, tmp_path):
+    store, run_id = sample
+    flagged = answer_id(store, "capsule-a", ACCURACY_Q)
+    with store.transaction() as conn:  # what a shortcut monitor writes (diagnostics)
+        conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                     "VALUES (?, 'shortcut-monitor', '2026-11-20T10:00:00+00:00', 'correct', 'disputed', "
+                     "'flagged: read results/ instead of running', 'monitor')", (flagged,))
+    record_verdict(store, flagged, "correct", reviewer="alice", reason="it ran the code too")
+    corebench("review", "export", str(tmp_path / "v.jsonl"), "--store", str(store.path))
+    fresh, _ = dispute_store(tmp_path / "fresh.sqlite", run_id=run_id)
+    with fresh:
+        corebench("review", "import", str(tmp_path / "v.jsonl"), "--store", str(fresh.path))
+        assert [(r.reviewer, r.source) for r in history(fresh, answer_id(fresh, "capsule-a", ACCURACY_Q))] == [
+            ("shortcut-monitor", "monitor"), ("alice", "import")]
+        assert run_summary(fresh, run_id).verified_accuracy == run_summary(store, run_id).verified_accuracy
