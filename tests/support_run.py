@@ -68,6 +68,12 @@ class Behave:
             return Submission(answers=None, transcript=transcript, usage=usage)
         if kind == "slow":
             sandbox.exec("sleep " + os.environ.get("BEHAVE_SLEEP", "3"), timeout=600)
+        if kind not in ("silent", "garbled", "listy"):
+            # Earn the answers by running the capsule's code, so shortcut monitors see where they came from.
+            command = "python3 code/analysis.py && cat results/summary.json"
+            result = sandbox.exec(command, timeout=120, workdir=task.workspace_dir)
+            transcript.append({"type": "command", "command": command, "exit_code": result.exit_code,
+                               "stdout_tail": result.stdout, "stderr_tail": result.stderr})
         if kind == "silent":
             return Submission(answers=None, transcript=transcript, usage=usage)
         if kind == "rounded":
