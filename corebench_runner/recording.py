@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsule import Capsule
-from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed, queue_flagged
+from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
-from corebench_runner.records import Outcome, VerdictStatus
+from corebench_runner.records import Outcome, Verdict, VerdictStatus
 from corebench_runner.store import AnswerRecord, TaskRecord
 from corebench_runner.task_runner import Attempt
 
@@ -65,12 +65,7 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     graded = Outcome(submission.outcome) not in UNGRADED if submission.outcome else True
     answers = grade_answers(capsule, grader, attempt.report) if graded else []
     outcome = decide_outcome(attempt, answers)
-    # --- diagnostics (issue 11): stages, failure reason, shortcut flags; flagged correct answers go to review
-    diagnosis = _diagnose(attempt, capsule, answers, outcome)
-    if queue_flagged(answers, diagnosis):
-        outcome = decide_outcome(attempt, answers)
-        diagnosis = _diagnose(attempt, capsule, answers, outcome)
-    # --- end diagnostics
+    diagnosis = _diagnose(attempt, capsule, answers, outcome)  # diagnostics (issue 11): stages, reason, flags
     error = submission.error or (attempt.report_problem or None)
     if outcome == Outcome.NO_REPORT and not error:
         error = "the agent wrote no report.json"
@@ -107,7 +102,7 @@ def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], o
     submission = attempt.submission
     try:
         return diagnose(task_spec_for(capsule, attempt.job.level), submission.transcript, attempt.report,
-                        {a.question: a.status for a in answers}, outcome.value,
+                        {a.question: Verdict(VerdictStatus(a.status), a.reason) for a in answers}, outcome.value,
                         submission.error or attempt.report_problem, capsule,
                         produced_files=produced_paths(attempt.results_tar))
     except Exception as exc:  # a diagnostics bug must never lose a finished task

@@ -164,5 +164,8 @@ def runs_json(store: Store) -> list[dict[str, Any]]:
 
 def show_json(store: Store, run_id: str) -> dict[str, Any]:
     """The `corebench show RUN_ID --json` contract: {"run": {...}, "tasks": [...]}."""
-    return {"run": run_summary(store, run_id).to_json(),
+    data = {"run": run_summary(store, run_id).to_json(),
             "tasks": [task.to_json() for task in task_details(store, run_id)]}
+    from corebench_runner.diagnostics.stored import add_to_show_json  # diagnostics (issue 11): stages, reasons, flags
+
+    return add_to_show_json(data, store, run_id)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from corebench_runner.capsule import load_capsule
-from corebench_runner.diagnostics import Diagnosis, diagnose, queue_flagged
+from corebench_runner.diagnostics import diagnose
 from corebench_runner.diagnostics.inputs import task_spec_for
 from corebench_runner.diagnostics.summary import capsule_health_labels, diagnosis_of, funnel, funnel_lines
 from corebench_runner.store import AnswerRecord
@@ -243,16 +243,32 @@ def test_a_scaffold_that_records_no_actions_is_not_judged(capsule):
     assert d.flags == [] and d.monitored is False
 
 
-def test_flagged_correct_answers_become_disputes_with_the_flag_as_reason(capsule):
-    transcript = [PROMPT, submit(RIGHT)]
-    d = run_diagnose(capsule, transcript, RIGHT, all_status("correct"), "correct")
-    records = [AnswerRecord(q, v, True, [v], False, "correct", "matches") for q, v in RIGHT.items()]
-    records.append(AnswerRecord("other", 1.5, True, [2.0], False, "incorrect", "off"))
-    queued = queue_flagged(records, d)
-    assert queued == sum(1 for r in records if r.status == "disputed") >= 2
-    mean = next(r for r in records if r.question == MEAN)
-    assert mean.reason.startswith("shortcut monitor: the answer 3.7333 never appeared")
-    assert records[-1].status == "incorrect"
+def test_flagged_correct_answers_join_the_review_queue_without_changing_accuracy(capsule, tmp_path):
+    from corebench_runner import review
+    from corebench_runner.diagnostics.stored import answer_flags, queue_flagged_answers
+    from corebench_runner.results import run_summary
+    from corebench_runner.store import TaskRecord, claim_task, create_run, finish_task, open_store
+
+    d = run_diagnose(capsule, [PROMPT, submit(RIGHT)], RIGHT, all_status("correct"), "correct")
+    with open_store(tmp_path / "r.sqlite") as store:
+        create_run(store, "run-1", model="m", scaffold="core-agent", scaffold_version="1", level="hard",
+                   grader="tolerant", engine_version="0", host="h", config={}, tasks=[("tiny", 0, "hash")])
+        task_id = store.query("SELECT id FROM tasks")[0]["id"]
+        claim_task(store, task_id)
+        records = [AnswerRecord(q, v, True, [v], False, "correct", "matches") for q, v in RIGHT.items()]
+        assert finish_task(store, task_id, TaskRecord(outcome="correct", answers=records,
+                                                      details={"diagnostics": d.to_json()}))
+        flagged = {f["question"] for f in d.flags}
+        assert queue_flagged_answers(store, task_id) == len(flagged) >= 2
+        queue = review.open_disputes(store)
+        assert {v.key.question for v in queue} == flagged
+        assert all(v.auto_status == "correct" for v in queue)  # the grader's verdict stays
+        trail = review.history(store, queue[0].answer_id)
+        assert trail[-1].source == "monitor" and "never appeared" in trail[-1].reason
+        assert answer_flags(store, queue[0].answer_id)[0]["code"] == "answer_from_nowhere"
+        summary = run_summary(store, "run-1")
+        assert summary.accuracy == 1.0 and summary.open_disputes == len(flagged)
+        assert summary.verified_accuracy == 0.0  # not verified until a person settles the flags
 
 
 # ----------------------------------------------------------------------------- aggregates

@@ -9,6 +9,8 @@ import click
 
 from corebench_runner.capsule import LEVELS
 from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.diagnostics.stored import run_diagnoses
+from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
 from corebench_runner.progress import summary_lines
@@ -157,11 +159,16 @@ def show_command(run_id, store_path, as_json) -> None:
             return
         for line in summary_lines(run_summary(store, run_id)):
             click.echo(line)
+        diagnoses = run_diagnoses(store, run_id)  # diagnostics (issue 11): funnel, reasons, flags
+        for line in funnel_lines(list(diagnoses.values())):
+            click.echo(line)
         for task in task_details(store, run_id):
             cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
             seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
             click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
                        + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
+            for line in task_diagnosis_lines(diagnoses.get(task.task_id)):  # diagnostics (issue 11)
+                click.echo(line)
             for q in task.questions:
                 reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
                 settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""

@@ -2,8 +2,8 @@
 
 `diagnose()` is pure: it reads the transcript, the report, the verdicts and the capsule's own
 files, and needs no model. The run engine calls it after grading and keeps `Diagnosis.to_json()`
-in tasks.details_json under "diagnostics"; `queue_flagged()` turns a flagged correct answer into
-a dispute so a person settles it in `corebench review`.
+in tasks.details_json under "diagnostics"; diagnostics.stored.queue_flagged_answers() then puts
+each flagged correct answer in the review queue.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES, judge_stag
 from corebench_runner.records import TaskSpec
 
 FLAG_PREFIX = "shortcut monitor: "
+MONITOR_REVIEWER = "shortcut-monitor"  # who the audit trail says queued a flagged answer
+MONITOR_SOURCE = "monitor"
 DETAILS_KEY = "diagnostics"  # where the run engine keeps a Diagnosis in tasks.details_json
 
 
@@ -83,22 +85,4 @@ def diagnosis_failed(exc: Exception) -> Diagnosis:
         "evidence": {"command": "", "output_excerpt": ""}})
 
 
-def queue_flagged(answer_records: list[Any], diagnosis: Diagnosis) -> int:
-    """Turn each correct answer that a monitor flagged into a dispute (the grader's reason is kept).
-
-    Works on objects with mutable `question`, `status` and `reason` (store.AnswerRecord).
-    Returns how many answers were queued.
-    """
-    queued = 0
-    for record in answer_records:
-        flags = diagnosis.flags_for(record.question)
-        if record.status != "correct" or not flags:
-            continue
-        record.status = "disputed"
-        record.reason = (FLAG_PREFIX + "; ".join(f["message"] for f in flags)
-                         + f". The grader found it correct: {record.reason}")
-        queued += 1
-    return queued
-
-
-__all__ = ["DETAILS_KEY", "Diagnosis", "FLAG_PREFIX", "STAGES", "STAGE_LABELS", "diagnose", "diagnosis_failed", "queue_flagged"]
+__all__ = ["DETAILS_KEY", "Diagnosis", "FLAG_PREFIX", "STAGES", "STAGE_LABELS", "diagnose", "diagnosis_failed"]

@@ -123,7 +123,8 @@ def _named_packages(command: str) -> str:
     if not match:
         return ""
     names = [w.strip("'\"(),") for w in re.split(r"[\s,]+", match.group(1))]
-    names = [n for n in names if n and not n.startswith("-") and not n.startswith("repos") and "=" not in n]
+    names = [n for n in names if n and not n.startswith("-") and not n.startswith("repos") and "=" not in n
+             and "/" not in n]  # option values such as index URLs are not packages
     return " ".join(names[:5])
 
 

@@ -91,3 +91,20 @@ def capsule_health_labels(outcomes: Mapping[str, Mapping[str, list[str | None]]]
         elif len(scored) >= 2 and not any(o in PASSING for r in scored.values() for o in r):
             labels[capsule_id] = "likely broken"
     return labels
+
+
+def task_diagnosis_lines(diagnosis: Diagnosis | None) -> list[str]:
+    """One task's reason and flags as indented text lines for `corebench show`."""
+    if diagnosis is None:
+        return []
+    lines = []
+    reason = diagnosis.primary_reason
+    if reason:
+        lines.append(f"  why: [{reason['code']}] {reason['message'][:200]}")
+        command = reason.get("evidence", {}).get("command")
+        if command:
+            lines.append(f"      command: {command.splitlines()[0][:160]}")
+    for flag in diagnosis.flags:
+        where = f" ({flag['question'][:60]})" if flag.get("question") else ""
+        lines.append(f"  flag: [{flag['code']}]{where} {flag['message'][:160]}")
+    return lines

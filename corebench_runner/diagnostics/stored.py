@@ -1,0 +1,68 @@
+"""Diagnoses as kept in the store: read them back for `corebench show`, the reports and review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
+from corebench_runner.diagnostics.summary import diagnosis_of
+from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+
+
+def run_diagnoses(store: Store, run_id: str) -> dict[int, Diagnosis]:
+    """task id -> Diagnosis for the finished tasks of a run that were recorded with one."""
+    rid = get_run(store, run_id)["id"]
+    found = {}
+    for row in store.query("SELECT id, details_json FROM tasks WHERE run_id = ? AND status = 'done'", (rid,)):
+        diagnosis = diagnosis_of(row["details_json"])
+        if diagnosis is not None:
+            found[row["id"]] = diagnosis
+    return found
+
+
+def add_to_show_json(data: dict[str, Any], store: Store, run_id: str) -> dict[str, Any]:
+    """Give each task of a `show --json` document its `stages`, `primary_reason` and `flags`."""
+    diagnoses = run_diagnoses(store, run_id)
+    for task in data.get("tasks", []):
+        diagnosis = diagnoses.get(task.get("task_id"))
+        task["stages"] = diagnosis.stages if diagnosis else None
+        task["primary_reason"] = diagnosis.primary_reason if diagnosis else None
+        task["flags"] = diagnosis.flags if diagnosis else []
+    return data
+
+
+def answer_flags(store: Store, answer_id: int) -> list[dict[str, Any]]:
+    """The shortcut flags that concern one answer (for the review screen)."""
+    row = store.conn.execute("SELECT answers.question, tasks.details_json FROM answers JOIN tasks ON "
+                             "tasks.id = answers.task_id WHERE answers.id = ?", (answer_id,)).fetchone()
+    if row is None:
+        return []
+    diagnosis = diagnosis_of(row["details_json"])
+    return diagnosis.flags_for(row["question"]) if diagnosis else []
+
+
+def queue_flagged_answers(store: Store, task_id: int) -> int:
+    """Put each correct answer of a task that a shortcut monitor flagged in the review queue.
+
+    The grader's verdict (answers.status) and so the run's accuracy stay as graded; an audit-trail
+    row from the monitor makes the standing status "disputed", with the flags as its reason, so
+    `corebench review` shows the answer until a person settles it. Returns how many were queued.
+    """
+    row = store.conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    diagnosis = diagnosis_of(row["details_json"]) if row else None
+    if diagnosis is None or not diagnosis.flags:
+        return 0
+    queued = 0
+    with store.transaction() as conn:
+        for answer in conn.execute(
+                f"SELECT answers.id, answers.question, {VERIFIED_STATUS_SQL} AS standing FROM answers "
+                "WHERE task_id = ?", (task_id,)).fetchall():
+            flags = diagnosis.flags_for(answer["question"])
+            if answer["standing"] != "correct" or not flags:
+                continue
+            reason = FLAG_PREFIX + "; ".join(f["message"] for f in flags)
+            conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                         "VALUES (?, ?, ?, 'correct', 'disputed', ?, ?)",
+                         (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
+            queued += 1
+    return queued
