@@ -146,29 +146,40 @@ def _containers_of(run_id: str) -> list:
     return docker.from_env().containers.list(all=True, filters={"label": f"corebench.run={run_id}"})
 
 
+def _oracle_misses(capsule, image: str, level: str, run_id: str, folder: Path) -> dict[str, str]:
+    """Run the oracle at one level in a fresh container; return {question: reason} for each wrong answer."""
+    workspace = prepare(capsule, level, folder)
+    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
+                       pids_limit=capsule.resources.pids, labels={"corebench.run": run_id, "corebench.task": level})
+    with DockerSandbox(spec) as sandbox:
+        sandbox.copy_in(workspace.path, workspace.task.workspace_dir)
+        submission = ORACLE.run(workspace.task, sandbox, None, Limits(wall_seconds=float(capsule.resources.time_limit)))
+        assert submission.error is None, f"{level}: {submission.error}"
+        report = sandbox.read_file(workspace.task.report_path)
+    assert report.strip().startswith(b"{")
+    assert set(submission.answers) == {q.text for q in capsule.questions}, f"{level}: not every question answered"
+    graded = grade_report(OFFICIAL, capsule.questions, submission.answers)
+    return {g.question: g.reason for g in graded.grades if g.status.value != "correct"}
+
+
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize("capsule_id", CAPSULE_IDS)
 def test_the_oracle_reproduces_the_capsule_at_every_level(capsule_id, tmp_path: Path):
+    """Deterministic answers must match at once. A fresh run of a stochastic answer falls outside
+    the official 95% prediction interval now and then by construction (about 1 run in 50 for
+    digits-mlp, measured), so a level whose only misses are stochastic answers gets one more run."""
     capsule = SUITE.load(capsule_id)
     image = environment_image(capsule, log_dir=tmp_path / "build")
     run_id = f"test-suite-{secrets.token_hex(4)}"
-    limits = Limits(wall_seconds=float(capsule.resources.time_limit))
+    stochastic = {q.text for q in capsule.questions if len(set(map(repr, q.runs))) > 1}
     wrong: dict[str, dict[str, str]] = {}
     for level in capsule.supported_levels():
-        workspace = prepare(capsule, level, tmp_path / level)
-        spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                           pids_limit=capsule.resources.pids, labels={"corebench.run": run_id, "corebench.task": level})
-        with DockerSandbox(spec) as sandbox:
-            sandbox.copy_in(workspace.path, workspace.task.workspace_dir)
-            submission = ORACLE.run(workspace.task, sandbox, None, limits)
-            assert submission.error is None, f"{level}: {submission.error}"
-            report = sandbox.read_file(workspace.task.report_path)
-        assert report.strip().startswith(b"{")
-        assert set(submission.answers) == {q.text for q in capsule.questions}, f"{level}: not every question answered"
-        graded = grade_report(OFFICIAL, capsule.questions, submission.answers)
-        if not graded.task_correct:
-            wrong[level] = {g.question: g.reason for g in graded.grades if g.status.value != "correct"}
+        misses = _oracle_misses(capsule, image, level, run_id, tmp_path / level)
+        if misses and set(misses) <= stochastic:
+            misses = _oracle_misses(capsule, image, level, run_id, tmp_path / f"{level}-again")
+        if misses:
+            wrong[level] = misses
     assert capsule.supported_levels() == LEVELS
     assert wrong == {}
     assert _containers_of(run_id) == [], "every sandbox container must be removed"
