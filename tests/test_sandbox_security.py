@@ -235,3 +235,10 @@ def test_doctor_reports_a_ready_machine_and_a_bad_ca_bundle(tmp_path, monkeypatc
     broken = CliRunner().invoke(main, ["doctor"])
     assert broken.exit_code == 2
     assert "FAIL  CA bundle" in broken.output and "gone.pem does not exist" in broken.output
+
+
+def test_a_user_the_image_lacks_is_a_clear_error():
+    run_id = test_run_id()
+    with pytest.raises(UserError, match="has no user 'nobody-here'"):
+        DockerSandbox(spec(run_id, user="nobody-here"))
+    assert containers_of(run_id) == []

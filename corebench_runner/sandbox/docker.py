@@ -46,7 +46,7 @@ CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUND
 # group) gets this long before every process but init is killed.
 ESCAPE_GRACE_SECONDS = 5.0
 TIMEOUT_EXIT_CODES = (137,)
-PREPARE_SCRIPT = '''mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
+PREPARE_SCRIPT = '''id -u "$2" >/dev/null 2>&1 || { echo "no such user" >&2; exit 3; }; mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
 # Kills every process except init, the idle sleep ($1) and itself.
 KILL_ALL_SCRIPT = '''for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$1" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
 
@@ -133,6 +133,9 @@ class DockerSandbox:
         # One exec: make the workdir, own it, learn the uid/gid and the pid of the idle `sleep`.
         result = self._run(["sh", "-c", PREPARE_SCRIPT, "prepare", self.workdir, user], user="root", timeout=60)
         if result.exit_code != 0:
+            if "no such user" in result.stderr.lower():
+                raise UserError(f"image {self.spec.image} has no user {user!r}; build it FROM a corebench base image "
+                                "(they have `agent`) or run without a sandbox user")
             raise RuntimeError(f"preparing the sandbox ({self.spec.image}) failed: {result.stderr.strip()}")
         uid, gid, *idle = result.stdout.split()
         self._owner = (int(uid), int(gid))
