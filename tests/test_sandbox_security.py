@@ -49,6 +49,8 @@ def test_allocating_past_the_memory_limit_kills_the_process_not_the_host():
         result = box.exec(["python3", "-c", "x = bytearray(1 << 30); print('survived')"], timeout=60)
         assert result.exit_code == 137 and not result.timed_out  # SIGKILL by the OOM killer
         assert "survived" not in result.stdout
+        assert "out-of-memory killer" in result.stderr and "256m" in result.stderr
+        assert "out-of-memory" not in box.exec("kill -KILL $$").stderr  # other kills are not called OOM
         assert box.exec("echo alive").stdout == "alive\n"
 
 

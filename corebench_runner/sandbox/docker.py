@@ -47,6 +47,7 @@ CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUND
 ESCAPE_GRACE_SECONDS = 5.0
 TIMEOUT_EXIT_CODES = (137,)
 PREPARE_SCRIPT = '''id -u "$2" >/dev/null 2>&1 || { echo "no such user" >&2; exit 3; }; mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
+OOM_COUNT_SCRIPT = "cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null || cat /sys/fs/cgroup/memory.events"
 # Kills every process except init, the idle sleep ($1) and itself.
 KILL_ALL_SCRIPT = '''for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$1" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
 
@@ -94,6 +95,7 @@ class DockerSandbox:
         self._lock = threading.Lock()
         self._owner: tuple[int, int] = (0, 0)
         self._idle_pid = "1"
+        self._oom_kills = 0
         settings = settings or load_settings()
         self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
         self.container = self._client.containers.create(**container_config(spec, self._ca_bytes is not None))
@@ -202,8 +204,18 @@ class DockerSandbox:
             exit_code = None
         exit_code = -1 if exit_code is None else exit_code
         timed_out = timeout is not None and exit_code in TIMEOUT_EXIT_CODES and seconds >= timeout * 0.95
+        if exit_code == 137 and not timed_out and not self._closed and self._oom_kills_rose():
+            stderr.add(f"\n[corebench: killed by the out-of-memory killer; the memory limit is {self.spec.memory}]\n".encode())
         return ExecResult(exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), timed_out=timed_out,
                           truncated=stdout.truncated or stderr.truncated, seconds=seconds)
+
+    def _oom_kills_rose(self) -> bool:
+        """Whether the container's cgroup counted a new OOM kill since we last looked (cgroup v1 or v2)."""
+        exec_id = self._client.api.exec_create(self.container.id, ["sh", "-c", OOM_COUNT_SCRIPT], user="root")["Id"]
+        out = self._client.api.exec_start(exec_id).decode(errors="replace").split()
+        count = int(out[out.index("oom_kill") + 1]) if "oom_kill" in out else 0
+        rose, self._oom_kills = count > self._oom_kills, count
+        return rose
 
     def _kill_everything(self) -> None:
         """Last resort for a timed-out command whose children left its process group."""
