@@ -228,3 +228,15 @@ def test_debootstrap_import_records_where_debian_came_from(isolated_settings):
         assert not list((isolated_settings / "base" / "bootstrap").glob("corebench-rootfs-*"))  # scratch removed
     finally:
         engine().images.remove(tag, force=True)
+
+
+@pytest.mark.docker
+def test_from_registry_that_cannot_be_reached_is_one_line(isolated_settings):
+    before = engine().images.get(BASE).id
+    result = CliRunner().invoke(main, ["images", "build-base", "--only", "base", "--rebuild",
+                                       "--from-registry", "registry.invalid/debian:bookworm"])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == "pulling registry.invalid/debian:bookworm" and len(lines) == 2
+    assert lines[1].startswith("error: --from-registry registry.invalid/debian:bookworm: pull failed")
+    assert engine().images.get(BASE).id == before  # nothing was rebuilt
