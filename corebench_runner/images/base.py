@@ -197,7 +197,7 @@ def _record_provenance(rootfs: Path, settings: Settings) -> dict[str, str]:
             item.unlink()
     shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
     (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
-    return {"corebench.debian_mirror": settings.mirror, "corebench.debian_snapshot": settings.snapshot_date or "",
+    return {"corebench.image": "bootstrap", "corebench.debian_mirror": settings.mirror, "corebench.debian_snapshot": settings.snapshot_date or "",
             "corebench.debian_release_date": release_date}
 
 
