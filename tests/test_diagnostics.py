@@ -13,7 +13,7 @@ import pytest
 from corebench_runner.capsule import load_capsule
 from corebench_runner.diagnostics import diagnose
 from corebench_runner.diagnostics.inputs import task_spec_for
-from corebench_runner.diagnostics.summary import capsule_health_labels, diagnosis_of, funnel, funnel_lines
+from corebench_runner.diagnostics.summary import diagnosis_of, funnel, funnel_lines
 from corebench_runner.store import AnswerRecord
 from support_capsules import write_capsule
 
@@ -286,14 +286,3 @@ def test_round_trip_through_details_json_and_the_funnel(capsule):
                     "report_written": (1, 2), "answers_correct": (1, 2)}
     text = "\n".join(funnel_lines(stored))
     assert "capsule code ran cleanly" in text and "code_error 1" in text
-
-
-def test_capsule_health_marks():
-    labels = capsule_health_labels({
-        "dead": {"m1": ["incorrect", "no_report"], "m2": ["code_error" and "incorrect"]},
-        "coin": {"m1": ["correct", "incorrect"], "m2": ["correct"]},
-        "fine": {"m1": ["correct"], "m2": ["incorrect"]},
-        "lonely": {"m1": ["incorrect", "incorrect"]},
-        "infra": {"m1": ["infra_error"], "m2": ["skipped"]},
-    })
-    assert labels == {"dead": "likely broken", "coin": "likely flaky"}

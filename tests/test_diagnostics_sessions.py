@@ -141,3 +141,34 @@ def test_show_prints_the_funnel_and_each_tasks_reason(recorded):
     counts = {row.stage: row.reached for row in funnel(everything)}
     assert counts == {"deps_installed": 6, "code_ran": 4, "outputs_produced": 4, "report_written": 5,
                       "answers_correct": 2}
+
+
+@pytest.mark.browser
+def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, tmp_path):
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("no chromium: run scripts/setup.sh (apt package chromium)")
+    from corebench_runner.report.data import slug
+
+    store, shown = recorded
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto((out / "runs" / f"{slug(shown['code-errors']['run']['id'])}.html").as_uri())
+        rows = page.locator("#funnel tbody tr").all_inner_texts()
+        assert [" ".join(r.split()) for r in rows] == [
+            "dependencies installed 1 / 1", "capsule code ran cleanly 0 / 1", "expected outputs produced 0 / 1",
+            "report written 1 / 1", "answers correct 0 / 1"]
+        why = page.locator("#tasks .why").inner_text()
+        assert "code error" in why and "ZeroDivisionError: division by zero" in why and RUN in why
+        page.goto((out / "runs" / f"{slug(shown['from-nowhere']['run']['id'])}.html").as_uri())
+        flags = page.locator("#tasks .shortcut-flag").all_inner_texts()
+        assert any("answer from nowhere" in f and "3.7333" in f for f in flags), flags
+        browser.close()

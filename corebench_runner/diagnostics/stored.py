@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
-from corebench_runner.diagnostics.summary import diagnosis_of
+from corebench_runner.diagnostics.summary import diagnosis_of, funnel
 from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 
@@ -66,3 +66,11 @@ def queue_flagged_answers(store: Store, task_id: int) -> int:
                          (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
             queued += 1
     return queued
+
+
+def run_page_diagnostics(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """For a report's run page: the funnel rows and, per task id, its diagnosis as plain data."""
+    diagnoses = run_diagnoses(store, run_id)
+    rows = [{"stage": r.stage, "label": r.label, "reached": r.reached, "total": r.total,
+             "percent": round(100 * r.share)} for r in funnel(diagnoses.values())] if diagnoses else []
+    return rows, {task_id: d.to_json() for task_id, d in diagnoses.items()}

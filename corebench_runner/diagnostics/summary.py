@@ -1,5 +1,7 @@
-"""Aggregates for `corebench show` and the reports: the stage funnel, reason and flag tallies,
-and capsule health marks (likely broken, likely flaky) from a matrix of outcomes.
+"""Aggregates for `corebench show` and the reports: the stage funnel, reason and flag tallies.
+
+(Capsules that no model passes, or that one model both passes and fails, are marked in the
+reports' capsule matrix by corebench_runner.report.data.capsule_matrix.)
 """
 
 from __future__ import annotations
@@ -11,11 +13,6 @@ from typing import Any, Iterable, Mapping
 
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis
 from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES
-
-# Outcomes that say nothing about the capsule: they are left out of health marks.
-NOT_SCORED = {"skipped", "infra_error", None, ""}
-PASSING = {"correct", "disputed"}  # a dispute may still be right: never evidence of a broken capsule
-
 
 @dataclass(frozen=True)
 class FunnelRow:
@@ -74,23 +71,6 @@ def funnel_lines(diagnoses: list[Diagnosis]) -> list[str]:
     if flags:
         lines.append("shortcut flags: " + ", ".join(f"{code} {n}" for code, n in flags))
     return lines
-
-
-def capsule_health_labels(outcomes: Mapping[str, Mapping[str, list[str | None]]]) -> dict[str, str]:
-    """capsule id -> "likely broken" | "likely flaky", from {capsule: {model: [task outcomes]}}.
-
-    Likely broken: at least two models tried it and none ever passed. Likely flaky: one model
-    both passed and failed it across repeats or runs. Capsules with neither mark are left out.
-    """
-    labels: dict[str, str] = {}
-    for capsule_id, by_model in outcomes.items():
-        scored = {m: [o for o in results if o not in NOT_SCORED] for m, results in by_model.items()}
-        scored = {m: results for m, results in scored.items() if results}
-        if any(any(o in PASSING for o in r) and any(o not in PASSING for o in r) for r in scored.values()):
-            labels[capsule_id] = "likely flaky"
-        elif len(scored) >= 2 and not any(o in PASSING for r in scored.values() for o in r):
-            labels[capsule_id] = "likely broken"
-    return labels
 
 
 def task_diagnosis_lines(diagnosis: Diagnosis | None) -> list[str]:

@@ -25,6 +25,7 @@ from corebench_runner.report import charts, data as tables, export
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store import Store
 from corebench_runner.suite import BUNDLED_SUITE
+from corebench_runner.diagnostics.stored import run_page_diagnostics
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -157,9 +158,11 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     answers = tables.answers_by_task(data)
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
+        stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])  # diagnostics (issue 11)
         for task in tasks:
             task["transcript_href"] = f"../transcripts/{task['id']}.html" if task["transcript_path"] else None
-        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, **nav)
+            task["diagnosis"] = diagnoses.get(task["id"])
+        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel, **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
