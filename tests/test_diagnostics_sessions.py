@@ -172,3 +172,30 @@ def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, t
         flags = page.locator("#tasks .shortcut-flag").all_inner_texts()
         assert any("answer from nowhere" in f and "3.7333" in f for f in flags), flags
         browser.close()
+
+
+def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recorded, monkeypatch):
+    from corebench_runner.messages_server import MessagesServer
+    from support_messages import PRICED_MODEL, TEST_KEY
+
+    store, shown = recorded
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    summary = "The code divides by the length of an empty list; the agent should have read the data first."
+    crashed, honest = shown["code-errors"]["run"]["id"], shown["honest"]["run"]["id"]
+    with MessagesServer(api_key=TEST_KEY) as server:
+        server.add(reply(text(summary)))
+        args = ["--model", f"anthropic:{PRICED_MODEL}", "--base-url", server.url, "--store", str(store)]
+        result = CliRunner().invoke(main, ["explain", crashed, *args])
+        assert result.exit_code == 0, result.output
+        assert summary in result.output
+        sent = json.dumps(server.requests[0].body)
+        assert "ZeroDivisionError: division by zero" in sent and "python3 code/analysis.py" in sent
+        nothing = CliRunner().invoke(main, ["explain", honest, *args])
+        assert nothing.exit_code == 2 and "no failed task" in nothing.output
+        assert len(server.requests) == 1
+    output = CliRunner().invoke(main, ["show", crashed, "--store", str(store)]).output
+    assert f"summary (anthropic:{PRICED_MODEL}): {summary}" in output
+    with open_store(store) as opened:
+        rows = opened.query("SELECT usage.model, usage.cost_usd FROM usage JOIN tasks ON tasks.id = usage.task_id "
+                            "WHERE tasks.run_id = ? AND usage.model = ?", (crashed, f"anthropic:{PRICED_MODEL}"))
+    assert len(rows) == 1 and rows[0]["cost_usd"] > 0

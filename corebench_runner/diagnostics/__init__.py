@@ -33,16 +33,17 @@ class Diagnosis:
     primary_reason: dict[str, Any] | None = None
     flags: list[dict[str, Any]] = field(default_factory=list)
     monitored: bool = True  # False when the transcript showed no actions to judge
+    summary: dict[str, Any] | None = None  # {"text", "model"} from `corebench explain`, when asked for
 
     def to_json(self) -> dict[str, Any]:
         return {"stages": dict(self.stages), "primary_reason": self.primary_reason, "flags": list(self.flags),
-                "monitored": self.monitored}
+                "monitored": self.monitored, "summary": self.summary}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Diagnosis":
         return cls(stages={s: bool(data.get("stages", {}).get(s)) for s in STAGES},
                    primary_reason=data.get("primary_reason"), flags=list(data.get("flags") or []),
-                   monitored=bool(data.get("monitored", True)))
+                   monitored=bool(data.get("monitored", True)), summary=data.get("summary"))
 
     def flags_for(self, question: str) -> list[dict[str, Any]]:
         """Flags that concern one answer: its own, and the task-wide ones (which taint every answer)."""

@@ -28,6 +28,7 @@ def add_to_show_json(data: dict[str, Any], store: Store, run_id: str) -> dict[st
         task["stages"] = diagnosis.stages if diagnosis else None
         task["primary_reason"] = diagnosis.primary_reason if diagnosis else None
         task["flags"] = diagnosis.flags if diagnosis else []
+        task["failure_summary"] = diagnosis.summary if diagnosis else None
     return data
 
 

@@ -84,6 +84,8 @@ def task_diagnosis_lines(diagnosis: Diagnosis | None) -> list[str]:
         command = reason.get("evidence", {}).get("command")
         if command:
             lines.append(f"      command: {command.splitlines()[0][:160]}")
+    if diagnosis.summary:
+        lines.append(f"  summary ({diagnosis.summary.get('model', '?')}): {diagnosis.summary.get('text', '')[:400]}")
     for flag in diagnosis.flags:
         where = f" ({flag['question'][:60]})" if flag.get("question") else ""
         lines.append(f"  flag: [{flag['code']}]{where} {flag['message'][:160]}")
