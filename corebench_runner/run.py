@@ -31,7 +31,7 @@ from corebench_runner.store import (
     Store, TaskRecord, claim_task, create_run, finish_task, get_run, set_run_status, tasks_to_resume,
 )
 from corebench_runner.suite import Suite
-from corebench_runner.task_runner import TaskJob, execute_task
+from corebench_runner.task_runner import TaskJob, cancel_run, execute_task
 
 DEFAULT_GRADER = "tolerant"
 NO_MODEL = "none"
@@ -188,12 +188,26 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except BaseException:
         status = "interrupted"
+        _stop_running_tasks(run_id, options)
         raise
     finally:
         executor.close()
         progress.close()
         set_run_status(store, run_id, status)
     return run_summary(store, run_id)
+
+
+def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
+    """On Ctrl-C, end this run's tasks now rather than when their scaffolds finish (maybe an hour)."""
+    cancel_run(run_id)
+    if options.sandbox == "docker":
+        from corebench_runner.sandbox.docker import remove_leftovers
+
+        try:
+            # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
+            remove_leftovers(run_id, include_live=True)
+        except Exception:  # Docker itself may be what failed; `corebench clean` remains
+            pass
 
 
 def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progress: Progress) -> None:

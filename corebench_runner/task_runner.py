@@ -37,6 +37,14 @@ RUN_LABEL = "corebench.run"
 TASK_LABEL = "corebench.task"
 
 
+# Runs stopped by the user (Ctrl-C): their workers in this process stop retrying and return.
+_cancelled_runs: set[str] = set()
+
+
+def cancel_run(run_id: str) -> None:
+    _cancelled_runs.add(run_id)
+
+
 @dataclass(frozen=True)
 class TaskJob:
     """Everything a worker needs to run one task, as plain picklable data."""
@@ -101,6 +109,8 @@ def execute_task(job: TaskJob) -> Attempt:
     tries = 1 + max(0, job.infra_retries)
     failures: list[str] = []
     for attempt_no in range(1, tries + 1):
+        if job.run_id in _cancelled_runs:
+            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures)
         try:
             attempt = _execute_once(job)
         except UserError as exc:

@@ -37,7 +37,9 @@ def _done_tasks(store: Path) -> dict[int, str]:
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([str(CORE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell's background jobs inherit SIGINT as ignored; give the run the default a terminal has.
+    return subprocess.Popen([str(CORE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _kill_when(process: subprocess.Popen, store: Path, at_least: int, deadline: float = 240) -> dict[int, str]:
@@ -96,3 +98,42 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path: Path
     assert attempts.count(1) >= len(before_kill) and max(attempts) >= 2
     # The resume removed the containers the killed processes left behind.
     assert containers_of(run_id) == []
+
+
+@pytest.mark.docker
+def test_ctrl_c_stops_running_tasks_at_once_and_keeps_the_run_resumable(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["slow-a", "slow-b"])
+    store = tmp_path / "results.sqlite"
+    env = {**os.environ, "BEHAVE_SLEEP": "300", "COREBENCH_SUITE": str(suite)}
+    process = _start(["run", "--scaffold", "behave", "--all", "--store", str(store), "--concurrency", "2"], env)
+    deadline = time.monotonic() + 120
+    run_id = None
+    while time.monotonic() < deadline and run_id is None:  # wait until both tasks have a container
+        conn = sqlite3.connect(store, timeout=30) if store.exists() else None
+        try:
+            row = conn.execute("SELECT id FROM runs").fetchone() if conn else None
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            if conn:
+                conn.close()
+        if row and len(containers_of(row[0])) == 2:
+            run_id = row[0]
+        time.sleep(0.3)
+    assert run_id, "the tasks never started"
+    time.sleep(3)  # let the scaffolds reach their long command
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert time.monotonic() - stopped_at < 30  # not the 300 s the tasks would have taken
+    assert process.returncode == 130
+    assert "resume with `corebench run --resume RUN_ID`" in stderr and "Traceback" not in stderr
+    assert containers_of(run_id) == []
+    assert count_rows(store, run_id) == {"tasks": 2, "done": 0, "answers": 0, "duplicate_answers": 0}
+    conn = sqlite3.connect(store)
+    assert conn.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
+    conn.close()
