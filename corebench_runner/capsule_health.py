@@ -93,9 +93,12 @@ def judge_question(question: Question, observed: list[Any]) -> QuestionHealth:
     inside = [official_rule.check(references, v).correct for v in observed]
     varies = not _spread_zero(observed)
     interval = official_rule.prediction_interval(references)
-    where = (f"the reference interval is [{interval[0]:.6g}, {interval[1]:.6g}]" if interval and interval[0] != interval[1]
-             else f"the reference runs all give {json.dumps(references[0], ensure_ascii=False)}"
-             if _spread_zero(references) else f"the reference runs give {json.dumps(references, ensure_ascii=False)}")
+    if _spread_zero(references):
+        where = f"the reference runs all give {json.dumps(references[0], ensure_ascii=False)}"
+    elif interval:
+        where = f"the reference interval is [{interval[0]:.6g}, {interval[1]:.6g}]"
+    else:
+        where = f"the reference runs give {json.dumps(references, ensure_ascii=False)}"
     if varies and (_spread_zero(references) or not all(inside)):
         return QuestionHealth(question.text, references, observed, "flaky",
                               f"answers {shown} vary across runs; {where}")

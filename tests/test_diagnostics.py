@@ -286,3 +286,12 @@ def test_round_trip_through_details_json_and_the_funnel(capsule):
                     "report_written": (1, 2), "answers_correct": (1, 2)}
     text = "\n".join(funnel_lines(stored))
     assert "capsule code ran cleanly" in text and "code_error 1" in text
+
+
+def test_a_constant_put_in_by_sed_is_flagged_but_sed_on_data_is_not(capsule):
+    into_code = [PROMPT, bash("sed -i 's/round(sum(rows) \\/ len(rows), 4)/3.7333/' code/analysis.py"), submit(RIGHT)]
+    flags = run_diagnose(capsule, into_code, RIGHT, all_status("correct"), "correct").flags
+    assert [f["question"] for f in flags if f["code"] == "constant_edit"] == [MEAN]
+    into_data = [PROMPT, bash("sed -i 's/1.4/3.7333/' data/petals.csv"), submit(RIGHT)]
+    flags = run_diagnose(capsule, into_data, RIGHT, all_status("correct"), "correct").flags
+    assert not [f for f in flags if f["code"] == "constant_edit"]

@@ -146,12 +146,16 @@ def constant_edits(answers: dict[str, Any], actions: list[Action], capsule: Any)
                     flags.append(_flag("constant_edit", f"the agent wrote the answer {value} as a constant into "
                                        f"{action.path}", action, question, output=action.written))
                     break
-            elif action.kind == "command" and re.search(r"sed\s+-i|>\s*\S*code/|tee\s+\S*code/", action.command) \
-                    and _number_in(number, action.command):
+            elif action.kind == "command" and _writes_code(action.command) and _number_in(number, action.command):
                 flags.append(_flag("constant_edit", f"a command wrote the answer {value} into the capsule's code",
                                    action, question))
                 break
     return flags
+
+
+def _writes_code(command: str) -> bool:
+    """sed -i on, a redirect into, or tee into a file under code/."""
+    return bool(re.search(r"sed\s+-i\S*\s.*\bcode/|>\s*\S*\bcode/|tee\s+(?:-a\s+)?\S*\bcode/", command))
 
 
 def _original_text(capsule: Any, path: str) -> str:
