@@ -128,6 +128,8 @@ def test_an_agent_that_runs_nothing_is_flagged_and_queued_for_review(recorded):
                                              "--status", "disputed"])
     assert listing.exit_code == 0, listing.output
     assert MEAN[:30] in listing.output and SPECIES[:30] in listing.output
+    trail = CliRunner().invoke(main, ["review", "log", "--store", str(store), "--run", cheat["run"]["id"]])
+    assert "shortcut-monitor (monitor)" in trail.output and "never appeared in any" in " ".join(trail.output.split())
 
 
 def test_show_prints_the_funnel_and_each_tasks_reason(recorded):
