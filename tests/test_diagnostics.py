@@ -128,6 +128,10 @@ def test_wrong_value_and_disputed_rounding(capsule):
     wrong = run_diagnose(capsule, transcript, {**RIGHT, MEAN: 9.99},
                          {MEAN: "incorrect", SPECIES: "correct", CLUSTERS: "correct"}, "incorrect")
     assert wrong.primary_reason["code"] == "wrong_value" and MEAN in wrong.primary_reason["message"]
+    misread = [PROMPT, bash("python3 code/analysis.py", RUN_OUTPUT + "sd 9.99\n"), bash("ls results", "summary.json")]
+    wrong = run_diagnose(capsule, misread, {**RIGHT, MEAN: 9.99},
+                         {MEAN: "incorrect", SPECIES: "correct", CLUSTERS: "correct"}, "incorrect")
+    assert wrong.primary_reason["evidence"]["command"] == "python3 code/analysis.py"  # where 9.99 was shown
     rounded = run_diagnose(capsule, transcript, {**RIGHT, MEAN: 3.73},
                            {MEAN: "disputed", SPECIES: "correct", CLUSTERS: "correct"}, "disputed")
     assert rounded.primary_reason["code"] == "disputed"  # a bare status: no grader reason to read

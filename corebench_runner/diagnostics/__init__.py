@@ -67,7 +67,7 @@ def diagnose(task: TaskSpec, transcript: list[dict[str, Any]], answers: dict[str
     actions = read_actions(transcript)
     all_correct = bool(verdicts) and all(_status(v) == "correct" for v in verdicts.values())
     found = judge_stages(actions, capsule, task.level, answers, all_correct, produced_files)
-    reason = primary_reason(outcome, submission_error, actions, found, verdicts)
+    reason = primary_reason(outcome, submission_error, actions, found, verdicts, answers)
     monitored = observable(transcript)
     flags: list[dict[str, Any]] = []
     if monitored:

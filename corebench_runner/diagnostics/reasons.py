@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from corebench_runner.diagnostics.actions import Action
+from corebench_runner.diagnostics.shortcuts import value_in
 from corebench_runner.diagnostics.stages import StageEvidence
 
 EXCERPT_CHARS = 600
@@ -57,7 +58,7 @@ def _last_command(actions: list[Action]) -> Action | None:
 
 
 def primary_reason(outcome: str, error: str | None, actions: list[Action], found: StageEvidence,
-                   verdicts: dict[str, Any]) -> dict[str, Any] | None:
+                   verdicts: dict[str, Any], answers: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """None for a correct or skipped task; else {code, message, evidence: {command, output_excerpt}}."""
     if outcome in ("correct", "skipped"):
         return None
@@ -80,7 +81,7 @@ def primary_reason(outcome: str, error: str | None, actions: list[Action], found
         return _reason("no_report", first_error_line or "the agent wrote no report.json", _last_command(actions))
     if outcome == "invalid_report":
         return _reason("invalid_report", first_error_line or "report.json could not be read", None)
-    return _answer_reason(verdicts, actions)
+    return _answer_reason(verdicts, actions, answers or {})
 
 
 def _status(verdict: Any) -> str:
@@ -88,14 +89,21 @@ def _status(verdict: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-def _answer_reason(verdicts: dict[str, Any], actions: list[Action]) -> dict[str, Any]:
+def _source_of(value: Any, actions: list[Action]) -> Action | None:
+    """The last command or read whose output shows this value: where the agent most likely took it from."""
+    shown = [a for a in actions if a.kind in ("command", "read") and a.output and value_in(value, a.output)]
+    return shown[-1] if shown else None
+
+
+def _answer_reason(verdicts: dict[str, Any], actions: list[Action], answers: dict[str, Any]) -> dict[str, Any]:
     wrong = [(q, v) for q, v in verdicts.items() if _status(v) == "incorrect"]
     disputed = [(q, v) for q, v in verdicts.items() if _status(v) == "disputed"]
     if wrong:
         question, verdict = wrong[0]
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         return _reason("wrong_value", f"wrong value for {json.dumps(question)[:120]}{more}: "
-                                      f"{getattr(verdict, 'reason', '')}"[:400], _last_command(actions))
+                                      f"{getattr(verdict, 'reason', '')}"[:400],
+                       _source_of(answers.get(question), actions) or _last_command(actions))
     if disputed:
         question, verdict = disputed[0]
         reason = getattr(verdict, "reason", "")
