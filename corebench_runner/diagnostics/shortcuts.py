@@ -13,6 +13,7 @@ Flags are {code, question (per-answer flags only), message, evidence: {command, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import PurePosixPath
@@ -58,14 +59,15 @@ def _as_number(value: Any) -> tuple[float, int] | None:
     return number, decimals
 
 
-def _numbers_in(text: str) -> list[float]:
+@functools.lru_cache(maxsize=512)  # every answer is looked for in the same outputs: parse each once
+def _numbers_in(text: str) -> tuple[float, ...]:
     found = []
     for token in _NUMBER.findall(text):
         try:
             found.append(float(token.replace(",", "")))
         except ValueError:
             continue
-    return found
+    return tuple(found)
 
 
 def _number_in(target: tuple[float, int], text: str) -> bool:
