@@ -264,6 +264,7 @@ def test_flagged_correct_answers_join_the_review_queue_without_changing_accuracy
                                                       details={"diagnostics": d.to_json()}))
         flagged = {f["question"] for f in d.flags}
         assert queue_flagged_answers(store, task_id) == len(flagged) >= 2
+        assert queue_flagged_answers(store, task_id) == 0  # never twice, even after a person has ruled
         queue = review.open_disputes(store)
         assert {v.key.question for v in queue} == flagged
         assert all(v.auto_status == "correct" for v in queue)  # the grader's verdict stays

@@ -57,7 +57,8 @@ def queue_flagged_answers(store: Store, task_id: int) -> int:
     with store.transaction() as conn:
         for answer in conn.execute(
                 f"SELECT answers.id, answers.question, {VERIFIED_STATUS_SQL} AS standing FROM answers "
-                "WHERE task_id = ?", (task_id,)).fetchall():
+                "WHERE task_id = ? AND NOT EXISTS (SELECT 1 FROM reviews m WHERE m.answer_id = answers.id "
+                "AND m.source = ?)", (task_id, MONITOR_SOURCE)).fetchall():  # once per answer, even if re-run
             flags = diagnosis.flags_for(answer["question"])
             if answer["standing"] != "correct" or not flags:
                 continue
