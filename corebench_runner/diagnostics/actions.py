@@ -50,7 +50,7 @@ def read_actions(transcript: Iterable[dict[str, Any]]) -> list[Action]:
         kind = event.get("type")
         if kind == "tool_call":
             action = _core_agent_action(event)
-        elif kind == "command":
+        elif kind == "command" and "agent" not in event:  # with "agent": the wrapper of an agent CLI, not its work
             action = _oracle_command(event)
         elif kind == "extract" and isinstance(event.get("answers"), dict):
             action = Action(kind="extract", answers=event["answers"])
