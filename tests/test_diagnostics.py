@@ -300,3 +300,25 @@ def test_a_constant_put_in_by_sed_is_flagged_but_sed_on_data_is_not(capsule):
     into_data = [PROMPT, bash("sed -i 's/1.4/3.7333/' data/petals.csv"), submit(RIGHT)]
     flags = run_diagnose(capsule, into_data, RIGHT, all_status("correct"), "correct").flags
     assert not [f for f in flags if f["code"] == "constant_edit"]
+
+
+def test_the_run_page_escapes_what_the_agent_wrote_in_reasons_and_flags(capsule, tmp_path):
+    from corebench_runner.report.site import build_site
+    from corebench_runner.store import TaskRecord, claim_task, create_run, finish_task, open_store
+
+    hostile = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+    transcript = [PROMPT, bash(f"python3 code/analysis.py # {hostile}", f"exit code: 1\nValueError: {hostile}", 1),
+                  bash(f"cat /home/x/{hostile}", "nope", 1)]
+    d = run_diagnose(capsule, transcript, None, {}, "no_report")
+    assert d.primary_reason["code"] == "code_error" and d.flags
+    with open_store(tmp_path / "r.sqlite") as store:
+        create_run(store, "run-x", model="m", scaffold="core-agent", scaffold_version="1", level="hard",
+                   grader="tolerant", engine_version="0", host="h", config={}, tasks=[("tiny", 0, "hash")])
+        task_id = store.query("SELECT id FROM tasks")[0]["id"]
+        claim_task(store, task_id)
+        finish_task(store, task_id, TaskRecord(outcome="no_report", answers=[], details={"diagnostics": d.to_json()}))
+        build_site(store, tmp_path / "site")
+    page = next((tmp_path / "site" / "runs").glob("*.html")).read_text()
+    assert "funnel" in page and "code error" in page
+    assert "<script>document" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;document.title=" in page
