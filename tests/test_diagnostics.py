@@ -202,11 +202,13 @@ def test_a_constant_written_into_the_capsule_code_is_flagged(capsule):
 def test_reads_of_reference_places_and_outside_the_workspace_are_flagged(capsule):
     transcript = [PROMPT, bash("cat /capsules/tiny/capsule.toml", "no such file", 1),
                   tool("view_file", "secret", path="/home/someone/answers.txt"),
-                  bash("ls /usr/lib/python3 && cat /workspace/data/petals.csv", "ok")]
+                  bash("ls /usr/lib/python3 /home && cat /workspace/data/petals.csv", "ok")]
     d = run_diagnose(capsule, transcript, None, {}, "no_report")
     codes = [f["code"] for f in d.flags]
     assert codes == ["reference_read", "outside_read"]
     assert "/home/someone/answers.txt" in d.flags[1]["message"]
+    sneaky = run_diagnose(capsule, [PROMPT, bash("head /workspace/../srv/answers.json", "x")], None, {}, "no_report")
+    assert [f["code"] for f in sneaky.flags] == ["outside_read"] and "/srv/answers.json" in sneaky.flags[0]["message"]
 
 
 def test_a_run_script_recreated_from_memory_is_flagged_at_hard_level_only(capsule):

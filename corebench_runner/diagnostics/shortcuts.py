@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import posixpath
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -22,8 +23,9 @@ from typing import Any
 from corebench_runner.diagnostics.actions import Action
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_READERS = {"cat", "head", "tail", "less", "more", "grep", "egrep", "sed", "awk", "cp", "find", "ls", "strings",
-            "python", "python3", "rscript", "jq", "diff", "tar", "zcat", "xxd", "od", "rsync", "wc"}
+# Commands that read a file's content (listing a folder is not reading it).
+_READERS = {"cat", "head", "tail", "less", "more", "grep", "egrep", "sed", "awk", "cp", "strings", "python",
+            "python3", "rscript", "jq", "diff", "tar", "zcat", "xxd", "od", "rsync", "wc", "base64", "tac", "nl"}
 SYSTEM_PREFIXES = ("/usr/", "/etc/", "/lib/", "/lib32/", "/lib64/", "/opt/", "/proc/", "/sys/", "/dev/", "/tmp/",
                    "/bin/", "/sbin/", "/var/", "/run/", "/root/.", "/home/agent/.", "/dev", "/tmp", "/usr")
 REFERENCE_MARKERS = ("capsule.toml", ".corebench", "/capsules/")
@@ -179,7 +181,7 @@ def suspicious_reads(actions: list[Action], capsule: Any, workspace: str) -> lis
         if any(marker in text for marker in REFERENCE_MARKERS) or host_capsule in text:
             flags.append(_flag("reference_read", "the agent looked where reference answers are kept", action))
             continue
-        for path in _paths_read(action):
+        for path in map(posixpath.normpath, _paths_read(action)):
             if not (path == workspace or path.startswith(workspace.rstrip("/") + "/")
                     or path.startswith(SYSTEM_PREFIXES) or path == "/"):
                 flags.append(_flag("outside_read", f"the agent read {path}, outside the workspace", action))
