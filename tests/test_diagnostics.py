@@ -86,6 +86,19 @@ def test_a_later_successful_install_clears_an_earlier_failure(capsule):
     assert d.primary_reason is None
 
 
+def test_install_and_run_in_one_command(capsule):
+    failed_install = [PROMPT, bash("pip install foo-bar==1 && python3 code/analysis.py",
+                                   "exit code: 1\nERROR: No matching distribution found for foo-bar==1", 1)]
+    d = run_diagnose(capsule, failed_install, None, {}, "no_report")
+    assert not d.stages["deps_installed"] and d.primary_reason["message"].endswith("package foo-bar")
+    failed_code = [PROMPT, bash("pip install pandas && python3 code/analysis.py",
+                                "exit code: 1\nSuccessfully installed pandas\nKeyError: 'length'", 1)]
+    d = run_diagnose(capsule, failed_code, None, {}, "no_report")
+    assert d.stages["deps_installed"] and d.primary_reason["code"] == "code_error"
+    both_fine = [PROMPT, bash("pip install pandas && python3 code/analysis.py", RUN_OUTPUT)]
+    assert run_diagnose(capsule, both_fine, None, {}, "no_report").stages["code_ran"]
+
+
 def test_code_error_carries_the_exception_line(capsule):
     transcript = [PROMPT, bash("cd /workspace && python3 code/analysis.py",
                                "exit code: 1\nstderr:\nTraceback (most recent call last):\n  File \"code/analysis.py\", "

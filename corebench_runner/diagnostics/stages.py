@@ -119,7 +119,8 @@ def missing_dependency(action: Action) -> str | None:
 
 
 def _named_packages(command: str) -> str:
-    match = re.search(r"install(?:\.packages)?\s*\(?\s*(?:c\()?(.*)", command)
+    segment = next((part for part in _SEGMENT_SPLIT.split(command) if _INSTALL.search(part)), command)
+    match = re.search(r"install(?:\.packages)?\s*\(?\s*(?:c\()?(.*)", segment)
     if not match:
         return ""
     names = [w.strip("'\"(),") for w in re.split(r"[\s,]+", match.group(1))]
@@ -136,14 +137,17 @@ def judge_stages(actions: list[Action], capsule: Any, level: str, answers: dict[
     for action in actions:
         if action.kind != "command":
             continue
+        runs_code = runs_capsule_code(action.command, code_names, capsule.reproduce)
         if is_install(action):
             package = install_failed(action)
-            if package is not None:
+            if package is not None and (not runs_code or _INSTALL_FAILED_OUTPUT.search(action.output)):
                 unresolved = (action, package)
-            elif unresolved and (not unresolved[1] or unresolved[1].split()[0] in action.command):
+                continue  # `pip install x && python3 code/a.py`: the code never ran
+            if package is None and unresolved and (not unresolved[1] or unresolved[1].split()[0] in action.command):
                 unresolved = None  # a later install of the same package worked
-            continue
-        if runs_capsule_code(action.command, code_names, capsule.reproduce):
+            if not runs_code:
+                continue
+        if runs_code:
             evidence.code_runs.append(action)
             if _clean(action):
                 unresolved, evidence.last_code_failure = None, None  # whatever failed before, the code now runs
