@@ -159,7 +159,12 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
                         scored=before.scored, cost_usd=before.cost_usd, quiet=execution.quiet)
     graders: dict[str, Any] = {}
     capsules: dict[str, Capsule] = {}
-    executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address)
+    try:
+        executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address)
+    except BaseException:
+        progress.close()
+        set_run_status(store, run_id, "interrupted")  # planned but never started: resumable
+        raise
     spent = before.cost_usd or 0.0
     status = "interrupted"
     try:

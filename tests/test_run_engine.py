@@ -118,6 +118,7 @@ def test_user_mistakes_end_in_one_line(tmp_path: Path):
         (["--concurrency", "0"], "--concurrency"),
         (["--grader", "nonexistent"], "unknown grader 'nonexistent'"),
         (["--resume", "no-such-run"], "drop --scaffold"),  # a resume takes the run's own options
+        (["--executor", "ray", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: nothing answers"),
     ]
     for args, expected in cases:
         result = _run(runner, suite, store, *args)

@@ -184,3 +184,15 @@ def test_writers_in_other_connections_wait_instead_of_failing(tmp_path: Path):
     with open_store(path) as store:
         assert run_summary(store, run_id).correct == 40
         assert store.conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 40
+
+
+def test_default_store_location_env_then_user_data_dir(tmp_path: Path, monkeypatch):
+    from corebench_runner.store import default_store_path
+
+    monkeypatch.setenv("COREBENCH_STORE", str(tmp_path / "chosen.sqlite"))
+    assert default_store_path() == tmp_path / "chosen.sqlite"
+    monkeypatch.delenv("COREBENCH_STORE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_store_path() == tmp_path / "data" / "corebench-runner" / "results.sqlite"
+    with open_store() as store:  # created on first use, folders included
+        assert store.path.is_file() and store.artifacts_dir == tmp_path / "data" / "corebench-runner" / "results-artifacts"

@@ -8,6 +8,7 @@ a node, tasks are scheduled by CPU like any Ray task.
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Callable
 
 from corebench_runner.errors import UserError
@@ -27,6 +28,8 @@ class RayExecutor:
         self.slots = slots
         self._started_here = False
         if not ray.is_initialized():
+            if address:
+                _check_reachable(address)
             try:
                 if address:
                     ray.init(address=address, log_to_driver=False)
@@ -65,3 +68,15 @@ class RayExecutor:
         self._running.clear()
         if self._started_here:
             self._ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, not minutes, when nothing listens at HOST:PORT (ray.init keeps retrying)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UserError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); "
+                        "check the address printed by `ray start --head`") from None
