@@ -84,7 +84,12 @@ def select_capsules(suite: Suite, ids: list[str] | None, level: str) -> tuple[li
                                 f"(it supports: {', '.join(capsule.supported_levels()) or 'none'}); pick another --level")
         return capsules, notes
     capsules = []
-    for capsule in suite.load_all():
+    for capsule_id in suite.capsule_ids():
+        try:
+            capsule = suite.load(capsule_id)
+        except UserError as exc:  # one broken capsule must not stop the others
+            notes.append(f"left out {capsule_id}: {exc}")
+            continue
         if level in capsule.supported_levels():
             capsules.append(capsule)
         else:

@@ -168,3 +168,15 @@ def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path
     with open_store(store) as opened:
         usage = opened.query("SELECT model, cost_usd FROM usage")
     assert len(usage) == 2 and all(row["model"] == f"anthropic:{PRICED_MODEL}" for row in usage)
+
+
+def test_all_leaves_out_broken_capsules_and_says_why(tmp_path: Path):
+    from corebench_runner.run import select_capsules
+    from corebench_runner.suite import Suite
+
+    suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
+    toml = suite / "capsules" / "good-b" / "capsule.toml"
+    toml.write_text(toml.read_text().replace('gpu = "none"', 'gpu = "sometimes"'))
+    capsules, notes = select_capsules(Suite(suite), None, "hard")
+    assert [c.id for c in capsules] == ["good-a"]
+    assert len(notes) == 1 and notes[0].startswith("left out good-b:") and "gpu" in notes[0]
