@@ -17,14 +17,14 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from corebench_runner import levels
 from corebench_runner.errors import UserError
 from corebench_runner.plugins import load_plugin
-from corebench_runner.records import Limits, Outcome, Submission
+from corebench_runner.records import Limits, Outcome, Submission, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.suite import Suite
 
@@ -155,7 +155,7 @@ def _execute_once(job: TaskJob) -> Attempt:
     scaffold = load_plugin("scaffolds", job.scaffold, suite.root)
     details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": getattr(scaffold, "version", "")}
 
-    use_gpu, skip_reason = _gpu_choice(gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu))
+    use_gpu, skip_reason = gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu)
     if skip_reason:
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
@@ -190,6 +190,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
         task = workspace.task
         started = time.monotonic()
         with open_sandbox(job.sandbox_kind, spec) as sandbox:
+            task = _at_workdir(task, sandbox.workdir)
             sandbox.copy_in(workspace.path, task.workspace_dir)
             watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None)
             try:
@@ -212,14 +213,13 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
     return attempt
 
 
-def _gpu_choice(decision: Any) -> tuple[bool, str | None]:
-    """Accept the sandbox factory's decision as (use_gpu, skip_reason) or an object with those fields."""
-    if isinstance(decision, tuple):
-        use_gpu, reason = decision
-    else:
-        use_gpu = bool(getattr(decision, "use_gpu", False))
-        reason = getattr(decision, "skip_reason", None)
-    return bool(use_gpu), reason or None
+def _at_workdir(task: TaskSpec, workdir: str) -> TaskSpec:
+    """Point the task at the sandbox's own workdir when it is not /workspace (the local sandbox's temp
+    folder), so concurrent local tasks never share, or write into, the host's /workspace."""
+    if workdir.rstrip("/") == task.workspace_dir.rstrip("/"):
+        return task
+    return replace(task, workspace_dir=workdir, report_path=f"{workdir}/{levels.REPORT_NAME}",
+                   prompt=task.prompt.replace(task.workspace_dir, workdir))
 
 
 _build_locks: dict[str, threading.Lock] = {}

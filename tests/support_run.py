@@ -85,7 +85,7 @@ class Behave:
             text = text[:-5]
         if kind == "listy":
             text = json.dumps(list(answers.values()))
-        sandbox.write_file("/workspace/results/made_by_agent.txt", "produced " + kind)
+        sandbox.write_file(task.workspace_dir + "/results/made_by_agent.txt", "produced " + kind)
         sandbox.write_file(task.report_path, text)
         return Submission(answers=answers, transcript=transcript, usage=usage, steps=1)
 

@@ -64,7 +64,8 @@ def test_one_run_records_every_outcome_and_cleans_up(tmp_path: Path, monkeypatch
     assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
     assert (artifacts / Path(good["transcript_path"]).parent / "report.json").is_file()
 
-    # What a person sees at the end, and in `runs`.
+    # What a person sees while it runs (the bar on stderr) and at the end, and in `runs`.
+    assert "8/8" in result.output and "acc=25%" in result.output and "cost=$3.50" in result.output
     assert "accuracy 25.0% (2/8 tasks correct)" in result.output and "infra errors 1" in result.output
     listed = runner.invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output)[0]["accuracy"] == pytest.approx(0.25)
@@ -180,3 +181,18 @@ def test_all_leaves_out_broken_capsules_and_says_why(tmp_path: Path):
     capsules, notes = select_capsules(Suite(suite), None, "hard")
     assert [c.id for c in capsules] == ["good-a"]
     assert len(notes) == 1 and notes[0].startswith("left out good-b:") and "gpu" in notes[0]
+
+
+def test_the_local_sandbox_runs_tasks_in_their_own_folders(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["good-a", "wrong-a", "good-b"])
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    result = _run(runner, suite, store, "--all", "--sandbox", "local", "--concurrency", "3", "--quiet")
+    assert result.exit_code == 0, result.output
+    tasks = show_json(runner, store, "")["tasks"]
+    assert {t["capsule_id"]: t["outcome"] for t in tasks} == {"good-a": "correct", "good-b": "correct",
+                                                               "wrong-a": "incorrect"}
+    assert not Path("/workspace/report.json").exists()  # never the host's /workspace
+    with open_store(store) as opened:
+        produced = opened.artifacts_dir / tasks[0]["artifacts_dir"]
+    assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
