@@ -56,11 +56,12 @@ def make_suite(root: Path, count: int) -> Suite:
 
 
 def timed_run(suite: Suite, server: MessagesServer, concurrency: int, executor: str = "local",
-              ray_address: str | None = None) -> tuple[float, Any]:
+              ray_address: str | None = None, sandbox: str = "docker") -> tuple[float, Any]:
     """Plan and execute one run of every capsule; returns (wall seconds, RunSummary)."""
     os.environ["ANTHROPIC_API_KEY"] = KEY
     options = RunOptions(model=MODEL, scaffold="core-agent", level="hard",
-                         capsule_ids=tuple(suite.capsule_ids()), model_base_url=server.url, infra_retries=0)
+                         capsule_ids=tuple(suite.capsule_ids()), model_base_url=server.url, infra_retries=0,
+                         sandbox=sandbox)
     execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=True)
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "bench.sqlite") as store:
         capsules, _ = select_capsules(suite, list(options.capsule_ids), options.level)
