@@ -94,6 +94,7 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=usage.cost_usd, calls=usage.calls,
         answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
+        usage_calls=_usage_per_call(submission.transcript),
         details=details)
 
 
@@ -107,6 +108,13 @@ def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], o
                         produced_files=produced_paths(attempt.results_tar))
     except Exception as exc:  # a diagnostics bug must never lose a finished task
         return diagnosis_failed(exc)
+
+
+def _usage_per_call(transcript: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The usage of each model call, from `model_call` events (docs/models.md); None when a scaffold logs none."""
+    calls = [event["usage"] for event in transcript
+             if isinstance(event, dict) and event.get("type") == "model_call" and isinstance(event.get("usage"), dict)]
+    return calls or None
 
 
 def _unpack(data: bytes, dest: Path) -> None:

@@ -256,6 +256,10 @@ class TaskRecord:
     transcript_path: str | None = None
     artifacts_dir: str | None = None
     details: dict[str, Any] | None = None
+    usage_calls: list[dict[str, Any]] | None = None  # one dict of USAGE_FIELDS per model call, when known
+
+
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd")
 
 
 def create_run(store: Store, run_id: str, *, model: str, scaffold: str, scaffold_version: str, level: str,
@@ -327,10 +331,12 @@ def finish_task(store: Store, task_id: int, record: TaskRecord) -> bool:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(task_id, a.question, dumps(a.reported) if a.reported_present else None, dumps(list(a.references)),
               int(a.vision), a.status, a.reason) for a in record.answers or []])
-        if record.calls or record.input_tokens or record.output_tokens:
-            conn.execute(
-                "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
-                "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (task_id, record.model, record.input_tokens, record.output_tokens,
-                 record.cache_creation_input_tokens, record.cache_read_input_tokens, record.cost_usd, now_iso()))
+        calls = record.usage_calls
+        if calls is None and (record.calls or record.input_tokens or record.output_tokens):
+            calls = [{name: getattr(record, name) for name in USAGE_FIELDS}]  # only the task's total is known
+        conn.executemany(
+            "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
+            "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(task_id, record.model, *(call.get(name, 0) for name in USAGE_FIELDS[:-1]), call.get("cost_usd"),
+              now_iso()) for call in calls or []])
         return True

@@ -169,6 +169,7 @@ def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path
     with open_store(store) as opened:
         usage = opened.query("SELECT model, cost_usd FROM usage")
     assert len(usage) == 2 and all(row["model"] == f"anthropic:{PRICED_MODEL}" for row in usage)
+    assert sum(row["cost_usd"] for row in usage) == pytest.approx(shown["run"]["cost_usd"])  # one row per call
 
 
 def test_all_leaves_out_broken_capsules_and_says_why(tmp_path: Path):

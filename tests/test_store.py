@@ -196,3 +196,19 @@ def test_default_store_location_env_then_user_data_dir(tmp_path: Path, monkeypat
     assert default_store_path() == tmp_path / "data" / "corebench-runner" / "results.sqlite"
     with open_store() as store:  # created on first use, folders included
         assert store.path.is_file() and store.artifacts_dir == tmp_path / "data" / "corebench-runner" / "results-artifacts"
+
+
+def test_usage_is_kept_per_model_call_when_the_transcript_has_them(tmp_path: Path):
+    with open_store(tmp_path / "r.sqlite") as store:
+        run_id = _new_run(store, capsules=("a",))
+        task_id = tasks_to_resume(store, run_id)[0]["id"]
+        claim_task(store, task_id)
+        calls = [{"input_tokens": 100 * n, "output_tokens": 10, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 50, "cost_usd": 0.001 * n} for n in (1, 2, 3)]
+        finish_task(store, task_id, TaskRecord(outcome="correct", model="anthropic:m", input_tokens=600,
+                                               output_tokens=30, cost_usd=0.006, calls=3, usage_calls=calls,
+                                               answers=[_answer("q", "correct")]))
+        rows = store.query("SELECT * FROM usage ORDER BY id")
+        assert [r["input_tokens"] for r in rows] == [100, 200, 300]
+        assert sum(r["cost_usd"] for r in rows) == pytest.approx(0.006)
+        assert all(r["model"] == "anthropic:m" for r in rows)
