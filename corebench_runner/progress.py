@@ -52,7 +52,7 @@ class Progress:
             self._bar.close()
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
@@ -64,9 +64,9 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"  model {summary.model}   scaffold {summary.scaffold} {summary.scaffold_version}   "
         f"level {summary.level}   grader {summary.grader}",
         f"  tasks {summary.tasks_done}/{summary.tasks_total} finished",
-        f"  accuracy {_percent(summary.accuracy)} ({summary.correct}/{summary.scored} tasks correct)   "
+        f"  accuracy {percent(summary.accuracy)} ({summary.correct}/{summary.scored} tasks correct)   "
         f"infra errors {summary.infra_errors}",
-        f"  verified accuracy {_percent(summary.verified_accuracy)}   open disputes {summary.open_disputes}",
+        f"  verified accuracy {percent(summary.verified_accuracy)}   open disputes {summary.open_disputes}",
         f"  cost {cost}   task time {summary.seconds:.0f}s",
         "  outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none yet"),
     ]

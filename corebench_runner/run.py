@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from corebench_runner import __version__
 from corebench_runner.capsule import LEVELS, Capsule
-from corebench_runner.diagnostics.stored import queue_flagged_answers
+from corebench_runner.diagnostics.stored import queue_flagged_in
 from corebench_runner.errors import UserError
 from corebench_runner.executors import make_executor
 from corebench_runner.plugins import load_plugin
@@ -191,8 +191,8 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
             grader = graders.get(grader_name) or graders.setdefault(
                 grader_name, load_plugin("graders", grader_name, suite.root))
             record = build_record(attempt, capsule, grader, grader_name, options.model, store.artifacts_dir)
-            if finish_task(store, job.task_id, record):
-                queue_flagged_answers(store, job.task_id)  # diagnostics (issue 11): flagged correct -> review queue
+            # Flagged correct answers join the review queue in the same transaction as the task.
+            if finish_task(store, job.task_id, record, also=queue_flagged_in):
                 progress.task_done(record.outcome, record.cost_usd)
                 spent += record.cost_usd or 0.0
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"

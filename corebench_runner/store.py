@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import platformdirs
 
@@ -309,8 +309,13 @@ def claim_task(store: Store, task_id: int) -> bool:
         return cur.rowcount == 1
 
 
-def finish_task(store: Store, task_id: int, record: TaskRecord) -> bool:
-    """Write a task's outcome, answers and usage in one transaction. False when it was already done."""
+def finish_task(store: Store, task_id: int, record: TaskRecord,
+                also: Callable[[sqlite3.Connection, int], object] | None = None) -> bool:
+    """Write a task's outcome, answers and usage in one transaction. False when it was already done.
+
+    `also(conn, task_id)` runs inside the same transaction, for rows derived from the task's own
+    (e.g. the diagnostics monitor's review rows), so a kill never separates them.
+    """
     with store.transaction() as conn:
         row = conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
         if row is None:
@@ -339,4 +344,6 @@ def finish_task(store: Store, task_id: int, record: TaskRecord) -> bool:
             "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(task_id, record.model, *(call.get(name, 0) for name in USAGE_FIELDS[:-1]), call.get("cost_usd"),
               now_iso()) for call in calls or []])
+        if also is not None:
+            also(conn, task_id)
         return True

@@ -226,16 +226,25 @@ _build_locks: dict[str, threading.Lock] = {}
 _build_locks_guard = threading.Lock()
 
 
+def _lock_for(key: str) -> threading.Lock:
+    with _build_locks_guard:
+        return _build_locks.setdefault(key, threading.Lock())
+
+
 def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
     from corebench_runner import images
 
     if getattr(scaffold, "always_uses_capsule_environment", False) or level == "medium":
         # Repeats of one capsule start together: build its image once, not once per thread.
-        with _build_locks_guard:
-            lock = _build_locks.setdefault(capsule.id, threading.Lock())
-        with lock:
-            return images.environment_image(capsule)
-    return images.toolbox_image()
+        with _lock_for(capsule.id):
+            image = images.environment_image(capsule)
+    else:
+        image = images.toolbox_image()
+    add_layer = getattr(scaffold, "image_for", None)  # e.g. the command scaffold's agent CLI layer
+    if add_layer is None:
+        return image
+    with _lock_for(f"layer:{image}"):
+        return add_layer(image)
 
 
 def _read_report(sandbox: Any, report_path: str, attempt: Attempt) -> None:

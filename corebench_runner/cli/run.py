@@ -13,7 +13,7 @@ from corebench_runner.diagnostics.stored import run_diagnoses
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
-from corebench_runner.progress import summary_lines
+from corebench_runner.progress import percent, summary_lines
 from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.run import (
     DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, execute_run, hash_drift, plan_run, select_capsules,
@@ -22,7 +22,7 @@ from corebench_runner.run import (
 from corebench_runner.store import open_store
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
-AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY"
+AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-4-5", "ANTHROPIC_API_KEY"
 # Options that define a run; --resume takes them from the stored run instead.
 RUN_DEFINING = ("model", "scaffold", "level", "capsules", "all_capsules", "repeats", "grader", "timeout",
                 "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url")
@@ -47,7 +47,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 
 
 @click.command("run")
-@click.option("--model", help="Model as provider:name, e.g. anthropic:claude-sonnet-4-5; 'none' for scaffolds "
+@click.option("--model", help="Model as provider:name, e.g. anthropic:claude-opus-4-5; 'none' for scaffolds "
                               "that need no model. Default: none, or the Anthropic default when an API key is set.")
 @click.option("--scaffold", help="Agent scaffold to test (scaffolds/NAME.py). Default: core-agent when "
                                  "$ANTHROPIC_API_KEY is set, else oracle.")
@@ -130,20 +130,20 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs, newest first (documented contract).")
 @click.option("--limit", type=int, help="Show only the newest N runs.")
 def runs_command(store_path, as_json, limit) -> None:
-    """List runs, newest first, with their accuracy."""
+    """List runs, newest first, with automatic and verified accuracy and open disputes."""
     with open_store(store_path, create=False) as store:
         if as_json:
             data = runs_json(store)
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
         rows = [[s.id, s.created, s.status, s.model, s.scaffold, s.level, f"{s.tasks_done}/{s.tasks_total}",
-                 "-" if s.accuracy is None else f"{s.accuracy:.1%}", s.infra_errors, s.open_disputes,
+                 percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
-        echo_table(["run", "created", "status", "model", "scaffold", "level", "done", "accuracy", "infra",
-                    "disputes", "cost"], rows)
+        echo_table(["run", "created", "status", "model", "scaffold", "level", "done", "accuracy", "verified",
+                    "infra", "disputes", "cost"], rows)
 
 
 @click.command("show")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
@@ -49,24 +51,30 @@ def queue_flagged_answers(store: Store, task_id: int) -> int:
     row from the monitor makes the standing status "disputed", with the flags as its reason, so
     `corebench review` shows the answer until a person settles it. Returns how many were queued.
     """
-    row = store.conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    with store.transaction() as conn:
+        return queue_flagged_in(conn, task_id)
+
+
+def queue_flagged_in(conn: sqlite3.Connection, task_id: int) -> int:
+    """queue_flagged_answers inside a transaction the caller holds (the run engine's finish_task),
+    so a task is never recorded without its monitor rows."""
+    row = conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
     diagnosis = diagnosis_of(row["details_json"]) if row else None
     if diagnosis is None or not diagnosis.flags:
         return 0
     queued = 0
-    with store.transaction() as conn:
-        for answer in conn.execute(
-                f"SELECT answers.id, answers.question, {VERIFIED_STATUS_SQL} AS standing FROM answers "
-                "WHERE task_id = ? AND NOT EXISTS (SELECT 1 FROM reviews m WHERE m.answer_id = answers.id "
-                "AND m.source = ?)", (task_id, MONITOR_SOURCE)).fetchall():  # once per answer, even if re-run
-            flags = diagnosis.flags_for(answer["question"])
-            if answer["standing"] != "correct" or not flags:
-                continue
-            reason = FLAG_PREFIX + "; ".join(f["message"] for f in flags)
-            conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                         "VALUES (?, ?, ?, 'correct', 'disputed', ?, ?)",
-                         (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
-            queued += 1
+    for answer in conn.execute(
+            f"SELECT answers.id, answers.question, {VERIFIED_STATUS_SQL} AS standing FROM answers "
+            "WHERE task_id = ? AND NOT EXISTS (SELECT 1 FROM reviews m WHERE m.answer_id = answers.id "
+            "AND m.source = ?)", (task_id, MONITOR_SOURCE)).fetchall():  # once per answer, even if re-run
+        flags = diagnosis.flags_for(answer["question"])
+        if answer["standing"] != "correct" or not flags:
+            continue
+        reason = FLAG_PREFIX + "; ".join(f["message"] for f in flags)
+        conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                     "VALUES (?, ?, ?, 'correct', 'disputed', ?, ?)",
+                     (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
+        queued += 1
     return queued
 
 
