@@ -15,7 +15,7 @@ from typing import Any
 from corebench_runner.capsule import Capsule
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
-from corebench_runner.records import Outcome, Verdict, VerdictStatus
+from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.store import AnswerRecord, TaskRecord
 from corebench_runner.task_runner import Attempt
 
@@ -50,12 +50,7 @@ def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
         return Outcome.NO_REPORT
     if attempt.report_state == "invalid":
         return Outcome.INVALID_REPORT
-    statuses = {a.status for a in answers}
-    if statuses <= {VerdictStatus.CORRECT.value} and answers:
-        return Outcome.CORRECT
-    if VerdictStatus.INCORRECT.value in statuses or not answers:
-        return Outcome.INCORRECT
-    return Outcome.DISPUTED
+    return outcome_from_verdicts(a.status for a in answers)
 
 
 def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: str, model: str,

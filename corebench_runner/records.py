@@ -31,6 +31,16 @@ class VerdictStatus(str, enum.Enum):
     DISPUTED = "disputed"
 
 
+def outcome_from_verdicts(statuses) -> Outcome:
+    """A graded task's outcome: one wrong (or no) answer sinks it, else any dispute keeps it disputed."""
+    statuses = {str(getattr(s, "value", s)) for s in statuses}
+    if not statuses or VerdictStatus.INCORRECT.value in statuses:
+        return Outcome.INCORRECT
+    if VerdictStatus.DISPUTED.value in statuses:
+        return Outcome.DISPUTED
+    return Outcome.CORRECT
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A grader's decision on one question."""

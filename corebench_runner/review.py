@@ -17,7 +17,7 @@ from typing import Any
 
 from corebench_runner.capsule import Question
 from corebench_runner.errors import UserError
-from corebench_runner.records import VerdictStatus
+from corebench_runner.records import VerdictStatus, outcome_from_verdicts
 from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 STATUSES = ("correct", "incorrect", "disputed")
@@ -289,11 +289,8 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
 
 
 def task_outcome(statuses: list[str]) -> str:
-    """A graded task's outcome from its verdicts, by the rule of recording.decide_outcome: one wrong
-    answer sinks it, else any dispute keeps it disputed."""
-    if "incorrect" in statuses:
-        return "incorrect"
-    return "disputed" if "disputed" in statuses else "correct"
+    """A graded task's outcome from its verdicts (the run engine's rule)."""
+    return outcome_from_verdicts(statuses).value
 
 
 def _refresh_task_outcomes(conn: Any, run_id: str) -> None:

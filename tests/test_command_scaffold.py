@@ -3,7 +3,6 @@ server (streaming) only through the metering relay on the host."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from corebench_runner.capsule import load_capsule, parse_capsule
 from corebench_runner.cli import main
-from corebench_runner.corebench_import import import_task, read_tasks, task_from_capsule
+from corebench_runner.corebench_import import read_tasks, task_from_capsule
 from corebench_runner.errors import UserError
 from corebench_runner.tarballs import download_tarball
 
