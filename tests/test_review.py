@@ -19,7 +19,6 @@ from corebench_runner.results import run_summary
 from corebench_runner.review import (default_reviewer, history, open_disputes, record_verdict, regrade,
                                      review_log)
 from corebench_runner.review_evidence import find_evidence
-from corebench_runner.store import open_store
 from support_store import ACCURACY_Q, BEST_Q, FIG_Q, QA, SampleTask, add_run, bash_call, dispute_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
