@@ -70,7 +70,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
 @click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
-@click.option("--allow-no-gpu", is_flag=True, help="Run capsules that require a GPU on a host without one.")
+@click.option("--allow-no-gpu", is_flag=True, help="On a host without a GPU, run capsules whose GPU is optional (gpu = \"optional\") on the CPU; capsules that require one are still skipped.")
 @click.option("--infra-retries", type=int, default=2, show_default=True,
               help="Extra attempts after an infrastructure failure (Docker, image build, API down).")
 @click.option("--base-url", "base_url", metavar="URL",
