@@ -92,27 +92,28 @@ _ANSWER_SELECT = f"""
 """
 
 
+def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """A WHERE clause from (sql, value) pairs, leaving out those whose value is None."""
+    used = [(sql, value) for sql, value in conditions if value is not None]
+    clause = " WHERE " + " AND ".join(sql for sql, _ in used) if used else ""
+    return clause, [value for _, value in used]
+
+
 def find_answers(store: Store, *, run_id: str | None = None, model: str | None = None,
                  capsule_id: str | None = None, standing: str | None = None,
                  answer_ids: list[int] | None = None) -> list[AnswerView]:
     """Answers matching every filter given, in a stable order (run, capsule, repeat, question)."""
-    where, params = [], []
-    if run_id is not None:
-        where.append("tasks.run_id = ?")
-        params.append(resolve_run_id(store, run_id))
-    if model is not None:
-        where.append("runs.model = ?")
-        params.append(model)
-    if capsule_id is not None:
-        where.append("tasks.capsule_id = ?")
-        params.append(capsule_id)
-    if standing is not None:
-        where.append(f"{VERIFIED_STATUS_SQL} = ?")
-        params.append(standing)
-    if answer_ids:
-        where.append(f"answers.id IN ({', '.join('?' * len(answer_ids))})")
-        params.extend(answer_ids)
-    sql = _ANSWER_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    ids = answer_ids or []
+    where, params = _where([
+        ("tasks.run_id = ?", resolve_run_id(store, run_id) if run_id is not None else None),
+        ("runs.model = ?", model),
+        ("tasks.capsule_id = ?", capsule_id),
+        (f"{VERIFIED_STATUS_SQL} = ?", standing),
+    ])
+    if ids:
+        where += (" AND " if where else " WHERE ") + f"answers.id IN ({', '.join('?' * len(ids))})"
+        params.extend(ids)
+    sql = _ANSWER_SELECT + where
     sql += " ORDER BY runs.created, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.id"
     views = [_view(store, row) for row in store.query(sql, tuple(params))]
     if answer_ids:
@@ -206,20 +207,15 @@ class LogEntry:
 def review_log(store: Store, *, run_id: str | None = None, capsule_id: str | None = None,
                answer_id: int | None = None) -> list[LogEntry]:
     """The audit trail, oldest first, with each row's answer identity."""
-    where, params = [], []
-    if run_id is not None:
-        where.append("tasks.run_id = ?")
-        params.append(resolve_run_id(store, run_id))
-    if capsule_id is not None:
-        where.append("tasks.capsule_id = ?")
-        params.append(capsule_id)
-    if answer_id is not None:
-        where.append("reviews.answer_id = ?")
-        params.append(answer_id)
+    where, params = _where([
+        ("tasks.run_id = ?", resolve_run_id(store, run_id) if run_id is not None else None),
+        ("tasks.capsule_id = ?", capsule_id),
+        ("reviews.answer_id = ?", answer_id),
+    ])
     rows = store.query(
         "SELECT reviews.*, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.question FROM reviews "
         "JOIN answers ON answers.id = reviews.answer_id JOIN tasks ON tasks.id = answers.task_id"
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY reviews.id", tuple(params))
+        + where + " ORDER BY reviews.id", tuple(params))
     return [LogEntry(AnswerKey(r["run_id"], r["capsule_id"], r["repeat"], r["question"]), _record(r))
             for r in rows]
 
