@@ -30,7 +30,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/pip install -q -e ".[test]"
+# The build backend is chatty even with -q: keep its output in a log, shown only on failure.
+if ! .venv/bin/pip install -q -e ".[test]" > .venv/pip-install.log 2>&1; then
+  tail -40 .venv/pip-install.log >&2
+  echo "error: installing the Python dependencies failed; full log: $ROOT/.venv/pip-install.log" >&2
+  exit 1
+fi
 
 log "base images (built from Debian's archive; cached after the first build)"
 .venv/bin/corebench images build-base
