@@ -197,3 +197,22 @@ def test_the_local_sandbox_runs_tasks_in_their_own_folders(tmp_path: Path):
     with open_store(store) as opened:
         produced = opened.artifacts_dir / tasks[0]["artifacts_dir"]
     assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
+
+
+def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
+    """A user without a running engine is told how to start it; nothing is recorded as a run."""
+    from corebench_runner.sandbox.engine import docker_client
+
+    docker_client.cache_clear()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    store = tmp_path / "results.sqlite"
+    try:
+        result = CliRunner().invoke(main, ["run", "--scaffold", "oracle", "--model", "none", "--capsules", "iris-lda",
+                                           "--store", str(store), "--quiet"])
+    finally:
+        docker_client.cache_clear()
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert "Docker engine is not answering" in result.output and "start_docker.sh" in result.output
+    listed = CliRunner().invoke(main, ["runs", "--json", "--store", str(store)])
+    assert json.loads(listed.output) == []
