@@ -202,6 +202,23 @@ def build_report_store(path: Path) -> ReportStore:
     return built
 
 
+def render_site(store_path: Path, out: Path) -> Path:
+    """`corebench report --out OUT --store STORE` as a user types it; the site folder on success."""
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--store", str(store_path)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def report_site(root: Path) -> tuple[ReportStore, Path]:
+    """The realistic store of build_report_store, rendered to root/site. Close built.store when done."""
+    built = build_report_store(root / "results.sqlite")
+    return built, render_site(built.store.path, root / "site")
+
+
 def _review_some(built: ReportStore) -> None:
     """Settle every other open dispute (alternating correct / incorrect); leave the rest open."""
     disputed = [row["id"] for row in built.store.query("SELECT id FROM answers WHERE status = 'disputed' ORDER BY id")]

@@ -147,21 +147,16 @@ def test_show_prints_the_funnel_and_each_tasks_reason(recorded):
 
 @pytest.mark.browser
 def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, tmp_path):
-    import shutil
+    from support_browser import CHROMIUM, chromium_context
+    from support_report import render_site
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("no chromium: run scripts/setup.sh (apt package chromium)")
     from corebench_runner.report.data import slug
 
     store, shown = recorded
-    out = tmp_path / "site"
-    result = CliRunner().invoke(main, ["report", "--out", str(out), "--store", str(store)])
-    assert result.exit_code == 0, result.output
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+    out = render_site(store, tmp_path / "site")
+    with chromium_context(tmp_path / "chromium-profile") as browser:
         page = browser.new_page()
         page.goto((out / "runs" / f"{slug(shown['code-errors']['run']['id'])}.html").as_uri())
         rows = page.locator("#funnel tbody tr").all_inner_texts()
@@ -173,7 +168,6 @@ def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, t
         page.goto((out / "runs" / f"{slug(shown['from-nowhere']['run']['id'])}.html").as_uri())
         flags = page.locator("#tasks .shortcut-flag").all_inner_texts()
         assert any("answer from nowhere" in f and "3.7333" in f for f in flags), flags
-        browser.close()
 
 
 def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recorded, monkeypatch):

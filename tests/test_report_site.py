@@ -16,17 +16,13 @@ from corebench_runner.report.data import load_report_data, slug
 from corebench_runner.report.site import build_site
 from corebench_runner.results import run_summary
 from corebench_runner.store import open_store
-from support_report import HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEXT, MODELS, build_report_store
+from support_report import HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEXT, MODELS, build_report_store, report_site
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    built = build_report_store(root / "results.sqlite")
-    site = root / "site"
-    result = CliRunner().invoke(main, ["report", "--out", str(site), "--store", str(built.store.path)])
-    assert result.exit_code == 0, result.output
-    yield built, site
+    built, out = report_site(tmp_path_factory.mktemp("report"))
+    yield built, out
     built.store.close()
 
 
