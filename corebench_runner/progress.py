@@ -52,8 +52,9 @@ class Progress:
             self._bar.close()
 
 
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
+def percent(value: float | None, missing: str = "-") -> str:
+    """A share as a percentage with one decimal; `missing` where there is none (no task scored yet)."""
+    return missing if value is None else f"{value:.1%}"
 
 
 def summary_lines(summary: RunSummary) -> list[str]:

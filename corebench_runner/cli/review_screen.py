@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from corebench_runner.results import RunSummary
+from corebench_runner.progress import percent
 from corebench_runner.review import AnswerView, LogEntry, ReviewRecord
 from corebench_runner.official_rule import check
 from corebench_runner.review_evidence import Evidence, excerpt
@@ -96,12 +97,8 @@ def log_lines(entry: LogEntry) -> list[str]:
     return lines
 
 
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
 def summary_line(summary: RunSummary) -> str:
     """Both accuracies and the open disputes, the way every command states them."""
-    return (f"run {summary.id} ({summary.model}): accuracy {percent(summary.accuracy)} automatic, "
-            f"{percent(summary.verified_accuracy)} verified "
+    return (f"run {summary.id} ({summary.model}): accuracy {percent(summary.accuracy, 'n/a')} automatic, "
+            f"{percent(summary.verified_accuracy, 'n/a')} verified "
             f"({summary.verified_correct}/{summary.scored} tasks), {summary.open_disputes} open disputes")
