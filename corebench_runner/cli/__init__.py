@@ -55,12 +55,7 @@ def main(ctx: click.Context, suite: str | None) -> None:
 
 def _attach_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"corebench_runner.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"corebench_runner.cli.{name}":
-                continue  # that command group has not landed yet
-            raise
+        module = importlib.import_module(f"corebench_runner.cli.{name}")
         for command in module.commands:
             main.add_command(command)
 
