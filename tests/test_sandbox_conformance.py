@@ -69,6 +69,24 @@ def test_timeout_kills_the_whole_process_tree(sandbox):
     assert not sandbox.exec("echo still usable", timeout=10).timed_out
 
 
+def test_a_timed_out_command_does_not_carry_on_after_its_child_is_killed(sandbox):
+    # The shell must not get to run its next line when the sleep it waits on is killed first.
+    result = sandbox.exec("sleep 60; echo carried on; echo carried on >&2", timeout=1)
+    assert result.timed_out and result.exit_code != 0
+    assert "carried on" not in result.stdout + result.stderr
+    assert "Killed" not in result.stderr  # no notice of the wrapper's own in the command's stderr
+
+
+def test_fast_commands_under_a_time_limit_keep_exactly_their_own_stderr(sandbox):
+    # Each exec under a limit starts a guard beside the command; it must neither outlive the
+    # command nor write anything into its output, however quickly the command ends.
+    started = time.monotonic()
+    for attempt in range(40):
+        result = sandbox.exec(["bash", "-c", "echo failed >&2; exit 1"], timeout=30)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", "failed\n"), attempt
+    assert time.monotonic() - started < 60
+
+
 def test_output_beyond_the_cap_is_dropped_and_recorded(kind):
     with start(kind, output_cap_bytes=1000) as box:
         result = box.exec("head -c 5000000 /dev/zero | tr '\\0' x; echo done >&2")
