@@ -1,8 +1,9 @@
 """A local Messages API server that plays a script: for tests and offline demos.
 
-It speaks the HTTP wire protocol of POST /v1/messages (non-streaming): tool_use and
-tool_result blocks, usage with cache fields, and error responses with real status codes
-and retry-after headers. The real `anthropic` SDK is pointed at it via base_url.
+It speaks the HTTP wire protocol of POST /v1/messages: tool_use and tool_result blocks,
+usage with cache fields, error responses with real status codes and retry-after headers,
+and, for a request with "stream": true, the API's server-sent event sequence (agent CLIs
+such as Claude Code only stream). The real `anthropic` SDK is pointed at it via base_url.
 
 A script is a list of steps, played one per request:
   {"content": [blocks], "stop_reason": "tool_use", "usage": {...}}   a reply (usage optional)
@@ -11,6 +12,10 @@ tool_use blocks without an "id" get one. Without scripted usage the server compu
 (about len(json)/4 tokens), including prompt caching: a request prefix that ends at a
 cache_control breakpoint is written to the cache; a later request sharing a cached prefix
 is billed for it as cache read. Every request (body, headers) is recorded in `requests`.
+
+With side_replies, a request that offers no tools (an agent CLI's side calls, such as a
+title for the session) is answered with a short text without using up a step, so a script
+lists only the agent's real turns; such requests are also kept in `side_requests`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
+from corebench_runner.sse import encode_event, reply_events
 
 MAX_BREAKPOINTS = 4  # what the real API allows
 
@@ -118,8 +124,6 @@ def check_request(body: dict[str, Any]) -> None:
     for key in ("model", "max_tokens", "messages"):
         if key not in body:
             raise ScriptError(400, "invalid_request_error", f"{key}: Field required")
-    if body.get("stream"):
-        raise ScriptError(400, "invalid_request_error", "this local server does not stream; send stream=false")
     messages = body["messages"]
     if not messages or messages[0].get("role") != "user":
         raise ScriptError(400, "invalid_request_error", "messages: the first message must use the user role")
@@ -148,12 +152,15 @@ class MessagesServer:
     restart_per_conversation: start the script again whenever a request holds a single message
     (a new conversation), so one script serves several tasks run one after another.
     api_key: when set, requests must carry it (x-api-key or a bearer token), else 401 as the API answers.
+    side_replies: answer requests that offer no tools with a short text, without using up a step.
     """
 
     def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
-                 restart_per_conversation: bool = False) -> None:
+                 restart_per_conversation: bool = False, side_replies: bool = False) -> None:
         self.script: list[dict[str, Any]] = list(script or [])
         self.requests: list[RecordedRequest] = []
+        self.side_requests: list[RecordedRequest] = []
+        self.side_replies = side_replies
         self.api_key = api_key
         self.restart_per_conversation = restart_per_conversation
         self.cache = PromptCache()
@@ -168,6 +175,11 @@ class MessagesServer:
             raise RuntimeError("the server is not running; use it as a context manager")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def main_requests(self) -> list[RecordedRequest]:
+        """The requests that played (or asked for) a script step."""
+        return [r for r in self.requests if not any(r is side for side in self.side_requests)]
 
     @property
     def steps_left(self) -> int:
@@ -206,6 +218,9 @@ class MessagesServer:
             check_request(body)
         except ScriptError as exc:
             return _error(exc.status, exc.type, exc.message)
+        if self.side_replies and not body.get("tools"):
+            return 200, {}, _reply(body, [{"type": "text", "text": "Task"}], None,
+                                   {"input_tokens": estimate_tokens(body["messages"]), "output_tokens": 1})
         with self._lock:
             if self.restart_per_conversation and len(body["messages"]) == 1:
                 self._next = 0
@@ -222,13 +237,18 @@ class MessagesServer:
         content = [dict(b, id=b.get("id") or f"toolu_{uuid.uuid4().hex[:20]}") if b.get("type") == "tool_use"
                    else b for b in step["content"]]
         usage = step.get("usage") or {**self.cache.usage(body), "output_tokens": estimate_tokens(content)}
-        reply = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-                 "model": body["model"], "content": content,
-                 "stop_reason": step.get("stop_reason") or ("tool_use" if any(
-                     b.get("type") == "tool_use" for b in content) else "end_turn"),
-                 "stop_sequence": None,
-                 "usage": {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **usage}}
-        return 200, {}, reply
+        return 200, {}, _reply(body, content, step.get("stop_reason"), usage)
+
+
+def _reply(body: dict[str, Any], content: list[dict[str, Any]], stop_reason: str | None,
+           usage: dict[str, int]) -> dict[str, Any]:
+    """A complete Messages response."""
+    return {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
+            "model": body["model"], "content": content,
+            "stop_reason": stop_reason or ("tool_use" if any(b.get("type") == "tool_use" for b in content)
+                                           else "end_turn"),
+            "stop_sequence": None,
+            "usage": {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **usage}}
 
 
 def _error(status: int, kind: str, message: str, extra: dict[str, str] | None = None):
@@ -239,21 +259,32 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._send_json(*_error(404, "not_found_error", f"no route {self.path}"))
+
+        def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
                 body = json.loads(raw or b"{}")
             except json.JSONDecodeError:
-                body = {}
-                status, extra, payload = _error(400, "invalid_request_error", "body is not valid JSON")
-            else:
-                server.requests.append(RecordedRequest(self.path, headers, body))
-                if self.path.split("?")[0] != "/v1/messages":
-                    status, extra, payload = _error(404, "not_found_error", f"no route {self.path}")
-                else:
-                    status, extra, payload = server.answer(headers, body)
+                return self._send_json(*_error(400, "invalid_request_error", "body is not valid JSON"))
+            record = RecordedRequest(self.path, headers, body)
+            server.requests.append(record)
+            path = self.path.split("?")[0]
+            if path == "/v1/messages/count_tokens":
+                return self._send_json(200, {}, {"input_tokens": estimate_tokens(body.get("messages"))})
+            if path != "/v1/messages":
+                return self._send_json(*_error(404, "not_found_error", f"no route {self.path}"))
+            if server.side_replies and not body.get("tools"):
+                server.side_requests.append(record)
+            status, extra, payload = server.answer(headers, body)
+            if status == 200 and body.get("stream"):
+                return self._send_stream(payload)
+            self._send_json(status, extra, payload)
+
+        def _send_json(self, status: int, extra: dict[str, str], payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -263,6 +294,18 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        def _send_stream(self, reply: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
+            self.end_headers()
+            for name, data in reply_events(reply):
+                chunk = encode_event(name, data)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
             pass

@@ -3,6 +3,7 @@ server (streaming) only through the metering relay on the host."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,12 @@ from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.plugins import load_plugin
+from corebench_runner.results import list_runs, show_json
 from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from support_relay import StreamingMessagesServer
+from corebench_runner.store import open_store
+from corebench_runner.messages_server import MessagesServer
 
 COMMAND = load_plugin("scaffolds", "command")
 TASK_IMAGE = "corebench/python:bookworm"
@@ -54,7 +57,7 @@ def task(tmp_path: Path) -> tuple[TaskSpec, Path]:
 @pytest.fixture
 def upstream(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", REAL_KEY)
-    with StreamingMessagesServer(api_key=REAL_KEY) as server:
+    with MessagesServer(api_key=REAL_KEY, side_replies=True) as server:
         yield server
 
 
@@ -195,3 +198,34 @@ def test_default_gateway_is_read_from_the_route_table():
 def test_without_a_model_the_scaffold_says_which_flag_to_pass(task):
     with pytest.raises(UserError, match="--model"):
         COMMAND.run(task[0], None, None, Limits())
+
+
+CLAUDE_CODE_SESSION = Path(__file__).resolve().parent.parent / "docs" / "examples" / "iris-lda.claude-code.session.json"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_scripted_claude_code_session_runs_end_to_end_through_the_cli_with_no_key(tmp_path, monkeypatch):
+    # The local server streams and answers Claude Code's side calls, so a script of its tool calls
+    # plays through the real CLI in a real container, with no key anywhere.
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    store = tmp_path / "results.sqlite"
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{CLAUDE_CODE_SESSION}", "--scaffold", "command",
+                                       "--capsules", "iris-lda", "--level", "hard", "--quiet", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    with open_store(store, create=False) as opened:
+        (run,) = list_runs(opened)
+        shown = show_json(opened, run.id)
+        artifacts = opened.artifacts_dir
+    (task,) = shown["tasks"]
+    assert task["outcome"] == "correct" and task["error"] is None
+    assert all(q["status"] == "correct" for q in task["questions"]) and len(task["questions"]) == 4
+    # Claude Code really ran the capsule's script (its output is in the run's artifacts), and the
+    # scripted model cost nothing.
+    assert task["stages"]["code_ran"] and task["cost_usd"] == 0.0
+    produced = json.loads((artifacts / task["artifacts_dir"] / "results" / "lda.json").read_text())
+    assert produced["resubstitution_errors"] == 3

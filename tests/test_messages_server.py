@@ -98,6 +98,29 @@ def test_more_than_four_breakpoints_is_a_400(messages_server):
     assert response.status_code == 400 and "maximum of 4" in response.json()["error"]["message"]
 
 
+def test_a_streamed_request_gets_the_same_reply_as_server_sent_events(messages_server):
+    messages_server.add(reply(text("let me look"), tool_use("bash", command="ls")))
+    sdk = anthropic.Anthropic(api_key=TEST_KEY, base_url=messages_server.url, max_retries=0)
+    with sdk.messages.stream(model="claude-haiku-4-5", max_tokens=100, tools=[BASH],
+                             messages=[{"role": "user", "content": "list the files"}]) as stream:
+        kinds = [event.type for event in stream]
+        message = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert message.content[0].text == "let me look" and message.content[1].input == {"command": "ls"}
+    assert message.stop_reason == "tool_use" and message.usage.output_tokens > 0
+
+
+def test_side_calls_without_tools_use_no_script_step_when_asked():
+    with MessagesServer([reply(text("the agent's turn"))], side_replies=True) as server:
+        side = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "a title please"}]}
+        assert post(server, side).status_code == 200 and server.steps_left == 1
+        turn = dict(side, tools=[BASH])
+        assert post(server, turn).json()["content"][0]["text"] == "the agent's turn"
+        assert len(server.side_requests) == 1 and len(server.main_requests) == 1
+    with MessagesServer([reply(text("played"))]) as plain:  # by default every call plays a step
+        assert post(plain, side).json()["content"][0]["text"] == "played"
+
+
 def test_a_script_restarts_per_conversation_when_asked():
     with MessagesServer([reply(text("first")), reply(text("second"))], restart_per_conversation=True) as server:
         one = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "a"}]}

@@ -13,7 +13,7 @@ from corebench_runner.errors import UserError
 from corebench_runner.models.pricing import Price
 from corebench_runner.records import Usage
 from corebench_runner.relay import MeteringRelay
-from support_relay import StreamingMessagesServer
+from corebench_runner.messages_server import MessagesServer
 
 REAL_KEY = "sk-ant-real-key-for-tests-0123456789"
 # $1 per million input tokens, $10 per million output tokens: easy sums.
@@ -40,7 +40,7 @@ def ask(client: anthropic.Anthropic, stream: bool) -> str:
 
 @pytest.fixture
 def upstream():
-    with StreamingMessagesServer(api_key=REAL_KEY) as server:
+    with MessagesServer(api_key=REAL_KEY, side_replies=True) as server:
         yield server
 
 
@@ -133,7 +133,7 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    with StreamingMessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY) as upstream:
+    with MessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY, side_replies=True) as upstream:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
         upstream._httpd.socket = tls.wrap_socket(upstream._httpd.socket, server_side=True)

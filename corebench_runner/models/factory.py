@@ -24,7 +24,8 @@ class ScriptedClient(AnthropicClient):
         from corebench_runner.messages_server import MessagesServer, load_script
 
         steps, model = load_script(script_file)
-        self.server = MessagesServer(steps, api_key=SCRIPTED_KEY, restart_per_conversation=True).start()
+        self.server = MessagesServer(steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
+                                     side_replies=True).start()
         super().__init__(model, api_key=SCRIPTED_KEY, base_url=self.server.url, max_retries=2,
                          name=f"scripted:{script_file}")
 
