@@ -49,19 +49,32 @@ class ScriptError(Exception):
     message: str
 
 
-def load_script(path: Path) -> tuple[list[dict[str, Any]], str]:
-    """Read a script file: a JSON list of steps, or {"model": NAME, "steps": [...]}. Returns (steps, model)."""
+@dataclass
+class Script:
+    """A script file: its steps, the model name that is priced, and whether side calls use no step."""
+
+    steps: list[dict[str, Any]]
+    model: str = "scripted"
+    side_replies: bool = False
+
+
+def load_script(path: Path) -> Script:
+    """Read a script file: a JSON list of steps, or {"model": NAME, "side_replies": BOOL, "steps": [...]}."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"--model scripted:{path}: no such file; give the path of a JSON script") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); fix the script") from None
-    steps, model = (data, "scripted") if isinstance(data, list) else (data.get("steps"), data.get("model", "scripted"))
+    if isinstance(data, list):
+        data = {"steps": data}
+    steps = data.get("steps") if isinstance(data, dict) else None
     if not isinstance(steps, list) or not all(isinstance(s, dict) and ("content" in s or "error" in s) for s in steps):
         raise UserError(f"{path}: a script is a list of steps, each with \"content\" or \"error\" "
                         "(see docs/models.md)")
-    return steps, model
+    if not isinstance(data.get("side_replies", False), bool):
+        raise UserError(f"{path}: \"side_replies\" is true or false")
+    return Script(steps, str(data.get("model", "scripted")), data.get("side_replies", False))
 
 
 def estimate_tokens(value: Any) -> int:

@@ -17,7 +17,7 @@ from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagn
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
 from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.store import AnswerRecord, TaskRecord
-from corebench_runner.task_runner import Attempt
+from corebench_runner.task_runner import EARLIER_USAGE_KEY, Attempt
 
 # Outcomes decided before grading: the task never produced answers worth grading.
 UNGRADED = (Outcome.INFRA_ERROR, Outcome.SKIPPED)
@@ -89,7 +89,7 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=usage.cost_usd, calls=usage.calls,
         answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
-        usage_calls=_usage_per_call(submission.transcript),
+        usage_calls=_usage_per_call(submission.transcript, attempt.details.get(EARLIER_USAGE_KEY)),
         details=details)
 
 
@@ -105,10 +105,13 @@ def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], o
         return diagnosis_failed(exc)
 
 
-def _usage_per_call(transcript: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """The usage of each model call, from `model_call` events (docs/models.md); None when a scaffold logs none."""
+def _usage_per_call(transcript: list[dict[str, Any]], earlier: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The usage of each model call, from `model_call` events (docs/models.md), plus one row for what
+    retried attempts spent; None when a scaffold logs none (the store then keeps the task's total)."""
     calls = [event["usage"] for event in transcript
              if isinstance(event, dict) and event.get("type") == "model_call" and isinstance(event.get("usage"), dict)]
+    if calls and earlier:
+        calls.append(earlier)
     return calls or None
 
 

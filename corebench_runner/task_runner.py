@@ -17,14 +17,15 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from corebench_runner import levels
 from corebench_runner.errors import UserError
+from corebench_runner.models.metered import MeteredModel
 from corebench_runner.plugins import load_plugin
-from corebench_runner.records import Limits, Outcome, Submission, TaskSpec
+from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.suite import Suite
 
@@ -35,6 +36,8 @@ TIMEOUT_GRACE_SECONDS = 30.0
 # Labels on every container, so leftovers of a run can be found and removed.
 RUN_LABEL = "corebench.run"
 TASK_LABEL = "corebench.task"
+# In an Attempt's details: the usage of retried attempts, already added to the submission's usage.
+EARLIER_USAGE_KEY = "earlier_attempts_usage"
 
 
 # Runs stopped by the user (Ctrl-C): their workers in this process stop retrying and return.
@@ -105,34 +108,59 @@ class _Watchdog:
 
 
 def execute_task(job: TaskJob) -> Attempt:
-    """Run one task, retrying infrastructure failures up to job.infra_retries times."""
+    """Run one task, retrying infrastructure failures up to job.infra_retries times.
+
+    What retried attempts spent on the model is charged to the task too: a failed attempt's tokens
+    were billed all the same.
+    """
     tries = 1 + max(0, job.infra_retries)
     failures: list[str] = []
+    earlier = Usage()  # spent by attempts that did not count
     for attempt_no in range(1, tries + 1):
         if job.run_id in _cancelled_runs:
-            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures)
+            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier)
+        spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
-            attempt = _execute_once(job)
+            attempt = _execute_once(job, spent)
         except UserError as exc:
             # A problem retrying cannot fix (a failed image build names its log); report it as is.
-            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)])
+            earlier.add(spent)
+            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)], earlier)
         except Exception as exc:  # Docker died, the API stayed unreachable, a scaffold crashed ...
             failures.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
+            earlier.add(spent)
             continue
         attempt.infra_attempts = attempt_no
         if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
             failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
+            earlier.add(_spent_by(attempt.submission, spent))
             continue
         if failures:
             attempt.details["earlier_failures"] = failures
+        _charge_earlier_attempts(attempt, earlier)
         return attempt
-    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures)
+    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier)
 
 
-def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str]) -> Attempt:
+def _spent_by(submission: Submission, metered: Usage) -> Usage:
+    """An attempt's usage: the scaffold's own count, unless the meter saw more calls (scaffolds that
+    meter themselves, like the command scaffold's relay, make no calls the meter sees)."""
+    return metered if metered.calls > submission.usage.calls else submission.usage
+
+
+def _charge_earlier_attempts(attempt: Attempt, earlier: Usage) -> None:
+    if earlier.calls == 0:
+        return
+    attempt.details[EARLIER_USAGE_KEY] = asdict(earlier)
+    attempt.submission.usage.add(earlier)
+
+
+def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str], spent: Usage) -> Attempt:
     submission = Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=error)
-    return Attempt(job=job, submission=submission, report_state="unread", infra_attempts=attempts,
-                   details={"failures": failures, "worker": _worker_name()})
+    attempt = Attempt(job=job, submission=submission, report_state="unread", infra_attempts=attempts,
+                      details={"failures": failures, "worker": _worker_name()})
+    _charge_earlier_attempts(attempt, spent)
+    return attempt
 
 
 def _worker_name() -> str:
@@ -147,7 +175,7 @@ def _worker_name() -> str:
     return name
 
 
-def _execute_once(job: TaskJob) -> Attempt:
+def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
     from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
     suite = Suite(Path(job.suite_root))
@@ -165,7 +193,7 @@ def _execute_once(job: TaskJob) -> Attempt:
     if scaffold.needs_model:
         from corebench_runner.models.factory import make_model
 
-        model = make_model(job.model, base_url=job.model_base_url)
+        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent)
 
     limits = job.limits
     if limits.wall_seconds is None:
@@ -198,7 +226,8 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
             except Exception:
                 if not watchdog.fired:
                     raise
-                submission = Submission(answers=None)
+                # The scaffold died with its sandbox; what its model calls cost is still known.
+                submission = Submission(answers=None, usage=replace(model.spent) if model is not None else Usage())
             finally:
                 watchdog.cancel()
             if not submission.seconds:

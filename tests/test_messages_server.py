@@ -129,8 +129,9 @@ def test_a_script_restarts_per_conversation_when_asked():
 
 
 def test_script_files_load_and_bad_ones_name_the_file(tmp_path):
-    steps, model = load_script(write_script(tmp_path / "ok.json", [reply(text("hi"))], model="claude-haiku-4-5"))
-    assert model == "claude-haiku-4-5" and steps[0]["content"][0]["text"] == "hi"
+    script = load_script(write_script(tmp_path / "ok.json", [reply(text("hi"))], model="claude-haiku-4-5"))
+    assert script.model == "claude-haiku-4-5" and script.steps[0]["content"][0]["text"] == "hi"
+    assert not script.side_replies  # every call plays a step unless the script says otherwise
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserError, match="bad.json: not valid JSON"):
         load_script(tmp_path / "bad.json")

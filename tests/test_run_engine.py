@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.records import Limits, Outcome
+from corebench_runner.models.pricing import find_price, load_prices
+from corebench_runner.records import Limits, Outcome, Usage
 from corebench_runner.store import open_store
 from corebench_runner.task_runner import TaskJob, execute_task
-from support_run import containers_of, count_rows, make_suite, show_json
+from support_run import RIGHT, containers_of, count_rows, make_suite, show_json
 
 OUTCOME_SUITE = ["good-a", "rounded-a", "wrong-a", "silent-a", "garbled-a", "listy-a", "flaky-a", "broken-a"]
 EXPECTED = {
@@ -148,7 +149,6 @@ def test_a_scaffold_that_needs_a_model_refuses_model_none(tmp_path: Path):
 def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path, monkeypatch):
     from corebench_runner.messages_server import MessagesServer
     from support_messages import PRICED_MODEL, TEST_KEY, reply, tool_use
-    from support_run import RIGHT
 
     suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
     store = tmp_path / "results.sqlite"
@@ -197,6 +197,68 @@ def test_the_local_sandbox_runs_tasks_in_their_own_folders(tmp_path: Path):
     with open_store(store) as opened:
         produced = opened.artifacts_dir / tasks[0]["artifacts_dir"]
     assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
+
+
+SPENDER_SCAFFOLD = '''
+"""Calls the model once per attempt; the first attempt then crashes, the second answers."""
+import json
+from pathlib import Path
+
+from corebench_runner.records import Submission
+
+RIGHT = %(right)s
+
+
+class Spender:
+    name = "spender"
+    version = "1"
+    needs_model = True
+
+    def run(self, task, sandbox, model, limits):
+        response = model.complete("be brief", [{"role": "user", "content": task.prompt}])
+        marker = Path(%(state)r) / (task.capsule_id + ".tried")
+        if not marker.exists():
+            marker.write_text("1")
+            raise RuntimeError("the engine went away after a billed call (simulated)")
+        sandbox.write_file(task.report_path, json.dumps(RIGHT))
+        transcript = [{"type": "model_call", "usage": vars(response.usage).copy()}]
+        return Submission(answers=RIGHT, transcript=transcript, usage=response.usage, steps=1)
+
+
+SCAFFOLD = Spender()
+'''
+
+
+def test_model_usage_of_a_crashed_attempt_is_charged_to_its_task(tmp_path: Path, monkeypatch):
+    """A retried attempt's model calls were billed: the task's tokens, cost and usage rows include them."""
+
+    suite = make_suite(tmp_path / "suite", ["good-a"])
+    (tmp_path / "state").mkdir()
+    (suite / "scaffolds" / "spender.py").write_text(SPENDER_SCAFFOLD % {"right": repr(RIGHT),
+                                                                        "state": str(tmp_path / "state")})
+    script = tmp_path / "script.json"
+    reply = {"content": [{"type": "text", "text": "ok"}],
+             "usage": {"input_tokens": 1000, "output_tokens": 100}}
+    script.write_text(json.dumps({"model": "claude-haiku-4-5", "steps": [reply]}))
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "spender", "--model",
+                                  f"scripted:{script}", "--sandbox", "local", "--all", "--quiet",
+                                  "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    (task,) = show_json(runner, store, "")["tasks"]
+    assert task["outcome"] == "correct"
+    # Two billed calls of 1000 in / 100 out: the crashed attempt's and the counted one's.
+    assert (task["input_tokens"], task["output_tokens"]) == (2000, 200)
+    price = find_price("claude-haiku-4-5", load_prices())
+    one_call = price.cost(Usage(input_tokens=1000, output_tokens=100))
+    assert task["cost_usd"] == pytest.approx(2 * one_call)
+    with open_store(store) as opened:
+        rows = opened.query("SELECT input_tokens, cost_usd FROM usage")
+        (details,) = [json.loads(r["details_json"]) for r in opened.query("SELECT details_json FROM tasks")]
+    assert details["infra_attempts"] == 2
+    assert sum(r["input_tokens"] for r in rows) == 2000
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(2 * one_call)
 
 
 def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):

@@ -23,10 +23,10 @@ class ScriptedClient(AnthropicClient):
     def __init__(self, script_file: Path) -> None:
         from corebench_runner.messages_server import MessagesServer, load_script
 
-        steps, model = load_script(script_file)
-        self.server = MessagesServer(steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
-                                     side_replies=True).start()
-        super().__init__(model, api_key=SCRIPTED_KEY, base_url=self.server.url, max_retries=2,
+        script = load_script(script_file)
+        self.server = MessagesServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
+                                     side_replies=script.side_replies).start()
+        super().__init__(script.model, api_key=SCRIPTED_KEY, base_url=self.server.url, max_retries=2,
                          name=f"scripted:{script_file}")
 
     def close(self) -> None:
