@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from corebench_runner.records import Usage
 from corebench_runner.results import run_summary, task_details
 from corebench_runner.store import AnswerRecord, TaskRecord, claim_task, create_run, finish_task, open_store
 
@@ -29,7 +30,7 @@ def record(i: int) -> TaskRecord:
                             status="correct" if i % 3 else "incorrect", reason="inside the interval")
                for q in QUESTIONS]
     return TaskRecord(outcome="correct" if i % 3 else "incorrect", model="m", seconds=12.5, steps=9,
-                      input_tokens=1000, output_tokens=100, cost_usd=0.01, calls=9, answers=answers)
+                      usage=Usage(input_tokens=1000, output_tokens=100, cost_usd=0.01, calls=9), answers=answers)
 
 
 def ours(path: Path, n: int) -> tuple[float, float]:

@@ -85,10 +85,7 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     details[DETAILS_KEY] = diagnosis.to_json()  # diagnostics (issue 11)
     return TaskRecord(
         outcome=outcome.value, model=model, error=error, seconds=round(submission.seconds, 3), steps=submission.steps,
-        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens,
-        cache_read_input_tokens=usage.cache_read_input_tokens, cost_usd=usage.cost_usd, calls=usage.calls,
-        answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
+        usage=usage, answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
         usage_calls=_usage_per_call(submission.transcript, attempt.details.get(EARLIER_USAGE_KEY)),
         details=details)
 

@@ -64,6 +64,10 @@ class ExecResult:
         return iter((self.exit_code, self.stdout, self.stderr, self.timed_out))
 
 
+# Usage's token counts, by their Messages API names.
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
 @dataclass
 class Usage:
     """Tokens and dollars. cost_usd is None when the model's price is unknown."""

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from corebench_runner.errors import UserError
-from corebench_runner.records import Usage
+from corebench_runner.records import TOKEN_FIELDS, Usage
 
 # (model name, usage of one call without cost) -> dollars, or None when the price is unknown.
 CostFunction = Callable[[str, Usage], "float | None"]
@@ -35,12 +35,11 @@ _NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfe
                   "upgrade", "proxy-authorization", "proxy-connection", "x-api-key", "authorization",
                   "accept-encoding"}
 _NOT_RETURNED = {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding"}
-USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def usage_from(raw: dict[str, Any] | None) -> Usage:
     raw = raw or {}
-    return Usage(**{name: int(raw.get(name) or 0) for name in USAGE_FIELDS}, cost_usd=None, calls=1)
+    return Usage(**{name: int(raw.get(name) or 0) for name in TOKEN_FIELDS}, cost_usd=None, calls=1)
 
 
 class SseUsageReader:

@@ -193,8 +193,8 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
             record = build_record(attempt, capsule, grader, grader_name, options.model, store.artifacts_dir)
             # Flagged correct answers join the review queue in the same transaction as the task.
             if finish_task(store, job.task_id, record, also=queue_flagged_in):
-                progress.task_done(record.outcome, record.cost_usd)
-                spent += record.cost_usd or 0.0
+                progress.task_done(record.outcome, record.usage.cost_usd)
+                spent += record.usage.cost_usd or 0.0
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except BaseException:
         status = "interrupted"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import platformdirs
 
 from corebench_runner.errors import UserError
+from corebench_runner.records import TOKEN_FIELDS, Usage
 
 STORE_ENV = "COREBENCH_STORE"
 
@@ -246,12 +247,7 @@ class TaskRecord:
     error: str | None = None
     seconds: float = 0.0
     steps: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cost_usd: float | None = 0.0
-    calls: int = 0
+    usage: Usage = field(default_factory=Usage)  # the task's total
     answers: list[AnswerRecord] | None = None
     transcript_path: str | None = None
     artifacts_dir: str | None = None
@@ -259,7 +255,7 @@ class TaskRecord:
     usage_calls: list[dict[str, Any]] | None = None  # one dict of USAGE_FIELDS per model call, when known
 
 
-USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd")
+USAGE_FIELDS = (*TOKEN_FIELDS, "cost_usd")
 
 
 def create_run(store: Store, run_id: str, *, model: str, scaffold: str, scaffold_version: str, level: str,
@@ -327,8 +323,7 @@ def finish_task(store: Store, task_id: int, record: TaskRecord,
             "input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?, "
             "cost_usd = ?, transcript_path = ?, artifacts_dir = ?, details_json = ? WHERE id = ?",
             (TASK_DONE, record.outcome, record.error, now_iso(), record.seconds, record.steps,
-             record.input_tokens, record.output_tokens, record.cache_creation_input_tokens,
-             record.cache_read_input_tokens, record.cost_usd, record.transcript_path, record.artifacts_dir,
+             *(getattr(record.usage, name) for name in USAGE_FIELDS), record.transcript_path, record.artifacts_dir,
              dumps(record.details or {}), task_id))
         conn.execute("DELETE FROM answers WHERE task_id = ?", (task_id,))
         conn.executemany(
@@ -337,8 +332,9 @@ def finish_task(store: Store, task_id: int, record: TaskRecord,
             [(task_id, a.question, dumps(a.reported) if a.reported_present else None, dumps(list(a.references)),
               int(a.vision), a.status, a.reason) for a in record.answers or []])
         calls = record.usage_calls
-        if calls is None and (record.calls or record.input_tokens or record.output_tokens):
-            calls = [{name: getattr(record, name) for name in USAGE_FIELDS}]  # only the task's total is known
+        total = record.usage
+        if calls is None and (total.calls or total.input_tokens or total.output_tokens):
+            calls = [{name: getattr(total, name) for name in USAGE_FIELDS}]  # only the task's total is known
         conn.executemany(
             "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
             "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corebench_runner.records import Usage
 from corebench_runner.review import record_verdict
 from corebench_runner.store import (AnswerRecord, Store, TaskRecord, claim_task, create_run, finish_task,
                                     open_store, set_run_status)
@@ -161,8 +162,9 @@ def add_run(store: Store, rng: random.Random, run_id: str, *, model: str, create
         finish_task(store, row["id"], TaskRecord(
             outcome=outcome, model=model, error="container exited 137" if outcome == "infra_error" else None,
             seconds=round(rng.uniform(60, 900), 1), steps=rng.randint(3, 40),
-            input_tokens=rng.randint(20_000, 200_000), output_tokens=rng.randint(1_000, 20_000),
-            cost_usd=None if unknown_price else round(rng.uniform(0.05, 1.5), 4), calls=rng.randint(3, 40),
+            usage=Usage(input_tokens=rng.randint(20_000, 200_000), output_tokens=rng.randint(1_000, 20_000),
+                        cost_usd=None if unknown_price else round(rng.uniform(0.05, 1.5), 4),
+                        calls=rng.randint(3, 40)),
             answers=_answers(rng, outcome, hostile), transcript_path=transcript))
         task_ids[f"{capsule}#{repeat}"] = row["id"]
     set_run_status(store, run_id, "finished")

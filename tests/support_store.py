@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corebench_runner.records import Usage
 from corebench_runner.store import AnswerRecord, Store, TaskRecord, claim_task, create_run, finish_task, open_store
 
 
@@ -83,7 +84,7 @@ def add_run(store: Store, tasks: list[SampleTask], *, run_id: str | None = None,
             file.write_text(json.dumps(task.transcript), encoding="utf-8")
         finish_task(store, task_id, TaskRecord(
             outcome=task.outcome or derived_outcome(task.answers), model=model, seconds=60.0, steps=12,
-            input_tokens=20000, output_tokens=2000, cost_usd=task.cost_usd, calls=6,
+            usage=Usage(input_tokens=20000, output_tokens=2000, cost_usd=task.cost_usd, calls=6),
             transcript_path=transcript_path,
             answers=[AnswerRecord(a.question, a.reported, a.present, list(a.references), "fig" in a.question.lower(),
                                   a.status, a.reason) for a in task.answers]))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from corebench_runner.errors import UserError
+from corebench_runner.records import Usage
 from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.store import (
     MIGRATIONS, AnswerRecord, TaskRecord, claim_task, create_run, finish_task, now_iso, open_store,
@@ -31,7 +32,8 @@ def _answer(question, status, reported=1.0):
 def _finish(store, task_id, outcome, statuses, cost=0.01):
     answers = [_answer(f"q{i}", s) for i, s in enumerate(statuses)]
     return finish_task(store, task_id, TaskRecord(outcome=outcome, model="m", seconds=2.0, steps=3,
-                                                  input_tokens=10, output_tokens=5, cost_usd=cost, calls=1,
+                                                  usage=Usage(input_tokens=10, output_tokens=5, cost_usd=cost,
+                                                              calls=1),
                                                   answers=answers))
 
 
@@ -205,8 +207,9 @@ def test_usage_is_kept_per_model_call_when_the_transcript_has_them(tmp_path: Pat
         claim_task(store, task_id)
         calls = [{"input_tokens": 100 * n, "output_tokens": 10, "cache_creation_input_tokens": 0,
                   "cache_read_input_tokens": 50, "cost_usd": 0.001 * n} for n in (1, 2, 3)]
-        finish_task(store, task_id, TaskRecord(outcome="correct", model="anthropic:m", input_tokens=600,
-                                               output_tokens=30, cost_usd=0.006, calls=3, usage_calls=calls,
+        finish_task(store, task_id, TaskRecord(outcome="correct", model="anthropic:m",
+                                               usage=Usage(input_tokens=600, output_tokens=30, cost_usd=0.006,
+                                                           calls=3), usage_calls=calls,
                                                answers=[_answer("q", "correct")]))
         rows = store.query("SELECT * FROM usage ORDER BY id")
         assert [r["input_tokens"] for r in rows] == [100, 200, 300]
