@@ -2,7 +2,9 @@
 
 A capsule folder holds capsule.toml, code/, data/, results/, environment/Dockerfile and
 REPRODUCING.md. capsule.toml is the only file that carries reference answers; it is
-never copied into a workspace (see levels.py).
+never copied into a workspace (see levels.py). Its top-level keys are KNOWN_KEYS; among them
+`gpu` (GPU_CHOICES) and `agent_user` (AGENT_USERS: "agent" runs the agent unprivileged, for
+capsules whose code needs no system packages installed; "root", the default, lets it apt-get).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from corebench_runner.records import OracleSpec
 
 CAPSULE_FILE = "capsule.toml"
 GPU_CHOICES = ("none", "optional", "required")
+# Who the agent's commands run as in the task container: root (hard-level agents apt-get install
+# their dependencies) or `agent`, the unprivileged uid 1000 of every corebench base image.
+AGENT_USERS = ("root", "agent")
 LEVELS = ("easy", "medium", "hard")
 RUN_SCRIPTS = ("code/run", "code/run.sh")
 # Folders whose content belongs to the capsule; anything else at the top is left alone.
 CONTENT_DIRS = ("code", "data", "results", "environment")
-KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "task_prompt", "environment", "reproduce", "grader",
+KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "agent_user", "task_prompt", "environment", "reproduce", "grader",
               "contents", "levels", "upstream", "paper", "resources", "questions", "source"}
 
 
@@ -87,6 +92,7 @@ class Capsule:
     contents: str = "present"  # "missing" when imported without its tarball
     levels: tuple[str, ...] = LEVELS
     upstream: dict[str, Any] = field(default_factory=dict)  # CORE-Bench fields kept verbatim
+    agent_user: str = "root"  # one of AGENT_USERS
 
     @property
     def toml_path(self) -> Path:
@@ -233,6 +239,10 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
     gpu = r.get(data, "gpu", str, "gpu", default="none")
     if gpu not in GPU_CHOICES:
         r.error("gpu", f"is {gpu!r}; use one of {', '.join(GPU_CHOICES)}")
+    agent_user = r.get(data, "agent_user", str, "agent_user", default="root")
+    if agent_user not in AGENT_USERS:
+        r.error("agent_user", f"is {agent_user!r}; use \"agent\" (unprivileged, when the code needs no system "
+                              "packages installed) or \"root\"")
     task_prompt = r.get(data, "task_prompt", str, "task_prompt", required=True, default="")
     if task_prompt is not None and not task_prompt.strip() and "task_prompt" in data:
         r.error("task_prompt", "is empty; say what the agent must reproduce")
@@ -293,7 +303,7 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         id=capsule_id, title=title, path=folder, field=field_name, language=language, gpu=gpu,
         task_prompt=task_prompt, questions=tuple(questions), paper=paper, resources=resources,
         environment=environment, reproduce=reproduce, grader=grader, contents=contents,
-        levels=tuple(levels), upstream=dict(upstream),
+        levels=tuple(levels), upstream=dict(upstream), agent_user=agent_user,
     )
     return capsule, problems
 

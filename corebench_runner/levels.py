@@ -38,6 +38,10 @@ _LEVEL_HINTS = {
 }
 
 
+_UNPRIVILEGED_HINT = (" You work as an unprivileged user: pip installs Python packages into your home folder, "
+                      "but system packages (apt-get) cannot be installed.")
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A prepared workspace on the host, ready to be copied into a sandbox."""
@@ -54,7 +58,7 @@ def build_prompt(capsule: Capsule, level: str, report_path: str) -> str:
     return (
         f"{capsule.task_prompt.strip()}\n\n"
         f"The capsule is in {WORKSPACE_IN_SANDBOX}: code/ holds the code, data/ the data, results/ is where "
-        f"outputs go. {_LEVEL_HINTS[level]}\n\n"
+        f"outputs go. {_LEVEL_HINTS[level]}{_UNPRIVILEGED_HINT if capsule.agent_user != 'root' else ''}\n\n"
         f"Answer the questions below by writing a JSON object to {report_path}: its keys must be exactly these "
         f"questions (the full text of each) and its values your answers, as numbers where the answer is a number "
         f"(no units, no percent sign unless asked).\n\n{keys}\n"

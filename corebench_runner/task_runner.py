@@ -201,6 +201,7 @@ def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
                         max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
     spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
                        pids_limit=capsule.resources.pids, gpu=use_gpu,
+                       user=None if capsule.agent_user == "root" else capsule.agent_user,
                        labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
     try:
         return _in_sandbox(job, capsule, scaffold, model, limits, spec, details)

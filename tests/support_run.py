@@ -86,6 +86,7 @@ class Behave:
         if kind == "listy":
             text = json.dumps(list(answers.values()))
         sandbox.write_file(task.workspace_dir + "/results/made_by_agent.txt", "produced " + kind)
+        sandbox.exec("id -u > results/uid.txt", timeout=60, workdir=task.workspace_dir)  # who the agent ran as
         sandbox.write_file(task.report_path, text)
         return Submission(answers=answers, transcript=transcript, usage=usage, steps=1)
 

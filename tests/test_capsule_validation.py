@@ -87,6 +87,7 @@ BROKEN = {
     "missing title": (_rewrite(title=None), "capsule.toml", "title"),
     "gpu of the wrong type": (_rewrite(gpu=1), "capsule.toml", "gpu"),
     "gpu not a known choice": (_rewrite(gpu="maybe"), "capsule.toml", "gpu"),
+    "agent_user not a known choice": (_rewrite(agent_user="nobody"), "capsule.toml", "agent_user"),
     "id differs from folder": (_rewrite(id="other-name"), "capsule.toml", "id"),
     "runs disagree in type": (_questions(lambda qs: qs[0].update(runs=[3.7333, "3.7333", 3.7333])),
                               "capsule.toml", "questions[0].runs"),

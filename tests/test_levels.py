@@ -48,6 +48,17 @@ def test_prompt_names_the_report_and_every_question(capsule, tmp_path: Path, lev
     assert task.vision_questions == ("From the figure, report the number of clusters visible.",)
 
 
+def test_an_unprivileged_agent_is_told_it_cannot_apt_get(tmp_path: Path):
+    folder = write_capsule(tmp_path / "capsules")
+    root_prompt = prepare(load_capsule(folder), "hard", tmp_path / "ws-root").task.prompt
+    toml = folder / "capsule.toml"
+    toml.write_text('agent_user = "agent"\n' + toml.read_text())
+    capsule = load_capsule(folder)
+    assert capsule.agent_user == "agent"
+    prompt = prepare(capsule, "hard", tmp_path / "ws-agent").task.prompt
+    assert "unprivileged" in prompt and "apt-get" in prompt and "unprivileged" not in root_prompt
+
+
 def test_task_spec_carries_no_reference_value(capsule, tmp_path: Path):
     task = prepare(capsule, "hard", tmp_path / "ws").task
     text = json.dumps(task.__dict__, default=lambda o: o.__dict__)

@@ -199,6 +199,24 @@ def test_the_local_sandbox_runs_tasks_in_their_own_folders(tmp_path: Path):
     assert (produced / "results" / "made_by_agent.txt").read_text() == "produced good"
 
 
+@pytest.mark.docker
+def test_a_capsule_that_allows_it_runs_its_agent_unprivileged(tmp_path: Path):
+    suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
+    toml = suite / "capsules" / "good-a" / "capsule.toml"
+    toml.write_text('agent_user = "agent"\n' + toml.read_text())
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    result = _run(runner, suite, store, "--all", "--concurrency", "2", "--level", "hard", "--quiet")
+    assert result.exit_code == 0, result.output
+    tasks = {t["capsule_id"]: t for t in show_json(runner, store, "")["tasks"]}
+    assert {c: t["outcome"] for c, t in tasks.items()} == {"good-a": "correct", "good-b": "correct"}
+    with open_store(store) as opened:
+        uid = {c: (opened.artifacts_dir / t["artifacts_dir"] / "results" / "uid.txt").read_text().strip()
+               for c, t in tasks.items()}
+    # uid 1000 is the base images' `agent`; a capsule that says nothing keeps root (apt-get works).
+    assert uid == {"good-a": "1000", "good-b": "0"}
+
+
 SPENDER_SCAFFOLD = '''
 """Calls the model once per attempt; the first attempt then crashes, the second answers."""
 import json
