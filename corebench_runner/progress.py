@@ -37,6 +37,11 @@ class Progress:
             self._bar.update(1)
         self._refresh()
 
+    def note(self, text: str) -> None:
+        """A line above the bar (nothing when quiet)."""
+        if self._bar is not None:
+            self._bar.write(text, file=self._bar.fp)
+
     def _refresh(self) -> None:
         if self._bar is None:
             return

@@ -150,8 +150,12 @@ def stored_options(store: Store, run_id: str) -> tuple[str, RunOptions, Suite]:
 
 
 def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
-                worker: Callable[[TaskJob], Any] = execute_task) -> RunSummary:
-    """Run every unfinished task of a run and record each as it finishes."""
+                worker: Callable[[TaskJob], Any] = execute_task, resumed: bool = False) -> RunSummary:
+    """Run every unfinished task of a run and record each as it finishes.
+
+    resumed: the run was interrupted before; first remove the containers it left behind, on
+    every machine the executor runs tasks on (a killed run's Ray workers left theirs there).
+    """
     pending = tasks_to_resume(store, run_id)
     before = run_summary(store, run_id)
     set_run_status(store, run_id, "running")
@@ -170,6 +174,12 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
         progress.close()
         set_run_status(store, run_id, "interrupted")  # planned but never started: resumable
         raise
+    if resumed and options.sandbox == "docker":
+        from corebench_runner.sandbox.docker import remove_leftovers
+
+        removed = [name for names in executor.on_every_node(remove_leftovers, run_id) for name in names]
+        if removed:
+            progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
     spent = before.cost_usd or 0.0
     status = "interrupted"
     try:

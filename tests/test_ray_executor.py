@@ -72,3 +72,38 @@ def test_tasks_spread_over_docker_nodes_and_results_return_to_the_driver(tmp_pat
     artifacts = store.parent / f"{store.stem}-artifacts"
     assert len(list(artifacts.glob(f"{run_id}/*/produced/results/made_by_agent.txt"))) == 5
     assert containers_of(run_id) == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_resume_cleans_up_on_every_docker_node(three_node_cluster):
+    """A killed run's Ray workers leave containers on their own nodes; the resume's cleanup reaches each."""
+    import docker
+
+    from corebench_runner.executors.ray_executor import RayExecutor
+    from corebench_runner.sandbox.docker import MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL, remove_leftovers
+    from corebench_runner.task_runner import RUN_LABEL
+
+    cluster, docker_nodes, _ = three_node_cluster
+    node_id = lambda: ray.get_runtime_context().get_node_id()  # noqa: E731 (a lambda travels by value to workers)
+    executor = RayExecutor(node_id, slots=2, address=cluster.address)
+    try:
+        assert sorted(executor.on_every_node(node_id)) == sorted(docker_nodes)
+        # A container as a killed worker leaves it: the run's label, an owner process that is gone.
+        import socket
+
+        leftover = docker.from_env().containers.create(
+            "corebench/base:bookworm", ["sleep", "infinity"], name="corebench-leftover-of-a-killed-ray-worker",
+            labels={RUN_LABEL: "run-killed", MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(),
+                    OWNER_PID_LABEL: "999999999"})
+        try:
+            removed = [name for names in executor.on_every_node(remove_leftovers, "run-killed") for name in names]
+        finally:
+            try:
+                leftover.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        assert removed == [leftover.name]
+    finally:
+        executor.close()

@@ -97,13 +97,6 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             run_id, options, suite = stored_options(store, resume_id)
             for capsule_id in hash_drift(store, run_id, suite):
                 click.echo(f"warning: capsule {capsule_id} changed since run {run_id} was planned", err=True)
-            if options.sandbox == "docker":
-                # A killed run can leave its containers behind; they carry the run's label.
-                from corebench_runner.sandbox.docker import remove_leftovers
-
-                removed = remove_leftovers(run_id)
-                if removed and not quiet:
-                    click.echo(f"removed {len(removed)} container(s) left by the interrupted run", err=True)
         else:
             if capsules and all_capsules:
                 raise UserError("--capsules and --all: give one of them")
@@ -125,7 +118,8 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
         if not quiet:
             click.echo(f"run {run_id}: {options.scaffold} / {options.model} / level {options.level}; store {store.path}",
                        err=True)
-        summary = execute_run(store, run_id, options, suite, execution)
+        # A killed run can leave containers behind (they carry its label): a resume removes them first.
+        summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
         if not quiet:
             click.echo("\n".join(summary_lines(summary)))
 

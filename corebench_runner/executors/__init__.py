@@ -24,6 +24,9 @@ class Executor(Protocol):
 
     def in_flight(self) -> int: ...
 
+    def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """Run fn(*args) once on every machine that runs tasks (e.g. to clean up there); their results."""
+
     def close(self) -> None:
         """Stop waiting for what is still running and release resources."""
 

@@ -31,6 +31,9 @@ class LocalExecutor:
         job = self._running.pop(future)
         return job, future.result()
 
+    def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        return [fn(*args)]  # this machine is the only one
+
     def close(self) -> None:
         # Running tasks finish in their threads (their sandboxes close themselves); queued ones are dropped.
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -41,7 +41,8 @@ class RayExecutor:
                                 "check the address printed by `ray start --head`") from None
             self._started_here = True
         options: dict[str, Any] = {"max_retries": 0}
-        if ray.cluster_resources().get(DOCKER_RESOURCE):
+        self._docker_nodes_only = bool(ray.cluster_resources().get(DOCKER_RESOURCE))
+        if self._docker_nodes_only:
             options.update(num_cpus=0, resources={DOCKER_RESOURCE: 1})
         else:
             options.update(num_cpus=1)
@@ -61,6 +62,17 @@ class RayExecutor:
         ref = ready[0]
         job = self._running.pop(ref)
         return job, self._ray.get(ref)
+
+    def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """One run of fn(*args) pinned to each live node that tasks may land on."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        nodes = [n["NodeID"] for n in self._ray.nodes() if n.get("Alive")
+                 and (not self._docker_nodes_only or n.get("Resources", {}).get(DOCKER_RESOURCE))]
+        remote = self._ray.remote(num_cpus=0, max_retries=0)(fn)
+        refs = [remote.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(*args)
+                for node in nodes]
+        return self._ray.get(refs)
 
     def close(self) -> None:
         for ref in list(self._running):

@@ -343,4 +343,7 @@ def remove_leftovers(run_id: str | None = None, include_live: bool = False) -> l
             removed.append(container.name)
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: another cleaner (a Ray node on this host) is removing it
+                raise
     return removed
