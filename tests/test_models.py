@@ -148,6 +148,10 @@ def test_price_lookup_prefers_the_longest_family_name():
     assert pricing.find_price("openai:gpt-4o-mini-2024-07-18", prices) == prices["gpt-4o-mini"]
     assert pricing.find_price("anthropic:claude-opus-4-1-20250805", prices) == prices["claude-opus-4-1"]
     assert pricing.find_price("claude-opusx", prices) is None
+    # A newer version is not its family's older model: opus 4.6 costs a third of opus 4.
+    assert pricing.find_price("anthropic:claude-opus-4-6", prices).input == 5.00
+    assert pricing.find_price("claude-opus-4-9", prices) is None
+    assert pricing.find_price("claude-sonnet-4-5-latest", prices) == prices["claude-sonnet-4-5"]
 
 
 # --- scripted:FILE ----------------------------------------------------------------------------

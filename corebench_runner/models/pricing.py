@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -79,12 +80,21 @@ def bare_model_name(model: str) -> str:
     return model.split(":", 1)[1] if ":" in model else model
 
 
+# What may follow a listed name in a dated alias: 20250929, 2024-07-18 or latest.
+_DATED_SUFFIX = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}|latest")
+
+
 def find_price(model: str, prices: dict[str, Price]) -> Price | None:
-    """Exact name first, else the longest listed name that the model's name extends at a '-'."""
+    """Exact name first, else the listed name the model's name extends by a date or "-latest".
+
+    Only a date may be dropped: "claude-opus-4-6" is a different model from "claude-opus-4",
+    at a third of its price, so an unlisted version is unknown, never a cousin's price.
+    """
     name = bare_model_name(model)
     if name in prices:
         return prices[name]
-    candidates = [known for known in prices if name.startswith(known + "-")]
+    candidates = [known for known in prices
+                  if name.startswith(known + "-") and _DATED_SUFFIX.fullmatch(name[len(known) + 1:])]
     return prices[max(candidates, key=len)] if candidates else None
 
 
