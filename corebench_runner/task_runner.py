@@ -212,15 +212,11 @@ def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
 
 def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: Limits, spec: SandboxSpec,
                 details: dict[str, Any]) -> Attempt:
-    from corebench_runner.sandbox.factory import open_sandbox
-
     with tempfile.TemporaryDirectory(prefix="corebench-task-") as tmp:
         workspace = levels.prepare(capsule, job.level, Path(tmp) / "workspace")
-        task = workspace.task
         started = time.monotonic()
-        with open_sandbox(job.sandbox_kind, spec) as sandbox:
-            task = _at_workdir(task, sandbox.workdir)
-            sandbox.copy_in(workspace.path, task.workspace_dir)
+        sandbox, task = _start_sandbox(job.sandbox_kind, spec, workspace.path, workspace.task)
+        with sandbox:
             watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None)
             try:
                 submission = scaffold.run(task, sandbox, model, limits)
@@ -241,6 +237,42 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
             _read_report(sandbox, task.report_path, attempt)
             attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", Path(tmp), details)
     return attempt
+
+
+def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec) -> tuple[Any, TaskSpec]:
+    """The task's sandbox with the workspace copied in, and the task pointed at its workdir.
+
+    A Docker sandbox starts in the background (sandbox/background.py): the container comes up
+    while the scaffold makes its first model call, and its first command waits for it.
+    """
+    from corebench_runner.sandbox.factory import open_sandbox
+
+    if kind != "docker":
+        sandbox = open_sandbox(kind, spec)
+        try:
+            task = _at_workdir(task, sandbox.workdir)
+            sandbox.copy_in(workspace, task.workspace_dir)
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox, task
+
+    from corebench_runner.sandbox.background import BackgroundSandbox
+    from corebench_runner.sandbox.docker import image_labels
+
+    image_labels(spec.image)  # a missing image is the user's to fix: say so before any model call
+    task = _at_workdir(task, spec.workdir)
+
+    def start() -> Any:
+        sandbox = open_sandbox(kind, spec)
+        try:
+            sandbox.copy_in(workspace, task.workspace_dir)
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    return BackgroundSandbox(start, spec.workdir), task
 
 
 def _at_workdir(task: TaskSpec, workdir: str) -> TaskSpec:

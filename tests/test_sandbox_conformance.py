@@ -1,4 +1,5 @@
-"""One set of behaviours every sandbox must show, run against docker and local alike."""
+"""One set of behaviours every sandbox must show, run against docker and local alike, and against
+a Docker sandbox that starts in the background (what the task runner hands a scaffold)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.sandbox.background import BackgroundSandbox
 from corebench_runner.sandbox.base import Sandbox
 from corebench_runner.sandbox.factory import open_sandbox
 
 from support_docker import containers_of, require_image, spec, test_run_id
 
-KINDS = [pytest.param("docker", marks=pytest.mark.docker), "local"]
+KINDS = [pytest.param("docker", marks=pytest.mark.docker), "local",
+         pytest.param("background", marks=pytest.mark.docker)]
 
 
 @pytest.fixture(params=KINDS)
@@ -25,6 +28,10 @@ def start(kind: str, **changes) -> Sandbox:
     if kind == "docker":
         require_image()
         return open_sandbox("docker", spec(**changes))
+    if kind == "background":
+        require_image()
+        chosen = spec(**changes)
+        return BackgroundSandbox(lambda: open_sandbox("docker", chosen), chosen.workdir)
     with pytest.warns(UserWarning, match="not a sandbox"):
         return open_sandbox("local", spec(**changes))
 
@@ -150,7 +157,7 @@ def test_close_is_idempotent_and_removes_everything(kind):
     root = box.workdir
     box.close()
     box.close()
-    if kind == "docker":
+    if kind != "local":
         assert containers_of(run_id) == []
     else:
         assert not os.path.exists(root)
@@ -162,7 +169,37 @@ def test_closed_on_exception_inside_with(kind):
         with start(kind, labels={"corebench.run": run_id}) as box:
             root = box.workdir
             raise RuntimeError("scaffold crashed")
-    if kind == "docker":
+    if kind != "local":
         assert containers_of(run_id) == []
     else:
         assert not os.path.exists(root)
+
+
+# --- the background start itself ---------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_a_sandbox_closed_while_it_starts_leaves_no_container():
+    # A watchdog may close a task's sandbox before its container is up: the start must not leak it.
+    require_image()
+    run_id = test_run_id()
+    chosen = spec(labels={"corebench.run": run_id, "corebench.task": "1"})
+    box = BackgroundSandbox(lambda: open_sandbox("docker", chosen), chosen.workdir)
+    box.close()
+    box.wait_closed()
+    assert containers_of(run_id) == []
+    with pytest.raises(RuntimeError, match="closed"):
+        box.exec("true")
+
+
+def test_a_failed_start_is_raised_where_the_sandbox_is_first_used():
+    def start():
+        time.sleep(0.2)
+        raise ConnectionError("the container engine went away")
+
+    with BackgroundSandbox(start, "/workspace") as box:
+        assert box.workdir == "/workspace"  # known at once, before the start ends
+        with pytest.raises(ConnectionError, match="went away"):
+            box.exec("true")
+        with pytest.raises(ConnectionError):
+            box.read_file("x")

@@ -61,6 +61,15 @@ def _close_leftovers() -> None:
         sandbox.close()
 
 
+def image_labels(image: str) -> dict[str, str]:
+    """The image's labels; one clear line when the image is not on this machine."""
+    try:
+        return docker_client().images.get(image).labels or {}
+    except docker.errors.ImageNotFound:
+        raise UserError(f"image {image} is not on this machine; build it with `corebench images build-base` "
+                        "or `corebench images build CAPSULE_ID`") from None
+
+
 def container_config(spec: SandboxSpec, hand_in_ca: bool = False) -> dict:
     """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
     # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
@@ -117,11 +126,7 @@ class DockerSandbox:
 
     def _ca_to_hand_in(self, image: str, settings: Settings) -> bytes | None:
         """The CA bundle to copy in, unless the image already trusts exactly this bundle (our bases do)."""
-        try:
-            labels = self._client.images.get(image).labels or {}
-        except docker.errors.ImageNotFound:
-            raise UserError(f"image {image} is not on this machine; build it with `corebench images build-base` "
-                            "or `corebench images build CAPSULE_ID`") from None
+        labels = image_labels(image)
         ca = settings.ca_bundle_bytes()
         if ca is None or labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
             return None
