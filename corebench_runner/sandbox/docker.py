@@ -335,7 +335,9 @@ def owner_alive(container) -> bool:
 def find_leftovers(run_id: str | None = None, include_live: bool = False) -> list:
     """Corebench containers (of one run, or all) whose owning process is gone (or all, with include_live)."""
     filters = {"label": [f"{MANAGED_LABEL}=1"] + ([f"corebench.run={run_id}"] if run_id else [])}
-    found = docker_client().containers.list(all=True, filters=filters)
+    # ignore_removed: another cleaner (a Ray node on this host, a second `corebench clean`) may
+    # remove a container between the listing and its inspection.
+    found = docker_client().containers.list(all=True, filters=filters, ignore_removed=True)
     return found if include_live else [c for c in found if not owner_alive(c)]
 
 
