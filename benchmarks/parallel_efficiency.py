@@ -3,10 +3,11 @@
 Each task runs core-agent against a model that answers after a fixed delay (the local Messages
 API server over HTTP, the real SDK). Ideal speed-up is 8x; the goal is at least 90% of it.
 Two columns, side by side: tasks in real Docker containers, and in the local sandbox (no
-containers), which isolates the engine's own overhead from the Docker engine's. Starting and
-removing 8 containers at once takes the Docker engine about 5 s on a 2-core host however the
-runner schedules them, so with Docker the efficiency grows with the model delay (real tasks wait
-on the model for minutes).
+containers), which isolates the engine's own overhead from the Docker engine's. Starting 8
+containers at once takes the Docker engine seconds on a 2-core host; the task runner starts each
+task's container while its first model call is out, so that cost hides behind the model. What
+remains (commands, removing containers) shrinks in proportion as the model delay grows (real
+tasks wait on the model for minutes).
 
     .venv/bin/python benchmarks/parallel_efficiency.py [--delay SECONDS] [--sandbox docker|local|both]
 """
