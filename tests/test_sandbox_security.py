@@ -77,8 +77,9 @@ def test_a_timed_out_command_that_escaped_its_process_group_is_killed_too():
 def test_a_timed_out_command_whose_child_cleared_its_environment_and_left_is_killed_too():
     # No process group and no mark to go by: the child is an orphan born during the command.
     with DockerSandbox(spec()) as box:
-        # Detached on purpose, earlier (given a moment to leave its command's group before that ends).
-        box.exec("setsid sleep 400 </dev/null >/dev/null 2>&1 & sleep 0.5", timeout=30)
+        # Detached on purpose by an earlier command, which waits until it has its own session.
+        box.exec("setsid sleep 400 </dev/null >/dev/null 2>&1 & child=$!; "
+                 "until [ \"$(ps -o sid= -p $child | tr -d ' ')\" = $child ]; do sleep 0.05; done", timeout=30)
         result = box.exec("env -i setsid sleep 300 </dev/null >/dev/null 2>&1 & sleep 300", timeout=1)
         assert result.timed_out
         processes = box.exec(["ps", "-eo", "args"]).stdout
