@@ -137,6 +137,8 @@ def execute_task(job: TaskJob) -> Attempt:
             continue
         if failures:
             attempt.details["earlier_failures"] = failures
+        # A scaffold that under-reports its own model calls is charged what the meter saw.
+        attempt.submission.usage = replace(_spent_by(attempt.submission, spent))
         _charge_earlier_attempts(attempt, earlier)
         return attempt
     return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier)

@@ -218,7 +218,8 @@ def test_a_capsule_that_allows_it_runs_its_agent_unprivileged(tmp_path: Path):
 
 
 SPENDER_SCAFFOLD = '''
-"""Calls the model once per attempt; the first attempt then crashes, the second answers."""
+"""Calls the model once per attempt; the first attempt then crashes, the second answers (and,
+sloppily, reports no usage of its own)."""
 import json
 from pathlib import Path
 
@@ -240,7 +241,7 @@ class Spender:
             raise RuntimeError("the engine went away after a billed call (simulated)")
         sandbox.write_file(task.report_path, json.dumps(RIGHT))
         transcript = [{"type": "model_call", "usage": vars(response.usage).copy()}]
-        return Submission(answers=RIGHT, transcript=transcript, usage=response.usage, steps=1)
+        return Submission(answers=RIGHT, transcript=transcript, steps=1)
 
 
 SCAFFOLD = Spender()
@@ -248,7 +249,8 @@ SCAFFOLD = Spender()
 
 
 def test_model_usage_of_a_crashed_attempt_is_charged_to_its_task(tmp_path: Path, monkeypatch):
-    """A retried attempt's model calls were billed: the task's tokens, cost and usage rows include them."""
+    """A retried attempt's model calls were billed: the task's tokens, cost and usage rows include them,
+    and so do the calls of a scaffold that does not report its own usage."""
 
     suite = make_suite(tmp_path / "suite", ["good-a"])
     (tmp_path / "state").mkdir()
