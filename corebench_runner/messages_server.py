@@ -189,6 +189,10 @@ class MessagesServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    def is_side_call(self, body: dict[str, Any]) -> bool:
+        """A request answered without a step: side replies are on and it offers no tools."""
+        return self.side_replies and not body.get("tools")
+
     @property
     def main_requests(self) -> list[RecordedRequest]:
         """The requests that played (or asked for) a script step."""
@@ -231,7 +235,7 @@ class MessagesServer:
             check_request(body)
         except ScriptError as exc:
             return _error(exc.status, exc.type, exc.message)
-        if self.side_replies and not body.get("tools"):
+        if self.is_side_call(body):
             return 200, {}, _reply(body, [{"type": "text", "text": "Task"}], None,
                                    {"input_tokens": estimate_tokens(body["messages"]), "output_tokens": 1})
         with self._lock:
@@ -290,7 +294,7 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
                 return self._send_json(200, {}, {"input_tokens": estimate_tokens(body.get("messages"))})
             if path != "/v1/messages":
                 return self._send_json(*_error(404, "not_found_error", f"no route {self.path}"))
-            if server.side_replies and not body.get("tools"):
+            if server.is_side_call(body):
                 server.side_requests.append(record)
             status, extra, payload = server.answer(headers, body)
             if status == 200 and body.get("stream"):
