@@ -4,7 +4,7 @@ Starting a container (create, start, prepare, copy the workspace in) takes about
 several at once on a small host take several: time the agent would otherwise spend waiting before
 it even asks the model anything. The task runner hands the scaffold this wrapper at once; the
 container starts beside it, and the first use of the sandbox (an exec, a file) waits for it.
-A failed start is raised at that first use, and at close().
+A failed start is raised at that first use; close() then has nothing to remove.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ class BackgroundSandbox:
         self._done = threading.Event()
         self._closed = False
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._start, args=(start,), name="sandbox-start", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._start, args=(start,), name="sandbox-start", daemon=True).start()
 
     def _start(self, start: Callable[[], Sandbox]) -> None:
         try:
