@@ -28,7 +28,7 @@ RUN_SCRIPTS = ("code/run", "code/run.sh")
 # Folders whose content belongs to the capsule; anything else at the top is left alone.
 CONTENT_DIRS = ("code", "data", "results", "environment")
 KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "agent_user", "task_prompt", "environment", "reproduce", "grader",
-              "contents", "levels", "upstream", "paper", "resources", "questions", "source"}
+              "contents", "levels", "upstream", "paper", "resources", "questions", "source", "benchmark"}
 
 
 def is_vision_question(text: str) -> bool:
@@ -67,6 +67,20 @@ class Paper:
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """Which benchmark, version and split a capsule belongs to; runs of different ones never mix."""
+
+    name: str = "custom"
+    version: str = ""
+    split: str = ""
+
+    @property
+    def label(self) -> str:
+        """One string per suite, e.g. "core-bench 1.1 mainline" (used to group runs in reports)."""
+        return " ".join(part for part in (self.name, self.version, self.split) if part)
+
+
+@dataclass(frozen=True)
 class Resources:
     cpus: float = 2.0
     memory: str = "4g"
@@ -93,6 +107,7 @@ class Capsule:
     levels: tuple[str, ...] = LEVELS
     upstream: dict[str, Any] = field(default_factory=dict)  # CORE-Bench fields kept verbatim
     agent_user: str = "root"  # one of AGENT_USERS
+    benchmark: Benchmark = Benchmark()
 
     @property
     def toml_path(self) -> Path:
@@ -267,6 +282,13 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         citation=r.get(paper_table, "citation", str, "paper.citation", default=""),
     )
 
+    bench_table = r.get(data, "benchmark", dict, "benchmark", default={})
+    benchmark = Benchmark(
+        name=r.get(bench_table, "name", str, "benchmark.name", default="custom"),
+        version=str(r.get(bench_table, "version", (str, int, float), "benchmark.version", default="")),
+        split=r.get(bench_table, "split", str, "benchmark.split", default=""),
+    )
+
     res_table = r.get(data, "resources", dict, "resources", default={})
     resources = Resources(
         cpus=float(r.get(res_table, "cpus", (int, float), "resources.cpus", default=2.0)),
@@ -303,7 +325,7 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         id=capsule_id, title=title, path=folder, field=field_name, language=language, gpu=gpu,
         task_prompt=task_prompt, questions=tuple(questions), paper=paper, resources=resources,
         environment=environment, reproduce=reproduce, grader=grader, contents=contents,
-        levels=tuple(levels), upstream=dict(upstream), agent_user=agent_user,
+        levels=tuple(levels), upstream=dict(upstream), agent_user=agent_user, benchmark=benchmark,
     )
     return capsule, problems
 
