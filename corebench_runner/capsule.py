@@ -55,6 +55,7 @@ class Question:
     vision: bool = False
     tolerance: Tolerance | None = None
     extract: dict[str, Any] | None = None  # oracle extraction rule (no reference value)
+    capsule_id: str = ""  # the capsule asking it: graders with per-capsule tables (v1.1 aliases) need it
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,7 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         if rel and not _inside(folder, rel):
             r.error(name, f"{rel!r} points outside the capsule folder; use a path inside it")
 
-    questions = _parse_questions(data, r, folder)
+    questions = _parse_questions(data, r, folder, capsule_id or folder.name)
 
     if contents == "present":
         if not (folder / "code").is_dir():
@@ -337,7 +338,7 @@ def _valid_memory(text: str) -> bool:
     return text.isdigit() and int(text) > 0
 
 
-def _parse_questions(data: dict, r: _Reader, folder: Path) -> list[Question]:
+def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> list[Question]:
     raw = r.get(data, "questions", list, "questions", required=True, default=[])
     if "questions" in data and not raw:
         r.error("questions", "is empty; add at least one [[questions]] table")
@@ -381,7 +382,7 @@ def _parse_questions(data: dict, r: _Reader, folder: Path) -> list[Question]:
         questions.append(Question(
             text=text, runs=tuple(runs),
             vision=is_vision_question(text) if vision is None else vision,
-            tolerance=tolerance, extract=extract,
+            tolerance=tolerance, extract=extract, capsule_id=capsule_id,
         ))
     return questions
 

@@ -1,13 +1,15 @@
-"""Import upstream CORE-Bench tasks (JSON, or the .gpg-encrypted test set) into capsule folders.
+"""Import upstream CORE-Bench tasks (JSON, a v1.1 Croissant file, either .gpg-encrypted) as capsules.
 
 Every upstream field is kept: the mapped ones in capsule.toml's own fields, the rest
 verbatim under [upstream], so `task_from_capsule` rebuilds the source task exactly.
-Capsule contents come from a tarball (capsule-ID.tar.gz); see tarballs.py.
+Capsule contents come from a tarball (capsule-ID.tar.gz); see tarballs.py. Each capsule
+records its suite in [benchmark] (core-bench 1.0 train/test, core-bench 1.1 mainline/ood).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from corebench_runner.capsule import CAPSULE_FILE, Capsule
+from corebench_runner.croissant import benchmark_version, is_croissant, read_croissant
 from corebench_runner.errors import UserError
 from corebench_runner.tarballs import unpack_capsule_tarball
 
@@ -27,19 +30,24 @@ MAPPED_FIELDS = ("capsule_id", "capsule_title", "field", "language", "task_promp
 REQUIRED_FIELDS = ("capsule_id", "capsule_title", "task_prompt", "results")
 
 
-def read_tasks(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> list[dict[str, Any]]:
-    """Read an upstream task list; a .gpg file is decrypted in memory (never written out)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file; give the path of core_train.json or core_test.json.gpg")
-    if path.suffix == ".gpg":
-        raw = _decrypt(path, passphrase)
-    else:
-        raw = path.read_bytes()
+@dataclass(frozen=True)
+class TaskSource:
+    """What a task file holds: the tasks, the suite they belong to and (Croissant) core_test.json's address."""
+
+    tasks: list[dict[str, Any]]
+    benchmark: dict[str, str]  # name, version, split for capsule.toml's [benchmark]
+    tasks_json_url: str | None = None
+    tasks_json_sha256: str | None = None
+
+
+def _parse_json(path: Path, raw: bytes) -> Any:
     try:
-        tasks = json.loads(raw)
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); expected upstream's list of tasks") from None
+        raise UserError(f"{path}: not valid JSON ({exc}); expected upstream's list of tasks or a Croissant file") from None
+
+
+def check_tasks(path: Path, tasks: Any) -> list[dict[str, Any]]:
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise UserError(f"{path}: expected a JSON list of task objects, as upstream's core_train.json")
     for i, task in enumerate(tasks):
@@ -51,7 +59,34 @@ def read_tasks(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> list[dict[st
     return tasks
 
 
-def _decrypt(path: Path, passphrase: str) -> bytes:
+def _v10_split(path: Path) -> str:
+    return "test" if "test" in path.name else ("train" if "train" in path.name else "")
+
+
+def read_task_source(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> TaskSource:
+    """Read an upstream task list or a Croissant file; a .gpg file is decrypted in memory (never written out)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file; give the path of core_train.json, core_test.json.gpg or a "
+                        "v1.1 Croissant file")
+    raw = decrypt(path, passphrase) if path.suffix == ".gpg" else path.read_bytes()
+    data = _parse_json(path, raw)
+    if is_croissant(data):
+        dataset = read_croissant(data, str(path))
+        benchmark = {"name": "core-bench", "version": benchmark_version(dataset.version) or "1.1",
+                     "split": dataset.split}
+        return TaskSource(check_tasks(path, dataset.tasks), benchmark, dataset.tasks_json_url,
+                          dataset.tasks_json_sha256)
+    return TaskSource(check_tasks(path, data), {"name": "core-bench", "version": "1.0", "split": _v10_split(path)})
+
+
+def read_tasks(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> list[dict[str, Any]]:
+    """The tasks of an upstream task file or a Croissant file (see read_task_source)."""
+    return read_task_source(path, passphrase).tasks
+
+
+def decrypt(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> bytes:
+    """A gpg-encrypted file's bytes, decrypted in memory (a throwaway gpg home; nothing written out)."""
     if shutil.which("gpg") is None:
         raise UserError(f"{path}: decrypting needs gpg; install it (Debian: apt-get install gnupg)")
     with tempfile.TemporaryDirectory(prefix="corebench-gpg-") as home:
@@ -78,8 +113,9 @@ def _gpu_value(task: dict[str, Any]) -> str:
     return "required" if gpu else "none"
 
 
-def capsule_toml_for(task: dict[str, Any], contents_present: bool, split: str) -> dict[str, Any]:
-    """The capsule.toml document for one upstream task."""
+def capsule_toml_for(task: dict[str, Any], contents_present: bool, split: str,
+                     benchmark: dict[str, str] | None = None, gpu: str | None = None) -> dict[str, Any]:
+    """The capsule.toml document for one upstream task (gpu: what the capsule's files say, if anything)."""
     runs = task["results"]
     questions = []
     for text in runs[0]:
@@ -99,12 +135,13 @@ def capsule_toml_for(task: dict[str, Any], contents_present: bool, split: str) -
         "title": task["capsule_title"],
         "field": task.get("field", ""),
         "language": task.get("language", ""),
-        "gpu": _gpu_value(task),
+        "gpu": gpu or _gpu_value(task),
         "task_prompt": task["task_prompt"],
         "environment": "environment/Dockerfile",
         "contents": "present" if contents_present else "missing",
         "paper": {"doi": task.get("capsule_doi", "")},
         "upstream": upstream,
+        "benchmark": benchmark or {"name": "core-bench", "version": "1.0", "split": split},
         "questions": questions,
     }
     return doc
@@ -139,10 +176,29 @@ class ImportResult:
     path: Path
     contents: str  # "present" | "missing"
     replaced: bool
+    gpu_reason: str | None = None  # why the import set gpu = "required", in words
+
+
+# Signs, in a capsule's own files, that its environment needs a GPU.
+_GPU_SIGNS = (("environment/Dockerfile", re.compile(r"^\s*FROM\s+\S*cuda\S*", re.IGNORECASE | re.MULTILINE),
+               "its Dockerfile starts FROM a CUDA base image"),
+              ("environment/Dockerfile", re.compile(r"nvidia", re.IGNORECASE), "its Dockerfile mentions nvidia"),
+              ("REPRODUCING.md", re.compile(r"nvidia|\bcuda\b", re.IGNORECASE), "its REPRODUCING.md mentions nvidia/CUDA"))
+
+
+def gpu_evidence(folder: Path) -> str | None:
+    """Why the capsule in folder needs a GPU (first sign found), or None."""
+    for relative, pattern, words in _GPU_SIGNS:
+        file = folder / relative
+        if file.is_file():
+            match = pattern.search(file.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                return f"{words} ({match.group(0).strip()[:60]!r})"
+    return None
 
 
 def import_task(task: dict[str, Any], capsules_dir: Path, tarball: Path | None, split: str,
-                overwrite: bool = False) -> ImportResult:
+                overwrite: bool = False, benchmark: dict[str, str] | None = None) -> ImportResult:
     """Write one task as a capsule folder (atomically: built aside, then moved into place)."""
     capsule_id = task["capsule_id"]
     if not isinstance(capsule_id, str) or not capsule_id or "/" in capsule_id or capsule_id.startswith("."):
@@ -154,9 +210,13 @@ def import_task(task: dict[str, Any], capsules_dir: Path, tarball: Path | None, 
     capsules_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{capsule_id}-", dir=capsules_dir))
     try:
+        gpu_reason = None
         if tarball is not None:
             unpack_capsule_tarball(tarball, staging)
-        doc = capsule_toml_for(task, contents_present=tarball is not None, split=split)
+            if _gpu_value(task) != "required":
+                gpu_reason = gpu_evidence(staging)
+        doc = capsule_toml_for(task, contents_present=tarball is not None, split=split, benchmark=benchmark,
+                               gpu="required" if gpu_reason else None)
         (staging / CAPSULE_FILE).write_text(tomli_w.dumps(doc), encoding="utf-8")
         if existed:
             shutil.rmtree(dest)
@@ -164,4 +224,4 @@ def import_task(task: dict[str, Any], capsules_dir: Path, tarball: Path | None, 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ImportResult(capsule_id, dest, "present" if tarball is not None else "missing", existed)
+    return ImportResult(capsule_id, dest, "present" if tarball is not None else "missing", existed, gpu_reason)

@@ -109,6 +109,14 @@ def _near_key(question: str, report: Mapping[str, Any], exact: set[str]) -> str 
     return None
 
 
+def _stop_point(grader: Grader, questions: Sequence[Question], report: Mapping[str, Any]) -> official_rule.StopPoint | None:
+    """Where upstream stops scoring: a grader for another rule version says so itself."""
+    own = getattr(grader, "upstream_stop_point", None)
+    if own is not None:
+        return own(questions, report)
+    return official_rule.upstream_stop_point([(q.text, q.runs) for q in questions], report)
+
+
 def grade_report(grader: Grader, questions: Sequence[Question], report: Any, *,
                  upstream_stop: bool = False) -> ReportGrade:
     """Grade every question of a task against one report ({question text: value}).
@@ -123,8 +131,7 @@ def grade_report(grader: Grader, questions: Sequence[Question], report: Any, *,
         reason = f"the report is not a JSON object of question: answer (got {type(report).__name__})"
         return ReportGrade(tuple(QuestionGrade(q.text, VerdictStatus.INCORRECT, reason, q.vision, False)
                                  for q in questions), has_tolerances)
-    stop = (official_rule.upstream_stop_point([(q.text, q.runs) for q in questions], report)
-            if upstream_stop else None)
+    stop = _stop_point(grader, questions, report) if upstream_stop else None
     exact = {q.text for q in questions}
     misnamed = getattr(grader, "grade_misnamed", None)
     grades = []

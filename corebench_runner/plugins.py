@@ -10,6 +10,7 @@ A plugin module exposes a module-level object: GRADER for graders, SCAFFOLD for 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -41,7 +42,8 @@ def _import_file(path: Path, kind: str, name: str) -> ModuleType:
     path = path.resolve()
     if path in _loaded:
         return _loaded[path]
-    module_name = f"corebench_plugins.{kind}.{name.replace('-', '_')}_{abs(hash(path)) % 10**8}"
+    safe_name = re.sub(r"\W", "_", name)  # "corebench-v1.1" must not add a dotted submodule
+    module_name = f"corebench_plugins.{kind}.{safe_name}_{abs(hash(path)) % 10**8}"
     spec = importlib.util.spec_from_file_location(
         module_name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)
     if spec is None or spec.loader is None:

@@ -255,7 +255,7 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
     for view in views:
         known = (questions or {}).get((view.key.capsule_id, view.key.question))
         question = Question(view.key.question, runs=view.references, vision=view.vision,
-                            tolerance=known.tolerance if known else None)
+                            tolerance=known.tolerance if known else None, capsule_id=view.key.capsule_id)
         try:
             verdict = grader.grade(question, view.reported, reported_present=view.reported_present)
             graded.append((view, VerdictStatus(verdict.status).value, verdict.reason))

@@ -8,6 +8,7 @@ whole file arrived and reads as a tarball, so a truncated file is never reused.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tarfile
 import tempfile
@@ -77,29 +78,66 @@ def download_tarball(
     backoff: float = 1.0,
     timeout: float = 60.0,
     on_progress: Callable[[int, int | None], None] | None = None,
+    url: str | None = None,
 ) -> Path:
-    """Fetch capsule-ID.tar.gz into dest_dir (reusing a complete copy); return its path."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / tarball_name(capsule_id)
+    """Fetch capsule-ID.tar.gz into dest_dir (reusing a complete copy); return its path.
+
+    url, when given (a Croissant record's capsule_url), wins over url_template.
+    """
+    final = Path(dest_dir) / tarball_name(capsule_id)
+    source = url or url_template.format(capsule_id=capsule_id)
+
+    def check(part: Path) -> str | None:
+        return None if _is_complete_tarball(part) else "the downloaded file is not a complete tarball"
+
+    return download_file(source, final, check, attempts=attempts, backoff=backoff, timeout=timeout,
+                         on_progress=on_progress)
+
+
+def download_file(
+    url: str,
+    final: Path,
+    check: Callable[[Path], str | None],
+    attempts: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """Fetch url into final via final.part (resumed, retried); `check` names what is wrong with a whole file.
+
+    A complete file already at `final` is reused. A file that arrives whole but fails the
+    check is deleted and fetched again; after the last attempt the error names it.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
     if final.is_file():
         return final
     part = final.with_name(final.name + ".part")
-    url = url_template.format(capsule_id=capsule_id)
     last_error = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
             if _fetch_into(url, part, timeout, on_progress):
-                if _is_complete_tarball(part):
+                problem = check(part)
+                if problem is None:
                     part.rename(final)
                     return final
-                last_error = "the downloaded file is not a complete tarball"
+                last_error = problem
                 part.unlink()
         except requests.RequestException as exc:
             last_error = str(exc)
+    kept = f"partial data kept in {part}" if part.exists() else "nothing kept"
     raise UserError(f"{url}: download failed after {attempts} attempts ({last_error}); "
-                    f"try again later (partial data kept in {part}) or pass --tarballs DIR")
+                    f"try again later ({kept}) or pass --tarballs DIR")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fetch_into(url: str, part: Path, timeout: float, on_progress) -> bool:

@@ -12,9 +12,9 @@ from tqdm import tqdm
 from corebench_runner.capsule import CAPSULE_FILE, parse_capsule
 from corebench_runner.capsule_new import new_capsule
 from corebench_runner.cli.common import echo_table, suite_from
-from corebench_runner.corebench_import import DEFAULT_PASSPHRASE, import_task, read_tasks
+from corebench_runner.corebench_import import DEFAULT_PASSPHRASE, TaskSource, import_task, read_task_source
 from corebench_runner.errors import UserError
-from corebench_runner.tarballs import UPSTREAM_CAPSULE_URL, download_tarball, tarball_name
+from corebench_runner.tarballs import UPSTREAM_CAPSULE_URL, download_file, download_tarball, sha256_of, tarball_name
 
 
 @click.group("capsule")
@@ -39,20 +39,20 @@ def _capsule_folder(ctx: click.Context, ref: str) -> Path:
 @capsule_group.command("list")
 @click.pass_context
 def list_capsules(ctx: click.Context) -> None:
-    """List the suite's capsules: id, language, gpu, questions and the levels each supports."""
+    """List the suite's capsules: id, benchmark, language, gpu, questions and the levels each supports."""
     suite = suite_from(ctx)
     rows = []
     for capsule_id in suite.capsule_ids():
         capsule, problems = parse_capsule(suite.capsule_dir(capsule_id))
         if capsule is None:
-            rows.append([capsule_id, "?", "?", "?", "INVALID (run `corebench capsule validate`)"])
+            rows.append([capsule_id, "?", "?", "?", "?", "INVALID (run `corebench capsule validate`)"])
             continue
         levels = ", ".join(capsule.supported_levels()) or ("contents missing" if capsule.contents != "present" else "none")
-        rows.append([capsule.id, capsule.language, capsule.gpu, len(capsule.questions), levels])
+        rows.append([capsule.id, capsule.benchmark.label, capsule.language, capsule.gpu, len(capsule.questions), levels])
     if not rows:
         click.echo(f"no capsules in {suite.capsules_dir}; add one with `corebench capsule new NAME --from-git URL --rev COMMIT`")
         return
-    echo_table(["id", "language", "gpu", "questions", "levels ok"], rows)
+    echo_table(["id", "benchmark", "language", "gpu", "questions", "levels ok"], rows)
     click.echo(f"\n{len(rows)} capsule(s) in {suite.capsules_dir}")
 
 
@@ -135,27 +135,61 @@ def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, fr
                f"environment/Dockerfile and REPRODUCING.md, then run `corebench capsule validate {name}`")
 
 
+def _merge_tasks_json(source: TaskSource, tarballs_dir: Path, quiet: bool) -> list[dict]:
+    """Fetch the Croissant file's core_test.json, check its sha256, and add the fields it has beyond the records."""
+    name = f"core_test.{source.benchmark['split'] or 'tasks'}.json"
+    final = tarballs_dir / name
+    expected = (source.tasks_json_sha256 or "").lower()
+
+    def check(path: Path) -> str | None:
+        if expected and sha256_of(path) != expected:
+            return f"its sha256 {sha256_of(path)} is not the Croissant file's {expected}"
+        return None
+
+    if final.is_file() and check(final) is not None:
+        final.unlink()  # a stale or damaged copy: fetch it again
+    download_file(source.tasks_json_url, final, check)
+    if not quiet:
+        click.echo(f"core_test.json checked against the Croissant sha256: {final}")
+    full = {t["capsule_id"]: t for t in read_task_source(final).tasks}
+    merged = []
+    for task in source.tasks:
+        extra = {k: v for k, v in full.get(task["capsule_id"], {}).items() if k not in task}
+        merged.append({**task, **extra})
+    return merged
+
+
 @capsule_group.command("import-corebench")
 @click.argument("tasks_file", metavar="TASKS.json[.gpg]", type=click.Path(path_type=Path))
 @click.option("--tarballs", "tarballs_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder holding capsule-ID.tar.gz files (downloads go here too).")
-@click.option("--download", is_flag=True, help="Download missing tarballs from upstream (retries, resumes, atomic).")
+@click.option("--download", is_flag=True, help="Download missing tarballs from upstream (retries, resumes, atomic); "
+                                               "with a Croissant file also core_test.json, checked by its sha256.")
 @click.option("--passphrase", default=DEFAULT_PASSPHRASE, show_default=True,
               help="Passphrase of an encrypted .gpg task file (upstream's public one by default).")
 @click.option("--url-template", default=UPSTREAM_CAPSULE_URL, show_default=True,
-              help="Where --download fetches a capsule; {capsule_id} is replaced.")
+              help="Where --download fetches a capsule; {capsule_id} is replaced. A Croissant record's "
+                   "capsule_url wins.")
 @click.option("--overwrite", is_flag=True, help="Replace capsules that already exist.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | None, download: bool,
                      passphrase: str, url_template: str, overwrite: bool, quiet: bool) -> None:
-    """Import upstream CORE-Bench tasks as capsules, keeping every upstream field."""
-    tasks = read_tasks(tasks_file, passphrase)
+    """Import upstream CORE-Bench tasks as capsules, keeping every upstream field.
+
+    TASKS may be upstream's task JSON (v1.0: core_train.json, core_test.json.gpg) or a v1.1
+    Croissant file (croissant_mainline.json, croissant_ood.json; .gpg too).
+    """
+    source = read_task_source(tasks_file, passphrase)
+    tasks = source.tasks
     suite = suite_from(ctx, for_writing=True)
     if download and tarballs_dir is None:
         tarballs_dir = Path(platformdirs.user_cache_dir("corebench-runner")) / "tarballs"
-    split = "test" if "test" in tasks_file.name else ("train" if "train" in tasks_file.name else "")
+    if download and source.tasks_json_url:
+        tasks = _merge_tasks_json(source, tarballs_dir, quiet)
+    split = source.benchmark["split"]
     present = missing = 0
+    gpu_notes = []
     for task in tqdm(tasks, desc="importing", unit="capsule", disable=quiet):
         tarball = None
         if tarballs_dir is not None:
@@ -163,11 +197,19 @@ def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | 
             if candidate.is_file():
                 tarball = candidate
             elif download:
-                tarball = download_tarball(task["capsule_id"], tarballs_dir, url_template)
-        result = import_task(task, suite.capsules_dir, tarball, split, overwrite=overwrite)
+                url = task.get("capsule_url") if isinstance(task.get("capsule_url"), str) else None
+                tarball = download_tarball(task["capsule_id"], tarballs_dir, url_template, url=url)
+        result = import_task(task, suite.capsules_dir, tarball, split, overwrite=overwrite,
+                             benchmark=source.benchmark)
         present += result.contents == "present"
         missing += result.contents == "missing"
-    click.echo(f"imported {len(tasks)} capsule(s) into {suite.capsules_dir}: {present} with contents, {missing} without")
+        if result.gpu_reason:
+            gpu_notes.append(f"{result.capsule_id}: gpu = \"required\": {result.gpu_reason}")
+    label = " ".join(v for v in source.benchmark.values() if v)
+    click.echo(f"imported {len(tasks)} capsule(s) of {label} into {suite.capsules_dir}: "
+               f"{present} with contents, {missing} without")
+    for note in gpu_notes:
+        click.echo(note)
     if missing:
         click.echo("capsules without contents are marked `contents = \"missing\"`; get them with --tarballs DIR or --download")
 
