@@ -1,8 +1,9 @@
 """Read the two files `corebench grade` takes: upstream task JSON and a list of answers.
 
 TASKS.json is CORE-Bench's own format: a list of tasks, each with capsule_id and results
-(the reference runs, {question: value} each). ANSWERS.json is a list of
-{"capsule_id": ID, "report": {question: value}}. A file a person can fix gives one line.
+(the reference runs, {question: value} each), or a v1.1 Croissant file (records whose
+expected_answer holds the runs); either may be .gpg-encrypted (decrypted in memory).
+ANSWERS.json is a list of {"capsule_id": ID, "report": {question: value}}. A file a person can fix gives one line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from corebench_runner import official_rule
 from corebench_runner.capsule import Question
+from corebench_runner.croissant import is_croissant, read_croissant
 from corebench_runner.errors import UserError
 
 
@@ -35,6 +37,10 @@ def _read_json(path: Path, flag: str) -> Any:
     if not path.is_file():
         raise UserError(f"{flag} {path}: no such file; give the path of a JSON file")
     try:
+        if path.suffix == ".gpg":
+            from corebench_runner.corebench_import import decrypt
+
+            return json.loads(decrypt(path).decode("utf-8"))
         return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{flag} {path}: not UTF-8 text; save it as UTF-8 JSON") from None
@@ -53,12 +59,15 @@ def task_questions(capsule_id: str, results: list[dict[str, Any]]) -> GradingTas
         # A run lacking the key contributes None, which fails the interval exactly where
         # upstream's KeyError would (numeric questions) and is never read otherwise.
         runs = tuple(run.get(text) for run in results)
-        questions.append(Question(text=text, runs=runs, vision=official_rule.is_upstream_vision(text)))
+        questions.append(Question(text=text, runs=runs, vision=official_rule.is_upstream_vision(text),
+                                  capsule_id=capsule_id))
     return GradingTask(capsule_id, tuple(questions), tuple(skipped))
 
 
 def load_tasks(path: Path, flag: str = "--tasks") -> dict[str, GradingTask]:
     data = _read_json(path, flag)
+    if is_croissant(data):
+        data = read_croissant(data, f"{flag} {path}").tasks
     if not isinstance(data, list):
         raise UserError(f"{flag} {path}: must be a JSON list of CORE-Bench tasks (each with capsule_id and "
                         f"results), not a {type(data).__name__}")

@@ -92,9 +92,9 @@ def test_list_shows_a_table_and_flags_invalid_capsules(tmp_path: Path):
     result = cli(["capsule", "list"], tmp_path)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["id", "language", "gpu", "questions", "levels", "ok"]
+    assert lines[0].split() == ["id", "benchmark", "language", "gpu", "questions", "levels", "ok"]
     tiny = next(line for line in lines if line.startswith("tiny"))
-    assert tiny.split()[:4] == ["tiny", "Python", "none", "3"] and "easy, medium, hard" in tiny
+    assert tiny.split()[:5] == ["tiny", "custom", "Python", "none", "3"] and "easy, medium, hard" in tiny
     assert "INVALID" in next(line for line in lines if line.startswith("broken"))
 
 

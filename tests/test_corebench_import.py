@@ -21,7 +21,9 @@ from corebench_runner.corebench_import import read_tasks, task_from_capsule
 from corebench_runner.errors import UserError
 from corebench_runner.tarballs import download_tarball
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corebench"
+# shared/ sits beside the repository (CI, the main checkout) or beside the worktrees' folder.
+SHARED = next((p / "shared" / "corebench" for p in Path(__file__).resolve().parents
+               if (p / "shared" / "corebench").is_dir()), Path(__file__).resolve().parents[2] / "shared" / "corebench")
 TRAIN = SHARED / "core_train.json"
 TEST_GPG = SHARED / "core_test.json.gpg"
 

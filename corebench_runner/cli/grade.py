@@ -43,13 +43,14 @@ def _echo_readable(capsule_id: str, grade: ReportGrade) -> None:
 
 @click.command("grade")
 @click.option("--tasks", "tasks_path", required=True, type=click.Path(dir_okay=False),
-              help="CORE-Bench task JSON: a list of tasks with capsule_id and results (the reference runs).")
+              help="CORE-Bench task JSON (a list of tasks with capsule_id and results, the reference runs) or a "
+                   "v1.1 Croissant file; .gpg files are decrypted in memory.")
 @click.option("--answers", "answers_path", required=True, type=click.Path(dir_okay=False),
               help='Answers to grade: a JSON list of {"capsule_id": ID, "report": {question: value}}; '
                    "each entry is graded on its own.")
 @click.option("--grader", "grader_name", default="corebench", show_default=True,
-              help="Grader plugin: corebench (the official rule) or tolerant (official plus disputes), "
-                   "or any graders/NAME.py in the suite.")
+              help="Grader plugin: corebench (the official rule), tolerant (official plus disputes), "
+                   "corebench-v1.1 / tolerant-v1.1 (the v1.1 rule), or any graders/NAME.py in the suite.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list, one element per answer entry in input order, instead of a table.")
 @click.option("--upstream-stop", is_flag=True, help=UPSTREAM_STOP_HELP)
