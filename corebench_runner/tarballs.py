@@ -106,7 +106,7 @@ def download_file(
     """Fetch url into final via final.part (resumed, retried); `check` names what is wrong with a whole file.
 
     A complete file already at `final` is reused. A file that arrives whole but fails the
-    check is deleted and fetched again; after the last attempt the error names it.
+    check is deleted and fetched once more (a second bad copy is not a transient fault).
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +114,11 @@ def download_file(
         return final
     part = final.with_name(final.name + ".part")
     last_error = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+    bad_copies = 0
+    tries = 0
+    for tries in range(1, attempts + 1):
+        if tries > 1:
+            time.sleep(backoff * 2 ** (tries - 2))
         try:
             if _fetch_into(url, part, timeout, on_progress):
                 problem = check(part)
@@ -125,10 +127,13 @@ def download_file(
                     return final
                 last_error = problem
                 part.unlink()
+                bad_copies += 1
+                if bad_copies == 2:
+                    break
         except requests.RequestException as exc:
             last_error = str(exc)
     kept = f"partial data kept in {part}" if part.exists() else "nothing kept"
-    raise UserError(f"{url}: download failed after {attempts} attempts ({last_error}); "
+    raise UserError(f"{url}: download failed after {tries} attempts ({last_error}); "
                     f"try again later ({kept}) or pass --tarballs DIR")
 
 
