@@ -46,7 +46,9 @@ def _numbers_in(text: str) -> list[tuple[float, str]]:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[^\w#<>.+]+", text.casefold()) if w and w not in {".", "+"}]
+    """Lower-case tokens; '.', '#', '<', '>' and '+' stay inside a token ("Smooth.1", "TS#1") but not at its end."""
+    tokens = (w.rstrip(".") for w in re.split(r"[^\w#<>.+]+", text.casefold()))
+    return [w for w in tokens if w and w not in {".", "+"}]
 
 
 def _interval(runs: Sequence[Any]) -> tuple[float, float] | None:
@@ -79,15 +81,21 @@ def _number_matches(value: float, written: str, runs: Sequence[Any], span: tuple
     places = _decimals(written)
     significant = len(re.sub(r"\D", "", written.lower().partition("e")[0]).lstrip("0"))
     half = 0.5 * 10.0 ** (-places)
-    if significant >= 2 and span[0] - half <= value <= span[1] + half:
+    references = [float(r) for r in runs if isinstance(r, (int, float)) and not isinstance(r, bool)]
+    finest = max((official_rule_v11.decimal_places(r) for r in runs), default=0)
+    if significant >= 2 and places < finest and span[0] - half <= value <= span[1] + half:
         return f"is the reference rounded to {places} decimal place(s)"
+    # Scaling by 100 is judged against the runs themselves: the widening belongs to the reference's
+    # own unit, and a 0 reference has no percentage form to confuse.
+    runs_span = (min(references), max(references)) if references else span
     for factor, words in ((100.0, "a percentage written for the fraction"),
                           (0.01, "a fraction written for the percentage")):
-        scaled = value / factor
-        scaled_half = half / factor
-        if _inside(scaled, span) or (significant >= 2 and span[0] - scaled_half <= scaled <= span[1] + scaled_half):
+        scaled, scaled_half = value / factor, half / factor
+        if not references or not any(references) or not value:
+            break
+        if _inside(scaled, runs_span) or (significant >= 2 and runs_span[0] - scaled_half <= scaled
+                                          <= runs_span[1] + scaled_half):
             return f"looks like {words}"
-    references = [float(r) for r in runs if isinstance(r, (int, float)) and not isinstance(r, bool)]
     agree = len(set(references)) == 1 and len(references) == len(runs)
     if agree and references and references[0] != int(references[0]) and _decimals(repr(references[0])) >= 3:
         reference = references[0]
@@ -116,6 +124,9 @@ def numeric_dispute(runs: Sequence[Any], reported: Any) -> str | None:
     if set(_words(reported)) & _NEGATIONS:
         return None
     numbers = _numbers_in(reported)
+    if len(numbers) == 2 and any(_close(a * 100, b) or _close(b * 100, a) or round(a * 100, _decimals(w2)) == b
+                                 for (a, _), (b, w2) in (numbers, numbers[::-1])):
+        numbers = numbers[:1]  # "0.44 (44%)": one quantity, as a fraction and as a percentage
     if len(numbers) != 1:
         return None  # no number, or several (a range, a row of a table): a person must pick
     value, written = numbers[0]
@@ -148,7 +159,7 @@ def _label_dispute(accepted: Sequence[str], text: str) -> str | None:
         n = len(label_words)
         spans = [words[i:i + n] for i in range(len(words) - n + 1)]
         extra = len(words) - n
-        if label_words in spans and extra <= 5:
+        if label_words in spans and extra <= 8:
             return f"it names the label {json.dumps(label)} with extra words around it"
         if words and set(words) <= set(label_words) and set(words) - _GENERIC_WORDS:
             if any(len(w) >= 3 or not w.isalpha() for w in set(words) - _GENERIC_WORDS):
