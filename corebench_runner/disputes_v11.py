@@ -110,7 +110,8 @@ def numeric_dispute(runs: Sequence[Any], reported: Any) -> str | None:
     if span is None or isinstance(reported, bool):
         return None
     if isinstance(reported, (int, float)):
-        return _number_matches(float(reported), repr(reported), runs, span) if math.isfinite(reported) else None
+        how = _number_matches(float(reported), repr(reported), runs, span) if math.isfinite(reported) else None
+        return f"{reported!r} {how}" if how else None
     if isinstance(reported, list) and len(reported) == 1:
         inner = numeric_dispute(runs, reported[0])
         return f"a one-element list whose value {inner}" if inner else None

@@ -17,6 +17,22 @@ from corebench_runner.records import Verdict, VerdictStatus
 from corebench_runner.tolerance import within_tolerance
 
 
+# The run's default grader, per benchmark version whose rule differs from the original.
+VERSION_DEFAULT_GRADERS = {("core-bench", "1.1"): "tolerant-v1.1"}
+RUN_DEFAULT_GRADER = "tolerant"
+
+
+def grader_for(capsule: Any, run_grader: str) -> str:
+    """The grader for one capsule of a run: its own, else its version's default while the run keeps the
+    default, else the run's (so `--grader corebench` still applies the original rule everywhere)."""
+    if getattr(capsule, "grader", None):
+        return capsule.grader
+    benchmark = getattr(capsule, "benchmark", None)
+    if run_grader == RUN_DEFAULT_GRADER and benchmark is not None:
+        return VERSION_DEFAULT_GRADERS.get((benchmark.name, benchmark.version), run_grader)
+    return run_grader
+
+
 class Grader(Protocol):
     name: str
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +235,7 @@ class RegradeResult:
     graded: int
     changed: list[RegradeChange]
     disagreements: list[tuple[AnswerView, str]]  # (answer with a human verdict, the new automatic status)
+    verdicts: list[tuple[AnswerView, str, str]] = field(default_factory=list)  # every answer: (view, before, after)
 
 
 def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewer: str,
@@ -281,7 +282,8 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
                 disagreements.append((view, new_auto))
         _refresh_task_outcomes(conn, run_id)
         conn.execute("UPDATE runs SET grader = ? WHERE id = ?", (grader_name, run_id))
-    return RegradeResult(graded=len(graded), changed=changed, disagreements=disagreements)
+    return RegradeResult(graded=len(graded), changed=changed, disagreements=disagreements,
+                         verdicts=[(view, view.auto_status, new_auto) for view, new_auto, _ in graded])
 
 
 def task_outcome(statuses: list[str]) -> str:

@@ -22,6 +22,7 @@ from corebench_runner.capsule import LEVELS, Capsule
 from corebench_runner.diagnostics.stored import queue_flagged_in
 from corebench_runner.errors import UserError
 from corebench_runner.executors import make_executor
+from corebench_runner.grading import grader_for
 from corebench_runner.plugins import load_plugin
 from corebench_runner.progress import Progress
 from corebench_runner.records import Limits, Outcome
@@ -197,7 +198,7 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
                 break
             job, attempt = executor.next_result()
             capsule = capsules.get(job.capsule_id) or capsules.setdefault(job.capsule_id, suite.load(job.capsule_id))
-            grader_name = capsule.grader or options.grader
+            grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
                 grader_name, load_plugin("graders", grader_name, suite.root))
             record = build_record(attempt, capsule, grader, grader_name, options.model, store.artifacts_dir)

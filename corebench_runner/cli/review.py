@@ -220,6 +220,9 @@ def regrade_command(ctx: click.Context, store_path: str | None, run_id: str, gra
         result = review.regrade(store, run_id, grader, grader_name,
                                 reviewer=reviewer or review.default_reviewer(), questions=questions)
         click.echo(f"regraded {result.graded} answer(s) with {grader_name}; {len(result.changed)} changed")
+        echo_table(["capsule", "question", "before", "after"],  # old and new verdicts side by side
+                   [[view.key.capsule_id, printable(" ".join(view.key.question.split())[:60]), before, after]
+                    for view, before, after in result.verdicts])
         for change in result.changed:
             click.echo(f"  answer {change.answer.answer_id} ({change.answer.key.capsule_id}): "
                        f"{change.old_auto} -> {change.new_auto}")
