@@ -179,21 +179,28 @@ class ImportResult:
     gpu_reason: str | None = None  # why the import set gpu = "required", in words
 
 
-# Signs, in a capsule's own files, that its environment needs a GPU.
+# Signs, in a capsule's own files, that its environment needs a GPU. Code Ocean's REPRODUCING.md
+# lists "nvidia-docker ... for code that leverages the GPU" in every capsule, so that line says nothing.
 _GPU_SIGNS = (("environment/Dockerfile", re.compile(r"^\s*FROM\s+\S*cuda\S*", re.IGNORECASE | re.MULTILINE),
                "its Dockerfile starts FROM a CUDA base image"),
               ("environment/Dockerfile", re.compile(r"nvidia", re.IGNORECASE), "its Dockerfile mentions nvidia"),
-              ("REPRODUCING.md", re.compile(r"nvidia|\bcuda\b", re.IGNORECASE), "its REPRODUCING.md mentions nvidia/CUDA"))
+              ("REPRODUCING.md", re.compile(r"--gpus\b|nvidia|\bcuda\b", re.IGNORECASE),
+               "its REPRODUCING.md asks for a GPU"))
+_BOILERPLATE = re.compile(r"for code that leverages the GPU", re.IGNORECASE)
 
 
 def gpu_evidence(folder: Path) -> str | None:
     """Why the capsule in folder needs a GPU (first sign found), or None."""
     for relative, pattern, words in _GPU_SIGNS:
         file = folder / relative
-        if file.is_file():
-            match = pattern.search(file.read_text(encoding="utf-8", errors="replace"))
-            if match:
-                return f"{words} ({match.group(0).strip()[:60]!r})"
+        if not file.is_file():
+            continue
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = "\n".join(line for line in lines if not _BOILERPLATE.search(line))
+        match = pattern.search(text)
+        if match:
+            line = next(line for line in text.splitlines() if match.group(0) in line)
+            return f"{words} ({line.strip()[:70]!r})"
     return None
 
 

@@ -78,10 +78,14 @@ def test_the_original_files_are_labelled_core_bench_1_0(tmp_path: Path):
 
 # ------------------------------------------------------------------ tarballs and the GPU
 
-CPU_LAYOUT = {**UPSTREAM_LAYOUT, "environment/Dockerfile": b"FROM registry.codeocean.com/codeocean/r-base:4.0.3\n"}
+CODE_OCEAN_PREREQUISITES = (b"# Prerequisites\n\n- [Docker Community Edition (CE)](https://www.docker.com/community-edition)\n"
+                            b"- [nvidia-docker](https://github.com/NVIDIA/nvidia-docker/) for code that leverages the GPU\n")
+CPU_LAYOUT = {**UPSTREAM_LAYOUT, "environment/Dockerfile": b"FROM registry.codeocean.com/codeocean/r-base:4.0.3\n",
+              "REPRODUCING.md": CODE_OCEAN_PREREQUISITES + b"\n# Instructions\n\n    docker run --rm IMAGE bash run\n"}
 CUDA_LAYOUT = {**UPSTREAM_LAYOUT, "environment/Dockerfile":
                b"# hash:sha256:0\nFROM registry.codeocean.com/codeocean/pytorch:2.1.0-cuda11.8.0-ubuntu22.04\n"}
-NVIDIA_DOC_LAYOUT = {**CPU_LAYOUT, "REPRODUCING.md": b"# Reproducing\nNeeds an NVIDIA GPU (nvidia-smi must work).\n"}
+NVIDIA_DOC_LAYOUT = {**CPU_LAYOUT, "REPRODUCING.md": CODE_OCEAN_PREREQUISITES
+                     + b"\n# Instructions\n\n    docker run --rm --gpus all IMAGE bash run\n"}
 
 
 def test_tarballs_import_whole_and_a_gpu_environment_is_required(tmp_path: Path):
@@ -97,7 +101,7 @@ def test_tarballs_import_whole_and_a_gpu_environment_is_required(tmp_path: Path)
     assert "39 capsule(s) of core-bench 1.1 mainline" in result.output and "3 with contents, 36 without" in result.output
     cuda, doc = tasks[1]["capsule_id"], tasks[2]["capsule_id"]
     assert f'{cuda}: gpu = "required": its Dockerfile starts FROM a CUDA base image' in result.output
-    assert f'{doc}: gpu = "required": its REPRODUCING.md mentions nvidia/CUDA' in result.output
+    assert f'{doc}: gpu = "required": its REPRODUCING.md asks for a GPU (\'docker run --rm --gpus all' in result.output
     assert result.output.count('gpu = "required"') == 2
     for capsule_id, layout in layouts.items():
         capsule = load_capsule(tmp_path / "capsules" / capsule_id)
