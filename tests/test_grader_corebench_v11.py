@@ -172,6 +172,14 @@ def test_agrees_with_upstream_v11_on_thousands_of_answers():
             reports += [{text: a} for a in accepted] + [{text: a.upper() + "!"} for a in accepted]
         for text, subsets in lists.get(task["capsule_id"], {}).items():
             reports += [{text: list(s)} for s in subsets] + [{text: "Smooth.1"}, {text: [None]}]
+        for q in questions:  # the edges v1.1 added: widened bounds, isclose, booleans
+            if isinstance(q.runs[0], (int, float)):
+                interval = widened_interval(q.runs)
+                for bound in (float(interval.lower), float(interval.upper)):
+                    for step in (-2e-5, -1e-6, 0.0, 1e-6, 2e-5):
+                        reports.append({q.text: bound * (1 + step)})
+            elif str(q.runs[0]).lower() in ("true", "false", "yes"):
+                reports += [{q.text: v} for v in (1, 0, 1.0, "1", "0", True, False, "true", 2, "yes", None)]
         for report in reports:
             want = upstream_v11_counts(task["capsule_id"], task["results"], report)
             got = grade_report(GRADER, questions, report, upstream_stop=True)
