@@ -61,6 +61,7 @@ def test_list_and_validate_speak_of_the_v11_suite(imported: Path):
     listing = cli(["capsule", "list"], imported).output
     assert "capsule-9477017  core-bench 1.1 mainline" in listing
     assert "capsule-9026204  core-bench 1.1 ood" in listing
+    assert "benchmark   core-bench 1.1 mainline" in cli(["capsule", "show", "capsule-9477017"], imported).output
     result = cli(["capsule", "validate", "capsule-9477017"], imported)
     assert result.exit_code == 0
     assert "--tarballs DIR" in result.output and "--download" in result.output

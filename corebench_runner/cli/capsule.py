@@ -66,6 +66,7 @@ def show_capsule(ctx: click.Context, capsule_ref: str) -> None:
     capsule = load_capsule(_capsule_folder(ctx, capsule_ref))
     click.echo(f"{capsule.id}: {capsule.title}")
     click.echo(f"  folder      {capsule.path}")
+    click.echo(f"  benchmark   {capsule.benchmark.label}")
     click.echo(f"  field       {capsule.field}   language {capsule.language}   gpu {capsule.gpu}")
     if capsule.paper.doi or capsule.paper.url:
         click.echo(f"  paper       {capsule.paper.doi or capsule.paper.url}")
