@@ -185,8 +185,9 @@ def _boolean_word(value: Any) -> bool | None:
 def string_dispute(runs: Sequence[Any], reported: Any, aliases: QuestionAliases) -> str | None:
     reference = str(runs[0])
     accepted = list(aliases.strings) if aliases.strings is not None else [reference]
-    mine, theirs = _boolean_word(reported), _boolean_word(reference)
-    if theirs is not None and reference.strip().casefold() not in {"0", "1"}:
+    mine = _boolean_word(reported)
+    theirs = _boolean_word(reference) if reference.strip().casefold() in {"true", "false", "yes", "no"} else None
+    if theirs is not None:
         if mine is theirs:
             return f"{json.dumps(reported)} says the same as the reference {json.dumps(reference)} (yes/no/true/false)"
         return None
