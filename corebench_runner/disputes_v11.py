@@ -22,7 +22,11 @@ from corebench_runner.official_rule import LIST, NUMERIC, STRING
 from corebench_runner.official_rule_v11 import QuestionAliases
 from corebench_runner.tolerance import read_number
 
-_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+")
+# A number standing on its own: not the digit of a name such as "F1" or "R0", and a "-" between two
+# numbers ("196000-364000") separates them rather than signs the second. "280k" is 280000.
+_NUMBER = re.compile(r"(?<![\w.])[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?"
+                     r"(?P<suffix>[kKM](?![a-zA-Z]))?")
+_SUFFIXES = {"k": 1e3, "K": 1e3, "M": 1e6}
 _NEGATIONS = {"not", "no", "never", "neither", "nor", "except", "without", "isn't", "wasn't"}
 _GENERIC_WORDS = {"the", "a", "an", "model", "method", "line", "group", "label", "name", "is", "answer",
                   "value", "of", "task", "country", "framework", "material", "patient"}
@@ -37,11 +41,16 @@ def _close(a: float, b: float) -> bool:
 def _numbers_in(text: str) -> list[tuple[float, str]]:
     found = []
     for match in _NUMBER.finditer(text):
-        written = match.group(0).replace(",", "")
+        suffix = match.group("suffix") or ""
+        written = match.group(0).removesuffix(suffix).replace(",", "")
         try:
-            found.append((float(written), written))
+            value = float(written)
         except ValueError:
             continue
+        if suffix:  # "280k": the digits as written say nothing about decimals any more
+            value *= _SUFFIXES[suffix]
+            written = repr(value) if value != int(value) else str(int(value))
+        found.append((value, written))
     return found
 
 
@@ -165,6 +174,11 @@ def _label_dispute(accepted: Sequence[str], text: str) -> str | None:
         if words and set(words) <= set(label_words) and set(words) - _GENERIC_WORDS:
             if any(len(w) >= 3 or not w.isalpha() for w in set(words) - _GENERIC_WORDS):
                 return f"it is a shortened form of the label {json.dumps(label)}"
+    for label in accepted:
+        plain_label, plain_text = _plain(label), _plain(text)
+        if len(plain_label) >= 4 and plain_text != plain_label and (
+                plain_text.startswith(plain_label) or plain_text.endswith(plain_label)) and len(plain_text) <= 40:
+            return f"it is the label {json.dumps(label)} run together with a prefix or suffix"
     return None
 
 
@@ -175,6 +189,10 @@ def _boolean_word(value: Any) -> bool | None:
         return bool(value)
     if isinstance(value, str):
         word = value.strip().strip(".!\"'").casefold()
+        if not (word in _YES or word in _NO):  # "Yes, 3 features ..." / "No (False)": the first word answers
+            first = re.match(r"\s*(\w+)\s*[,;:(\-]", value)
+            word = first.group(1).casefold() if first and first.group(1).casefold() in {"yes", "no", "true", "false"} \
+                else word
         if word in _YES:
             return True
         if word in _NO:
