@@ -49,7 +49,8 @@ def _parse_json(path: Path, raw: bytes) -> Any:
 
 def check_tasks(path: Path, tasks: Any) -> list[dict[str, Any]]:
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
-        raise UserError(f"{path}: expected a JSON list of task objects, as upstream's core_train.json")
+        raise UserError(f"{path}: expected a JSON list of task objects, as upstream's core_train.json, or a v1.1 "
+                        "Croissant file with a `tasks` record set")
     for i, task in enumerate(tasks):
         missing = [f for f in REQUIRED_FIELDS if f not in task]
         if missing:

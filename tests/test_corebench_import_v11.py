@@ -177,3 +177,19 @@ def test_a_core_test_json_that_fails_its_sha256_stops_the_import(tmp_path: Path,
     assert len(result.output.strip().splitlines()) == 1
     assert not (cache / "core_test.mainline.json").exists()
     assert not (tmp_path / "capsules").exists() or not any((tmp_path / "capsules").iterdir())
+
+
+def test_a_damaged_croissant_file_is_one_clear_line(tmp_path: Path):
+    data = gpg_json(OOD)
+    data["recordSet"][0]["data"][0]["tasks/expected_answer"] = "[{not json"
+    damaged = tmp_path / "croissant_ood.json"
+    damaged.write_text(json.dumps(data))
+    for args in (["capsule", "import-corebench", str(damaged)],
+                 ["grade", "--tasks", str(damaged), "--answers", str(damaged)]):
+        result = cli(args, tmp_path)
+        assert result.exit_code == 2, result.output
+        assert "expected_answer is not valid JSON" in result.output and "Traceback" not in result.output
+    del data["recordSet"]
+    damaged.write_text(json.dumps(data))
+    result = cli(["capsule", "import-corebench", str(damaged)], tmp_path)
+    assert result.exit_code == 2 and "expected a JSON list" in result.output
