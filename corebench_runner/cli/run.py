@@ -160,7 +160,8 @@ def show_command(run_id, store_path, as_json) -> None:
         summary = run_summary(store, run_id)
         lines = summary_lines(summary)
         lines.insert(1, f"  suite {summary.suite}")  # which benchmark, version and split: never mixed
-        lines += reliability_lines(Reliability.from_json(summary.reliability))
+        after_outcomes = next((n + 1 for n, line in enumerate(lines) if line.startswith("  outcomes:")), len(lines))
+        lines[after_outcomes:after_outcomes] = reliability_lines(Reliability.from_json(summary.reliability))
         for line in lines:
             click.echo(line)
         diagnoses = run_diagnoses(store, run_id)  # diagnostics (issue 11): funnel, reasons, flags
