@@ -102,7 +102,7 @@ def test_task_container_holds_no_capsule_archive_no_results_and_cannot_reach_the
     capsule = load_capsule(hostile_capsule(tmp_path))
     workspace = prepare(capsule, "hard", tmp_path / "ws")
     run_id = test_run_id()
-    with DockerSandbox(spec(run_id)) as sandbox:
+    with DockerSandbox(spec(run_id, user="agent")) as sandbox:  # as the bundled capsules' agents run
         sandbox.copy_in(workspace.path, "/workspace")
         found = sandbox.exec("find / -xdev \\( -name '*.tar*' -o -name '*.tgz' -o -name '*.zip' \\) "
                              "-path '/workspace/*' | sort", timeout=60)
@@ -115,6 +115,8 @@ def test_task_container_holds_no_capsule_archive_no_results_and_cannot_reach_the
         fetch = sandbox.exec(["python3", "-c", "import urllib.request; urllib.request.urlopen("
                               "'https://codeocean.com/capsule/1', timeout=20)"], timeout=60)
         assert fetch.exit_code != 0 and "Connection refused" in fetch.stderr
+        undo = sandbox.exec("echo 203.0.113.9 codeocean.com >> /etc/hosts", timeout=30)
+        assert undo.exit_code != 0 and "Permission denied" in undo.stderr  # an unprivileged agent cannot undo it
     monkeypatch.setenv("COREBENCH_BLOCKED_HOSTS", "none")  # the setting turns it off
     with DockerSandbox(spec(run_id)) as sandbox:
         hosts = sandbox.exec(["cat", "/etc/hosts"], timeout=30).stdout
