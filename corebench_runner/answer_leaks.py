@@ -53,6 +53,11 @@ def answer_leaks(capsule: Capsule) -> list[Problem]:
     return problems
 
 
+def distinctive(value: Any) -> bool:
+    """Whether finding this value in a file says something (3 or 0.5 are in every file)."""
+    return _pattern(value) is not None
+
+
 def _files_by_level(capsule: Capsule) -> dict[Path, list[str]]:
     """Every shipped file the agent sees, with the levels that show it (easy's results/ left out)."""
     seen: dict[Path, list[str]] = {}

@@ -80,3 +80,65 @@ def test_a_value_in_results_is_not_shipped_at_hard_level(capsule):
     assert shipped_flags(capsule, [bash("cat results/summary.json", '{"mean_petal_length": 3.7333}')]) == []
     medium = shipped_flags(capsule, [bash("cat results/summary.json", '{"mean_petal_length": 3.7333}')], "medium")
     assert medium == []  # medium empties results/ too
+
+
+PEEK_SCAFFOLD = '''
+"""Reads the answers off the shipped notebook instead of running the code."""
+import json
+
+from corebench_runner.records import Submission, Usage
+
+ANSWERS = %(answers)r
+
+
+class Peek:
+    name = "peek"
+    version = "1"
+    needs_model = False
+    always_uses_capsule_environment = False
+
+    def run(self, task, sandbox, model, limits):
+        command = "cat code/notebook.ipynb && cat code/analysis.py"
+        result = sandbox.exec(command, timeout=60, workdir=task.workspace_dir)
+        transcript = [{"type": "command", "command": command, "exit_code": result.exit_code,
+                       "stdout_tail": result.stdout, "stderr_tail": result.stderr}]
+        sandbox.write_file(task.report_path, json.dumps(ANSWERS))
+        return Submission(answers=dict(ANSWERS), transcript=transcript, usage=Usage(), steps=1)
+
+
+SCAFFOLD = Peek()
+'''
+
+
+@pytest.mark.docker
+def test_a_real_run_that_reads_the_shipped_notebook_is_sent_to_review(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+    from support_capsules import good_capsule_doc
+
+    suite = tmp_path / "suite"
+    (suite / "scaffolds").mkdir(parents=True)
+    (suite / "scaffolds" / "peek.py").write_text(PEEK_SCAFFOLD % {"answers": RIGHT})
+    doc = good_capsule_doc("leaky")
+    doc["resources"] = {"cpus": 0.5, "memory": "256m", "time_limit": 600}
+    folder = write_capsule(suite / "capsules", "leaky", doc)
+    (folder / "code" / "notebook.ipynb").write_text(NOTEBOOK)
+    runner = CliRunner()
+    validated = runner.invoke(main, ["--suite", str(suite), "capsule", "validate", "leaky"])
+    assert "notebook.ipynb" in validated.output and "question 1" in validated.output  # the author was warned
+
+    store = str(tmp_path / "results.sqlite")
+    ran = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "peek", "--capsules", "leaky",
+                               "--level", "hard", "--quiet", "--store", store])
+    assert ran.exit_code == 0, ran.output
+    shown = json.loads(runner.invoke(main, ["show", "", "--json", "--store", store]).output)
+    task = shown["tasks"][0]
+    assert task["outcome"] == "correct"  # the grader's verdict stands ...
+    mean = next(q for q in task["questions"] if q["question"] == MEAN)
+    assert mean["status"] == "correct" and mean["verified_status"] == "disputed"  # ... but a person must rule
+    flags = [f for f in task["flags"] if f["code"] == "answer_from_shipped_file"]
+    assert {f["question"] for f in flags} == {MEAN, SPECIES}  # 'setosa' stands in the shipped analysis.py
+    assert shown["run"]["verified_accuracy"] == 0.0

@@ -236,13 +236,14 @@ def shipped_answer_reads(answers: dict[str, Any], actions: list[Action], capsule
     """Answers first seen in a shipped file that already held them (medium and hard: easy's task is reading)."""
     if level == "easy" or not getattr(capsule, "path", None):
         return []
+    from corebench_runner.answer_leaks import distinctive  # the rule capsule validation uses
     from corebench_runner.levels import visible_files  # the same rule that built the workspace
 
     shipped = {path.relative_to(capsule.path).as_posix(): path for path in visible_files(capsule, level)}
     extracted = {q for a in actions if a.kind == "extract" for q in (a.answers or {})}
     flags = []
     for question, value in answers.items():
-        if not _judgeable(value) or question in extracted:
+        if not _judgeable(value) or question in extracted or not distinctive(value):
             continue
         action, relative = _first_sighting_in_shipped_file(value, actions, shipped, workspace)
         if action is not None:
