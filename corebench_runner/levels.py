@@ -99,8 +99,9 @@ def _walk(capsule: Capsule, level: str) -> tuple[list[PurePosixPath], list[PureP
             if relative.parts[0] in NEVER_COPIED or _dropped_folder(level, relative):
                 dirnames.remove(name)
                 continue
-            if (Path(current) / name).is_symlink():
-                files.append(relative)  # copied as the link it is (validation keeps links inside)
+            if (Path(current) / name).is_symlink():  # copied as the link it is (validation keeps links inside)
+                if _kept(capsule, level, relative, Path(current) / name):
+                    files.append(relative)
                 dirnames.remove(name)
             else:
                 folders.append(relative)
