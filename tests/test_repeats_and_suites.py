@@ -97,12 +97,12 @@ def runs(tmp_path_factory):
     suites = {V11: make_suite(root / "v11", V11, ["always-a", "sometimes-a", "never-a"]),
               V1: make_suite(root / "v1", V1, ["always-a"]),
               BUNDLED: make_suite(root / "bundled", BUNDLED, ["sometimes-b"])}
-    ids = {}
+    ids, printed = {}, {}
     for label, repeats in ((V11, "3"), (V1, "1"), (BUNDLED, "1")):
-        cli("--suite", str(suites[label]), "run", "--scaffold", "repeat", "--all", "--level", "hard",
-            "--repeats", repeats, "--concurrency", "1", "--quiet", "--store", str(store))
+        printed[label] = cli("--suite", str(suites[label]), "run", "--scaffold", "repeat", "--all", "--level", "hard",
+                             "--repeats", repeats, "--concurrency", "1", "--store", str(store))
         ids[label] = json.loads(cli("runs", "--json", "--store", str(store)))[0]["id"]
-    yield {"store": store, "ids": ids, "root": root}
+    yield {"store": store, "ids": ids, "root": root, "printed": printed}
     mp.undo()
 
 
@@ -133,6 +133,8 @@ def test_a_run_with_three_repeats_reports_its_reliability_everywhere(runs):
     assert (rel["repeat_min"], rel["repeat_max"]) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
     assert shown["run"]["accuracy"] == pytest.approx(5 / 9)  # 5 of 9 tasks: the same mean
 
+    assert "pass@3 66.7%   pass^3 33.3%" in runs["printed"][V11]  # the closing summary of `corebench run`
+    assert f"suite {V1}" in runs["printed"][V1] and "pass@" not in runs["printed"][V1]  # one repeat: nothing to say
     text = cli("show", run_id, "--store", store)
     assert f"suite {V11}" in text and "over 3 repeats: mean accuracy 55.6% [95%" in text
     assert "pass@3 66.7%   pass^3 33.3%   consistency 77.8%" in text
