@@ -57,6 +57,16 @@ def test_found_by_grep_or_by_a_read_tool_is_flagged_too(capsule):
         {"type": "agent_event", "event": {"type": "user", "message": {"content": [
             {"type": "tool_result", "tool_use_id": "t1", "content": NOTEBOOK}]}}}]
     assert len(shipped_flags(capsule, claude)) == 1
+    claude_grep = [{"type": "agent_event", "event": {"type": "assistant", "message": {"content": [
+        {"type": "tool_use", "id": "t2", "name": "Grep", "input": {"pattern": "3\\.73", "path": "/workspace"}}]}}},
+        {"type": "agent_event", "event": {"type": "user", "message": {"content": [
+            {"type": "tool_result", "tool_use_id": "t2", "content": "code/notebook.ipynb:1: mean petal length: 3.7333"}]}}}]
+    assert len(shipped_flags(capsule, claude_grep)) == 1
+
+
+def test_a_file_code_wrote_that_mentions_a_shipped_file_is_not_the_shipped_file(capsule):
+    log = [bash("python3 code/analysis.py > out.log; cat out.log", "see code/notebook.ipynb\nmean 3.7333")]
+    assert shipped_flags(capsule, log) == []
 
 
 def test_answer_produced_by_running_code_is_not_flagged_even_if_the_notebook_is_read_later(capsule):

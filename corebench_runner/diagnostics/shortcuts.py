@@ -279,11 +279,19 @@ def _shipped_sources(action: Action, shipped: dict[str, Any], workspace: str) ->
         for segment in re.split(r"&&|\|\||;|\||\n", action.command):
             words = segment.split()
             if words and PurePosixPath(words[0]).name.lower() in _READERS - {"python", "python3", "rscript"}:
-                named += [w.strip("'\"") for w in words[1:] if not w.startswith("-")]
-    sources = [r for r in (_relative(path, workspace) for path in named) if r in shipped]
-    if action.kind == "command" and _is_reader(action.command):
-        sources += [r for r in shipped if r not in sources and r in action.output]
+                operands = [w.strip("'\"") for w in words[1:] if not w.startswith("-")]
+                named += operands[1:] if PurePosixPath(words[0]).name.lower() in ("grep", "egrep") else operands
+    relatives = [_relative(path, workspace) for path in named]
+    sources = [r for r in relatives if r in shipped]
+    searched = action.kind == "read" or (action.kind == "command" and _is_reader(action.command))
+    # A search over a folder (grep -r, Claude Code's Grep) names the files it found in its output.
+    if searched and not sources and all(_is_folder(r, shipped, workspace) for r in relatives):
+        sources = [r for r in shipped if r in action.output]
     return sources
+
+
+def _is_folder(relative: str, shipped: dict[str, Any], workspace: str) -> bool:
+    return relative in ("", ".", workspace) or any(path.startswith(relative.rstrip("/") + "/") for path in shipped)
 
 
 def _is_reader(command: str) -> bool:
