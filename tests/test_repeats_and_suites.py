@@ -208,10 +208,9 @@ def test_report_keeps_suites_apart_and_shows_reliability(runs):
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("_", [None], ids=["chromium"])
-@browser_marks[0]
-@browser_marks[1]
-def test_report_suites_read_apart_in_a_browser(runs, tmp_path, _):
+@browser_marks[0]  # pytest.mark.browser
+@browser_marks[1]  # skipped, saying why, where Chromium is missing
+def test_report_suites_read_apart_in_a_browser(runs, tmp_path):
     site = render_site(runs["store"], runs["root"] / "site-browser")
     with chromium_context(tmp_path / "profile") as context:
         watch = PageWatch(context)
