@@ -6,7 +6,8 @@ without running anything. `corebench capsule validate` warns about each such fil
 question and the file. results/ at the easy level is left out: reading it is that level's task.
 
 Short numbers (fewer than three significant digits) and short strings are everywhere, so they are
-not looked for; strings are not looked for under data/, whose labels they usually are.
+not looked for. Under data/ (tables of measurements and labels) only numbers of five significant
+digits or more are looked for: shorter ones turn up there by chance.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from corebench_runner.capsule import LEVELS, Capsule, Problem
 from corebench_runner.levels import visible_files
 
 MIN_SIGNIFICANT_DIGITS = 3
+MIN_SIGNIFICANT_DIGITS_IN_DATA = 5
 MIN_STRING_LENGTH = 4
 MAX_FILE_BYTES = 50_000_000  # larger files are data, read by code, not by eye
 BINARY_SNIFF = 8192
@@ -31,17 +33,20 @@ def answer_leaks(capsule: Capsule) -> list[Problem]:
     problems: list[Problem] = []
     for number, question in enumerate(capsule.questions, 1):
         patterns = [(value, pattern) for value in _distinct(question.runs) if (pattern := _pattern(value)) is not None]
+        in_data_patterns = [(v, p) for v, p in patterns if _pattern(v, MIN_SIGNIFICANT_DIGITS_IN_DATA, numbers_only=True)]
         if not patterns:
             continue
         for path, levels in seen_at.items():
             in_data = path.relative_to(capsule.path).parts[0] == "data"
+            if in_data and not in_data_patterns:
+                continue
             if path not in texts:
                 texts[path] = _read_text(path)
             text = texts[path]
             if text is None:
                 continue
-            for value, pattern in patterns:
-                if (in_data and not isinstance(value, (int, float, list))) or not _found(pattern, text):
+            for value, pattern in (in_data_patterns if in_data else patterns):
+                if not _found(pattern, text):
                     continue
                 relative = path.relative_to(capsule.path).as_posix()
                 problems.append(Problem(
@@ -78,23 +83,26 @@ def _distinct(values: list[Any]) -> Iterator[Any]:
             yield value
 
 
-def _pattern(value: Any) -> re.Pattern[str] | list[re.Pattern[str]] | None:
+def _pattern(value: Any, min_digits: int = MIN_SIGNIFICANT_DIGITS,
+             numbers_only: bool = False) -> re.Pattern[str] | list[re.Pattern[str]] | None:
     """What to look for: a number as written, a long string as a phrase, a list as all of its items."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
         text = repr(value) if isinstance(value, float) else str(value)
         digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0" if isinstance(value, int) else "")
-        if "e" in text.lower() or len(digits) < MIN_SIGNIFICANT_DIGITS:
+        if "e" in text.lower() or len(digits) < min_digits:
             return None
         return re.compile(r"(?<![\d.])" + re.escape(text) + r"(?!\d)")
+    if numbers_only and not isinstance(value, list):
+        return None
     if isinstance(value, str):
         words = " ".join(value.split())
         if len(words) < MIN_STRING_LENGTH:
             return None
         return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words.split())) + r"(?!\w)", re.IGNORECASE)
     if isinstance(value, list) and value:
-        items = [_pattern(item) for item in value]
+        items = [_pattern(item, min_digits, numbers_only) for item in value]
         return None if any(item is None or isinstance(item, list) for item in items) else items  # type: ignore[return-value]
     return None
 
