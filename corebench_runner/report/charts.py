@@ -53,13 +53,15 @@ def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path, suite: str
 
 
 def accuracy_against_cost(runs: pd.DataFrame, out_dir: Path, suite: str = "") -> str:
-    """Every run of one suite as a point: verified accuracy against cost per task, one colour per model."""
+    """Every run of one suite as a point: verified accuracy against cost per task, per model and level."""
     name = f"accuracy-vs-cost-{slug(suite)}.svg" if suite else "accuracy-vs-cost.svg"
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         priced = runs[runs["cost_per_task"].notna()]
-        for model, group in priced.groupby("model"):
-            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=model, alpha=0.85)
+        markers = dict(zip(("easy", "medium", "hard"), ("s", "^", "o")))  # levels apart: shape, models: colour
+        for (model, level), group in priced.groupby(["model", "level"]):
+            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=f"{model} / {level}", alpha=0.85,
+                       marker=markers.get(level, "o"))
         ax.xaxis.set_major_formatter("${x:,.2f}")
         title = "Verified accuracy against cost per task (each point a run)"
         _finish(fig, ax, f"{suite}: {title}" if suite else title, "cost per task (USD)")
