@@ -91,7 +91,7 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False, blocked_hosts:
         config["mem_limit"] = spec.memory
         config["memswap_limit"] = spec.memory  # no swap beyond the memory limit
     if blocked_hosts:  # names whose sites serve the original results resolve to nowhere (settings.blocked_hosts)
-        config["extra_hosts"] = dict(blocked_hosts)
+        config.setdefault("extra_hosts", {}).update(blocked_hosts)
     if spec.gpu:
         config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
     return config
