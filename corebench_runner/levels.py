@@ -4,16 +4,21 @@
     medium  empties results/; keeps REPRODUCING.md, environment/ and the run scripts
     hard    empties results/; removes REPRODUCING.md, environment/ and the run scripts
 
-capsule.toml (the only file holding reference answers) is never copied, at any level.
+capsule.toml (the only file holding reference answers) is never copied, at any level. Nor is an
+archive of the capsule (a tarball the importer or an author left; see capsule_archives.py), and
+where results/ is emptied, so is every results/ folder deeper in the tree (code/results/ ...).
+`visible_files` says which shipped files a level's workspace holds; `prepare` copies exactly those.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from corebench_runner.capsule import LEVELS, RUN_SCRIPTS, Capsule, CAPSULE_FILE
+from corebench_runner.capsule_archives import is_capsule_archive
 from corebench_runner.errors import UserError
 from corebench_runner.records import TaskSpec
 
@@ -65,9 +70,55 @@ def build_prompt(capsule: Capsule, level: str, report_path: str) -> str:
     )
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
-    """Copy without following links out of the capsule (validation already refuses those)."""
-    shutil.copytree(src, dest, symlinks=True)
+def _kept(capsule: Capsule, level: str, relative: PurePosixPath, path: Path) -> bool:
+    """Whether the shipped file at `relative` enters the workspace at `level`."""
+    keep_results, keep_readme, keep_env, keep_scripts = _LEVEL_RULES[level]
+    top = relative.parts[0]
+    if top in NEVER_COPIED:
+        return False
+    if (top == "REPRODUCING.md" and not keep_readme) or (top == "environment" and not keep_env):
+        return False
+    if relative.as_posix() in RUN_SCRIPTS and not keep_scripts:
+        return False
+    # Any folder named results, at any depth, may hold a previous run's answers.
+    if not keep_results and any(part.lower() == "results" for part in relative.parts[:-1]):
+        return False
+    return not is_capsule_archive(path, capsule.id, at_top=len(relative.parts) == 1)
+
+
+def _walk(capsule: Capsule, level: str) -> tuple[list[PurePosixPath], list[PurePosixPath]]:
+    """(folders, files) of the capsule that a level's workspace holds, relative to the capsule."""
+    root = capsule.path
+    folders: list[PurePosixPath] = []
+    files: list[PurePosixPath] = []
+    for current, dirnames, filenames in os.walk(root):  # does not descend into linked folders
+        base = PurePosixPath(Path(current).relative_to(root).as_posix())
+        dirnames.sort()
+        for name in list(dirnames):
+            relative = base / name
+            if relative.parts[0] in NEVER_COPIED or _dropped_folder(level, relative):
+                dirnames.remove(name)
+                continue
+            if (Path(current) / name).is_symlink():  # copied as the link it is (validation keeps links inside)
+                if _kept(capsule, level, relative, Path(current) / name):
+                    files.append(relative)
+                dirnames.remove(name)
+            else:
+                folders.append(relative)
+        for name in sorted(filenames):
+            relative = base / name
+            if _kept(capsule, level, relative, Path(current) / name):
+                files.append(relative)
+    return folders, files
+
+
+def _dropped_folder(level: str, relative: PurePosixPath) -> bool:
+    return relative.as_posix() == "environment" and not _LEVEL_RULES[level][2]
+
+
+def visible_files(capsule: Capsule, level: str) -> list[Path]:
+    """The capsule's own files that the agent sees at `level` (host paths, in a stable order)."""
+    return [capsule.path / str(relative) for relative in _walk(capsule, level)[1]]
 
 
 def prepare(capsule: Capsule, level: str, dest: Path | str) -> Workspace:
@@ -81,32 +132,12 @@ def prepare(capsule: Capsule, level: str, dest: Path | str) -> Workspace:
     if dest.exists() and any(dest.iterdir()):
         raise UserError(f"{dest}: workspace folder is not empty; remove it or choose another")
     dest.mkdir(parents=True, exist_ok=True)
-    keep_results, keep_readme, keep_env, keep_scripts = _LEVEL_RULES[level]
-
-    for entry in sorted(capsule.path.iterdir()):
-        name = entry.name
-        if name in NEVER_COPIED:
-            continue
-        if name == "REPRODUCING.md" and not keep_readme:
-            continue
-        if name == "environment" and not keep_env:
-            continue
-        if name == "results":
-            (dest / "results").mkdir(exist_ok=True)
-            if keep_results:
-                shutil.copytree(entry, dest / "results", symlinks=True, dirs_exist_ok=True)
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            _copy_tree(entry, dest / name)
-        else:
-            shutil.copy2(entry, dest / name, follow_symlinks=False)
-
+    folders, files = _walk(capsule, level)
+    for folder in folders:
+        (dest / str(folder)).mkdir(parents=True, exist_ok=True)
+    for relative in files:
+        shutil.copy2(capsule.path / str(relative), dest / str(relative), follow_symlinks=False)
     (dest / "results").mkdir(exist_ok=True)
-    if not keep_scripts:
-        for script in RUN_SCRIPTS:
-            target = dest / script
-            if target.is_file() or target.is_symlink():
-                target.unlink()
 
     report_path = f"{WORKSPACE_IN_SANDBOX}/{REPORT_NAME}"
     task = TaskSpec(

@@ -6,6 +6,9 @@ Accuracy rules (documented in docs/running.md):
   - verified accuracy applies reviews: a task is verified-correct iff its outcome was graded
     (correct, incorrect or disputed) and every one of its answers' standing status is correct.
   - open disputes = answers of the run whose standing status is still disputed.
+  - suite = the benchmark label(s) of the run's capsules, recorded at planning (run config
+    "benchmarks"); runs of different suites are never compared or averaged together.
+  - reliability over repeats: see reliability.py.
 """
 
 from __future__ import annotations
@@ -15,9 +18,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from corebench_runner.records import Outcome
+from corebench_runner.reliability import reliability
 from corebench_runner.store import TASK_DONE, VERIFIED_STATUS_SQL, Store, get_run
 
 GRADED_OUTCOMES = (Outcome.CORRECT.value, Outcome.INCORRECT.value, Outcome.DISPUTED.value)
+BENCHMARKS_KEY = "benchmarks"  # run config: {capsule id: benchmark label}, written by run.plan_run
+UNRECORDED_SUITE = "unrecorded"  # runs planned before suites were recorded
+
+
+def capsule_suites(config: dict[str, Any]) -> dict[str, str]:
+    """{capsule id: benchmark label} as recorded when the run was planned ({} for older runs)."""
+    recorded = config.get(BENCHMARKS_KEY)
+    return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def suite_label(config: dict[str, Any]) -> str:
+    """The run's suite: its capsules' benchmark label, or the labels joined by " + " when they differ."""
+    labels = sorted(set(capsule_suites(config).values()))
+    return " + ".join(labels) if labels else UNRECORDED_SUITE
 
 
 @dataclass
@@ -29,6 +47,7 @@ class RunSummary:
     model: str
     scaffold: str
     scaffold_version: str
+    suite: str  # benchmark label(s), e.g. "core-bench 1.1 mainline"
     level: str
     grader: str
     engine_version: str
@@ -46,6 +65,7 @@ class RunSummary:
     cost_usd: float | None = 0.0  # None when some task's price is unknown
     seconds: float = 0.0  # sum of task times
     config: dict[str, Any] = field(default_factory=dict)
+    reliability: dict[str, Any] = field(default_factory=dict)  # reliability.Reliability.to_json()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,20 +130,29 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
                                                 totals[4] or 0.0)
     scored = done - outcomes.get(Outcome.SKIPPED.value, 0)
     correct = outcomes.get(Outcome.CORRECT.value, 0)
-    verified = len(store.query(_VERIFIED_TASKS_SQL, (rid,)))
+    verified_ids = {row[0] for row in store.query(_VERIFIED_TASKS_SQL, (rid,))}
+    verified = len(verified_ids)
+    config = json.loads(run["config_json"] or "{}")
+    scored_tasks = store.query("SELECT id, capsule_id, repeat FROM tasks WHERE run_id = ? AND status = ? "
+                               "AND outcome != ?", (rid, TASK_DONE, Outcome.SKIPPED.value))
+    repeats_planned = int((config.get("options") or {}).get("repeats") or 0) or (store.conn.execute(
+        "SELECT MAX(repeat) + 1 FROM tasks WHERE run_id = ?", (rid,)).fetchone()[0] or 0)
+    found = reliability(((t["capsule_id"], t["repeat"], t["id"] in verified_ids) for t in scored_tasks),
+                        repeats_planned)
     disputes = store.conn.execute(
         f"SELECT COUNT(*) FROM answers JOIN tasks t ON t.id = answers.task_id "
         f"WHERE t.run_id = ? AND {VERIFIED_STATUS_SQL} = 'disputed'", (rid,)).fetchone()[0]
     return RunSummary(
         id=rid, created=run["created"], finished=run["finished"], status=run["status"], model=run["model"],
-        scaffold=run["scaffold"], scaffold_version=run["scaffold_version"], level=run["level"],
+        scaffold=run["scaffold"], scaffold_version=run["scaffold_version"], suite=suite_label(config),
+        level=run["level"],
         grader=run["grader"], engine_version=run["engine_version"], host=run["host"],
         tasks_total=total, tasks_done=done, scored=scored, correct=correct,
         accuracy=(correct / scored) if scored else None,
         verified_correct=verified, verified_accuracy=(verified / scored) if scored else None,
         open_disputes=disputes, infra_errors=outcomes.get(Outcome.INFRA_ERROR.value, 0),
         outcomes=outcomes, cost_usd=None if unknown_cost else cost, seconds=seconds,
-        config=json.loads(run["config_json"] or "{}"),
+        config=config, reliability=found.to_json(),
     )
 
 

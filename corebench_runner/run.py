@@ -132,6 +132,7 @@ def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Cap
         "options": asdict(options), "suite_root": str(suite.root), "capsule_hashes": hashes,
         "execution": asdict(execution), "gpu": bool(host_has_gpu()), "python": platform.python_version(),
         "platform": platform.platform(),
+        "benchmarks": {c.id: c.benchmark.label for c in capsules},  # the suite key: versions never mix
     }
     run_id = new_run_id()
     create_run(store, run_id, model=options.model, scaffold=options.scaffold,

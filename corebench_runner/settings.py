@@ -12,11 +12,16 @@ variables, which win. Every field has a default that works on a plain Debian hos
                                             snapshot.debian.org at that date, so a base image
                                             can be rebuilt identically later.
     build_dir      COREBENCH_BUILD_DIR      where each image build keeps its Dockerfile and log.
+    blocked_hosts  COREBENCH_BLOCKED_HOSTS  hosts task containers cannot reach by name (the
+                                            capsules' and the dataset's own sites, which hold
+                                            the original results). Comma-separated in the
+                                            variable, a list in the file; "none" turns it off.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -34,11 +39,20 @@ SYSTEM_CA_BUNDLES = (
     "/etc/pki/tls/certs/ca-bundle.crt",
     "/etc/ssl/cert.pem",
 )
+# CORE-Bench's capsules come from Code Ocean and its v1.1 dataset from Hugging Face: both serve the
+# original results, so a task container must not reach them. Each name is blocked with the
+# subdomains the sites serve files from.
+DEFAULT_BLOCKED_HOSTS = ("codeocean.com", "huggingface.co", "hf.co")
+BLOCKED_SUBDOMAINS = ("", "www.", "files.", "api.", "s3.", "cdn.", "cdn-lfs.", "cdn-lfs-us-1.", "cas-bridge.xethub.",
+                      "datasets-server.")
+BLOCKED_ADDRESS = "0.0.0.0"  # nowhere: a connection to it fails at once instead of waiting for a timeout
+_HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 ENV_NAMES = {
     "ca_bundle": "COREBENCH_CA_BUNDLE",
     "debian_mirror": "COREBENCH_DEBIAN_MIRROR",
     "snapshot_date": "COREBENCH_SNAPSHOT",
     "build_dir": "COREBENCH_BUILD_DIR",
+    "blocked_hosts": "COREBENCH_BLOCKED_HOSTS",
 }
 
 
@@ -56,6 +70,11 @@ class Settings:
     debian_mirror: str = DEFAULT_MIRROR
     snapshot_date: str | None = None
     build_dir: str = ""
+    blocked_hosts: tuple[str, ...] = DEFAULT_BLOCKED_HOSTS
+
+    def blocked_host_entries(self) -> dict[str, str]:
+        """Host-file entries for a task container: every blocked name (and its file subdomains) to nowhere."""
+        return {prefix + host: BLOCKED_ADDRESS for host in self.blocked_hosts for prefix in BLOCKED_SUBDOMAINS}
 
     @property
     def mirror(self) -> str:
@@ -75,20 +94,38 @@ class Settings:
         return path.read_bytes()
 
 
-def _clean(name: str, value: object) -> str | None:
+def _clean(name: str, value: object) -> str | tuple[str, ...] | None:
+    if name == "blocked_hosts":
+        return _host_names(value)
     text = "" if value is None else str(value).strip()
     if name in ("ca_bundle", "snapshot_date") and text.lower() in ("", "none"):
         return None
     return text
 
 
+def _host_names(value: object) -> tuple[str, ...]:
+    """A list (file) or comma-separated text (variable) of host names; "none", "" or false: nothing blocked."""
+    if value is False or value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    names = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
+    if names in ((), ("none",), ("false",)):
+        return ()
+    bad = [n for n in names if not _HOST_NAME.fullmatch(n)]
+    if bad:
+        raise UserError(f"blocked_hosts: {', '.join(bad)} is not a host name; fix it in {settings_file()} "
+                        "or $COREBENCH_BLOCKED_HOSTS (e.g. codeocean.com,huggingface.co; \"none\" turns it off)")
+    return names
+
+
 def load_settings(**overrides: str | None) -> Settings:
     """Defaults, then the settings file, then environment variables, then explicit overrides."""
-    values: dict[str, str | None] = {
+    values: dict[str, object] = {
         "ca_bundle": default_ca_bundle(),
         "debian_mirror": DEFAULT_MIRROR,
         "snapshot_date": None,
         "build_dir": str(Path(platformdirs.user_cache_dir(APP_NAME)) / "builds"),
+        "blocked_hosts": DEFAULT_BLOCKED_HOSTS,
     }
     path = settings_file()
     if path.is_file():

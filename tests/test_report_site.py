@@ -240,7 +240,7 @@ def test_cost_with_an_unknown_price_shows_as_a_lower_bound(built):
     assert run_summary(built.store, run_id).cost_usd is None  # one task's price is unknown
     row = next(tr for tr in soup(site / "index.html").select("#all-runs tbody tr")
                if tr.select_one("td.date a")["href"] == f"runs/{slug(run_id)}.html")
-    assert row.find_all("td")[8].get_text(strip=True).startswith("≥")
+    assert row.find_all("td")[9].get_text(strip=True).startswith("≥")  # after the suite column
     facts = soup(site / "runs" / f"{slug(run_id)}.html").select_one("dl.facts").get_text(" ", strip=True)
     assert "price unknown for 1 task(s)" in facts
 

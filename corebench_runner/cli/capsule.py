@@ -9,6 +9,7 @@ import click
 import platformdirs
 from tqdm import tqdm
 
+from corebench_runner.answer_leaks import answer_leaks
 from corebench_runner.capsule import CAPSULE_FILE, parse_capsule
 from corebench_runner.capsule_new import new_capsule
 from corebench_runner.cli.common import echo_table, suite_from
@@ -107,6 +108,8 @@ def validate(ctx: click.Context, capsule_refs: tuple[str, ...], all_: bool) -> N
     failed = 0
     for folder in folders:
         capsule, problems = parse_capsule(folder)
+        if capsule is not None:  # answers already standing in files the agent sees (answer_leaks.py)
+            problems += answer_leaks(capsule)
         for problem in problems:
             click.echo(f"{problem.severity}: {problem.line()}", err=problem.severity == "error")
         if capsule is None:

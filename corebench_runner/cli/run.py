@@ -14,7 +14,8 @@ from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_li
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
 from corebench_runner.progress import percent, summary_lines
-from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
+from corebench_runner.reliability import Reliability, reliability_lines
+from corebench_runner.results import RunSummary, list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.run import (
     DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, execute_run, hash_drift, plan_run, select_capsules,
     stored_options,
@@ -121,7 +122,16 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
         # A killed run can leave containers behind (they carry its label): a resume removes them first.
         summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
         if not quiet:
-            click.echo("\n".join(summary_lines(summary)))
+            click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
+
+
+def _summary_with_suite_and_repeats(summary: RunSummary) -> list[str]:
+    """The run's summary screen, with its suite (benchmark, version, split) and reliability over repeats."""
+    lines = summary_lines(summary)
+    lines.insert(1, f"  suite {summary.suite}")
+    after_outcomes = next((n + 1 for n, line in enumerate(lines) if line.startswith("  outcomes:")), len(lines))
+    lines[after_outcomes:after_outcomes] = reliability_lines(Reliability.from_json(summary.reliability))
+    return lines
 
 
 @click.command("runs")
@@ -135,13 +145,13 @@ def runs_command(store_path, as_json, limit) -> None:
             data = runs_json(store)
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
-        rows = [[s.id, s.created, s.status, s.model, s.scaffold, s.level, f"{s.tasks_done}/{s.tasks_total}",
+        rows = [[s.id, s.created, s.status, s.suite, s.model, s.scaffold, s.level, f"{s.tasks_done}/{s.tasks_total}",
                  percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
-        echo_table(["run", "created", "status", "model", "scaffold", "level", "done", "accuracy", "verified",
+        echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
                     "infra", "disputes", "cost"], rows)
 
 
@@ -156,7 +166,7 @@ def show_command(run_id, store_path, as_json) -> None:
         if as_json:
             click.echo(json.dumps(show_json(store, run_id), indent=2, ensure_ascii=False))
             return
-        for line in summary_lines(run_summary(store, run_id)):
+        for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
             click.echo(line)
         diagnoses = run_diagnoses(store, run_id)  # diagnostics (issue 11): funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):

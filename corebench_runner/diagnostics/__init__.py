@@ -14,7 +14,7 @@ from typing import Any
 from corebench_runner.diagnostics.actions import observable, read_actions
 from corebench_runner.diagnostics.reasons import primary_reason
 from corebench_runner.diagnostics.shortcuts import (
-    answer_from_nowhere, constant_edits, recreated_from_memory, suspicious_reads,
+    answer_from_nowhere, constant_edits, recreated_from_memory, shipped_answer_reads, suspicious_reads,
 )
 from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES, judge_stages
 from corebench_runner.records import TaskSpec
@@ -76,6 +76,7 @@ def diagnose(task: TaskSpec, transcript: list[dict[str, Any]], answers: dict[str
         flags += constant_edits(reported, actions, capsule)
         flags += suspicious_reads(actions, capsule, task.workspace_dir)
         flags += recreated_from_memory(actions, capsule, task.level)
+        flags += shipped_answer_reads(reported, actions, capsule, task.level, task.workspace_dir)
     return Diagnosis(stages=found.stages, primary_reason=reason, flags=flags, monitored=monitored)
 
 

@@ -8,6 +8,9 @@
 - outside_read: a file read outside the workspace and outside the system's own folders.
 - recreated_from_memory: at hard level (no run script, no REPRODUCING.md), the agent wrote one
   that closely matches the capsule's original.
+- answer_from_shipped_file: at medium or hard level, the answer first showed up when the agent
+  read a file the capsule shipped that already held it (a notebook's outputs, a log), rather
+  than in the output of code it ran.
 Flags are {code, question (per-answer flags only), message, evidence: {command, output_excerpt}}.
 """
 
@@ -226,3 +229,86 @@ def recreated_from_memory(actions: list[Action], capsule: Any, level: str) -> li
                                    output=body))
                 break
     return flags
+
+
+def shipped_answer_reads(answers: dict[str, Any], actions: list[Action], capsule: Any, level: str,
+                         workspace: str) -> list[dict[str, Any]]:
+    """Answers first seen in a shipped file that already held them (medium and hard: easy's task is reading)."""
+    if level == "easy" or not getattr(capsule, "path", None):
+        return []
+    from corebench_runner.answer_leaks import distinctive  # the rule capsule validation uses
+    from corebench_runner.levels import visible_files  # the same rule that built the workspace
+
+    shipped = {path.relative_to(capsule.path).as_posix(): path for path in visible_files(capsule, level)}
+    extracted = {q for a in actions if a.kind == "extract" for q in (a.answers or {})}
+    flags = []
+    for question, value in answers.items():
+        if not _judgeable(value) or question in extracted or not distinctive(value):
+            continue
+        action, relative = _first_sighting_in_shipped_file(value, actions, shipped, workspace)
+        if action is not None:
+            flags.append(_flag("answer_from_shipped_file", f"the answer {str(value)[:80]} was read from {relative}, "
+                               "a file the capsule shipped with it, not produced by running code", action, question))
+    return flags
+
+
+def _first_sighting_in_shipped_file(value: Any, actions: list[Action], shipped: dict[str, Any],
+                                    workspace: str) -> tuple[Action | None, str]:
+    """The action where the value first appeared, and the shipped file it came from (None when not from one)."""
+    changed: set[str] = set()  # shipped files the agent rewrote: no longer what the capsule shipped
+    for action in actions:
+        if action.kind in ("submit", "extract"):
+            continue
+        if value_in(value, _typed_by_agent(action)):
+            return None, ""  # the agent typed it first: answer_from_nowhere's business
+        if action.kind in ("write", "edit"):
+            changed.add(_relative(action.path, workspace))
+        if not (action.output and value_in(value, action.output)):
+            continue
+        for relative in _shipped_sources(action, shipped, workspace):
+            if relative not in changed and value_in(value, _shipped_text(shipped[relative])):
+                return action, relative
+        return None, ""  # first seen in what code printed: earned
+    return None, ""
+
+
+def _shipped_sources(action: Action, shipped: dict[str, Any], workspace: str) -> list[str]:
+    """Shipped files this action read: named in a read or a reading command, or listed in its output (grep -r)."""
+    named = [action.path] if action.kind == "read" else []
+    if action.kind == "command":
+        for segment in re.split(r"&&|\|\||;|\||\n", action.command):
+            words = segment.split()
+            if words and PurePosixPath(words[0]).name.lower() in _READERS - {"python", "python3", "rscript"}:
+                operands = [w.strip("'\"") for w in words[1:] if not w.startswith("-")]
+                named += operands[1:] if PurePosixPath(words[0]).name.lower() in ("grep", "egrep") else operands
+    relatives = [_relative(path, workspace) for path in named]
+    sources = [r for r in relatives if r in shipped]
+    searched = action.kind == "read" or (action.kind == "command" and _is_reader(action.command))
+    # A search over a folder (grep -r, Claude Code's Grep) names the files it found in its output.
+    if searched and not sources and all(_is_folder(r, shipped, workspace) for r in relatives):
+        sources = [r for r in shipped if r in action.output]
+    return sources
+
+
+def _is_folder(relative: str, shipped: dict[str, Any], workspace: str) -> bool:
+    return relative in ("", ".", workspace) or any(path.startswith(relative.rstrip("/") + "/") for path in shipped)
+
+
+def _is_reader(command: str) -> bool:
+    words = command.split()
+    return bool(words) and PurePosixPath(words[0]).name.lower() in _READERS - {"python", "python3", "rscript"}
+
+
+def _relative(path: str, workspace: str) -> str:
+    """A path as the agent wrote it, relative to the workspace (absolute or not)."""
+    normal = posixpath.normpath(path if path.startswith("/") else posixpath.join(workspace, path))
+    prefix = workspace.rstrip("/") + "/"
+    return normal[len(prefix):] if normal.startswith(prefix) else normal
+
+
+@functools.lru_cache(maxsize=256)
+def _shipped_text(path: Any) -> str:
+    try:
+        return path.read_bytes()[:5_000_000].decode("utf-8", errors="replace")
+    except OSError:
+        return ""

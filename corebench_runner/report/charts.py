@@ -23,12 +23,12 @@ STYLE = {"svg.fonttype": "none", "svg.hashsalt": "corebench-report", "font.size"
 SVG_METADATA = {"Date": None, "Creator": "corebench-runner"}
 
 
-def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path) -> str:
+def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path, suite: str = "") -> str:
     """Verified (solid, with its 95% interval) and automatic (dashed) accuracy of one model by run date.
 
-    One line per (scaffold, level). Returns the SVG's file name inside out_dir.
+    One line per (scaffold, level); `runs` holds one suite's runs only. Returns the SVG's file name.
     """
-    name = f"accuracy-{slug(model)}.svg"
+    name = f"accuracy-{slug(suite + ' ' + model)}.svg"
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
         mine = runs[runs["model"].eq(model)]
@@ -45,22 +45,26 @@ def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path) -> str:
         locator = AutoDateLocator(maxticks=6)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-        _finish(fig, ax, f"{model}: accuracy by run date", "run date")
+        _finish(fig, ax, f"{model} on {suite}: accuracy by run date" if suite else f"{model}: accuracy by run date",
+                "run date")
         fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
         plt.close(fig)
     return name
 
 
-def accuracy_against_cost(runs: pd.DataFrame, out_dir: Path) -> str:
-    """Every run as a point: verified accuracy against cost per task, one colour per model."""
-    name = "accuracy-vs-cost.svg"
+def accuracy_against_cost(runs: pd.DataFrame, out_dir: Path, suite: str = "") -> str:
+    """Every run of one suite as a point: verified accuracy against cost per task, per model and level."""
+    name = f"accuracy-vs-cost-{slug(suite)}.svg" if suite else "accuracy-vs-cost.svg"
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         priced = runs[runs["cost_per_task"].notna()]
-        for model, group in priced.groupby("model"):
-            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=model, alpha=0.85)
+        markers = dict(zip(("easy", "medium", "hard"), ("s", "^", "o")))  # levels apart: shape, models: colour
+        for (model, level), group in priced.groupby(["model", "level"]):
+            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=f"{model} / {level}", alpha=0.85,
+                       marker=markers.get(level, "o"))
         ax.xaxis.set_major_formatter("${x:,.2f}")
-        _finish(fig, ax, "Verified accuracy against cost per task (each point a run)", "cost per task (USD)")
+        title = "Verified accuracy against cost per task (each point a run)"
+        _finish(fig, ax, f"{suite}: {title}" if suite else title, "cost per task (USD)")
         fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
         plt.close(fig)
     return name

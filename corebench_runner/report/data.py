@@ -2,7 +2,9 @@
 
 Templates only lay these tables out; they never add, divide or count. Accuracy numbers come
 from corebench_runner.results (the same numbers `corebench` prints), per-task verified outcomes
-from the standing verdict of every answer (VERIFIED_STATUS_SQL).
+from the standing verdict of every answer (VERIFIED_STATUS_SQL). Every run and task carries its
+suite (benchmark label): leaderboards, trends and the capsule matrix are built per suite, so runs
+of different benchmark versions or splits never share a row, a line or a cell.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import numpy as np
 import pandas as pd
 
 from corebench_runner.records import Outcome
-from corebench_runner.results import GRADED_OUTCOMES, run_summary
+from corebench_runner.results import GRADED_OUTCOMES, capsule_suites, run_summary
 from corebench_runner.store import TASK_DONE, VERIFIED_STATUS_SQL, Store
 
 # Columns of the "tasks by outcome" breakdown, in the order a reader scans them.
 OUTCOMES = [o.value for o in Outcome]
 Z_95 = 1.959963984540054
+# Run columns taken from results.RunSummary.reliability: column -> key.
+RELIABILITY_COLUMNS = {"repeats_planned": "repeats_planned", "mean_accuracy": "mean_accuracy",
+                       "mean_ci_low": "ci_low", "mean_ci_high": "ci_high", "pass_at_k": "pass_at_k",
+                       "pass_all_k": "pass_all_k", "consistency": "consistency", "per_capsule": "per_capsule"}
 
 
 @dataclass
@@ -74,7 +80,17 @@ def load_report_data(store: Store) -> ReportData:
         "FROM answers ORDER BY task_id, id", conn)
     tasks["verified_outcome"] = _verified_outcomes(tasks, answers)
     runs = _summarise_runs(store, runs, tasks, answers)
+    tasks["suite"] = _task_suites(runs, tasks)
     return ReportData(runs=runs, tasks=tasks, answers=answers)
+
+
+def _task_suites(runs: pd.DataFrame, tasks: pd.DataFrame) -> pd.Series:
+    """Each task's benchmark label as recorded at planning; the run's suite when none was recorded."""
+    recorded = {run_id: capsule_suites(json.loads(config or "{}"))
+                for run_id, config in zip(runs["id"], runs["config_json"])}
+    run_suite = dict(zip(runs["id"], runs["suite"]))
+    return pd.Series([recorded.get(r, {}).get(c, run_suite.get(r, "")) for r, c in
+                      zip(tasks["run_id"], tasks["capsule_id"])], index=tasks.index, dtype=object)
 
 
 def _verified_outcomes(tasks: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
@@ -119,8 +135,14 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
     for column, attribute in (("tasks", "scored"), ("auto_correct", "correct"), ("verified_correct", "verified_correct"),
                               ("auto_accuracy", "accuracy"), ("verified_accuracy", "verified_accuracy"),
                               ("open_disputes", "open_disputes"), ("cost_usd", "cost_usd"),
-                              ("agent_seconds", "seconds")):
+                              ("agent_seconds", "seconds"), ("suite", "suite")):
         runs[column] = [getattr(summaries[r], attribute) for r in runs["id"]]
+    # Reliability over repeats (reliability.py), from the same summaries.
+    for column, key in RELIABILITY_COLUMNS.items():
+        runs[column] = [summaries[r].reliability.get(key) for r in runs["id"]]
+    for column in RELIABILITY_COLUMNS:
+        if column not in ("repeats_planned", "per_capsule"):
+            runs[column] = runs[column].astype(float)
     runs["auto_accuracy"] = runs["auto_accuracy"].astype(float)
     runs["verified_accuracy"] = runs["verified_accuracy"].astype(float)
     runs["cost_usd"] = runs["cost_usd"].astype(float)
@@ -166,12 +188,22 @@ def _repeat_spread(tasks: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ views
 
-def leaderboard(data: ReportData) -> pd.DataFrame:
-    """One row per (model, scaffold, level): its latest run, latest first, with how many runs came before."""
-    runs = data.runs.sort_values(["created", "id"], ascending=[False, True])
-    counts = runs.groupby(["model", "scaffold", "level"]).size().rename("run_count")
-    latest = runs.drop_duplicates(["model", "scaffold", "level"], keep="first")
-    return latest.join(counts, on=["model", "scaffold", "level"]).reset_index(drop=True)
+def suites(data: ReportData) -> list[str]:
+    """Every suite with runs, in name order (the bundled suite, v1, v1.1 ... each apart)."""
+    return sorted(data.runs["suite"].unique()) if len(data.runs) else []
+
+
+def leaderboard(data: ReportData, suite: str | None = None) -> pd.DataFrame:
+    """One row per (suite, model, scaffold, level): its latest run, latest first, with how many runs came before.
+
+    With `suite`, only that suite's runs: a leaderboard never ranks runs of different suites together.
+    """
+    runs = data.runs if suite is None else data.runs[data.runs["suite"].eq(suite)]
+    runs = runs.sort_values(["created", "id"], ascending=[False, True])
+    key = ["suite", "model", "scaffold", "level"]
+    counts = runs.groupby(key).size().rename("run_count")
+    latest = runs.drop_duplicates(key, keep="first")
+    return latest.join(counts, on=key).reset_index(drop=True)
 
 
 def accuracy_series(data: ReportData) -> pd.DataFrame:
@@ -179,13 +211,16 @@ def accuracy_series(data: ReportData) -> pd.DataFrame:
     return data.runs.sort_values("created_at").reset_index(drop=True)
 
 
-def capsule_matrix(data: ReportData) -> tuple[list[str], pd.DataFrame]:
+def capsule_matrix(data: ReportData, suite: str | None = None) -> tuple[list[str], pd.DataFrame]:
     """Capsules x models: verified pass / fail / disputed / other counts over every run of that model.
 
     Returns (models, rows); each row has the capsule id, a cell per model, and a flag when
     no model ever passes it (perhaps broken) or some model both passes and fails it (flaky).
+    With `suite`, only tasks of capsules of that suite (a capsule of v1 and of v1.1 stay apart).
     """
     tasks = data.tasks[data.tasks["status"].eq(TASK_DONE) & ~data.tasks["outcome"].eq(Outcome.SKIPPED.value)]
+    if suite is not None:
+        tasks = tasks[tasks["suite"].eq(suite)]
     tasks = tasks.merge(data.runs[["id", "model"]], left_on="run_id", right_on="id", suffixes=("", "_run"))
     kind = np.select(
         [tasks["verified_outcome"].eq("correct"), tasks["verified_outcome"].eq("disputed"),

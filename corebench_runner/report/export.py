@@ -22,33 +22,38 @@ from corebench_runner.report.data import ReportData, records_of
 from corebench_runner.results import run_summary, task_details
 from corebench_runner.store import Store
 
-TASK_COLUMNS = ["run_id", "run_created", "model", "scaffold", "level", "grader", "capsule_id", "repeat", "task_id",
-                "status", "outcome", "verified_outcome", "error", "seconds", "steps", "input_tokens",
-                "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd"]
-RUN_COLUMNS = ["id", "created", "finished", "status", "model", "scaffold", "scaffold_version", "level", "grader",
-               "tasks", "auto_correct", "auto_accuracy", "auto_ci_low", "auto_ci_high", "verified_correct",
+TASK_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
+                "task_id", "status", "outcome", "verified_outcome", "capsule_share", "error", "seconds", "steps",
+                "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd"]
+RUN_COLUMNS = ["id", "created", "finished", "status", "suite", "model", "scaffold", "scaffold_version", "level",
+               "grader", "tasks", "auto_correct", "auto_accuracy", "auto_ci_low", "auto_ci_high", "verified_correct",
                "verified_accuracy", "verified_ci_low", "verified_ci_high", "repeats", "repeat_min", "repeat_max",
-               "repeat_std", "open_disputes", "cost_usd", "cost_total", "cost_is_lower_bound", "cost_per_task",
+               "repeat_std", "repeats_planned", "mean_accuracy", "mean_ci_low", "mean_ci_high", "pass_at_k",
+               "pass_all_k", "consistency", "open_disputes", "cost_usd", "cost_total", "cost_is_lower_bound", "cost_per_task",
                "cost_per_solved", "input_tokens", "output_tokens", "cache_tokens", "wall_seconds", "agent_seconds"]
 
 
 def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
-    """One row per task with its run's model, scaffold and level."""
+    """One row per task with its run's model, scaffold and level, its suite, and the share of its
+    capsule's repeats in that run that were solved (capsule_share)."""
     runs = data.runs.rename(columns={"id": "run_id", "created": "run_created"})
     tasks = data.tasks.rename(columns={"id": "task_id"})
     if run_id is not None:
         tasks = tasks[tasks["run_id"].eq(run_id)]
+    shares = {(run, share["capsule_id"]): share["share"]
+              for run, per_capsule in zip(data.runs["id"], data.runs["per_capsule"]) for share in per_capsule or []}
+    tasks = tasks.assign(capsule_share=[shares.get(key) for key in zip(tasks["run_id"], tasks["capsule_id"])])
     merged = tasks.merge(runs[["run_id", "run_created", "model", "scaffold", "level", "grader"]], on="run_id")
     return merged.sort_values(["run_created", "run_id", "capsule_id", "repeat"])[TASK_COLUMNS]
 
 
-def run_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
+def run_table(data: ReportData, run_id: str | None = None, per_capsule: bool = False) -> pd.DataFrame:
     runs = data.runs if run_id is None else data.runs[data.runs["id"].eq(run_id)]
-    return runs[RUN_COLUMNS]
+    return runs[RUN_COLUMNS + (["per_capsule"] if per_capsule else [])]
 
 
 def results_json(data: ReportData, run_id: str | None = None) -> dict[str, Any]:
-    return {"runs": records_of(run_table(data, run_id)), "tasks": records_of(task_table(data, run_id))}
+    return {"runs": records_of(run_table(data, run_id, per_capsule=True)), "tasks": records_of(task_table(data, run_id))}
 
 
 def write_results(data: ReportData, out: Path) -> None:

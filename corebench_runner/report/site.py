@@ -2,9 +2,9 @@
 
 Layout of a built site (every link is relative, so the folder can be published or opened as is):
 
-    index.html                leaderboard: latest run per (model, scaffold, level), then every run
-    trends.html               accuracy over time per model, accuracy against cost (charts/*.svg)
-    capsules.html             capsules x models matrix
+    index.html                per suite, a leaderboard: latest run per (model, scaffold, level); then every run
+    trends.html               per suite, accuracy over time per model and accuracy against cost (charts/*.svg)
+    capsules.html             per suite, capsules x models matrix
     runs/<run>.html           every task of a run with per-question verdicts
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
     static/                   CSS
@@ -141,19 +141,32 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     runs = _run_records(data)
     nav = {"generated_from": str(store.path)}
 
-    board = _run_records(data, tables.leaderboard(data))
-    writer.page("index.html", "index.html", leaderboard=board, runs=runs, outcome_names=tables.OUTCOMES, **nav)
+    # Versions never mix: each suite (benchmark label) gets its own leaderboard, charts and matrix.
+    suites = tables.suites(data)
+    boards = [{"suite": suite, "anchor": tables.slug(suite), "rows": _run_records(data, tables.leaderboard(data, suite))}
+              for suite in suites]
+    writer.page("index.html", "index.html", boards=boards, runs=runs, outcome_names=tables.OUTCOMES, **nav)
 
     (out / "charts").mkdir(parents=True, exist_ok=True)
     series = tables.accuracy_series(data)
-    model_charts = [{"model": model, "src": "charts/" + charts.accuracy_over_time(series, model, out / "charts"),
-                     "runs": _run_records(data, series[series["model"].eq(model)])}
-                    for model in sorted(series["model"].unique())]
-    cost_chart = "charts/" + charts.accuracy_against_cost(series, out / "charts") if len(series) else None
-    writer.page("trends.html", "trends.html", model_charts=model_charts, cost_chart=cost_chart, **nav)
+    trend_suites = []
+    for suite in suites:
+        mine = series[series["suite"].eq(suite)]
+        model_charts = [{"model": model,
+                         "src": "charts/" + charts.accuracy_over_time(mine, model, out / "charts", suite),
+                         "runs": _run_records(data, mine[mine["model"].eq(model)])}
+                        for model in sorted(mine["model"].unique())]
+        cost_chart = "charts/" + charts.accuracy_against_cost(mine, out / "charts", suite)
+        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts,
+                             "cost_chart": cost_chart})
+    writer.page("trends.html", "trends.html", suites=trend_suites, **nav)
 
-    models, matrix = tables.capsule_matrix(data)
-    writer.page("capsules.html", "capsules.html", models=models, rows=tables.records_of(matrix), **nav)
+    matrices = []
+    for suite in suites:
+        models, matrix = tables.capsule_matrix(data, suite)
+        matrices.append({"suite": suite, "anchor": tables.slug(suite), "models": models,
+                         "rows": tables.records_of(matrix)})
+    writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
     answers = tables.answers_by_task(data)
     for run in runs:

@@ -70,7 +70,7 @@ def image_labels(image: str) -> dict[str, str]:
                         "or `corebench images build CAPSULE_ID`") from None
 
 
-def container_config(spec: SandboxSpec, hand_in_ca: bool = False) -> dict:
+def container_config(spec: SandboxSpec, hand_in_ca: bool = False, blocked_hosts: dict[str, str] | None = None) -> dict:
     """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
     # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
     labels = {**spec.labels, MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
@@ -90,6 +90,8 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False) -> dict:
     if spec.memory:
         config["mem_limit"] = spec.memory
         config["memswap_limit"] = spec.memory  # no swap beyond the memory limit
+    if blocked_hosts:  # names whose sites serve the original results resolve to nowhere (settings.blocked_hosts)
+        config.setdefault("extra_hosts", {}).update(blocked_hosts)
     if spec.gpu:
         config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
     return config
@@ -107,7 +109,8 @@ class DockerSandbox:
         self._oom_kills = 0
         settings = settings or load_settings()
         self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
-        self.container = self._client.containers.create(**container_config(spec, self._ca_bytes is not None))
+        self.container = self._client.containers.create(**container_config(
+            spec, self._ca_bytes is not None, settings.blocked_host_entries()))
         _open_sandboxes.add(self)
         try:
             self.container.start()
