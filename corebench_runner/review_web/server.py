@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -35,12 +37,18 @@ def start(store_path: Path, defaults: Filters, reviewer: str, host: str = "127.0
     viewed_dir = Path(tempfile.mkdtemp(prefix="corebench-review-"))
     app = create_app(store_path, defaults, reviewer, viewed_dir, suite_root)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(host)
+    # Bound here rather than by werkzeug, which answers a busy port by exiting with its own message.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        server = make_server(host, port, app, threaded=True)
+        listener.bind((host, port))
+        listener.listen(64)
     except OSError as exc:
+        listener.close()
         shutil.rmtree(viewed_dir, ignore_errors=True)
         raise UserError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
                         "choose another port, or --port 0 for any free one") from None
+    with listener:
+        server = make_server(host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno())
     return server, viewed_dir
 
 
@@ -48,9 +56,10 @@ def serve(store_path: Path, defaults: Filters, reviewer: str, host: str, port: i
           suite_root: Path | None, announce: Callable[[str], None]) -> None:
     """Serve until Ctrl-C; `announce` receives the address to open."""
     server, viewed_dir = start(store_path, defaults, reviewer, host, port, suite_root)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the reviewer's terminal
     shown = f"[{host}]" if ":" in host else host
     try:
-        announce(f"http://{shown}:{server.server_port}/")
+        announce(f"http://{shown}:{server.port}/")
         server.serve_forever()
     except KeyboardInterrupt:
         pass
