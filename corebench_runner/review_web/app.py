@@ -172,6 +172,10 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         """A figure the agent viewed, as written (after its PNG/JPEG check) by the report's transcript code."""
         return send_from_directory(state.viewed_dir / str(task_id), name)
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)  # browsers ask for one; no icon is better than a 404 in the console
+
     @app.get("/report-static/<name>")
     def report_static(name: str) -> Response:
         """The static report's stylesheet, so the transcript reads the same in both places."""
