@@ -187,8 +187,8 @@ def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: s
         old_status = store.latest_status(answer_id)
         if seen_review_id is not None and latest_review_id(store, answer_id) != seen_review_id:
             raise SettledMeanwhile(f"answer {answer_id} was ruled on by someone else since you opened it; it "
-                                   f"now stands {old_status}. Nothing was recorded: read the new verdict, then "
-                                   "decide again")
+                                   f"now stands {old_status}. Nothing was recorded: read the new verdict "
+                                   f"(`corebench review --answer {answer_id}`, or reload its page), then decide again")
         if new_status != old_status and not reason:
             raise UserError(f"answer {answer_id}: changing {old_status} to {new_status} needs a reason; "
                             "give one (--reason) saying why")

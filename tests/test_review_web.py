@@ -9,6 +9,7 @@ refused, agent-written text arrives escaped under a script-src 'self' policy.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
@@ -18,7 +19,9 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from bs4 import BeautifulSoup
+from click.testing import CliRunner
 
+from corebench_runner.cli import main
 from corebench_runner.review import history
 from corebench_runner.store import open_store
 from support_report import HOSTILE_LINK, HOSTILE_SCRIPT
@@ -238,3 +241,39 @@ def _corebench(*args: str):
     import subprocess
     return subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ})
+
+
+class RacingInput(io.BytesIO):
+    """The terminal reviewer's typing; the first read (at the verdict prompt) lets `meanwhile` run first."""
+
+    def __init__(self, text: str, meanwhile) -> None:
+        super().__init__(text.encode())
+        self.meanwhile = meanwhile
+
+    def read1(self, size: int = -1) -> bytes:
+        if self.meanwhile and size != 0:  # click probes the stream with read(0) before the command runs
+            self.meanwhile, run = None, self.meanwhile
+            run()
+        return super().read1(size)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.read1(-1 if size is None else size)
+
+
+def test_the_terminal_walk_also_refuses_a_verdict_overtaken_by_another(fresh):
+    """Same rule in both places: bob's terminal shows the answer, alice settles it in her browser, bob answers."""
+    path, ids = fresh
+
+    def alice_in_the_browser() -> None:
+        with review_server(path, "--reviewer", "alice") as alice:
+            fields = form_fields(page(f"{alice.url}answer/{ids.number}"))
+            response = requests.post(f"{alice.url}answer/{ids.number}/verdict", allow_redirects=False, timeout=30,
+                                     data={**fields, "verdict": "incorrect", "reason": "the test set differs"})
+            assert response.status_code == 303
+
+    result = CliRunner().invoke(main, ["review", "--store", str(path), "--capsule", "capsule-num", "--reviewer", "bob"],
+                                input=RacingInput("c\nrounded from 0.9312\n", alice_in_the_browser))
+    assert result.exit_code == 0, result.output
+    assert "ruled on by someone else" in result.output and "now stands incorrect" in result.output
+    with open_store(path) as store:
+        assert [(r.reviewer, r.new_status) for r in history(store, ids.number)] == [("alice", "incorrect")]

@@ -54,6 +54,7 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
     decided = skipped = 0
     for position, view in enumerate(queue, start=1):
         standing = store.latest_status(view.answer_id)
+        seen = review.latest_review_id(store, view.answer_id)  # a verdict recorded meanwhile refuses this one
         if only_open and standing != "disputed":
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
@@ -71,7 +72,12 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
-        record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason)
+        try:
+            record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
+                                           seen_review_id=seen)
+        except review.SettledMeanwhile as exc:
+            click.echo(printable(exc.message))
+            continue
         click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}")
         decided += 1
     return decided, skipped
