@@ -207,6 +207,11 @@ def test_pages_carry_the_policy_and_agent_text_arrives_escaped(server, sample):
     assert HOSTILE_SCRIPT in soup.select_one("#transcript").get_text()
     assert HOSTILE_LINK in soup.select_one("#grader").get_text()
     assert HOSTILE_SCRIPT not in response.text  # as markup it is nowhere, only as escaped text
+    queue = requests.get(server.url, timeout=30)
+    listed = BeautifulSoup(queue.text, "html.parser")
+    assert [s.get("src") for s in listed.select("script")] == ["/static/review.js"]
+    assert json.dumps(HOSTILE_REPORTED) in listed.select_one("#answers").get_text()
+    assert HOSTILE_SCRIPT not in queue.text
     script = requests.get(f"{server.url}static/review.js", timeout=30)
     assert script.status_code == 200 and "javascript" in script.headers["Content-Type"]
 

@@ -50,6 +50,8 @@ def test_a_reviewer_settles_a_figure_and_a_number_in_the_browser(tmp_path, brows
         page = watched.page
         page.goto(server.url, wait_until="load")
         assert "3 open" in page.inner_text("#counts")
+        assert json.dumps(HOSTILE_REPORTED) in page.inner_text("#answers")  # listed as text, not run
+        assert page.evaluate("typeof window.__pwned") == "undefined"
         page.get_by_role("link", name="From fig 2, report the peak value of the red curve.").click()
 
         # The figure question: both figures are on the page, really decoded, scaled to the column.

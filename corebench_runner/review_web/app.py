@@ -87,7 +87,6 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         query = urlencode(filters.query(), doseq=True)
         return f"{path}?{query}" if query else path
 
-    app.jinja_env.globals["url"] = url
     state.env.globals["url"] = url
 
     @app.after_request
