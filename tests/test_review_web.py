@@ -282,3 +282,18 @@ def test_the_terminal_walk_also_refuses_a_verdict_overtaken_by_another(fresh):
     assert "ruled on by someone else" in result.output and "now stands incorrect" in result.output
     with open_store(path) as store:
         assert [(r.reviewer, r.new_status) for r in history(store, ids.number)] == [("alice", "incorrect")]
+
+
+def test_a_form_sent_twice_records_one_verdict_and_an_unknown_answer_is_a_clear_404(fresh):
+    path, ids = fresh
+    with review_server(path, "--reviewer", "alice") as running:
+        fields = form_fields(page(f"{running.url}answer/{ids.figure}"))
+        data = {**fields, "verdict": "correct", "reason": "peaks at 14.2"}
+        for _ in range(2):  # a double click posts the same form twice
+            response = requests.post(f"{running.url}answer/{ids.figure}/verdict", data=data, allow_redirects=False,
+                                     timeout=30)
+            assert response.status_code == 303
+        missing = requests.get(f"{running.url}answer/999", timeout=30)
+        assert missing.status_code == 404 and "there is no answer 999" in missing.text
+    with open_store(path) as store:
+        assert [(r.reviewer, r.new_status) for r in history(store, ids.figure)] == [("alice", "correct")]

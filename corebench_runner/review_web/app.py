@@ -26,7 +26,8 @@ from corebench_runner.cli.review_screen import fmt_value
 from corebench_runner.errors import UserError
 from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
-from corebench_runner.review_web.pages import STATUS_CHOICES, Filters, answer_page, neighbours, queue_context
+from corebench_runner.review_web.pages import (STATUS_CHOICES, Filters, answer_exists, answer_page, neighbours,
+                                               queue_context)
 from corebench_runner.store import Store, open_store
 
 HERE = Path(__file__).resolve().parent
@@ -111,7 +112,19 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
 
     @app.get("/answer/<int:answer_id>")
     def answer(answer_id: int) -> Response:
+        with state.store() as store:
+            if not answer_exists(store, answer_id):
+                return state.render("review_error.html", status=404, message=(
+                    f"there is no answer {answer_id} in {state.store_path}; pick one from the queue"))
         return show_answer(answer_id, state.filters(request.args))
+
+    def _repeated(store: Store, answer_id: int, seen: int, choice: str, reason: str) -> review.ReviewRecord | None:
+        """The verdict already recorded when a form is sent twice (a double click), else None."""
+        later = [r for r in review.history(store, answer_id) if r.id > seen]
+        if len(later) == 1 and (later[0].reviewer, later[0].new_status, later[0].reason) == (
+                state.reviewer, choice, reason.strip()):
+            return later[0]
+        return None
 
     def show_answer(answer_id: int, filters: Filters, status: int = 200, reason: str = "",
                     problem: str | None = None) -> Response:
@@ -129,22 +142,24 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
             return state.render("review_error.html", status=403, message=(
                 "refused: this verdict did not come from a page of this review session (its token is missing "
                 "or out of date); nothing was recorded. Reload the answer's page and decide again."))
-        choice = form.get("verdict", "")
+        choice, reason = form.get("verdict", ""), form.get("reason", "")
         with state.store() as store:
-            _, following, _, _ = neighbours(store, filters, answer_id)
             if choice == "skip":
+                _, following, _, _ = neighbours(store, filters, answer_id)
                 return redirect(url(f"/answer/{following}" if following else "/", filters), code=303)
             try:
                 seen = int(form.get("seen", ""))
             except ValueError:
                 raise UserError("refused: the verdict form lacks the verdict it was given on; reload the page") from None
             try:
-                record = review.record_verdict(store, answer_id, choice, reviewer=state.reviewer,
-                                               reason=form.get("reason", ""), seen_review_id=seen)
+                record = review.record_verdict(store, answer_id, choice, reviewer=state.reviewer, reason=reason,
+                                               seen_review_id=seen)
             except review.SettledMeanwhile as exc:
-                return show_answer(answer_id, filters, status=409, reason=form.get("reason", ""), problem=exc.message)
+                record = _repeated(store, answer_id, seen, choice, reason)
+                if record is None:
+                    return show_answer(answer_id, filters, status=409, reason=reason, problem=exc.message)
             except UserError as exc:
-                return show_answer(answer_id, filters, status=400, reason=form.get("reason", ""), problem=exc.message)
+                return show_answer(answer_id, filters, status=400, reason=reason, problem=exc.message)
             _, following, _, _ = neighbours(store, filters, answer_id)
         flash(f"answer {answer_id}: {record.old_status} → {record.new_status}, recorded by {record.reviewer}")
         if following is None or following == answer_id:

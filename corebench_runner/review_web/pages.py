@@ -58,6 +58,10 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
             "models": [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]}
 
 
+def answer_exists(store: Store, answer_id: int) -> bool:
+    return store.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
+
+
 def neighbours(store: Store, filters: Filters, answer_id: int) -> tuple[int | None, int | None, int, int]:
     """(previous, next, position, size) of an answer in the queue; `next` wraps to the first one left."""
     views = filters.answers(store)
