@@ -1,8 +1,10 @@
 """A store for the web review tests, and the real `corebench review --web` running as a child process.
 
     store, ids = review_store(tmp_path / "results.sqlite")
-    with review_server(store.path, "--reviewer", "alice") as server:
+    with review_server(store.path, "--reviewer", "alice") as server:   # the installed command
         requests.get(server.url)
+    with thread_server(store.path, "alice") as url:                      # the same, in a thread
+        requests.get(url)
 
 The store (built through the store's own write functions, tests/support_store.py) holds one run
 of four tasks: a figure question with a figure the agent viewed and one it produced (real PNGs
@@ -16,6 +18,7 @@ import base64
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +33,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from corebench_runner.review_web.pages import Filters  # noqa: E402
+from corebench_runner.review_web.server import start  # noqa: E402
 from corebench_runner.store import Store, open_store  # noqa: E402
 from support_report import HOSTILE_IMG, HOSTILE_LINK, HOSTILE_SCRIPT, HOSTILE_TEXT  # noqa: E402
 from support_store import ACCURACY_Q, FIG_Q, LOSS_Q, QA, SampleTask, add_run, bash_call, model_call  # noqa: E402
@@ -89,6 +94,20 @@ def review_store(path: Path) -> tuple[Store, ReviewIds]:
     ids = {row["capsule_id"]: row["id"] for row in store.query(
         "SELECT tasks.capsule_id, answers.id FROM answers JOIN tasks ON tasks.id = answers.task_id")}
     return store, ReviewIds(ids["capsule-fig"], ids["capsule-num"], ids["capsule-xss"], ids["capsule-ok"])
+
+
+@contextmanager
+def thread_server(store_path: Path, reviewer: str) -> Iterator[str]:
+    """The same app and server in a thread of this process (quicker to start); yields its address."""
+    server, viewed_dir = start(store_path, Filters(), reviewer, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(viewed_dir, ignore_errors=True)
 
 
 @dataclass

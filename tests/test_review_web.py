@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
 import signal
 import socket
 from urllib.parse import urlparse
@@ -25,7 +24,7 @@ from corebench_runner.cli import main
 from corebench_runner.review import history
 from corebench_runner.store import open_store
 from support_report import HOSTILE_LINK, HOSTILE_SCRIPT
-from support_review_web import CONSOLE_SCRIPT, HOSTILE_REPORTED, RUN_ID, review_server, review_store
+from support_review_web import HOSTILE_REPORTED, RUN_ID, review_server, review_store, thread_server
 
 
 @pytest.fixture(scope="module")
@@ -235,17 +234,11 @@ def test_ctrl_c_stops_the_server_and_mistakes_are_one_line(sample):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _corebench("review", "--store", str(path), "--web", "--port", str(port))
-    assert result.returncode == 2 and result.stderr.strip().startswith(f"error: --port {port}: cannot listen")
-    assert len(result.stderr.strip().splitlines()) == 1
-    result = _corebench("review", "--store", str(path), "--web", "--run", "nope")
-    assert result.returncode == 2 and "nope" in result.stderr and "Traceback" not in result.stderr
-
-
-def _corebench(*args: str):
-    import subprocess
-    return subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ})
+        result = CliRunner().invoke(main, ["review", "--store", str(path), "--web", "--port", str(port)])
+    assert result.exit_code == 2 and result.output.strip().startswith(f"error: --port {port}: cannot listen")
+    assert len(result.output.strip().splitlines()) == 1
+    result = CliRunner().invoke(main, ["review", "--store", str(path), "--web", "--run", "nope"])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and "nope" in result.output
 
 
 class RacingInput(io.BytesIO):
@@ -270,9 +263,9 @@ def test_the_terminal_walk_also_refuses_a_verdict_overtaken_by_another(fresh):
     path, ids = fresh
 
     def alice_in_the_browser() -> None:
-        with review_server(path, "--reviewer", "alice") as alice:
-            fields = form_fields(page(f"{alice.url}answer/{ids.number}"))
-            response = requests.post(f"{alice.url}answer/{ids.number}/verdict", allow_redirects=False, timeout=30,
+        with thread_server(path, "alice") as alice:
+            fields = form_fields(page(f"{alice}answer/{ids.number}"))
+            response = requests.post(f"{alice}answer/{ids.number}/verdict", allow_redirects=False, timeout=30,
                                      data={**fields, "verdict": "incorrect", "reason": "the test set differs"})
             assert response.status_code == 303
 
@@ -286,14 +279,14 @@ def test_the_terminal_walk_also_refuses_a_verdict_overtaken_by_another(fresh):
 
 def test_a_form_sent_twice_records_one_verdict_and_an_unknown_answer_is_a_clear_404(fresh):
     path, ids = fresh
-    with review_server(path, "--reviewer", "alice") as running:
-        fields = form_fields(page(f"{running.url}answer/{ids.figure}"))
+    with thread_server(path, "alice") as url:
+        fields = form_fields(page(f"{url}answer/{ids.figure}"))
         data = {**fields, "verdict": "correct", "reason": "peaks at 14.2"}
         for _ in range(2):  # a double click posts the same form twice
-            response = requests.post(f"{running.url}answer/{ids.figure}/verdict", data=data, allow_redirects=False,
+            response = requests.post(f"{url}answer/{ids.figure}/verdict", data=data, allow_redirects=False,
                                      timeout=30)
             assert response.status_code == 303
-        missing = requests.get(f"{running.url}answer/999", timeout=30)
+        missing = requests.get(f"{url}answer/999", timeout=30)
         assert missing.status_code == 404 and "there is no answer 999" in missing.text
     with open_store(path) as store:
         assert [(r.reviewer, r.new_status) for r in history(store, ids.figure)] == [("alice", "correct")]
