@@ -137,7 +137,7 @@ def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, m
                capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int) -> None:
     """`review --web`: check the store and filters once here, so a mistake is one line, not a broken page."""
     from corebench_runner.review_web.pages import Filters
-    from corebench_runner.review_web.server import serve
+    from corebench_runner.review_web.server import loopback, serve
 
     with _open(ctx, store_path) as store:
         path = store.path
@@ -148,6 +148,9 @@ def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, m
     name = reviewer or review.default_reviewer()
 
     def announce(address: str) -> None:
+        if not loopback(host):
+            click.echo(f"warning: --host {host}: whoever can reach this address can read the answers and give "
+                       f"verdicts signed {name}; prefer the default with ssh -L port forwarding", err=True)
         click.echo(f"{open_count} answer(s) to review in {path}, signed as {name}")
         click.echo(f"Review at {address}  (Ctrl-C stops; every verdict is saved when given)")
 

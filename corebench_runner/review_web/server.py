@@ -19,16 +19,25 @@ from corebench_runner.review_web.pages import Filters
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
 
 
+def loopback(host: str) -> bool:
+    """Whether only this machine can reach the address."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def trusted_hosts(host: str) -> list[str] | None:
     """Host headers the app answers: on a loopback address only its own names, so a web page whose
     domain is pointed at 127.0.0.1 (DNS rebinding) cannot read the pages and their token."""
+    if loopback(host):
+        return [host, *LOOPBACK_NAMES]
     try:
-        address = ipaddress.ip_address(host)
+        if ipaddress.ip_address(host).is_unspecified:
+            return None  # bound to every interface on purpose: reached by whatever name the machine has
     except ValueError:
-        return [host, *LOOPBACK_NAMES] if host == "localhost" else [host]
-    if address.is_unspecified:
-        return None  # bound to every interface on purpose: reached by whatever name the machine has
-    return [host, *LOOPBACK_NAMES] if address.is_loopback else [host]
+        pass
+    return [host]
 
 
 def start(store_path: Path, defaults: Filters, reviewer: str, host: str = "127.0.0.1", port: int = 8765,
