@@ -50,6 +50,8 @@ class ReviewApp:
         self.template_dirs = template_dirs(None, suite_root)
         self.env: jinja2.Environment = make_environment([HERE / "templates", *self.template_dirs])
         self.env.filters["json_value"] = fmt_value
+        with self.store() as store:  # also checks, before the first page, that the store opens
+            self.artifacts_dir = store.artifacts_dir.resolve()
 
     def store(self) -> Store:
         return open_store(self.store_path, create=False)
@@ -118,7 +120,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                     f"there is no answer {answer_id} in {state.store_path}; pick one from the queue"))
         return show_answer(answer_id, state.filters(request.args))
 
-    def _repeated(store: Store, answer_id: int, seen: int, choice: str, reason: str) -> review.ReviewRecord | None:
+    def repeated_post(store: Store, answer_id: int, seen: int, choice: str, reason: str) -> review.ReviewRecord | None:
         """The verdict already recorded when a form is sent twice (a double click), else None."""
         later = [r for r in review.history(store, answer_id) if r.id > seen]
         if len(later) == 1 and (later[0].reviewer, later[0].new_status, later[0].reason) == (
@@ -155,7 +157,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                 record = review.record_verdict(store, answer_id, choice, reviewer=state.reviewer, reason=reason,
                                                seen_review_id=seen)
             except review.SettledMeanwhile as exc:
-                record = _repeated(store, answer_id, seen, choice, reason)
+                record = repeated_post(store, answer_id, seen, choice, reason)
                 if record is None:
                     return show_answer(answer_id, filters, status=409, reason=reason, problem=exc.message)
             except UserError as exc:
@@ -169,7 +171,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
     @app.get("/artifacts/<path:relative>")
     def artifact(relative: str) -> Response:
         """A PNG or JPEG under the store's artifacts folder; anything else, or anything outside it, is refused."""
-        root = (state.store_path.parent / f"{state.store_path.stem}-artifacts").resolve()
+        root = state.artifacts_dir
         joined = safe_join(str(root), relative)
         path = Path(joined).resolve() if joined else None
         if path is None or not path.is_relative_to(root) or not path.is_file():
