@@ -97,9 +97,9 @@ def review_store(path: Path) -> tuple[Store, ReviewIds]:
 
 
 @contextmanager
-def thread_server(store_path: Path, reviewer: str) -> Iterator[str]:
+def thread_server(store_path: Path, reviewer: str, filters: Filters | None = None) -> Iterator[str]:
     """The same app and server in a thread of this process (quicker to start); yields its address."""
-    server, viewed_dir = start(store_path, Filters(), reviewer, "127.0.0.1", 0)
+    server, viewed_dir = start(store_path, filters or Filters(), reviewer, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.review import history
+from corebench_runner.review_web.pages import Filters
 from corebench_runner.store import open_store
 from support_report import HOSTILE_LINK, HOSTILE_SCRIPT
 from support_review_web import HOSTILE_REPORTED, RUN_ID, review_server, review_store, thread_server
@@ -94,6 +95,21 @@ def test_the_queue_lists_open_disputes_with_counts_runs_and_filters(server):
     assert len(everything.select("#answers tbody tr")) == 4
     wrong = requests.get(server.url + "?run=no-such-run", timeout=30)
     assert wrong.status_code == 400 and "no-such-run" in wrong.text
+
+
+def test_the_command_lines_filters_scope_the_queue(sample):
+    path, ids = sample
+    with review_server(path, "--reviewer", "alice", "--run", "run-web", "--capsule", "capsule-num") as running:
+        assert "1 answer(s) to review" in running.output()
+        soup = page(running.url)
+        assert [r.select("td")[1].get_text() for r in soup.select("#answers tbody tr")] == ["capsule-num"]
+        assert "1 answers in scope" in soup.select_one("#counts").get_text(" ", strip=True)
+    # --answer: exactly those answers, whatever their status (here one the grader called correct).
+    with thread_server(path, "alice", Filters(answer_ids=(ids.correct, ids.number))) as url:
+        soup = page(url)
+        assert [r.select("td")[1].get_text() for r in soup.select("#answers tbody tr")] == ["capsule-num", "capsule-ok"]
+        answer = page(f"{url}answer/{ids.correct}")
+        assert "2 of 2" in answer.select_one(".crumbs").get_text()
 
 
 def test_a_page_shows_question_value_references_rule_evidence_and_figures(server, sample):
