@@ -159,9 +159,24 @@ def answer_id_for(store: Store, key: AnswerKey) -> int | None:
 
 # ----------------------------------------------------------------------------- verdicts
 
+class SettledMeanwhile(UserError):
+    """A verdict given on what the reviewer saw, but someone else ruled on the answer since."""
+
+
+def latest_review_id(store: Store, answer_id: int) -> int:
+    """The id of the verdict standing on an answer, 0 when no one has ruled: what a reviewer "saw"."""
+    row = store.conn.execute("SELECT MAX(id) FROM reviews WHERE answer_id = ?", (answer_id,)).fetchone()
+    return row[0] or 0
+
+
 def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: str, reason: str = "",
-                   source: str = "cli", created: str | None = None) -> ReviewRecord:
-    """Append a verdict. A change of status needs a reason; the old status is read in the same transaction."""
+                   source: str = "cli", created: str | None = None,
+                   seen_review_id: int | None = None) -> ReviewRecord:
+    """Append a verdict. A change of status needs a reason; the old status is read in the same transaction.
+
+    `seen_review_id` (from latest_review_id when the answer was shown) refuses the verdict when
+    another verdict was recorded since, so one reviewer never silently overrules another.
+    """
     if new_status not in STATUSES:
         raise UserError(f"verdict {new_status!r}: choose one of {', '.join(STATUSES)}")
     if not reviewer.strip():
@@ -170,6 +185,10 @@ def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: s
     created = created or now_iso()
     with store.transaction() as conn:
         old_status = store.latest_status(answer_id)
+        if seen_review_id is not None and latest_review_id(store, answer_id) != seen_review_id:
+            raise SettledMeanwhile(f"answer {answer_id} was ruled on by someone else since you opened it; it "
+                                   f"now stands {old_status}. Nothing was recorded: read the new verdict "
+                                   f"(`corebench review --answer {answer_id}`, or reload its page), then decide again")
         if new_status != old_status and not reason:
             raise UserError(f"answer {answer_id}: changing {old_status} to {new_status} needs a reason; "
                             "give one (--reason) saying why")

@@ -45,6 +45,7 @@ class SampleTask:
     outcome: str | None = None  # default: derived from the answers like a grader would
     transcript: list[dict[str, Any]] | None = None
     cost_usd: float | None = 0.05
+    produced: dict[str, bytes] | None = None  # files the task left in its results folder, by relative path
 
 
 def bash_call(command: str, output: str, exit_code: int = 0) -> dict[str, Any]:
@@ -82,10 +83,16 @@ def add_run(store: Store, tasks: list[SampleTask], *, run_id: str | None = None,
             file = store.artifacts_dir / transcript_path
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(json.dumps(task.transcript), encoding="utf-8")
+        produced_dir = None
+        if task.produced is not None:
+            produced_dir = f"{run_id}/{task.capsule_id}-{task.repeat}/produced"
+            for name, data in task.produced.items():
+                (store.artifacts_dir / produced_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                (store.artifacts_dir / produced_dir / name).write_bytes(data)
         finish_task(store, task_id, TaskRecord(
             outcome=task.outcome or derived_outcome(task.answers), model=model, seconds=60.0, steps=12,
             usage=Usage(input_tokens=20000, output_tokens=2000, cost_usd=task.cost_usd, calls=6),
-            transcript_path=transcript_path,
+            transcript_path=transcript_path, artifacts_dir=produced_dir,
             answers=[AnswerRecord(a.question, a.reported, a.present, list(a.references), "fig" in a.question.lower(),
                                   a.status, a.reason) for a in task.answers]))
     with store.transaction() as conn:

@@ -54,6 +54,7 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
     decided = skipped = 0
     for position, view in enumerate(queue, start=1):
         standing = store.latest_status(view.answer_id)
+        seen = review.latest_review_id(store, view.answer_id)  # a verdict recorded meanwhile refuses this one
         if only_open and standing != "disputed":
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
@@ -71,7 +72,12 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
-        record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason)
+        try:
+            record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
+                                           seen_review_id=seen)
+        except review.SettledMeanwhile as exc:
+            click.echo(printable(exc.message))
+            continue
         click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}")
         decided += 1
     return decided, skipped
@@ -85,16 +91,27 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
 @click.option("--answer", "answer_ids", type=int, multiple=True,
               help="Review this answer whatever its status (reopens a graded answer); repeatable.")
 @reviewer_option
+@click.option("--web", is_flag=True,
+              help="Review in the browser instead: a local web app with figures, evidence and transcript per answer.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="With --web: the port to listen on; 0 picks a free one. The address is printed.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --web: the address to listen on. Other machines can reach it only if you change it.")
 @click.pass_context
 def review_group(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
-                 capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None) -> None:
+                 capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, web: bool,
+                 port: int, host: str) -> None:
     """Settle disputed answers one at a time: c = correct, i = incorrect, s = skip, q = quit.
 
     Each screen shows the question, the reported value, every reference run, the official
     rule, the grader's reason and the commands whose output produced the answer. Every
     verdict is kept (who, when, old and new status, reason); the latest one stands.
+    With --web the same queue, filters and verdicts are served as pages for a browser.
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if web:
+        _serve_web(ctx, store_path, run_id, model, capsule_id, answer_ids, reviewer, host, port)
         return
     store = _open(ctx, store_path)
     with store:
@@ -114,6 +131,35 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
         runs = {view.key.run_id for view in queue} | ({review.resolve_run_id(store, run_id)} if run_id else set())
         for rid in sorted(runs):
             click.echo(summary_line(run_summary(store, rid)))
+
+
+def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
+               capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int) -> None:
+    """`review --web`: check the store and filters once here, so a mistake is one line, not a broken page."""
+    from corebench_runner.review_web.pages import Filters
+    from corebench_runner.review_web.server import loopback, serve
+
+    with _open(ctx, store_path) as store:
+        path = store.path
+        filters = Filters(run_id=review.resolve_run_id(store, run_id) if run_id else None, model=model,
+                          capsule_id=capsule_id, answer_ids=answer_ids)
+        open_count = len(filters.answers(store)) if answer_ids else len(review.open_disputes(
+            store, run_id=filters.run_id, model=model, capsule_id=capsule_id))
+    name = reviewer or review.default_reviewer()
+
+    def announce(address: str) -> None:
+        if not loopback(host):
+            click.echo(f"warning: --host {host}: whoever can reach this address can read the answers and give "
+                       f"verdicts signed {name}; prefer the default with ssh -L port forwarding", err=True)
+        click.echo(f"{open_count} answer(s) to review in {path}, signed as {name}")
+        click.echo(f"Review at {address}  (Ctrl-C stops; every verdict is saved when given)")
+
+    try:
+        suite_root = suite_from(ctx).root  # the suite's reports/ templates, as `corebench report` uses
+    except UserError:
+        suite_root = None
+    serve(path, filters, name, host, port, suite_root, announce)
+    click.echo("stopped; the verdicts given are in the store (`corebench review log`)")
 
 
 @review_group.command("list")
