@@ -138,12 +138,19 @@ def _outcome(rng: random.Random, capsule_id: str, skill: float) -> str:
 def add_run(store: Store, rng: random.Random, run_id: str, *, model: str, created: str, level: str = "hard",
             scaffold: str = "core-agent", capsules: list[str] = CAPSULES, repeats: int = 1, skill: float = 0.5,
             hostile_capsule: str | None = None, image_capsule: str | None = None,
-            write_transcripts: bool = True) -> dict[str, int]:
-    """Record one finished run with the engine's own writes; returns {capsule#repeat: task id}."""
+            write_transcripts: bool = True, benchmark: str | None = None, price_known: bool = True,
+            cost_scale: float = 1.0) -> dict[str, int]:
+    """Record one finished run with the engine's own writes; returns {capsule#repeat: task id}.
+
+    `benchmark` records the capsules' suite label as run.plan_run does; `price_known=False` leaves
+    every task's cost unknown (an unpriced model); `cost_scale` makes a model dearer or cheaper.
+    """
     plan = [(capsule, repeat, "sha256:" + capsule) for capsule in capsules for repeat in range(repeats)]
+    config: dict = {"limits": {"max_steps": 40}, "options": {"repeats": repeats}}
+    if benchmark is not None:
+        config["benchmarks"] = {capsule: benchmark for capsule in capsules}
     create_run(store, run_id, model=model, scaffold=scaffold, scaffold_version="1.0", level=level,
-               grader="tolerant", engine_version="0.1.0", host="test-host",
-               config={"limits": {"max_steps": 40}}, tasks=plan)
+               grader="tolerant", engine_version="0.1.0", host="test-host", config=config, tasks=plan)
     task_ids = {}
     rows = store.query("SELECT id, capsule_id, repeat FROM tasks WHERE run_id = ? ORDER BY id", (run_id,))
     for row in rows:
@@ -158,12 +165,12 @@ def add_run(store: Store, rng: random.Random, run_id: str, *, model: str, create
             image = png_bytes() if capsule == image_capsule and repeat == 0 else None
             path.write_text(json.dumps(transcript_events(rng, capsule, hostile=hostile, image=image)))
         claim_task(store, row["id"])
-        unknown_price = model.startswith("openai:") and capsule == "capsule-0003"
+        unknown_price = not price_known or (model.startswith("openai:") and capsule == "capsule-0003")
         finish_task(store, row["id"], TaskRecord(
             outcome=outcome, model=model, error="container exited 137" if outcome == "infra_error" else None,
             seconds=round(rng.uniform(60, 900), 1), steps=rng.randint(3, 40),
             usage=Usage(input_tokens=rng.randint(20_000, 200_000), output_tokens=rng.randint(1_000, 20_000),
-                        cost_usd=None if unknown_price else round(rng.uniform(0.05, 1.5), 4),
+                        cost_usd=None if unknown_price else round(rng.uniform(0.05, 1.5) * cost_scale, 4),
                         calls=rng.randint(3, 40)),
             answers=_answers(rng, outcome, hostile), transcript_path=transcript))
         task_ids[f"{capsule}#{repeat}"] = row["id"]

@@ -6,73 +6,148 @@ metadata are fixed so that building the same store twice gives the same files.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display here, and a site build must never open a window
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter  # noqa: E402
 
 from corebench_runner.report.data import slug  # noqa: E402
 
 STYLE = {"svg.fonttype": "none", "svg.hashsalt": "corebench-report", "font.size": 9,
          "axes.spines.top": False, "axes.spines.right": False}
 SVG_METADATA = {"Date": None, "Creator": "corebench-runner"}
+SCAFFOLD_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+MAX_DATE_TICKS = 8
 
 
 def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path, suite: str = "") -> str:
-    """Verified (solid, with its 95% interval) and automatic (dashed) accuracy of one model by run date.
+    """Verified (solid, with 95% interval bars) and automatic (dashed) accuracy of one model by run date.
 
-    One line per (scaffold, level); `runs` holds one suite's runs only. Returns the SVG's file name.
+    One line per (scaffold, level); `runs` holds one suite's runs only. The axis counts days: runs
+    of one day sit on that day, and a lone run is a labelled point. Returns the SVG's file name.
     """
     name = f"accuracy-{slug(suite + ' ' + model)}.svg"
+    mine = runs[runs["model"].eq(model)].sort_values("created_at")
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 3.2))
-        mine = runs[runs["model"].eq(model)]
+        fig, ax = plt.subplots(figsize=(6.4, 3.0))
         for (scaffold, level), group in mine.groupby(["scaffold", "level"]):
-            dates = group["created_at"].dt.tz_localize(None)
-            line, = ax.plot(dates, group["verified_accuracy"], marker="o", label=f"{scaffold} / {level} (verified)")
-            ax.fill_between(dates, group["verified_ci_low"], group["verified_ci_high"], color=line.get_color(),
-                            alpha=0.12, linewidth=0)
-            ax.plot(dates, group["auto_accuracy"], marker=".", linestyle="--", color=line.get_color(),
-                    alpha=0.7, label=f"{scaffold} / {level} (automatic)")
-        if mine["created_at"].nunique() == 1:  # one date: give the axis a span, or it cannot place ticks
-            day = mine["created_at"].iloc[0].tz_localize(None)
-            ax.set_xlim(day - pd.Timedelta(days=1), day + pd.Timedelta(days=1))
-        locator = AutoDateLocator(maxticks=6)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            when = group["created_at"].dt.tz_localize(None)
+            verified = group["verified_accuracy"]
+            low = (verified - group["verified_ci_low"]).clip(lower=0).fillna(0)
+            high = (group["verified_ci_high"] - verified).clip(lower=0).fillna(0)
+            bars = ax.errorbar(when, verified, yerr=[low, high], marker="o", capsize=3, elinewidth=0.8,
+                               label=f"{scaffold} / {level}: verified, 95% interval")
+            colour = bars.lines[0].get_color()
+            ax.plot(when, group["auto_accuracy"], marker=".", linestyle="--", color=colour, alpha=0.6,
+                    label=f"{scaffold} / {level}: automatic")
+            if len(group) == 1 and pd.notna(verified.iloc[0]):  # a lone run: its number beside its point
+                ax.annotate(f"{verified.iloc[0]:.0%}", (when.iloc[0], verified.iloc[0]), textcoords="offset points",
+                            xytext=(6, 4), fontsize=8, color=colour)
+        _day_axis(ax, mine["created_at"])
         _finish(fig, ax, f"{model} on {suite}: accuracy by run date" if suite else f"{model}: accuracy by run date",
-                "run date")
+                "run date (UTC)")
         fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
         plt.close(fig)
     return name
 
 
-def accuracy_against_cost(runs: pd.DataFrame, out_dir: Path, suite: str = "") -> str:
-    """Every run of one suite as a point: verified accuracy against cost per task, per model and level."""
-    name = f"accuracy-vs-cost-{slug(suite)}.svg" if suite else "accuracy-vs-cost.svg"
+def _day_axis(ax: plt.Axes, created: pd.Series) -> None:
+    """A date axis whose unit is the day: whole days from the first run's day to the day after the last."""
+    if created.empty:
+        return
+    first = created.min().tz_localize(None).normalize()
+    last = created.max().tz_localize(None).normalize()
+    span = max(1, (last - first).days)
+    start, end = first - pd.Timedelta(days=1), last + pd.Timedelta(days=2)
+    ax.set_xlim(start, end)
+    step = max(1, math.ceil((span + 3) / MAX_DATE_TICKS))
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=step))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    ax.xaxis.set_minor_locator(mdates.DayLocator())
+    ax.tick_params(axis="x", which="minor", length=2)
+    if first.year != last.year or span > 300:
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+
+
+def dollars(value: float, _position: object = None) -> str:
+    """A cost tick as people read it: $0.05, $0.2, $1, $20."""
+    if value <= 0:
+        return ""
+    if value >= 1:
+        return f"${value:,.0f}" if value == round(value) else f"${value:,.1f}"
+    return "$" + f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def cost_frontier(ranked: pd.DataFrame, frontier: list[str], out_dir: Path, suite: str, level: str) -> str:
+    """Verified accuracy against cost per task on a log axis: a numbered point per ranked run (its rank),
+    the Pareto frontier drawn through the efficient runs. Runs of unknown cost are not drawn
+    (the page lists them); a cost that is a lower bound is a hollow point."""
+    name = f"frontier-{slug(suite + ' ' + level)}.svg"
+    priced = ranked[ranked["cost_per_task"].notna() & ranked["cost_per_task"].gt(0)]
+    scaffolds = sorted(ranked["scaffold"].unique())
+    models = sorted(ranked["model"].unique())
+    palette = plt.get_cmap("tab10")
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 3.4))
-        priced = runs[runs["cost_per_task"].notna()]
-        markers = dict(zip(("easy", "medium", "hard"), ("s", "^", "o")))  # levels apart: shape, models: colour
-        for (model, level), group in priced.groupby(["model", "level"]):
-            ax.scatter(group["cost_per_task"], group["verified_accuracy"], label=f"{model} / {level}", alpha=0.85,
-                       marker=markers.get(level, "o"))
-        ax.xaxis.set_major_formatter("${x:,.2f}")
-        title = "Verified accuracy against cost per task (each point a run)"
-        _finish(fig, ax, f"{suite}: {title}" if suite else title, "cost per task (USD)")
+        fig, ax = plt.subplots(figsize=(7.2, 4.0))
+        on_frontier = priced.set_index("id").loc[[r for r in frontier if r in set(priced["id"])]]
+        if len(on_frontier) > 1:
+            ax.plot(on_frontier["cost_per_task"], on_frontier["verified_accuracy"], color="#555", linewidth=1.2,
+                    linestyle="-", zorder=1, label="Pareto frontier")
+        for run in priced.to_dict("records"):
+            colour = palette(models.index(run["model"]) % 10)
+            marker = SCAFFOLD_MARKERS[scaffolds.index(run["scaffold"]) % len(SCAFFOLD_MARKERS)]
+            hollow = bool(run.get("cost_is_lower_bound"))
+            ax.scatter([run["cost_per_task"]], [run["verified_accuracy"]], s=46, marker=marker, zorder=3,
+                       facecolors="white" if hollow else colour, edgecolors=colour, linewidths=1.4)
+        _label_points(ax, priced)
+        ax.set_xscale("log")
+        _cost_ticks(ax, priced["cost_per_task"])
+        for model in models:  # legend: colour = model, shape = scaffold
+            ax.scatter([], [], color=palette(models.index(model) % 10), marker="o", s=30, label=model)
+        for scaffold in scaffolds:
+            ax.scatter([], [], facecolors="none", edgecolors="#333",
+                       marker=SCAFFOLD_MARKERS[scaffolds.index(scaffold) % len(SCAFFOLD_MARKERS)], s=30, label=scaffold)
+        _finish(fig, ax, f"{suite} · {level}: verified accuracy against cost per task", "cost per task (USD, log scale)")
         fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
         plt.close(fig)
     return name
+
+
+def _cost_ticks(ax: plt.Axes, costs: pd.Series) -> None:
+    """Log ticks at 1, 2 and 5 of each decade, padded so the end points are not on the frame."""
+    if costs.empty:
+        ax.set_xlim(0.01, 1)
+    else:
+        low, high = float(costs.min()) / 1.6, float(costs.max()) * 1.6
+        if high / low < 10:  # at least a decade, so the 1-2-5 ticks have room and read as dollars
+            widen = math.sqrt(10 / (high / low))
+            low, high = low / widen, high * widen
+        ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(dollars))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _label_points(ax: plt.Axes, priced: pd.DataFrame) -> None:
+    """Each point's rank beside it; labels of points that nearly coincide are stacked, not overprinted."""
+    placed: list[tuple[float, float]] = []
+    for run in priced.sort_values(["verified_accuracy", "cost_per_task"]).to_dict("records"):
+        x, y = math.log10(run["cost_per_task"]), float(run["verified_accuracy"])
+        near = sum(1 for px, py in placed if abs(px - x) < 0.08 and abs(py - y) < 0.04)
+        placed.append((x, y))
+        ax.annotate(str(run["rank"]), (run["cost_per_task"], y), textcoords="offset points",
+                    xytext=(6, -3 + 9 * near), fontsize=8, fontweight="bold", color="#222")
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str) -> None:
-    ax.set_ylim(-0.02, 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(-0.02, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("accuracy")
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")

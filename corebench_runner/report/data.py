@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from corebench_runner.records import Outcome
+from corebench_runner.report.numbers import reference_decimals, tidy_text
 from corebench_runner.results import GRADED_OUTCOMES, capsule_suites, run_summary
 from corebench_runner.store import TASK_DONE, VERIFIED_STATUS_SQL, Store
 
@@ -193,19 +194,6 @@ def suites(data: ReportData) -> list[str]:
     return sorted(data.runs["suite"].unique()) if len(data.runs) else []
 
 
-def leaderboard(data: ReportData, suite: str | None = None) -> pd.DataFrame:
-    """One row per (suite, model, scaffold, level): its latest run, latest first, with how many runs came before.
-
-    With `suite`, only that suite's runs: a leaderboard never ranks runs of different suites together.
-    """
-    runs = data.runs if suite is None else data.runs[data.runs["suite"].eq(suite)]
-    runs = runs.sort_values(["created", "id"], ascending=[False, True])
-    key = ["suite", "model", "scaffold", "level"]
-    counts = runs.groupby(key).size().rename("run_count")
-    latest = runs.drop_duplicates(key, keep="first")
-    return latest.join(counts, on=key).reset_index(drop=True)
-
-
 def accuracy_series(data: ReportData) -> pd.DataFrame:
     """Runs oldest first, for charts of accuracy against date and against cost."""
     return data.runs.sort_values("created_at").reset_index(drop=True)
@@ -268,9 +256,12 @@ def run_tasks(data: ReportData, answers_by_task: dict[int, list[dict[str, Any]]]
 
 def answers_by_task(data: ReportData) -> dict[int, list[dict[str, Any]]]:
     """Answers grouped by task id once, so building every run page stays linear in the store size."""
+    # Values and reasons without binary float noise; a reason's interval at the references' precision.
+    places = data.answers["references_json"].map(reference_decimals)
     answers = data.answers.assign(
-        reported=data.answers["reported_json"].map(_json_text),
-        references=data.answers["references_json"].map(_json_text),
+        reported=data.answers["reported_json"].map(lambda raw: tidy_text(_json_text(raw))),
+        references=data.answers["references_json"].map(lambda raw: tidy_text(_json_text(raw))),
+        reason=[tidy_text(reason, None if pd.isna(p) else int(p)) for reason, p in zip(data.answers["reason"], places)],
     )
     grouped: dict[int, list[dict[str, Any]]] = {}
     for record in records_of(answers):

@@ -2,8 +2,10 @@
 
 Layout of a built site (every link is relative, so the folder can be published or opened as is):
 
-    index.html                per suite, a leaderboard: latest run per (model, scaffold, level); then every run
-    trends.html               per suite, accuracy over time per model and accuracy against cost (charts/*.svg)
+    index.html                per suite and level, a leaderboard of comparable runs and its cost frontier; every run
+    tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
+    trends.html               per suite, accuracy over time per model (charts/*.svg)
+    reviews.html              every verdict people gave: who, when, why
     capsules.html             per suite, capsules x models matrix
     runs/<run>.html           every task of a run with per-question verdicts
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
@@ -21,7 +23,8 @@ from typing import Any, Callable
 import jinja2
 
 from corebench_runner.errors import UserError
-from corebench_runner.report import charts, data as tables, export
+from corebench_runner.report import boards as leaderboards, charts, data as tables, export, heatmap
+from corebench_runner.report import reviews as review_log
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store import Store
 from corebench_runner.suite import BUNDLED_SUITE
@@ -141,24 +144,25 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     runs = _run_records(data)
     nav = {"generated_from": str(store.path)}
 
-    # Versions never mix: each suite (benchmark label) gets its own leaderboard, charts and matrix.
-    suites = tables.suites(data)
-    boards = [{"suite": suite, "anchor": tables.slug(suite), "rows": _run_records(data, tables.leaderboard(data, suite))}
-              for suite in suites]
-    writer.page("index.html", "index.html", boards=boards, runs=runs, outcome_names=tables.OUTCOMES, **nav)
-
+    # Versions never mix: each suite (benchmark label) and level gets its own leaderboard, frontier and heatmap.
     (out / "charts").mkdir(parents=True, exist_ok=True)
+    boards = [_board_context(data, board, out) for board in leaderboards.boards(data)]
+    suite_boards = [{"suite": suite, "anchor": tables.slug(suite), "boards": [b for b in boards if b["suite"] == suite]}
+                    for suite in tables.suites(data)]
+    writer.page("index.html", "index.html", suites=suite_boards, runs=runs, outcome_names=tables.OUTCOMES, **nav)
+    writer.page("tasks.html", "tasks.html", suites=suite_boards, **nav)
+
+    suites = tables.suites(data)
     series = tables.accuracy_series(data)
     trend_suites = []
     for suite in suites:
         mine = series[series["suite"].eq(suite)]
         model_charts = [{"model": model,
                          "src": "charts/" + charts.accuracy_over_time(mine, model, out / "charts", suite),
-                         "runs": _run_records(data, mine[mine["model"].eq(model)])}
+                         "runs": _run_records(data, mine[mine["model"].eq(model)]),
+                         "days": int(mine[mine["model"].eq(model)]["created_at"].dt.normalize().nunique())}
                         for model in sorted(mine["model"].unique())]
-        cost_chart = "charts/" + charts.accuracy_against_cost(mine, out / "charts", suite)
-        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts,
-                             "cost_chart": cost_chart})
+        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts})
     writer.page("trends.html", "trends.html", suites=trend_suites, **nav)
 
     matrices = []
@@ -168,6 +172,11 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                          "rows": tables.records_of(matrix)})
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
+    verdicts = review_log.verdicts(store)
+    writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts), **nav)
+    verdicts_of_run = review_log.by_run(verdicts)
+    verdicts_of_answer = review_log.by_answer(verdicts)
+
     answers = tables.answers_by_task(data)
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
@@ -175,13 +184,32 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         for task in tasks:
             task["transcript_href"] = f"../transcripts/{task['id']}.html" if task["transcript_path"] else None
             task["diagnosis"] = diagnoses.get(task["id"])
-        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel, **nav)
+            for answer in task["answers"]:
+                answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
+        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
+                    verdicts=verdicts_of_run.get(run["id"], []), **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
 
     export.write_results(data, out)
     return writer.pages
+
+
+def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path) -> dict[str, Any]:
+    """One leaderboard for the templates: ranked and partial runs, its frontier chart and its heatmap."""
+    frontier = set(board.frontier)
+    rows = _run_records(data, board.ranked)
+    for row in rows:
+        row["on_frontier"] = row["id"] in frontier
+    chart = None
+    if len(board.ranked) and board.ranked["cost_per_task"].notna().any():
+        chart = "charts/" + charts.cost_frontier(board.ranked, board.frontier, out / "charts", board.suite, board.level)
+    grid = heatmap.heatmap(data, board)
+    return {"suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
+            "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
+            "frontier": [row for row in rows if row["on_frontier"]],
+            "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid}
 
 
 def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:

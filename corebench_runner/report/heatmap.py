@@ -1,0 +1,67 @@
+"""Per-task success: capsules x agents (model, scaffold) of one leaderboard.
+
+Each ranked run of a board gives a row; a cell is the share of that run's repeats of the capsule
+that were verified correct, and links to a transcript (the first failed repeat when there is one:
+that is what a reader wants to open). Two summary rows: "any agent" (how many agents solve the
+capsule at least once: saturation) and "no agent" (capsules nobody solves: perhaps broken).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from corebench_runner.records import Outcome
+from corebench_runner.report.boards import Board
+from corebench_runner.report.data import ReportData
+from corebench_runner.store import TASK_DONE
+
+
+@dataclass
+class Heatmap:
+    capsules: list[str]
+    rows: list[dict[str, Any]]  # each: run (record fields), cells {capsule: cell}
+    any_agent: dict[str, dict[str, Any]]  # capsule -> {solved_by, agents, share}
+    unsolved: list[str]  # capsules no agent solves in any repeat
+
+
+def heatmap(data: ReportData, board: Board) -> Heatmap:
+    capsules = sorted(data.tasks[data.tasks["suite"].eq(board.suite)
+                                 & data.tasks["run_id"].isin(board.ranked["id"])]["capsule_id"].unique())
+    tasks = data.tasks[data.tasks["run_id"].isin(board.ranked["id"]) & data.tasks["status"].eq(TASK_DONE)
+                       & ~data.tasks["outcome"].eq(Outcome.SKIPPED.value)]
+    tasks = tasks.assign(ok=tasks["verified_outcome"].eq("correct"))
+    by_run = {run_id: group for run_id, group in tasks.groupby("run_id")}
+    rows = []
+    solved_by: dict[str, int] = {c: 0 for c in capsules}
+    agents: dict[str, int] = {c: 0 for c in capsules}
+    for run in board.ranked.to_dict("records"):
+        cells = {}
+        for capsule, group in by_run.get(run["id"], pd.DataFrame(columns=tasks.columns)).groupby("capsule_id"):
+            cells[capsule] = _cell(group)
+            agents[capsule] += 1
+            solved_by[capsule] += int(cells[capsule]["correct"] > 0)
+        rows.append({"run_id": run["id"], "slug": run["slug"], "model": run["model"], "scaffold": run["scaffold"], "rank": run["rank"],
+                     "cells": cells})
+    any_agent = {c: {"solved_by": solved_by[c], "agents": agents[c],
+                     "share": solved_by[c] / agents[c] if agents[c] else None} for c in capsules}
+    unsolved = [c for c in capsules if agents[c] and not solved_by[c]]
+    return Heatmap(capsules=capsules, rows=rows, any_agent=any_agent, unsolved=unsolved)
+
+
+def _cell(group: pd.DataFrame) -> dict[str, Any]:
+    correct, repeats = int(group["ok"].sum()), len(group)
+    failed = group[~group["ok"]].sort_values("repeat")
+    shown = failed.iloc[0] if len(failed) else group.sort_values("repeat").iloc[0]
+    outcomes = ", ".join(str(o).replace("_", " ") for o in group.sort_values("repeat")["verified_outcome"])
+    return {"correct": correct, "repeats": repeats, "share": correct / repeats,
+            "level": _shade(correct / repeats), "task_id": int(shown["id"]),
+            "has_transcript": bool(isinstance(shown["transcript_path"], str) and shown["transcript_path"]),
+            "outcomes": outcomes}
+
+
+def _shade(share: float) -> int:
+    """0..4: the colour step of a cell (0 = never solved, 4 = always)."""
+    return 0 if share == 0 else (4 if share == 1 else 1 + min(2, int(share * 3)))
