@@ -35,7 +35,8 @@ def local_targets(page: Path) -> list[tuple[str, Path]]:
     doc = soup(page)
     refs = [a["href"] for a in doc.find_all("a", href=True)] + [i["src"] for i in doc.find_all("img", src=True)]
     refs += [link["href"] for link in doc.find_all("link", href=True)]
-    return [(ref, (page.parent / urlparse(ref).path).resolve()) for ref in refs]
+    return [(ref, (page.parent / urlparse(ref).path).resolve() if urlparse(ref).path else page.resolve())
+            for ref in refs]
 
 
 def test_every_page_exists_and_links_only_to_files_of_the_site(built):
@@ -52,27 +53,39 @@ def test_every_page_exists_and_links_only_to_files_of_the_site(built):
             assert urlparse(ref).scheme == "" and not ref.startswith("/"), f"{page}: non-local link {ref}"
             assert target.is_relative_to(site.resolve()), f"{page}: {ref} leaves the site"
             assert target.is_file(), f"{page}: broken link {ref}"
+            fragment = urlparse(ref).fragment
+            if fragment and target.suffix == ".html":  # an anchor must land on an element of that page
+                assert soup(target).find(id=fragment) is not None, f"{page}: {ref} names no element"
 
 
-def test_leaderboard_has_one_row_per_model_scaffold_level_latest_first_with_the_cli_numbers(built):
+def test_leaderboards_rank_complete_runs_per_level_by_verified_accuracy_then_cost_with_the_cli_numbers(built):
     built, site = built
-    rows = soup(site / "index.html").select("#leaderboard tbody tr")
-    keys = [tuple(td.get_text(strip=True) for td in row.find_all("td")[:3]) for row in rows]
-    expected = built.store.query("SELECT model, scaffold, level, MAX(created) AS latest FROM runs "
-                                 "GROUP BY model, scaffold, level ORDER BY latest DESC")
-    assert keys == [(r["model"], r["scaffold"], r["level"]) for r in expected]
-    for row, key in zip(rows, expected):
-        run_id = built.store.query("SELECT id FROM runs WHERE model = ? AND scaffold = ? AND level = ? "
-                                   "AND created = ?", tuple(key))[0]["id"]
-        summary = run_summary(built.store, run_id)
-        cells = row.find_all("td", recursive=False)
-        assert cells[3].select_one(".acc").get_text() == f"{summary.verified_accuracy:.1%}"
-        assert cells[4].select_one(".acc").get_text() == f"{summary.accuracy:.1%}"
-        assert cells[6].get_text(strip=True) == str(summary.open_disputes)
-        if summary.infra_errors:  # infrastructure failures are shown, not hidden
-            counts = [li.get_text(" ", strip=True) for li in cells[7].select("li")]
-            assert f"infra error {summary.infra_errors}" in counts
-        assert row.select_one("td.date a")["href"] == f"runs/{slug(run_id)}.html"
+    boards = soup(site / "index.html").select("#leaderboard section.board-section")
+    assert sorted(b["data-level"] for b in boards) == ["easy", "hard"]  # levels are never ranked together
+    for board in boards:
+        rows = board.select("table.ranked tbody tr")
+        level = board["data-level"]
+        expected = built.store.query("SELECT model, scaffold, MAX(created) AS latest FROM runs WHERE level = ? "
+                                     "GROUP BY model, scaffold", (level,))
+        assert len(rows) == len(expected)
+        ranked = []
+        for rank, row in enumerate(rows, start=1):
+            cells = row.find_all("td", recursive=False)
+            assert cells[0].get_text(strip=True) == str(rank)
+            run_id = row["data-run"]
+            latest = built.store.query("SELECT id FROM runs WHERE model = ? AND scaffold = ? AND level = ? "
+                                       "ORDER BY created DESC LIMIT 1", (cells[1].get_text(strip=True),
+                                                                          cells[2].get_text(strip=True), level))
+            assert run_id == latest[0]["id"]  # the latest run of each agent stands for it
+            summary = run_summary(built.store, run_id)
+            assert cells[3].select_one(".acc").get_text() == f"{summary.verified_accuracy:.1%}"
+            assert cells[4].get_text(strip=True) == f"{summary.accuracy:.1%}"
+            assert cells[1].a["href"] == f"runs/{slug(run_id)}.html"  # the model name links to the run
+            if summary.infra_errors:  # infrastructure failures are shown, not hidden
+                counts = [li.get_text(" ", strip=True) for li in row.select("td.more li")]
+                assert f"infra error {summary.infra_errors}" in counts
+            ranked.append(summary.verified_accuracy)
+        assert ranked == sorted(ranked, reverse=True)
 
 
 def test_reviews_change_verified_but_not_automatic_accuracy(built):
@@ -146,16 +159,18 @@ def test_viewed_figures_are_written_as_png_files_next_to_the_transcript(built):
     assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_charts_are_svg_files_one_per_model_plus_accuracy_against_cost(built):
+def test_charts_are_svg_files_one_per_model_and_a_cost_frontier_per_leaderboard(built):
     built, site = built
     page = soup(site / "trends.html")
     sources = [img["src"] for img in page.select(".chart img")]
-    assert len(sources) == len(MODELS) + 1
-    for src in sources:
+    assert len(sources) == len(MODELS)
+    frontiers = [img["src"] for img in soup(site / "index.html").select("figure.frontier img")]
+    assert len(frontiers) == 2  # hard and easy
+    for src in sources + frontiers:
         root = ET.parse(site / src).getroot()
         assert root.tag.endswith("svg")
     titles = [h.get_text() for h in page.select(".chart h2")]
-    assert titles[:-1] == sorted(MODELS)
+    assert titles == sorted(MODELS)
 
 
 def test_capsule_matrix_flags_a_capsule_no_model_passes(built):
@@ -253,10 +268,13 @@ def test_a_run_still_in_progress_shows_its_pending_tasks_and_no_accuracy_yet(tmp
                    scaffold_version="1.0", level="hard", grader="corebench", engine_version="0.1.0", host="h",
                    config={}, tasks=[("capsule-a", 0, "x"), ("capsule-b", 0, "y")])
         build_site(store, tmp_path / "site")
-    row = soup(tmp_path / "site" / "index.html").select_one("#leaderboard tbody tr")
+    index = soup(tmp_path / "site" / "index.html")
+    assert not index.select("#leaderboard table.ranked tbody tr")  # a run still going is never ranked
+    row = index.select_one("#leaderboard table.partial tbody tr")
     cells = row.find_all("td", recursive=False)
     assert cells[3].select_one(".acc").get_text() == "—"
-    assert [li.get_text(" ", strip=True) for li in cells[7].select("li")] == ["pending 2"]
+    assert cells[7].get_text(strip=True) == "2/2 capsules, 2 tasks pending"
+    assert [li.get_text(" ", strip=True) for li in row.select("td.more li")] == ["pending 2"]
 
 
 def test_a_suites_own_reports_folder_restyles_the_site_without_flags(tmp_path, built):

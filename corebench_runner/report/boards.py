@@ -2,8 +2,8 @@
 
 A leaderboard is one suite (benchmark, version, split) at one level. A run is ranked only beside
 runs over the same capsule set: the suite's full set, which is every capsule any run of the suite
-attempted. Runs over fewer capsules (smoke tests, interrupted runs) are listed apart with their
-coverage, never ranked. Among complete runs of one (model, scaffold) the latest stands for it.
+attempted. Runs over fewer capsules (smoke tests) or with tasks still pending (running or killed)
+are listed apart with their coverage, never ranked. Among complete runs of one (model, scaffold) the latest stands for it.
 Ranking: verified accuracy, then cost per task (cheaper first, unknown cost last).
 
 The frontier is HAL's: of the ranked runs with a known cost, the efficient ones (no other run is
@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from corebench_runner.report.data import ReportData, slug
-from corebench_runner.store import TASK_DONE
 
 LEVEL_ORDER = {"easy": 0, "medium": 1, "hard": 2}
 
@@ -67,12 +66,12 @@ def boards(data: ReportData) -> list[Board]:
     )
     # A run planned over capsules of several suites is its own suite ("a + b"): its set is its own.
     runs["suite_capsules"] = runs["suite_capsules"].where(runs["suite_capsules"] > 0, runs["capsules_planned"])
-    runs["complete"] = [planned.get(r, frozenset()) >= full.get(s, planned.get(r, frozenset()))
-                        for r, s in zip(runs["id"], runs["suite"])]
-    runs["coverage"] = [f"{n}/{total} capsules" for n, total in zip(runs["capsules_planned"], runs["suite_capsules"])]
-    done = data.tasks[data.tasks["status"].eq(TASK_DONE)].groupby("run_id").size()
-    runs["finished_all"] = runs["id"].map(done).fillna(0).astype(int) >= runs["id"].map(
-        data.tasks.groupby("run_id").size()).fillna(0).astype(int)
+    covers_all = [planned.get(r, frozenset()) >= full.get(s, planned.get(r, frozenset()))
+                  for r, s in zip(runs["id"], runs["suite"])]
+    # A run still going (or killed) has tasks left: its accuracy may yet move, so it is not ranked either.
+    runs["complete"] = pd.Series(covers_all, index=runs.index) & runs["n_pending"].eq(0)
+    runs["coverage"] = [f"{n}/{total} capsules" + (f", {pending} tasks pending" if pending else "")
+                        for n, total, pending in zip(runs["capsules_planned"], runs["suite_capsules"], runs["n_pending"])]
     out = []
     keys = sorted({(s, lv) for s, lv in zip(runs["suite"], runs["level"])},
                   key=lambda k: (k[0], LEVEL_ORDER.get(k[1], 9), k[1]))
