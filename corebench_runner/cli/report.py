@@ -1,4 +1,4 @@
-"""`corebench report` (the static site) and `corebench export` (CSV, JSON, HAL upload format)."""
+"""`corebench report` (the static site) and `corebench export` (CSV, JSON, HAL upload format, Inspect log, Parquet)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ def report_command(ctx: click.Context, out: str, store_path: str | None, templat
 
 @click.command("export")
 @click.argument("run_id", required=False)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "hal"]), default="csv", show_default=True,
-              help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format "
-                   "(needs RUN_ID).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "hal", "inspect", "parquet"]), default="csv",
+              show_default=True,
+              help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format; inspect: one "
+                   "run as an Inspect eval log (`inspect view` opens it); parquet: one row per question.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json in the current folder).")
+              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json, inspect: RUN_ID.eval, "
+                   "parquet: results.parquet, in the current folder).")
 @store_option
 def export_command(run_id: str | None, fmt: str, out: str | None, store_path: str | None) -> None:
     """Export results for other tools: every run, or only RUN_ID (a unique prefix is enough)."""
@@ -57,6 +59,9 @@ def export_command(run_id: str | None, fmt: str, out: str | None, store_path: st
     with open_store(store_path, create=False) as store:
         if run_id is not None:
             run_id = get_run(store, run_id)["id"]
+        if fmt in ("inspect", "parquet"):
+            _export_file(store, run_id, fmt, Path(out) if out else None)
+            return
         if fmt == "hal":
             if run_id is None:
                 raise UserError("export --format hal: name the run to export (RUN_ID); list runs with `corebench runs`")
@@ -73,6 +78,26 @@ def export_command(run_id: str | None, fmt: str, out: str | None, store_path: st
         return
     try:
         Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write ({exc.strerror}); choose a writable file") from None
+    click.echo(f"wrote {out}", err=True)
+
+
+def _export_file(store, run_id: str | None, fmt: str, out: Path | None) -> None:
+    """The binary formats: always a file, never standard output."""
+    from corebench_runner.report import data as tables, export
+
+    try:
+        if fmt == "inspect":
+            if run_id is None:
+                raise UserError("export --format inspect: name the run to export (RUN_ID); list runs with "
+                                "`corebench runs`")
+            from corebench_runner.report.export_inspect import write_inspect_log
+
+            out = write_inspect_log(store, run_id, out or Path(f"{run_id}.eval"))
+        else:
+            out = out or Path("results.parquet")
+            export.write_parquet(export.question_table(tables.load_report_data(store), store, run_id), out)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write ({exc.strerror}); choose a writable file") from None
     click.echo(f"wrote {out}", err=True)

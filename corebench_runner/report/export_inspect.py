@@ -1,0 +1,196 @@
+"""One run as an Inspect eval log, written with inspect_ai's own log API (the optional `inspect` extra).
+
+Each task (capsule x repeat) becomes one sample: id = capsule id, epoch = repeat + 1, the task
+prompt as input, the transcript as chat messages (system, user, assistant turns with their tool
+calls, tool results), the references as target, one score per question plus the task's verdict,
+and its token usage and cost. `inspect view` opens the file; `read_eval_log` reads it back.
+Transcript events this module does not know are kept in the sample's metadata, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from corebench_runner.errors import UserError
+from corebench_runner.report.transcripts import load_events
+from corebench_runner.results import TaskDetail, run_summary, task_details
+from corebench_runner.store import Store
+
+INSTALL_HINT = "pip install 'corebench-runner[inspect]' (or pip install inspect_ai)"
+
+
+def _inspect():
+    try:
+        import inspect_ai.log as log
+        import inspect_ai.model as model
+        import inspect_ai.scorer as scorer
+        import inspect_ai.tool as tool
+    except ImportError:
+        raise UserError(f"export --format inspect needs inspect_ai, which is not installed: {INSTALL_HINT}") from None
+    return log, model, scorer, tool
+
+
+def write_inspect_log(store: Store, run_id: str, out: Path) -> Path:
+    """Write the run to `out` (.eval or .json, as Inspect names them); returns the path written."""
+    log_api, _, _, _ = _inspect()
+    if out.suffix not in (".eval", ".json"):
+        raise UserError(f"--out {out}: an Inspect log ends in .eval or .json; choose one of those")
+    log = eval_log(store, run_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_api.write_eval_log(log, str(out))
+    return out
+
+
+def eval_log(store: Store, run_id: str):
+    log_api, model_api, scorer_api, _ = _inspect()
+    summary = run_summary(store, run_id)
+    tasks = [t for t in task_details(store, summary.id) if t.status == "done"]
+    samples = [_sample(store, summary, task) for task in tasks]
+    usage = _total_usage(model_api, summary.model, tasks)
+    scored = [t for t in tasks if t.outcome != "skipped"]
+    accuracy = sum(t.outcome == "correct" for t in scored) / len(scored) if scored else 0.0
+    verified = sum(t.verified_correct for t in scored) / len(scored) if scored else 0.0
+    spec = log_api.EvalSpec(
+        run_id=summary.id, eval_id=summary.id, created=summary.created, task=f"corebench/{summary.level}",
+        task_version=summary.scaffold_version or 0,
+        task_attribs={"suite": summary.suite, "grader": summary.grader, "scaffold": summary.scaffold},
+        solver=summary.scaffold, model=_model_name(summary.model),
+        dataset=log_api.EvalDataset(name=summary.suite, samples=len({t.capsule_id for t in tasks}),
+                                    sample_ids=sorted({t.capsule_id for t in tasks})),
+        config=log_api.EvalConfig(epochs=max((t.repeat for t in tasks), default=0) + 1),
+        metadata={"corebench_run_id": summary.id, "corebench_model": summary.model, "level": summary.level,
+                  "run_config": summary.config},
+    )
+    results = log_api.EvalResults(
+        total_samples=len(tasks), completed_samples=len(scored),
+        scores=[log_api.EvalScore(name="task", scorer=summary.grader, scored_samples=len(scored), metrics={
+            "accuracy": log_api.EvalMetric(name="accuracy", value=accuracy),
+            "verified_accuracy": log_api.EvalMetric(name="verified_accuracy", value=verified)})])
+    stats = log_api.EvalStats(started_at=summary.created, completed_at=summary.finished or summary.created,
+                              model_usage={_model_name(summary.model): usage} if usage else {})
+    status = "success" if summary.status == "finished" else ("cancelled" if summary.status == "interrupted" else
+                                                             "started" if summary.status == "running" else "error")
+    return log_api.EvalLog(status=status, eval=spec, results=results, stats=stats, samples=samples)
+
+
+def _model_name(model: str) -> str:
+    """Inspect names models provider/model; ours are provider:model."""
+    return model.replace(":", "/", 1)
+
+
+def _sample(store: Store, summary: Any, task: TaskDetail):
+    log_api, model_api, scorer_api, _ = _inspect()
+    events, problem = load_events(store.artifacts_dir, task.transcript_path)
+    messages, unmapped, prompt = _messages(model_api, events)
+    scores = {"task": scorer_api.Score(value="C" if task.verified_correct else "I", answer=task.outcome,
+                                       explanation=f"outcome {task.outcome}; verified "
+                                                   f"{'correct' if task.verified_correct else 'not correct'}"
+                                                   + (f"; {task.error}" if task.error else ""))}
+    for n, q in enumerate(task.questions, start=1):
+        scores[f"q{n}"] = scorer_api.Score(
+            value={"correct": "C", "incorrect": "I", "disputed": "P"}.get(q.verified_status, "N"),
+            answer=json.dumps(q.reported) if q.reported_present else None,
+            explanation=q.reason, metadata={"question": q.question, "automatic": q.status,
+                                            "verified": q.verified_status, "vision": q.vision})
+    usage = model_api.ModelUsage(
+        input_tokens=task.input_tokens, output_tokens=task.output_tokens,
+        total_tokens=task.input_tokens + task.output_tokens + task.cache_creation_input_tokens
+        + task.cache_read_input_tokens, input_tokens_cache_write=task.cache_creation_input_tokens,
+        input_tokens_cache_read=task.cache_read_input_tokens, total_cost=task.cost_usd)
+    target = [json.dumps(q.references) for q in task.questions] or [""]
+    return log_api.EvalSample(
+        id=task.capsule_id, epoch=task.repeat + 1, input=prompt or f"Reproduce capsule {task.capsule_id}.",
+        target=target, messages=messages, scores=scores, model_usage={_model_name(summary.model): usage},
+        total_time=task.seconds, working_time=task.seconds,
+        metadata={"task_id": task.task_id, "outcome": task.outcome, "error": task.error, "steps": task.steps,
+                  "cost_usd": task.cost_usd, "transcript_problem": problem, "unmapped_events": unmapped})
+
+
+def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], str | None]:
+    """Chat messages from a transcript: core-agent events and Claude Code's stream-json (agent_event)."""
+    messages: list[Any] = []
+    unmapped: list[Any] = []
+    prompt = None
+    for event in events:
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "prompt":
+            if event.get("system"):
+                messages.append(model_api.ChatMessageSystem(content=str(event["system"])))
+            prompt = str(event.get("user") or "")
+            messages.append(model_api.ChatMessageUser(content=prompt))
+        elif kind == "model_call":
+            messages.append(_assistant(model_api, event.get("content")))
+        elif kind == "tool_call":
+            messages.append(_tool_result(model_api, event.get("id"), event.get("name"), event.get("output"),
+                                         bool(event.get("is_error") or event.get("timed_out"))))
+        elif kind in ("note", "reminder"):
+            messages.append(model_api.ChatMessageUser(content=str(event.get("text", "")), metadata={"kind": kind}))
+        elif kind == "agent_event" and isinstance(event.get("event"), dict):
+            mapped = _claude_event(model_api, event["event"])
+            if mapped is None:
+                unmapped.append(event)
+            else:
+                messages.extend(mapped)
+        elif kind == "end":
+            continue
+        else:
+            unmapped.append(event)
+    return messages, unmapped, prompt
+
+
+def _assistant(model_api: Any, content: Any):
+    from inspect_ai.tool import ToolCall
+
+    texts, calls = [], []
+    for block in content if isinstance(content, list) else [content]:
+        if isinstance(block, dict) and block.get("type") == "text":
+            texts.append(str(block.get("text", "")))
+        elif isinstance(block, dict) and block.get("type") == "tool_use":
+            arguments = block.get("input") if isinstance(block.get("input"), dict) else {"input": block.get("input")}
+            calls.append(ToolCall(id=str(block.get("id", "")), function=str(block.get("name", "")), arguments=arguments))
+        elif isinstance(block, str):
+            texts.append(block)
+    return model_api.ChatMessageAssistant(content="\n".join(texts), tool_calls=calls or None)
+
+
+def _tool_result(model_api: Any, call_id: Any, name: Any, output: Any, failed: bool):
+    from inspect_ai.tool import ToolCallError
+
+    text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
+    return model_api.ChatMessageTool(content=text, tool_call_id=str(call_id or ""), function=str(name or ""),
+                                     error=ToolCallError(type="unknown", message=text[:500]) if failed else None)
+
+
+def _claude_event(model_api: Any, inner: dict[str, Any]) -> list[Any] | None:
+    """Claude Code's stream-json: assistant turns and the user turns that carry tool results."""
+    message = inner.get("message") if isinstance(inner.get("message"), dict) else {}
+    if inner.get("type") == "assistant":
+        return [_assistant(model_api, message.get("content"))]
+    if inner.get("type") == "user":
+        out = []
+        content = message.get("content")
+        for block in content if isinstance(content, list) else [content]:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                result = block.get("content")
+                if isinstance(result, list):
+                    result = "\n".join(str(b.get("text", "")) for b in result if isinstance(b, dict))
+                out.append(_tool_result(model_api, block.get("tool_use_id"), "", result, bool(block.get("is_error"))))
+            elif isinstance(block, str):
+                out.append(model_api.ChatMessageUser(content=block))
+        return out
+    return None
+
+
+def _total_usage(model_api: Any, model: str, tasks: list[TaskDetail]):
+    if not tasks:
+        return None
+    costs = [t.cost_usd for t in tasks]
+    return model_api.ModelUsage(
+        input_tokens=sum(t.input_tokens for t in tasks), output_tokens=sum(t.output_tokens for t in tasks),
+        total_tokens=sum(t.input_tokens + t.output_tokens + t.cache_creation_input_tokens
+                         + t.cache_read_input_tokens for t in tasks),
+        input_tokens_cache_write=sum(t.cache_creation_input_tokens for t in tasks),
+        input_tokens_cache_read=sum(t.cache_read_input_tokens for t in tasks),
+        total_cost=None if any(c is None for c in costs) else round(sum(costs), 6))
