@@ -11,7 +11,9 @@ What it holds, and what the tests look for in the site:
 - two runs of one model on one day (the time axis must keep them on that day);
 - an unpriced model (`local:qwen3-coder`): every cost unknown, listed under the cost chart;
 - an easy-level run: its own table, never ranked beside hard runs;
-- disputes, about half settled by two named reviewers with reasons, the rest left open.
+- a model with a single run (`openai:o3`, bundled suite): a point and a number, not a line;
+- disputes, about half settled by two named reviewers with reasons, the rest left open; one
+  hostile transcript and answer, and one verdict whose reason holds markup.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from corebench_runner.review import record_verdict
 from corebench_runner.store import Store, open_store
-from support_report import add_run
+from support_report import HOSTILE_TEXT, add_run
 
 V11 = "core-bench 1.1 mainline"
 BUNDLED = "corebench-runner 1 bundled"
@@ -45,6 +47,8 @@ FLEET_SCAFFOLDS = {"core-agent": 0.0, "claude-code": 0.05, "codex": -0.05}
 START = date(2026, 9, 20)
 REVIEWERS = ("ada.lovelace", "grace.hopper")
 SAME_DAY = "2026-11-03"
+SINGLE_RUN_MODEL = "openai:o3"
+HOSTILE_REASON = "looks right " + HOSTILE_TEXT
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Fleet:
     same_day_run_ids: list[str] = field(default_factory=list)
     easy_run_id: str = ""
     repeated_run_ids: list[str] = field(default_factory=list)
+    single_run_id: str = ""
+    hostile_task_id: int = 0
     verdicts: list[dict] = field(default_factory=list)  # each settled answer: id, reviewer, reason, status
 
 
@@ -80,8 +86,12 @@ def build_fleet_store(path: Path) -> Fleet:
                 fleet.partial_run_ids.append(_run(fleet, rng, f"{later}-{short}-{scaffold}-v11-partial", later, m,
                                                   benchmark=V11, capsules=SUITE_CAPSULES[V11][:3], **common))
             bundled_day = START + timedelta(days=45 + (m + s) % 14)
-            _run(fleet, rng, f"{bundled_day}-{short}-{scaffold}-bundled", bundled_day, m, benchmark=BUNDLED,
-                 capsules=SUITE_CAPSULES[BUNDLED], **common)
+            hostile = "iris-lda" if (m, s) == (1, 0) else None
+            run_id = _run(fleet, rng, f"{bundled_day}-{short}-{scaffold}-bundled", bundled_day, m, benchmark=BUNDLED,
+                          capsules=SUITE_CAPSULES[BUNDLED], hostile_capsule=hostile, **common)
+            if hostile:
+                fleet.hostile_task_id = fleet.store.query(
+                    "SELECT id FROM tasks WHERE run_id = ? AND capsule_id = ?", (run_id, hostile))[0]["id"]
     # Two runs of one agent on one day: one day on the time axis, two points.
     for hour in (9, 17):
         fleet.same_day_run_ids.append(_run(
@@ -91,6 +101,9 @@ def build_fleet_store(path: Path) -> Fleet:
     fleet.easy_run_id = _run(fleet, rng, "2026-11-18-haiku-core-agent-easy", date(2026, 11, 18), 0, level="easy",
                              benchmark=V11, capsules=SUITE_CAPSULES[V11], model="anthropic:claude-haiku-4-5",
                              scaffold="core-agent", skill=0.8, cost_scale=0.25)
+    fleet.single_run_id = _run(fleet, rng, "2026-11-10-o3-core-agent-bundled", date(2026, 11, 10), 0,
+                               benchmark=BUNDLED, capsules=SUITE_CAPSULES[BUNDLED], model=SINGLE_RUN_MODEL,
+                               scaffold="core-agent", skill=0.6, cost_scale=2.0)
     _settle_half(fleet, rng)
     return fleet
 
@@ -108,13 +121,17 @@ def _settle_half(fleet: Fleet, rng: random.Random) -> None:
     disputed = fleet.store.query(
         "SELECT a.id, r.created FROM answers a JOIN tasks t ON t.id = a.task_id JOIN runs r ON r.id = t.run_id "
         "WHERE a.status = 'disputed' ORDER BY a.id")
+    hostile_answers = {r["id"] for r in fleet.store.query("SELECT id FROM answers WHERE task_id = ? AND status = "
+                                                           "'disputed'", (fleet.hostile_task_id,))}
     for n, row in enumerate(disputed):
-        if n % 2:
+        if n % 2 and row["id"] not in hostile_answers:
             continue
         status = "correct" if n % 4 == 0 else "incorrect"
         reviewer = REVIEWERS[(n // 2) % 2]
         reason = ("0.91 is the reference 0.912 rounded to two places" if status == "correct"
                   else "the value comes from the wrong table of the paper")
+        if row["id"] in hostile_answers:
+            reason = HOSTILE_REASON
         when = (date.fromisoformat(row["created"][:10]) + timedelta(days=2)).isoformat() + "T10:30:00+00:00"
         record_verdict(fleet.store, row["id"], status, reviewer=reviewer, reason=reason, created=when)
         fleet.verdicts.append({"answer_id": row["id"], "reviewer": reviewer, "reason": reason, "status": status,
