@@ -129,6 +129,8 @@ def test_cost_frontier_is_the_upper_hull_of_the_efficient_runs_and_unknown_costs
         on_frontier = [r["data-run"] for r in rows if "on-frontier" in (r.get("class") or [])]
         assert frontier_links and {f"runs/{slug(r)}.html" for r in on_frontier} == set(frontier_links)
         assert not set(on_frontier) & dominated
+        by_link = {f"runs/{slug(p[2])}.html": p[0] for p in points}
+        assert [by_link[link] for link in frontier_links] == sorted(by_link[link] for link in frontier_links)
         # Every efficient run lies on or under the drawn line (log cost axis): it is the upper hull.
         line = sorted((math.log10(p[0]), p[1]) for p in points if p[2] in on_frontier)
         for cost, accuracy, run_id in points:

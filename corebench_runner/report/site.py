@@ -208,7 +208,7 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
     grid = heatmap.heatmap(data, board)
     return {"suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
             "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
-            "frontier": [row for row in rows if row["on_frontier"]],
+            "frontier": [next(row for row in rows if row["id"] == run_id) for run_id in board.frontier],
             "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid}
 
 
