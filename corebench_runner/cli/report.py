@@ -49,8 +49,8 @@ def report_command(ctx: click.Context, out: str, store_path: str | None, templat
               help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format; inspect: one "
                    "run as an Inspect eval log (`inspect view` opens it); parquet: one row per question.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json, inspect: RUN_ID.eval, "
-                   "parquet: results.parquet, in the current folder).")
+              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json, inspect: "
+                   "DATE_corebench-LEVEL_RUN_ID.eval, parquet: results.parquet, in the current folder).")
 @store_option
 def export_command(run_id: str | None, fmt: str, out: str | None, store_path: str | None) -> None:
     """Export results for other tools: every run, or only RUN_ID (a unique prefix is enough)."""
@@ -83,6 +83,13 @@ def export_command(run_id: str | None, fmt: str, out: str | None, store_path: st
     click.echo(f"wrote {out}", err=True)
 
 
+def default_inspect_name(store, run_id: str) -> Path:
+    """Inspect's own naming (time_task_id.eval), which `inspect view` lists by task."""
+    run = get_run(store, run_id)
+    stamp = run["created"][:19].replace(":", "-")
+    return Path(f"{stamp}_corebench-{run['level']}_{run_id}.eval")
+
+
 def _export_file(store, run_id: str | None, fmt: str, out: Path | None) -> None:
     """The binary formats: always a file, never standard output."""
     from corebench_runner.report import data as tables, export
@@ -94,7 +101,7 @@ def _export_file(store, run_id: str | None, fmt: str, out: Path | None) -> None:
                                 "`corebench runs`")
             from corebench_runner.report.export_inspect import write_inspect_log
 
-            out = write_inspect_log(store, run_id, out or Path(f"{run_id}.eval"))
+            out = write_inspect_log(store, run_id, out or default_inspect_name(store, run_id))
         else:
             out = out or Path("results.parquet")
             export.write_parquet(export.question_table(tables.load_report_data(store), store, run_id), out)

@@ -48,7 +48,7 @@ def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
 
 
 QUESTION_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
-                    "task_id", "outcome", "verified_outcome", "question", "vision", "reported", "references",
+                    "task_id", "answer_id", "outcome", "verified_outcome", "question", "vision", "reported", "references",
                     "automatic_verdict", "verified_verdict", "reviewer", "reviewed_at", "review_reason",
                     "task_cost_usd", "task_seconds"]
 
@@ -56,12 +56,12 @@ QUESTION_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "leve
 def question_table(data: ReportData, store: Store, run_id: str | None = None) -> pd.DataFrame:
     """One row per question of every task: the run's model, scaffold and suite, the automatic and the
     standing verdict, who gave the standing verdict, and the task's cost and time (for pandas users)."""
-    answers = data.answers.rename(columns={"status": "automatic_verdict", "verified_status": "verified_verdict",
+    answers = data.answers.rename(columns={"id": "answer_id", "status": "automatic_verdict", "verified_status": "verified_verdict",
                                            "reported_json": "reported", "references_json": "references"})
     latest = pd.read_sql_query(
-        "SELECT r.answer_id AS id, r.reviewer, r.created AS reviewed_at, r.reason AS review_reason FROM reviews r "
+        "SELECT r.answer_id, r.reviewer, r.created AS reviewed_at, r.reason AS review_reason FROM reviews r "
         "WHERE r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.answer_id = r.answer_id)", store.conn)
-    answers = answers.merge(latest, on="id", how="left")
+    answers = answers.merge(latest, on="answer_id", how="left")
     tasks = data.tasks.rename(columns={"id": "task_id", "cost_usd": "task_cost_usd", "seconds": "task_seconds"})
     if run_id is not None:
         tasks = tasks[tasks["run_id"].eq(run_id)]
@@ -69,7 +69,7 @@ def question_table(data: ReportData, store: Store, run_id: str | None = None) ->
     merged = (answers.merge(tasks, on="task_id")
               .merge(runs[["run_id", "run_created", "model", "scaffold", "level", "grader"]], on="run_id"))
     merged["vision"] = merged["vision"].astype(bool)
-    merged = merged.sort_values(["run_created", "run_id", "capsule_id", "repeat", "id"])
+    merged = merged.sort_values(["run_created", "run_id", "capsule_id", "repeat", "answer_id"])
     return merged[QUESTION_COLUMNS].reset_index(drop=True)
 
 

@@ -120,8 +120,10 @@ def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], 
                 messages.append(model_api.ChatMessageSystem(content=str(event["system"])))
             prompt = str(event.get("user") or "")
             messages.append(model_api.ChatMessageUser(content=prompt))
-        elif kind == "model_call":
+        elif kind == "model_call" and "content" in event:
             messages.append(_assistant(model_api, event.get("content")))
+        elif kind == "model_call":
+            continue  # a relay's metering record (Claude Code): its tokens are in the sample's usage already
         elif kind == "tool_call":
             messages.append(_tool_result(model_api, event.get("id"), event.get("name"), event.get("output"),
                                          bool(event.get("is_error") or event.get("timed_out"))))
