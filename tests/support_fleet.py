@@ -64,31 +64,40 @@ class Fleet:
     verdicts: list[dict] = field(default_factory=list)  # each settled answer: id, reviewer, reason, status
 
 
-def build_fleet_store(path: Path) -> Fleet:
+def suite_capsules(scale: int = 1) -> dict[str, list[str]]:
+    """Each suite's capsules; `scale` multiplies their number (the benchmark grows the store this way)."""
+    if scale == 1:
+        return SUITE_CAPSULES
+    return {suite: capsules + [f"{suite.split()[0]}-extra-{n:04d}" for n in range(len(capsules) * (scale - 1))]
+            for suite, capsules in SUITE_CAPSULES.items()}
+
+
+def build_fleet_store(path: Path, scale: int = 1, transcripts: bool = True) -> Fleet:
     rng = random.Random(60)
     fleet = Fleet(store=open_store(path))
-    for m, (model, (skill, scale)) in enumerate(FLEET_MODELS.items()):
+    capsules = suite_capsules(scale)
+    for m, (model, (skill, dollars)) in enumerate(FLEET_MODELS.items()):
         for s, (scaffold, bonus) in enumerate(FLEET_SCAFFOLDS.items()):
             short = model.split(":")[1]
             common = dict(model=model, scaffold=scaffold, skill=skill + bonus, price_known=model != UNPRICED_MODEL,
-                          cost_scale=scale)
+                          cost_scale=dollars, write_transcripts=transcripts)
             day = START + timedelta(days=(7 * m + 3 * s) % 40)
             repeats = 3 if (m + s) % 4 == 0 else 1
             run_id = _run(fleet, rng, f"{day}-{short}-{scaffold}-v11", day, m, benchmark=V11,
-                          capsules=SUITE_CAPSULES[V11], repeats=repeats, **common)
+                          capsules=capsules[V11], repeats=repeats, **common)
             if repeats > 1:
                 fleet.repeated_run_ids.append(run_id)
             later = day + timedelta(days=20)
             if (m + s) % 3 == 0:  # a later run of the same agent: the leaderboard ranks the latest
                 _run(fleet, rng, f"{later}-{short}-{scaffold}-v11-again", later, m, benchmark=V11,
-                     capsules=SUITE_CAPSULES[V11], **{**common, "skill": common["skill"] + 0.1})
+                     capsules=capsules[V11], **{**common, "skill": common["skill"] + 0.1})
             if (m + s) % 5 == 1:  # a smoke test over a few capsules: shown apart, never ranked
                 fleet.partial_run_ids.append(_run(fleet, rng, f"{later}-{short}-{scaffold}-v11-partial", later, m,
-                                                  benchmark=V11, capsules=SUITE_CAPSULES[V11][:3], **common))
+                                                  benchmark=V11, capsules=capsules[V11][:3], **common))
             bundled_day = START + timedelta(days=45 + (m + s) % 14)
             hostile = "iris-lda" if (m, s) == (1, 0) else None
             run_id = _run(fleet, rng, f"{bundled_day}-{short}-{scaffold}-bundled", bundled_day, m, benchmark=BUNDLED,
-                          capsules=SUITE_CAPSULES[BUNDLED], hostile_capsule=hostile, **common)
+                          capsules=capsules[BUNDLED], hostile_capsule=hostile, **common)
             if hostile:
                 fleet.hostile_task_id = fleet.store.query(
                     "SELECT id FROM tasks WHERE run_id = ? AND capsule_id = ?", (run_id, hostile))[0]["id"]
@@ -96,13 +105,13 @@ def build_fleet_store(path: Path) -> Fleet:
     for hour in (9, 17):
         fleet.same_day_run_ids.append(_run(
             fleet, rng, f"{SAME_DAY}-sonnet-core-agent-{hour}h", date.fromisoformat(SAME_DAY), 0, hour=hour,
-            benchmark=BUNDLED, capsules=SUITE_CAPSULES[BUNDLED], model="anthropic:claude-sonnet-4-5",
+            benchmark=BUNDLED, capsules=capsules[BUNDLED], model="anthropic:claude-sonnet-4-5",
             scaffold="core-agent", skill=0.6, cost_scale=1.0))
     fleet.easy_run_id = _run(fleet, rng, "2026-11-18-haiku-core-agent-easy", date(2026, 11, 18), 0, level="easy",
-                             benchmark=V11, capsules=SUITE_CAPSULES[V11], model="anthropic:claude-haiku-4-5",
+                             benchmark=V11, capsules=capsules[V11], model="anthropic:claude-haiku-4-5",
                              scaffold="core-agent", skill=0.8, cost_scale=0.25)
     fleet.single_run_id = _run(fleet, rng, "2026-11-10-o3-core-agent-bundled", date(2026, 11, 10), 0,
-                               benchmark=BUNDLED, capsules=SUITE_CAPSULES[BUNDLED], model=SINGLE_RUN_MODEL,
+                               benchmark=BUNDLED, capsules=capsules[BUNDLED], model=SINGLE_RUN_MODEL,
                                scaffold="core-agent", skill=0.6, cost_scale=2.0)
     _settle_half(fleet, rng)
     return fleet
