@@ -195,7 +195,9 @@ def test_report_keeps_suites_apart_and_shows_reliability(runs):
     trends = _soup(site / "trends.html")
     assert sorted(s["data-suite"] for s in trends.select("section.suite")) == sorted([V11, V1, BUNDLED])
     charts = {img["src"] for img in trends.select("section.suite img")}
-    assert len(charts) == 6  # per suite: one model chart and one cost chart, never shared
+    assert len(charts) == 3  # per suite its own model chart, never shared
+    frontiers = {img["src"] for img in index.select("section.suite figure.frontier img")}
+    assert len(frontiers) == 3  # per suite its own cost frontier beside its leaderboard
 
     run_page = _soup(site / "runs" / next(p.name for p in (site / "runs").iterdir()
                                           if runs["ids"][V11] in p.name))
@@ -227,6 +229,6 @@ def test_report_suites_read_apart_in_a_browser(runs, tmp_path):
         assert "always-a" in watch.page.inner_text("#per-capsule") and V11 in watch.page.inner_text("dl.facts")
         watch.open(site / "trends.html")
         widths = watch.page.eval_on_selector_all(".chart img", "imgs => imgs.map(i => i.complete && i.naturalWidth)")
-        assert len(widths) == 6 and all(w > 0 for w in widths)
+        assert len(widths) == 3 and all(w > 0 for w in widths)
         assert watch.problems == []
         watch.close()

@@ -69,8 +69,9 @@ def _day_axis(ax: plt.Axes, created: pd.Series) -> None:
     step = max(1, math.ceil((span + 3) / MAX_DATE_TICKS))
     ax.xaxis.set_major_locator(mdates.DayLocator(interval=step))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
-    ax.xaxis.set_minor_locator(mdates.DayLocator())
-    ax.tick_params(axis="x", which="minor", length=2)
+    if step > 1 and span <= 62:  # a small tick per day while there is room for one
+        ax.xaxis.set_minor_locator(mdates.DayLocator())
+        ax.tick_params(axis="x", which="minor", length=2)
     if first.year != last.year or span > 300:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
 
