@@ -35,7 +35,7 @@ def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path, suite: str
     name = f"accuracy-{slug(suite + ' ' + model)}.svg"
     mine = runs[runs["model"].eq(model)].sort_values("created_at")
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 3.0))
+        fig, ax = plt.subplots(figsize=(5.4, 2.8))
         for (scaffold, level), group in mine.groupby(["scaffold", "level"]):
             when = group["created_at"].dt.tz_localize(None)
             verified = group["verified_accuracy"]

@@ -32,34 +32,36 @@ def heatmap(data: ReportData, board: Board) -> Heatmap:
                                  & data.tasks["run_id"].isin(board.ranked["id"])]["capsule_id"].unique())
     tasks = data.tasks[data.tasks["run_id"].isin(board.ranked["id"]) & data.tasks["status"].eq(TASK_DONE)
                        & ~data.tasks["outcome"].eq(Outcome.SKIPPED.value)]
-    tasks = tasks.assign(ok=tasks["verified_outcome"].eq("correct"))
-    by_run = {run_id: group for run_id, group in tasks.groupby("run_id")}
+    tasks = tasks.assign(ok=tasks["verified_outcome"].eq("correct")).sort_values(["run_id", "capsule_id", "repeat"])
+    # One pass over the tasks: every cell's numbers, and the repeat its link opens (first failed, else first).
+    failed_first = tasks.sort_values(["run_id", "capsule_id", "ok", "repeat"])
+    shown = failed_first.drop_duplicates(["run_id", "capsule_id"]).set_index(["run_id", "capsule_id"])
+    grouped = tasks.groupby(["run_id", "capsule_id"])
+    cells_frame = pd.DataFrame({
+        "correct": grouped["ok"].sum(), "repeats": grouped.size(),
+        "outcomes": grouped["verified_outcome"].agg(lambda s: ", ".join(str(o).replace("_", " ") for o in s)),
+    }).join(shown[["id", "transcript_path"]])
+    cells_by_run: dict[str, dict[str, dict[str, Any]]] = {}
+    for (run_id, capsule), row in cells_frame.iterrows():
+        share = int(row["correct"]) / int(row["repeats"])
+        cells_by_run.setdefault(run_id, {})[capsule] = {
+            "correct": int(row["correct"]), "repeats": int(row["repeats"]), "share": share, "level": _shade(share),
+            "task_id": int(row["id"]), "outcomes": row["outcomes"],
+            "has_transcript": isinstance(row["transcript_path"], str) and bool(row["transcript_path"])}
     rows = []
     solved_by: dict[str, int] = {c: 0 for c in capsules}
     agents: dict[str, int] = {c: 0 for c in capsules}
-    for run in board.ranked.to_dict("records"):
-        cells = {}
-        for capsule, group in by_run.get(run["id"], pd.DataFrame(columns=tasks.columns)).groupby("capsule_id"):
-            cells[capsule] = _cell(group)
+    for run in board.ranked[["id", "slug", "model", "scaffold", "rank"]].to_dict("records"):
+        cells = cells_by_run.get(run["id"], {})
+        for capsule, cell in cells.items():
             agents[capsule] += 1
-            solved_by[capsule] += int(cells[capsule]["correct"] > 0)
-        rows.append({"run_id": run["id"], "slug": run["slug"], "model": run["model"], "scaffold": run["scaffold"], "rank": run["rank"],
-                     "cells": cells})
+            solved_by[capsule] += int(cell["correct"] > 0)
+        rows.append({"run_id": run["id"], "slug": run["slug"], "model": run["model"], "scaffold": run["scaffold"],
+                     "rank": int(run["rank"]), "cells": cells})
     any_agent = {c: {"solved_by": solved_by[c], "agents": agents[c],
                      "share": solved_by[c] / agents[c] if agents[c] else None} for c in capsules}
     unsolved = [c for c in capsules if agents[c] and not solved_by[c]]
     return Heatmap(capsules=capsules, rows=rows, any_agent=any_agent, unsolved=unsolved)
-
-
-def _cell(group: pd.DataFrame) -> dict[str, Any]:
-    correct, repeats = int(group["ok"].sum()), len(group)
-    failed = group[~group["ok"]].sort_values("repeat")
-    shown = failed.iloc[0] if len(failed) else group.sort_values("repeat").iloc[0]
-    outcomes = ", ".join(str(o).replace("_", " ") for o in group.sort_values("repeat")["verified_outcome"])
-    return {"correct": correct, "repeats": repeats, "share": correct / repeats,
-            "level": _shade(correct / repeats), "task_id": int(shown["id"]),
-            "has_transcript": bool(isinstance(shown["transcript_path"], str) and shown["transcript_path"]),
-            "outcomes": outcomes}
 
 
 def _shade(share: float) -> int:
