@@ -74,7 +74,7 @@ class RelayCall:
     seconds: float = 0.0
     refused: str = ""
     asked_model: str = ""  # the model the request named, when the relay pinned it to the run's
-    upstream_error: str = ""  # "529", "429" or "no answer: ..." when the upstream failed the call
+    upstream_error: str = ""  # "529", "429", "gave no answer (...)" or "cut the stream (...)": the upstream failed
 
 
 @dataclass
@@ -169,8 +169,10 @@ class MeteringRelay:
         if not forwarded or not forwarded[-1].upstream_error:
             return None
         failed = [c for c in forwarded if c.upstream_error]
-        kinds = ", ".join(dict.fromkeys(c.upstream_error for c in reversed(failed)))
-        return f"upstream answered {kinds} to {len(failed)} of {len(forwarded)} calls"
+        statuses = list(dict.fromkeys(c.upstream_error for c in failed if c.upstream_error.isdigit()))
+        others = list(dict.fromkeys(c.upstream_error for c in failed if not c.upstream_error.isdigit()))
+        kinds = ([f"answered {'/'.join(statuses)}"] if statuses else []) + others
+        return f"upstream {' and '.join(kinds)} to {len(failed)} of {len(forwarded)} calls"
 
     def token_matches(self, offered: str) -> bool:
         return bool(offered) and hmac.compare_digest(offered.encode(), self.token.encode())
@@ -318,7 +320,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                 connection.request(self.command, relay.upstream_path(self.path), body=raw or None, headers=headers)
                 response = connection.getresponse()
             except OSError as exc:
-                call.upstream_error = f"no answer ({type(exc).__name__})"
+                call.upstream_error = f"gave no answer ({type(exc).__name__})"
                 self._refuse(call, 502, "api_error", f"corebench relay: the model API did not answer ({exc})",
                              f"upstream: {exc}")
                 connection.close()
@@ -343,36 +345,46 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                 try:
                     payload = response.read()
                 except OSError as exc:
-                    call.upstream_error = call.upstream_error or f"no answer ({type(exc).__name__})"
+                    call.upstream_error = call.upstream_error or f"cut the answer ({type(exc).__name__})"
                     return self._refuse(call, 502, "api_error", f"corebench relay: the answer broke off ({exc})")
+                # Metered before the agent has the answer, so the count is complete when its call returns.
+                call.seconds = time.monotonic() - started
+                call.model, usage = usage_of_body(protocol, payload) if call.status < 300 else ("", None)
+                relay.record(call, usage)
                 self.send_response(response.status)
                 for name, value in headers:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                call.seconds = time.monotonic() - started
-                model, usage = usage_of_body(protocol, payload) if call.status < 300 else ("", None)
-                call.model = model
-                relay.record(call, usage)
                 return
             start_chunked(self, response.status, headers)
             reader = StreamUsageReader(protocol)
+            recorded = False
+
+            def record() -> None:
+                nonlocal recorded
+                if not recorded:
+                    recorded = True
+                    call.model = reader.model
+                    call.seconds = time.monotonic() - started
+                    relay.record(call, reader.usage if call.status < 300 else None)
+
             try:
                 while True:
                     try:
                         chunk = response.read1(65536)
                     except OSError as exc:  # the upstream dropped the stream: the agent sees it end early
-                        call.upstream_error = f"stream cut ({type(exc).__name__})"
+                        call.upstream_error = f"cut the stream ({type(exc).__name__})"
                         break
                     if not chunk:
                         break
                     reader.feed(chunk)
+                    if reader.finished:  # metered before the agent reads the end of the answer
+                        record()
                     write_chunk(self, chunk)
-                end_chunked(self)
             finally:  # a client that hangs up mid-stream has still been billed for what was sent
-                call.model = reader.model
-                call.seconds = time.monotonic() - started
-                relay.record(call, reader.usage if call.status < 300 else None)
+                record()
+            end_chunked(self)
 
     return RelayHandler

@@ -61,6 +61,7 @@ class StreamUsageReader:
         self._raw: dict[str, Any] = {}
         self.model = ""
         self.usage: Usage | None = None
+        self.finished = False  # the answer's last event went by: its usage is final
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk.replace(b"\r\n", b"\n")
@@ -70,6 +71,8 @@ class StreamUsageReader:
 
     def _read_event(self, event: bytes) -> None:
         data = b"\n".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        if data == b"[DONE]":
+            self.finished = True
         try:
             payload = json.loads(data) if data and data != b"[DONE]" else None
         except ValueError:
@@ -80,6 +83,7 @@ class StreamUsageReader:
             self._read_messages_event(payload)
         elif self.protocol == RESPONSES:
             if payload.get("type") in _FINAL_RESPONSE_EVENTS:
+                self.finished = True
                 response = payload.get("response") or {}
                 self.model = response.get("model") or self.model
                 if isinstance(response.get("usage"), dict):
@@ -96,6 +100,9 @@ class StreamUsageReader:
             self._raw.update({k: v for k, v in (message.get("usage") or {}).items() if v is not None})
         elif payload.get("type") == "message_delta":
             self._raw.update({k: v for k, v in (payload.get("usage") or {}).items() if v is not None})
+        elif payload.get("type") == "message_stop":
+            self.finished = True
+            return
         else:
             return
         self.usage = usage_of(MESSAGES, self._raw)
