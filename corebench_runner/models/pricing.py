@@ -112,3 +112,11 @@ class CostMeter:
             log.warning("no price for model %r: its cost is recorded as unknown; add it to %s",
                         self.model, user_prices_path())
         return usage
+
+
+def require_price(model: str, cap_flag: str) -> None:
+    """A dollar cap needs the model's price: refuse before anything runs rather than spend unmetered."""
+    if find_price(model, load_prices()) is None:
+        raise UserError(f"{cap_flag}: model {bare_model_name(model)!r} has no price, so the cap cannot be "
+                        f"enforced; add [models.\"{bare_model_name(model)}\"] to {user_prices_path()} "
+                        "(see docs/models.md) or drop the cap")
