@@ -138,3 +138,19 @@ def test_scripted_file_with_an_openai_protocol_starts_the_openai_server(tmp_path
             assert [r.path for r in model.server.requests] == [route]
         finally:
             model.close()
+
+
+@pytest.mark.docker
+def test_the_documented_openai_session_replays_through_core_agent_with_no_key(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = str(tmp_path / "results.sqlite")
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{REPO / 'docs/examples/iris-lda.openai.session.json'}",
+                                       "--scaffold", "core-agent", "--capsules", "iris-lda", "--level", "hard",
+                                       "--quiet", "--store", store])
+    assert result.exit_code == 0, result.output
+    show = CliRunner().invoke(main, ["runs", "--store", store])
+    assert "100.0%" in show.output or "100%" in show.output, show.output
