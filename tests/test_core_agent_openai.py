@@ -67,7 +67,8 @@ def test_a_responses_session_runs_code_views_a_figure_submits_and_is_graded_with
     workspace = prepare(capsule, "hard", tmp_path / "workspace")
     task = workspace.task
     server.add(error(503, "server_error", retry_after=0),  # a transient outage, retried by the SDK
-               reply(text("Running it."), tool_use("bash", command="python3 code/analysis.py && cat results/summary.json")),
+               reply(text("Running it."),
+                     tool_use("bash", command="python3 code/analysis.py && cat results/summary.json")),
                reply(tool_use("bash", command=MAKE_FIGURE)),
                reply(tool_use("view_image", path="results/clusters.png")),
                reply(tool_use("submit", answers=RIGHT_ANSWERS)))
@@ -148,9 +149,9 @@ def test_the_documented_openai_session_replays_through_core_agent_with_no_key(tm
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     store = str(tmp_path / "results.sqlite")
-    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{REPO / 'docs/examples/iris-lda.openai.session.json'}",
-                                       "--scaffold", "core-agent", "--capsules", "iris-lda", "--level", "hard",
-                                       "--quiet", "--store", store])
+    session = REPO / "docs" / "examples" / "iris-lda.openai.session.json"
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{session}", "--scaffold", "core-agent",
+                                       "--capsules", "iris-lda", "--level", "hard", "--quiet", "--store", store])
     assert result.exit_code == 0, result.output
     show = CliRunner().invoke(main, ["runs", "--store", store])
     assert "100.0%" in show.output or "100%" in show.output, show.output

@@ -16,7 +16,7 @@ from corebench_runner.models.pricing import Price, find_price, load_prices
 from corebench_runner.openai_server import OpenAIServer
 from corebench_runner.records import Usage
 from corebench_runner.relay import MeteringRelay
-from support_messages import error, reply, text, tool_use
+from support_messages import error, reply, text
 
 REAL_KEY = "sk-proj-REAL-openai-key-for-tests-0123456789"
 PRICE = Price(input=1.0, output=10.0, cache_write=1.0, cache_read=0.1)  # $ per million tokens
