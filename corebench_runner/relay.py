@@ -319,7 +319,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             try:
                 connection.request(self.command, relay.upstream_path(self.path), body=raw or None, headers=headers)
                 response = connection.getresponse()
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 call.upstream_error = f"gave no answer ({type(exc).__name__})"
                 self._refuse(call, 502, "api_error", f"corebench relay: the model API did not answer ({exc})",
                              f"upstream: {exc}")
@@ -344,7 +344,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             if "text/event-stream" not in (response.getheader("content-type") or ""):
                 try:
                     payload = response.read()
-                except OSError as exc:
+                except (OSError, http.client.HTTPException) as exc:
                     call.upstream_error = call.upstream_error or f"cut the answer ({type(exc).__name__})"
                     return self._refuse(call, 502, "api_error", f"corebench relay: the answer broke off ({exc})")
                 # Metered before the agent has the answer, so the count is complete when its call returns.
@@ -374,7 +374,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                 while True:
                     try:
                         chunk = response.read1(65536)
-                    except OSError as exc:  # the upstream dropped the stream: the agent sees it end early
+                    except (OSError, http.client.HTTPException) as exc:  # the upstream dropped the stream
                         call.upstream_error = f"cut the stream ({type(exc).__name__})"
                         break
                     if not chunk:
@@ -385,6 +385,9 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                     write_chunk(self, chunk)
             finally:  # a client that hangs up mid-stream has still been billed for what was sent
                 record()
+            if call.upstream_error:  # end the agent's stream as broken too, so it retries rather than trusts it
+                self.close_connection = True
+                return
             end_chunked(self)
 
     return RelayHandler

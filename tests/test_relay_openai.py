@@ -5,6 +5,8 @@ refuses, model pinning, and how it reports an upstream outage."""
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 
 import anthropic
 import openai
@@ -178,3 +180,28 @@ def test_an_upstream_that_does_not_answer_is_an_upstream_failure():
         with pytest.raises(openai.InternalServerError, match="did not answer"):
             ask_chat(agent(relay), stream=False)
     assert relay.upstream_failure == "upstream gave no answer (ConnectionRefusedError) to 1 of 1 calls"
+
+
+class _CutStream(socketserver.BaseRequestHandler):
+    """An upstream that starts a streamed answer and drops the connection after its first event."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        event = b'event: response.created\ndata: {"type": "response.created", "sequence_number": 0, ' \
+                b'"response": {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}}\n\n'
+        self.request.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                             + b"%x\r\n%s\r\n" % (len(event), event))
+        self.request.close()
+
+
+def test_an_upstream_that_cuts_the_stream_is_an_upstream_failure_and_the_agent_sees_it_broken():
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CutStream) as cutting:
+        threading.Thread(target=cutting.serve_forever, daemon=True).start()
+        try:
+            with MeteringRelay(f"http://127.0.0.1:{cutting.server_address[1]}/v1", REAL_KEY,
+                               protocol="openai-responses") as relay:
+                with pytest.raises(openai.APIConnectionError):
+                    list(agent(relay).responses.create(model="gpt-test", input="hi", stream=True))
+        finally:
+            cutting.shutdown()
+    assert relay.upstream_failure == "upstream cut the stream (IncompleteRead) to 1 of 1 calls"
