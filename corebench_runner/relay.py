@@ -36,6 +36,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from corebench_runner.errors import UserError
+from corebench_runner.models.pricing import warn_unpriced
 from corebench_runner.local_http import (BackgroundServer, QuietHandler, end_chunked, offered_key, send_json,
                                          start_chunked, write_chunk)
 from corebench_runner.records import Usage
@@ -194,6 +195,8 @@ class MeteringRelay:
     def record(self, call: RelayCall, usage: Usage | None) -> None:
         if usage is not None:
             usage.cost_usd = self.cost(self.model or call.model, usage) if self.cost else None
+            if usage.cost_usd is None and self.cost is not None:
+                warn_unpriced(self.model or call.model)
             call.usage = usage
         with self._lock:
             self.state.calls.append(call)

@@ -205,3 +205,13 @@ def test_an_upstream_that_cuts_the_stream_is_an_upstream_failure_and_the_agent_s
         finally:
             cutting.shutdown()
     assert relay.upstream_failure == "upstream cut the stream (IncompleteRead) to 1 of 1 calls"
+
+
+def test_an_unpriced_model_is_said_once_and_its_cost_stays_unknown(upstream, caplog):
+    upstream.add(step("one", 10, 0, 10), step("two", 10, 0, 10))
+    with caplog.at_level("WARNING"), relay_to(upstream, model="gpt-unpriced-once") as relay:
+        ask_responses(agent(relay), stream=False)
+        ask_responses(agent(relay), stream=True)
+    warnings = [r.getMessage() for r in caplog.records if "gpt-unpriced-once" in r.getMessage()]
+    assert len(warnings) == 1 and "prices.toml" in warnings[0]
+    assert relay.usage.cost_usd is None and relay.usage.calls == 2
