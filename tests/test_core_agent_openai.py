@@ -155,3 +155,15 @@ def test_the_documented_openai_session_replays_through_core_agent_with_no_key(tm
     assert result.exit_code == 0, result.output
     show = CliRunner().invoke(main, ["runs", "--store", store])
     assert "100.0%" in show.output or "100%" in show.output, show.output
+
+
+def test_automatic_caching_cuts_the_billed_input_of_a_30_step_responses_session_below_a_third():
+    import importlib.util
+
+    path = REPO / "benchmarks" / "prompt_caching.py"
+    spec = importlib.util.spec_from_file_location("prompt_caching_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    usage = benchmark.play(True, "openai-responses")
+    assert usage.cache_creation_input_tokens == 0  # OpenAI bills no cache writes
+    assert benchmark.billed_input(usage) / (usage.input_tokens + usage.cache_read_input_tokens) <= 0.3
