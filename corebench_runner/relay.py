@@ -31,6 +31,7 @@ import ssl
 import threading
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -295,7 +296,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             protocol = relay.route(self.command, path)
             try:
                 raw = _read_request_body(self)
-            except (ValueError, OSError, EOFError) as exc:
+            except (ValueError, OSError, EOFError, zlib.error) as exc:  # a body it cannot read is refused
                 return self._refuse(call, 400, "invalid_request_error", f"corebench relay: {exc}")
             if not relay.token_matches(offered_key(self.headers)):
                 return self._refuse(call, 401, "authentication_error", "corebench relay: unknown task token")
