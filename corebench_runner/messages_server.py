@@ -8,6 +8,7 @@ such as Claude Code only stream). The real `anthropic` SDK is pointed at it via 
 A script is a list of steps, played one per request:
   {"content": [blocks], "stop_reason": "tool_use", "usage": {...}}   a reply (usage optional)
   {"error": {"status": 529, "type": "overloaded_error", "message": "...", "retry_after": 1}}
+A step with "delay": SECONDS is answered that much later (a hung or slow model).
 tool_use blocks without an "id" get one. Without scripted usage the server computes it
 (about len(json)/4 tokens), including prompt caching: a request prefix that ends at a
 cache_control breakpoint is written to the cache; a later request sharing a cached prefix
@@ -180,6 +181,7 @@ class MessagesServer:
         self._next = 0
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()  # ends scripted delays when the server stops
         self._thread: threading.Thread | None = None
 
     @property
@@ -215,6 +217,7 @@ class MessagesServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -246,6 +249,8 @@ class MessagesServer:
                               f"the script is exhausted after {len(self.script)} steps; add more steps")
             step = self.script[self._next]
             self._next += 1
+        if step.get("delay"):
+            self._stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}
@@ -310,7 +315,10 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
             for name, value in extra.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a scripted delay)
+                pass
 
         def _send_stream(self, reply: dict[str, Any]) -> None:
             self.send_response(200)

@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 
+from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
@@ -95,8 +96,13 @@ class OpenAIClient:
         self.model = model
         self.name = f"openai:{model}"
         self._official = base_url is None and not os.environ.get("OPENAI_BASE_URL")
-        self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self.deadline = Deadline()  # none until a task binds its own (anthropic_client.py does the same)
+        self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
+                                  http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline)))
         self._meter = CostMeter(model)
+
+    def bind_deadline(self, deadline: Deadline) -> None:
+        self.deadline = deadline
 
     def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                  max_tokens: int = 4096) -> ModelResponse:
@@ -106,7 +112,8 @@ class OpenAIClient:
         if tools:
             kwargs["tools"] = to_openai_tools(tools)
         try:
-            reply = self._sdk.chat.completions.create(**kwargs)
+            with bounded(self.deadline):
+                reply = self._sdk.chat.completions.create(**kwargs)
         except openai.AuthenticationError as exc:
             raise UserError(f"the API at {self._sdk.base_url} rejected the key in ${KEY_ENV} "
                             f"({exc.status_code}); check the key") from None
