@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corebench_runner.capsule_files import file_problems
 from corebench_runner.errors import UserError
 from corebench_runner.records import OracleSpec
 
@@ -324,8 +325,8 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
     else:
         problems.append(Problem(file, "contents", "the capsule's code and data are missing; import it again with "
                                 "`corebench capsule import-corebench TASKS.json --tarballs DIR` or `--download`", "warning"))
-    _check_links(folder, r)
-    _check_file_names(folder, r)
+    for name, message in file_problems(folder):
+        r.error(name, message)
 
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -400,28 +401,6 @@ def _parse_questions(data: dict, r: _Reader, folder: Path) -> list[Question]:
             tolerance=tolerance, extract=extract,
         ))
     return questions
-
-
-def _check_links(folder: Path, r: _Reader) -> None:
-    """Symbolic links must stay inside the capsule, or a workspace could expose host files."""
-    root = folder.resolve()
-    for path in folder.rglob("*"):
-        if path.is_symlink():
-            try:
-                path.resolve().relative_to(root)
-            except ValueError:
-                r.error(str(path.relative_to(folder)), "is a link pointing outside the capsule; replace it with the file itself")
-
-
-def _check_file_names(folder: Path, r: _Reader) -> None:
-    """File names must be UTF-8: workspaces, transcripts and reports all carry them as text."""
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder).as_posix()
-        try:
-            relative.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = os.fsencode(relative).decode("utf-8", errors="backslashreplace")
-            r.error(shown, "the file name is not UTF-8; rename it (e.g. `convmv -f latin1 -t utf-8`) or remove it")
 
 
 def load_capsule(folder: Path) -> Capsule:
