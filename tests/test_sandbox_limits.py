@@ -213,3 +213,18 @@ def test_an_agent_writing_5_gb_into_its_workspace_is_stopped_as_budget_exceeded(
     fill = next(e for e in events if e.get("type") == "tool_call")
     assert "wrote" not in fill["output"] and "passed its disk limit of 300m" in fill["output"], fill
     assert not any(e.get("type") == "tool_call" and "still here" in json.dumps(e.get("input")) for e in events)
+
+
+@pytest.mark.docker
+def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept():
+    from corebench_runner.sandbox.docker import remove_leftovers
+
+    require_image()
+    with open_sandbox("docker", spec()) as sandbox:
+        sandbox.allow_host_port(4242)
+        left_behind = firewall.allow("10.99.99.99", 4343)  # a container that no longer exists
+        assert left_behind is not None and "--dport 4343" in _chain_rules()
+        remove_leftovers(run_id=test_run_id())  # what `corebench clean` runs
+        assert "--dport 4343" not in _chain_rules()
+        assert "--dport 4242" in _chain_rules()
+    assert "--dport 4242" not in _chain_rules()

@@ -392,4 +392,5 @@ def remove_leftovers(run_id: str | None = None, include_live: bool = False) -> l
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: another cleaner (a Ray node on this host) is removing it
                 raise
+    firewall.prune()  # the relay rules of containers that are gone
     return removed

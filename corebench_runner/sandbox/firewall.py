@@ -10,7 +10,8 @@ INPUT chain, where one rule sends everything that comes in on BRIDGE to CHAIN:
 
 Traffic to the internet is forwarded, not input, so it is untouched (Docker's own rules NAT it).
 The network and the base rules are made when missing (so again after a reboot); a task's ACCEPT
-rule is added when its relay starts and deleted when its sandbox closes. When iptables is missing
+rule is added when its relay starts and deleted when its sandbox closes (a killed run's are deleted
+by the next run and by `corebench clean`). When iptables is missing
 or refuses (not root), the run says so once and goes on without the firewall.
 """
 
@@ -99,6 +100,7 @@ def task_network() -> str:
         try:
             install_rules()
             _firewall_on = True
+            prune()  # rules a killed run left behind
         except FirewallError as exc:
             _say(f"the task network's firewall could not be installed ({exc}); task containers can reach services "
                  "on this host (run as root with iptables to block them)")
@@ -120,6 +122,24 @@ def revoke(rule: list[str]) -> None:
         _iptables("-D", CHAIN, *rule)
     except FirewallError:
         pass
+
+
+def prune() -> list[str]:
+    """Delete the ACCEPT rules of containers no longer on the task network (their process was killed
+    before its sandbox closed); returns the rules deleted. A live container's rules stay."""
+    try:
+        attached = docker_client().networks.get(TASK_NETWORK).attrs.get("Containers") or {}
+        listed = _iptables("-S", CHAIN)
+    except (docker.errors.NotFound, FirewallError):
+        return []
+    live = {c.get("IPv4Address", "").split("/")[0] for c in attached.values()}
+    removed = []
+    for line in listed.stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["-A", CHAIN] and "-s" in parts and parts[parts.index("-s") + 1].split("/")[0] not in live:
+            if _iptables("-D", *parts[1:]).returncode == 0:
+                removed.append(" ".join(parts[1:]))
+    return removed
 
 
 def _say(message: str) -> None:
