@@ -101,9 +101,11 @@ def _public_address() -> str:
 @pytest.mark.docker
 def test_task_containers_still_reach_the_internet():
     require_image()
-    reachable = subprocess.run(["curl", "-sS", "-o", "/dev/null", "--max-time", "20", "https://pypi.org/simple/pip/"],
-                               capture_output=True)
-    if reachable.returncode != 0:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=20).close()
+    except OSError:
         pytest.skip("this host itself cannot reach pypi.org")
     with open_sandbox("docker", spec()) as sandbox:
         got = sandbox.exec("curl -sS -o /dev/null -w '%{http_code}' --max-time 30 https://pypi.org/simple/pip/",
