@@ -230,3 +230,24 @@ def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept(
         assert "--dport 4343" not in _chain_rules()
         assert "--dport 4242" in _chain_rules()
     assert "--dport 4242" not in _chain_rules()
+
+
+@pytest.mark.docker
+def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_workspace():
+    from corebench_runner.deadline import Deadline
+    from corebench_runner.records import Outcome
+    from corebench_runner.sandbox.disk_guard import usage_measure
+
+    require_image()
+    deadline = Deadline.after(600)
+    with open_sandbox("docker", spec(disk="200m"), deadline) as sandbox:
+        filled = sandbox.exec("dd if=/dev/zero of=/tmp/fill.bin bs=1M count=5000 status=none; echo wrote", timeout=120)
+        assert filled.exit_code == 137 and "wrote" not in filled.stdout
+        assert "passed its disk limit of 200m" in filled.stderr
+        reason, outcome = deadline.stopped
+        assert outcome is Outcome.BUDGET_EXCEEDED and "written in the container" in reason and "200m" in reason
+
+        # Where the engine's files cannot be read (not root, a remote engine): the workspace, from inside.
+        measure, scope = usage_measure({}, sandbox.workdir, sandbox._du_in_container)
+        sandbox.exec("head -c 20000000 /dev/zero > in-workspace.bin")
+        assert scope == f"in {sandbox.workdir}" and 19_000_000 < measure() < 40_000_000

@@ -33,7 +33,7 @@ from corebench_runner.records import ExecResult, Outcome
 from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes
+from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
 from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
@@ -113,6 +113,7 @@ class DockerSandbox:
         self._deadline = deadline
         self._disk_guard: DiskGuard | None = None
         self._disk_stopped_at: float | None = None
+        self._disk_scope = ""
         self._firewall_rules: list[list[str]] = []
         settings = settings or load_settings()
         self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
@@ -124,7 +125,9 @@ class DockerSandbox:
             self.container.start()
             self._prepare(settings)
             if spec.disk:
-                self._disk_guard = DiskGuard(self._workspace_bytes, size_bytes(spec.disk), self._disk_exceeded)
+                measure, self._disk_scope = usage_measure(self.container.attrs, self.workdir, self._du_in_container)
+                self._disk_guard = DiskGuard(lambda: None if self._closed else measure(), size_bytes(spec.disk),
+                                             self._disk_exceeded)
         except docker.errors.APIError as exc:
             self.close()
             if spec.gpu and "device driver" in str(exc):
@@ -191,15 +194,12 @@ class DockerSandbox:
         if rule is not None:
             self._firewall_rules.append(rule)
 
-    def _workspace_bytes(self) -> int | None:
-        if self._closed:
-            return None
-        used = self._run(["sh", "-c", USAGE_SCRIPT, "du", self.workdir], user="root", timeout=120).stdout.strip()
-        return int(used) * 1024 if used.isdigit() else None
+    def _du_in_container(self, path: str) -> str:
+        return self._run(["sh", "-c", USAGE_SCRIPT, "du", path], user="root", timeout=120).stdout
 
     def _disk_exceeded(self, used: int) -> None:
         """Stop the task: kill what runs, and tell the scaffold (through the deadline) why."""
-        reason = (f"the workspace passed its disk limit: {human(used)} in {self.workdir}, the limit is {self.spec.disk} "
+        reason = (f"the task passed its disk limit: {human(used)} {self._disk_scope}, the limit is {self.spec.disk} "
                   "(resources.disk in capsule.toml); the task was stopped")
         self._disk_stopped_at = time.monotonic()
         if self._deadline is not None:
@@ -250,7 +250,7 @@ class DockerSandbox:
             exit_code = None
         exit_code = -1 if exit_code is None else exit_code
         if self._disk_stopped_at is not None and self._disk_stopped_at >= started and exit_code == 137:
-            stderr.add(f"\n[corebench: killed: the workspace passed its disk limit of {self.spec.disk}]\n".encode())
+            stderr.add(f"\n[corebench: killed: the task passed its disk limit of {self.spec.disk}]\n".encode())
         timed_out = timeout is not None and exit_code in TIMEOUT_EXIT_CODES and seconds >= timeout * 0.95
         if exit_code == 137 and not timed_out and not self._closed and self._oom_kills_rose():
             stderr.add(f"\n[corebench: killed by the out-of-memory killer; the memory limit is {self.spec.memory}]\n".encode())
