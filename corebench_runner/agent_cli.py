@@ -133,6 +133,8 @@ def run_claude_code(task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits
     sandbox.write_file(PROMPT_FILE, task.prompt)
     host = host_address_seen_from(sandbox)
     relay = _start_relay(base_url, api_key, limits, host, getattr(model, "protocol", "anthropic-messages"), model_id)
+    if hasattr(sandbox, "allow_host_port"):  # the task network's firewall lets this container reach its relay only
+        sandbox.allow_host_port(relay.port)
     env = {"ANTHROPIC_BASE_URL": f"http://{host}:{relay.port}", "ANTHROPIC_API_KEY": relay.token,
            "CBR_MODEL": model_id, "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir}
     command = ["env", *(f"{k}={v}" for k, v in env.items()), RUN_SCRIPT_IN_IMAGE, *extra_args]

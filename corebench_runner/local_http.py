@@ -36,7 +36,10 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any,
     for name, value in (extra or {}).items():
         handler.send_header(name, value)
     handler.end_headers()
-    handler.wfile.write(data)
+    try:
+        handler.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (e.g. a scripted delay)
+        pass
 
 
 def start_chunked(handler: BaseHTTPRequestHandler, status: int = 200,

@@ -8,6 +8,7 @@ such as Claude Code only stream). The real `anthropic` SDK is pointed at it via 
 A script is a list of steps, played one per request:
   {"content": [blocks], "stop_reason": "tool_use", "usage": {...}}   a reply (usage optional)
   {"error": {"status": 529, "type": "overloaded_error", "message": "...", "retry_after": 1}}
+A step with "delay": SECONDS is answered that much later (a hung or slow model).
 tool_use blocks without an "id" get one. Without scripted usage the server computes it
 (about len(json)/4 tokens), including prompt caching: a request prefix that ends at a
 cache_control breakpoint is written to the cache; a later request sharing a cached prefix
@@ -218,6 +219,7 @@ class MessagesServer:
         self.api_key = api_key
         self.cache = PromptCache()
         self._http: BackgroundServer | None = None
+        self._stopping = threading.Event()  # ends scripted delays when the server stops
 
     @property
     def script(self) -> list[dict[str, Any]]:
@@ -252,6 +254,7 @@ class MessagesServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -277,6 +280,8 @@ class MessagesServer:
             step = self.steps.take(new_conversation=len(body["messages"]) == 1)
         except ScriptError as exc:
             return _error(exc.status, exc.type, exc.message)
+        if step.get("delay"):
+            self._stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner import levels
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
 from corebench_runner.suite import Suite
 
 # Produced files larger than this stay in the container; the task notes that they were dropped.
@@ -86,9 +87,10 @@ class Attempt:
 class _Watchdog:
     """Stops a sandbox when a scaffold overruns its wall limit: the engine's last word on timeouts."""
 
-    def __init__(self, sandbox: Any, seconds: float | None) -> None:
+    def __init__(self, sandbox: Any, seconds: float | None, deadline: Deadline) -> None:
         self.fired = False
         self._sandbox = sandbox
+        self._deadline = deadline
         self._timer = threading.Timer(seconds, self._fire) if seconds else None
         if self._timer:
             self._timer.daemon = True
@@ -96,6 +98,7 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
+        self._deadline.stop("stopped by the engine's watchdog", Outcome.TIMEOUT)  # the scaffold's model calls end too
         try:
             self._sandbox.close()
         except Exception:  # the sandbox may already be gone; closing is best effort here
@@ -202,7 +205,7 @@ def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
         limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
                         max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
     spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                       pids_limit=capsule.resources.pids, gpu=use_gpu,
+                       pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
                        user=None if capsule.agent_user == "root" else capsule.agent_user,
                        labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
     try:
@@ -217,9 +220,13 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
     with tempfile.TemporaryDirectory(prefix="corebench-task-") as tmp:
         workspace = levels.prepare(capsule, job.level, Path(tmp) / "workspace")
         started = time.monotonic()
-        sandbox, task = _start_sandbox(job.sandbox_kind, spec, workspace.path, workspace.task)
+        deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
+        if hasattr(model, "bind_deadline"):
+            model.bind_deadline(deadline)
+        sandbox, task = _start_sandbox(job.sandbox_kind, spec, workspace.path, workspace.task, deadline)
         with sandbox:
-            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None)
+            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None,
+                                 deadline)
             try:
                 submission = scaffold.run(task, sandbox, model, limits)
             except Exception:
@@ -235,13 +242,16 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
                 submission.outcome = Outcome.TIMEOUT
                 submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
                 return Attempt(job=job, submission=submission, report_state="unread", details=details)
+            if deadline.stopped:  # e.g. the workspace passed its disk limit
+                submission.error, submission.outcome = deadline.stopped
             attempt = Attempt(job=job, submission=submission, details=details)
             _read_report(sandbox, task.report_path, attempt)
             attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", Path(tmp), details)
     return attempt
 
 
-def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec) -> tuple[Any, TaskSpec]:
+def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec,
+                   deadline: Deadline | None = None) -> tuple[Any, TaskSpec]:
     """The task's sandbox with the workspace copied in, and the task pointed at its workdir.
 
     A Docker sandbox starts in the background (sandbox/background.py): the container comes up
@@ -250,7 +260,7 @@ def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec
     from corebench_runner.sandbox.factory import open_sandbox
 
     if kind != "docker":
-        sandbox = open_sandbox(kind, spec)
+        sandbox = open_sandbox(kind, spec, deadline)
         try:
             task = _at_workdir(task, sandbox.workdir)
             sandbox.copy_in(workspace, task.workspace_dir)
@@ -266,7 +276,7 @@ def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec
     task = _at_workdir(task, spec.workdir)
 
     def start() -> Any:
-        sandbox = open_sandbox(kind, spec)
+        sandbox = open_sandbox(kind, spec, deadline)
         try:
             sandbox.copy_in(workspace, task.workspace_dir)
         except BaseException:
@@ -335,7 +345,10 @@ def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[st
     out = tmp / "produced"
     out.mkdir()
     try:
-        sandbox.copy_out(results_dir, out)
+        sandbox.copy_out(results_dir, out, max_bytes=MAX_RESULTS_BYTES)  # streamed: stops at the cap
+    except CopyTooLarge as exc:
+        details["results_dropped"] = f"results/ is over the {MAX_RESULTS_BYTES} byte cap: {exc}"
+        return None
     except Exception as exc:  # an agent may have deleted results/; the task still counts
         details["results_copy_error"] = f"{type(exc).__name__}: {exc}"
         return None

@@ -14,6 +14,7 @@ from typing import Any
 
 import openai
 
+from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelResponse
 from corebench_runner.models import openai_responses as responses
@@ -109,7 +110,9 @@ class OpenAIClient:
         self.api = api or ("responses" if self._official else "chat")
         if self.api not in APIS:
             raise ValueError(f"api must be one of {APIS}, not {self.api!r}")
-        self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self.deadline = Deadline()  # none until a task binds its own (anthropic_client.py does the same)
+        self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
+                                  http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline)))
         self._meter = CostMeter(model)
 
     @property
@@ -128,6 +131,9 @@ class OpenAIClient:
 
     def close(self) -> None:
         self._sdk.close()
+
+    def bind_deadline(self, deadline: Deadline) -> None:
+        self.deadline = deadline
 
     def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                  max_tokens: int = 4096) -> ModelResponse:
@@ -171,7 +177,8 @@ class OpenAIClient:
 
     def _call(self, create: Any, kwargs: dict[str, Any]) -> Any:
         try:
-            return create(**kwargs)
+            with bounded(self.deadline):
+                return create(**kwargs)
         except openai.AuthenticationError as exc:
             raise UserError(f"the API at {self._sdk.base_url} rejected the key in ${KEY_ENV} "
                             f"({exc.status_code}); check the key") from None
