@@ -89,12 +89,18 @@ def write_artifacts(attempt: Attempt, artifacts_root: Path) -> None:
     `also`, so only the process that records the task writes them, and only when it does."""
     folder = artifacts_root / artifacts_folder(attempt)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "transcript.json").write_text(json.dumps(attempt.submission.transcript, indent=1, ensure_ascii=False,
-                                                       default=str), encoding="utf-8")
-    if attempt.report_raw is not None:
-        (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
-    if attempt.results_tar:
-        _unpack(attempt.results_tar, folder / "produced")
+    try:
+        (folder / "transcript.json").write_text(json.dumps(attempt.submission.transcript, indent=1,
+                                                           ensure_ascii=False, default=str), encoding="utf-8")
+        if attempt.report_raw is not None:
+            (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
+        if attempt.results_tar:
+            _unpack(attempt.results_tar, folder / "produced")
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)  # the task is not recorded: no half-saved files (e.g. a full disk)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(folder)) from exc  # say where
+        raise
 
 
 def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], outcome: Outcome) -> Diagnosis:

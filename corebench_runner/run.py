@@ -163,14 +163,14 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
     containers and scratch folders it left behind, on every machine the executor runs tasks on.
     """
     status_before = get_run(store, run_id)["status"]
-    ensure_room(store)  # a full disk must not flip the run to running and then fail
+    ensure_room(store, run_id)  # a full disk must not flip the run to running and then fail
     run_lease = lease.acquire(store, run_id)
     try:
         run_lease.start_heartbeat()
         open_journal(run_id, store.path)
         return _drive(store, run_id, options, suite, execution, worker, resumed, run_lease)
     except BaseException as exc:
-        if _disk_full(exc):
+        if disk_full(exc):
             _restore_status(run_lease, status_before)
         raise
     finally:
@@ -261,14 +261,16 @@ def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress:
 MIN_FREE_BYTES = 1024 * 1024
 
 
-def ensure_room(store: Store) -> None:
+def ensure_room(store: Store, run_id: str | None = None) -> None:
+    """Refuse to start (or resume) on a full disk, before the run is touched."""
     free = shutil.disk_usage(store.path.parent).free
     if free < MIN_FREE_BYTES:
+        then = f"`corebench run --resume {run_id}`" if run_id else "run again"
         raise UserError(f"{store.path.parent}: the disk holding the store is full ({free} bytes free); free space "
-                        "there, then run again (`corebench run --resume RUN` finishes an interrupted run)")
+                        f"there, then {then}")
 
 
-def _disk_full(exc: BaseException) -> bool:
+def disk_full(exc: BaseException) -> bool:
     return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc)
 
 

@@ -22,7 +22,8 @@ def store_failure(path: Path, exc: BaseException) -> str:
                "then resume with `corebench run --resume RUN`"
     if "locked" in text or "busy" in text:
         return f"{path}: the store stayed locked by another process ({text}); try again when it is done"
-    return f"{path}: not a readable corebench store ({text}); it was left untouched. {recovery_hint(path)}"
+    return f"{path}: the store is damaged or not a corebench store ({text}); it was left untouched. " \
+           f"{recovery_hint(path)}"
 
 
 def check_intact(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ from corebench_runner.records import Outcome
 from corebench_runner.retry import reset_for_retry
 from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.run import (
-    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, execute_run, hash_drift, plan_run, select_capsules,
-    stored_options,
+    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, disk_full, RunOptions, ensure_room, execute_run, hash_drift, plan_run,
+    select_capsules, stored_options,
 )
 from corebench_runner.store import open_store
 from corebench_runner.task_folders import remove_own_task_folders
@@ -102,6 +103,7 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
         raise UserError("--retry reruns tasks of an earlier run: give it with --resume RUN_ID")
     execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=quiet)
     with open_store(store_path) as store:
+        ensure_room(store, resume_id)
         if resume_id:
             given = [name for name in RUN_DEFINING
                      if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
@@ -164,6 +166,12 @@ def interrupts_end_the_run(run_id: str) -> Iterator[None]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None) or "the disk holding the store"
+        raise UserError(f"{where}: no space left on the device; what finished is kept. Free space, then "
+                        f"`corebench run --resume {run_id}`") from None
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         click.echo(f"interrupted; what finished is kept (resume with `corebench run --resume {run_id}`)", err=True)
