@@ -14,15 +14,20 @@ from pathlib import Path
 TASK_FOLDER_PREFIX = "corebench-task-"
 
 
-def remove_dead_task_folders(tmp_dir: str | None = None) -> list[str]:
-    """Remove the task scratch folders of processes of this machine that no longer exist."""
-    removed = []
-    for folder in Path(tmp_dir or tempfile.gettempdir()).glob(f"{TASK_FOLDER_PREFIX}*"):
+def dead_task_folders() -> list[str]:
+    """Task scratch folders of processes of this machine that no longer exist."""
+    dead = []
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{TASK_FOLDER_PREFIX}*")):
         pid = folder.name[len(TASK_FOLDER_PREFIX):].split("-")[0]
-        if not pid.isdigit() or _pid_exists(int(pid)):
-            continue  # a live run's, or not named by one
+        if folder.is_dir() and pid.isdigit() and not _pid_exists(int(pid)):
+            dead.append(str(folder))  # a live run's folders, and folders not named by a pid, stay
+    return dead
+
+
+def remove_dead_task_folders() -> list[str]:
+    removed = dead_task_folders()
+    for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
-        removed.append(str(folder))
     return removed
 
 
