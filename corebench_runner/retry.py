@@ -75,6 +75,18 @@ def _engine_answers() -> bool:
 ENGINE = EngineGate()
 
 
+def remove_attempt_containers(run_id: str, task_id: int) -> None:
+    """Containers a failed attempt of this task left (its close() may have met an engine that was down)."""
+    from corebench_runner.sandbox.engine import RUN_LABEL, TASK_LABEL, docker_client
+
+    try:
+        for container in docker_client().containers.list(
+                all=True, ignore_removed=True, filters={"label": [f"{RUN_LABEL}={run_id}", f"{TASK_LABEL}={task_id}"]}):
+            container.remove(force=True, v=True)
+    except Exception:  # best effort: `corebench clean` and --resume remove what is left
+        pass
+
+
 def reset_for_retry(store: Store, run_id: str, outcomes: list[str]) -> int:
     """Make a run's done tasks with these outcomes pending again, keeping each earlier result in its
     details (EARLIER_ATTEMPTS_KEY). Returns how many tasks will run again."""

@@ -138,10 +138,13 @@ def execute_task(job: TaskJob) -> Attempt:
         if job.run_id in _cancelled_runs:
             return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier,
                                   journal)
-        if job.sandbox_kind == "docker" and not retry.ENGINE.wait(stop=_cancelled):
-            failures.append(f"the Docker engine did not answer for {retry.engine_wait_seconds():g}s "
-                            f"(${retry.ENGINE_WAIT_ENV})")
-            return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
+        if job.sandbox_kind == "docker":
+            if not retry.ENGINE.wait(stop=_cancelled):
+                failures.append(f"the Docker engine did not answer for {retry.engine_wait_seconds():g}s "
+                                f"(${retry.ENGINE_WAIT_ENV})")
+                return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
+            if attempt_no > 1:
+                retry.remove_attempt_containers(job.run_id, job.task_id)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
             attempt = _execute_once(job, spent, journal)
