@@ -1,23 +1,19 @@
-"""Trying again: after an infrastructure failure within a task, and for whole tasks with `--retry`.
+"""Trying again after an infrastructure failure within a task (task_runner.execute_task).
 
-Within a task (task_runner.execute_task), a failed attempt waits before the next one, longer
-each time, and while the Docker engine does not answer, every task waits for it instead of
-failing at once: one thread asks the engine at a time, the others wait for its answer, so an
-outage costs a pause, not the rest of the run (and no storm of requests when it comes back).
+A failed attempt waits before the next one, longer each time, and while the Docker engine does
+not answer, every task waits for it instead of failing at once: one thread asks the engine at a
+time, the others wait for its answer, so an outage costs a pause, not the rest of the run (and
+no storm of requests when it comes back). Whole tasks run again with `--retry` (rerun.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import shutil
 import threading
 import time
-from pathlib import PurePosixPath
 
 from corebench_runner.errors import UserError
-from corebench_runner.store import EARLIER_ATTEMPTS_KEY, TASK_DONE, Store, dumps
 
 # Seconds before the n-th retry of a task: 2, 4, 8, ... capped, with jitter so tasks spread out.
 BACKOFF_FIRST, BACKOFF_CAP = 2.0, 30.0
@@ -85,40 +81,3 @@ def remove_attempt_containers(run_id: str, task_id: int) -> None:
             container.remove(force=True, v=True)
     except Exception:  # best effort: `corebench clean` and --resume remove what is left
         pass
-
-
-def reset_for_retry(store: Store, run_id: str, outcomes: list[str]) -> int:
-    """Make a run's done tasks with these outcomes pending again, keeping each earlier result in its
-    details (EARLIER_ATTEMPTS_KEY). Returns how many tasks will run again."""
-    with store.transaction() as conn:
-        rows = conn.execute(
-            f"SELECT * FROM tasks WHERE run_id = ? AND status = ? AND outcome IN ({','.join('?' * len(outcomes))})",
-            (run_id, TASK_DONE, *outcomes)).fetchall()
-        for row in rows:
-            reviewed = conn.execute("SELECT COUNT(*) FROM reviews r JOIN answers a ON a.id = r.answer_id "
-                                    "WHERE a.task_id = ?", (row["id"],)).fetchone()[0]
-            if reviewed:
-                raise UserError(f"--retry: task {row['capsule_id']} #{row['repeat']} of run {run_id} has reviews "
-                                "that a new attempt would discard; leave its outcome out of --retry")
-            details = json.loads(row["details_json"] or "{}")
-            earlier = details.pop(EARLIER_ATTEMPTS_KEY, [])
-            earlier.append({"outcome": row["outcome"], "error": row["error"], "attempts": row["attempts"],
-                            "started": row["started"], "finished": row["finished"], "seconds": row["seconds"],
-                            "cost_usd": row["cost_usd"], "details": details,
-                            "transcript_path": _keep_artifacts(store, row, len(earlier) + 1)})
-            conn.execute("DELETE FROM answers WHERE task_id = ?", (row["id"],))
-            conn.execute("UPDATE tasks SET status = 'pending', outcome = NULL, error = NULL, finished = NULL, "
-                         "details_json = ? WHERE id = ?", (dumps({EARLIER_ATTEMPTS_KEY: earlier}), row["id"]))
-        return len(rows)
-
-
-def _keep_artifacts(store: Store, row, number: int) -> str | None:
-    """Move a replaced result's artifacts aside (the new attempt writes the task's own folder)."""
-    if not row["transcript_path"]:
-        return None
-    old = PurePosixPath(row["transcript_path"]).parent
-    kept = old.with_name(f"{old.name}.earlier-{number}")
-    if (store.artifacts_dir / old).is_dir():
-        shutil.rmtree(store.artifacts_dir / kept, ignore_errors=True)
-        (store.artifacts_dir / old).rename(store.artifacts_dir / kept)
-    return (kept / PurePosixPath(row["transcript_path"]).name).as_posix()

@@ -21,11 +21,11 @@ from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
 from corebench_runner.progress import percent, summary_lines
 from corebench_runner.records import Outcome
-from corebench_runner.retry import reset_for_retry
+from corebench_runner.rerun import reset_for_retry
 from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.run import (
-    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, disk_full, RunOptions, ensure_room, execute_run, hash_drift, plan_run,
-    select_capsules, stored_options,
+    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, disk_full, ensure_room, execute_run, hash_drift,
+    plan_run, select_capsules, stored_options,
 )
 from corebench_runner.store import open_store
 from corebench_runner.task_folders import remove_own_task_folders
