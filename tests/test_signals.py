@@ -81,7 +81,7 @@ def test_sigterm_is_ctrl_c_the_run_is_interrupted_and_its_containers_removed(tmp
     assert _task_folders(process.pid) == []
 
 
-SLOW_BUILD = "FROM corebench/base:bookworm\nRUN sleep 40 && echo built > /built.txt\n"
+SLOW_BUILD = "FROM corebench/base:bookworm\nRUN sleep 25 && echo built > /built.txt\n"
 
 
 @pytest.mark.docker
@@ -102,7 +102,7 @@ def test_nothing_starts_after_ctrl_c_during_an_image_build(tmp_path: Path):
         run_id = _wait_for(lambda: next((row[0] for row in _query(store, "SELECT id FROM runs")), None), "the run")
         _wait_for(lambda: _query(store, "SELECT COUNT(*) FROM tasks WHERE status = 'running'") == [(2,)],
                   "both tasks to start building")
-        time.sleep(4)  # well inside the 40 s builds
+        time.sleep(4)  # well inside the 25 s builds
         stopped_at = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
@@ -112,7 +112,7 @@ def test_nothing_starts_after_ctrl_c_during_an_image_build(tmp_path: Path):
     assert time.monotonic() - stopped_at < 10, "the process waited for the image builds"
     assert process.returncode == 130 and f"--resume {run_id}" in stderr and "Traceback" not in stderr
     # Past the time the builds would have taken: no task container was ever created, no image finished.
-    time.sleep(45)
+    time.sleep(25)
     events = subprocess.run(["docker", "events", "--since", str(since), "--until", str(int(time.time())),
                              "--filter", "type=container", "--filter", "event=create",
                              "--filter", f"label=corebench.run={run_id}", "--format", "{{json .}}"],

@@ -90,6 +90,18 @@ def test_a_file_that_is_no_database_is_one_line(tmp_path: Path):
     assert str(store) in line and "untouched" in line
 
 
+def test_a_store_that_fails_after_it_opened_is_one_line_naming_it(tmp_path: Path):
+    """A hand-edited store (a table dropped): the query's sqlite3 error reaches the user as one line."""
+    store = tmp_path / "results.sqlite"
+    _sizable_store(store)
+    conn = sqlite3.connect(store)
+    conn.execute("DROP TABLE reviews")
+    conn.commit()
+    conn.close()
+    line = _one_line_error(_corebench("runs", "--store", str(store)))
+    assert str(store) in line and "no such table: reviews" in line
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 4 MB filesystem of the test's own (a tmpfs; mounting needs root)."""

@@ -173,7 +173,6 @@ def interrupts_end_the_run(run_id: str) -> Iterator[None]:
         raise UserError(f"{where}: no space left on the device; what finished is kept. Free space, then "
                         f"`corebench run --resume {run_id}`") from None
     except KeyboardInterrupt:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         click.echo(f"interrupted; what finished is kept (resume with `corebench run --resume {run_id}`)", err=True)
         remove_own_task_folders()
         sys.stdout.flush()
@@ -185,6 +184,7 @@ def interrupts_end_the_run(run_id: str) -> Iterator[None]:
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
     raise KeyboardInterrupt
 
 
