@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from pathlib import Path
 
@@ -10,8 +11,11 @@ from corebench_runner.errors import UserError
 
 def recovery_hint(path: Path) -> str:
     recovered = path.with_name(f"{path.stem}-recovered{path.suffix}")
-    return (f"restore a backup, or save what is readable with `sqlite3 {path} .recover | sqlite3 {recovered}` "
-            f"and pass --store {recovered}")
+    # .dump skips what it cannot read, then ends in ROLLBACK; turning that into COMMIT keeps the rest.
+    # (.recover would be the tool, but Debian's sqlite3 lacks the sqlite_dbpage table it needs.)
+    keep_rest = shlex.quote("s/^ROLLBACK; -- due to errors$/COMMIT;/")
+    return (f"restore a backup, or save what is readable with `sqlite3 {shlex.quote(str(path))} .dump | "
+            f"sed {keep_rest} | sqlite3 {shlex.quote(str(recovered))}` and pass --store {recovered}")
 
 
 def store_failure(path: Path, exc: BaseException) -> str:

@@ -7,6 +7,7 @@ run as it was (a resume while still full does not flip it to `running`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -77,10 +78,25 @@ def test_a_store_with_random_bytes_in_its_middle_is_refused_in_one_line_and_left
     for name, args in commands.items():
         line = _one_line_error(_corebench(*args))
         assert str(store) in line and "damaged" in line, (name, line)
-        assert ".recover" in line, (name, line)  # names the way to save what is readable
+        assert ".dump" in line, (name, line)  # names the way to save what is readable
         assert _digest(store) == before, f"`corebench {name}` changed the damaged store"
     assert not (tmp_path / "site").exists()
     assert not (tmp_path / "results-artifacts").exists()  # the run wrote nothing beside it either
+
+
+def test_the_recovery_command_the_refusal_names_saves_what_is_readable(tmp_path: Path):
+    store = tmp_path / "results.sqlite"
+    _sizable_store(store)
+    _damage(store)
+    line = _one_line_error(_corebench("runs", "--store", str(store)))
+    command = line.split("`")[1]  # `sqlite3 STORE .dump | sed ... | sqlite3 NEW`
+    recovered = Path(line.rsplit("--store ", 1)[1])
+    subprocess.run(command, shell=True, check=True, capture_output=True, timeout=120)
+    listed = _corebench("runs", "--json", "--store", str(recovered))
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)
+    assert {run["id"] for run in runs} == {f"run-{i}" for i in range(4)}
+    assert sum(run["tasks_done"] for run in runs) == 240  # the rows the damage spared are readable again
 
 
 def test_a_file_that_is_no_database_is_one_line(tmp_path: Path):
