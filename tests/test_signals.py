@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,10 +89,10 @@ SLOW_BUILD = "FROM corebench/base:bookworm\nRUN sleep 25 && echo built > /built.
 def test_nothing_starts_after_ctrl_c_during_an_image_build(tmp_path: Path):
     suite = make_suite(tmp_path / "suite", ["slow-a", "slow-b"])
     for capsule_id in ("slow-a", "slow-b"):
-        # The same Dockerfile but a different context, so each capsule has an image to build.
+        # A context of its own (the image cache is keyed by content), so each capsule has an image to build.
         environment = suite / "capsules" / capsule_id / "environment"
         (environment / "Dockerfile").write_text(SLOW_BUILD)
-        (environment / "which.txt").write_text(capsule_id)
+        (environment / "which.txt").write_text(f"{capsule_id} {uuid.uuid4()}")
     tags = [environment_tag(Suite(suite).load(c)) for c in ("slow-a", "slow-b")]
     store = tmp_path / "results.sqlite"
     since = int(time.time()) - 1
@@ -110,7 +111,8 @@ def test_nothing_starts_after_ctrl_c_during_an_image_build(tmp_path: Path):
         if process.poll() is None:
             process.kill()
     assert time.monotonic() - stopped_at < 10, "the process waited for the image builds"
-    assert process.returncode == 130 and f"--resume {run_id}" in stderr and "Traceback" not in stderr
+    assert process.returncode == 130, stderr
+    assert f"--resume {run_id}" in stderr and "Traceback" not in stderr
     # Past the time the builds would have taken: no task container was ever created, no image finished.
     time.sleep(25)
     events = subprocess.run(["docker", "events", "--since", str(since), "--until", str(int(time.time())),
@@ -118,9 +120,9 @@ def test_nothing_starts_after_ctrl_c_during_an_image_build(tmp_path: Path):
                              "--filter", f"label=corebench.run={run_id}", "--format", "{{json .}}"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert events == []
-    for tag in tags:
-        present = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
-        assert present.returncode != 0, f"{tag} was built after Ctrl-C"
+    built = [tag for tag in tags if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0]
+    subprocess.run(["docker", "rmi", "-f", *built], capture_output=True)
+    assert built == [], "built after Ctrl-C"
     assert _query(store, "SELECT status FROM runs") == [("interrupted",)]
 
 
