@@ -23,7 +23,7 @@ from typing import Any, Callable
 import jinja2
 
 from corebench_runner.errors import UserError
-from corebench_runner.report import boards as leaderboards, charts, data as tables, export, heatmap
+from corebench_runner.report import boards as leaderboards, charts, conversation, data as tables, export, heatmap
 from corebench_runner.report import reviews as review_log
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store import Store
@@ -213,10 +213,17 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
 
 
 def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
+    """The transcript as a conversation; a big one in several pages, each quick to open."""
     events, problem = load_events(store.artifacts_dir, task["transcript_path"])
-    items = transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img")
-    writer.page("transcript.html", f"transcripts/{task['id']}.html", run=run, task=task, items=items,
-                problem=problem, generated_from=str(store.path))
+    items = conversation.readable(transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img"))
+    pages = conversation.paginate(items)
+    links = [{"number": p.number, "href": conversation.page_file(task["id"], p.number),
+              "first": p.items[0]["number"] if p.items else 0, "last": p.items[-1]["number"] if p.items else 0}
+             for p in pages]
+    for page in pages:
+        writer.page("transcript.html", "transcripts/" + conversation.page_file(task["id"], page.number), run=run,
+                    task=task, items=page.items, problem=problem, generated_from=str(store.path),
+                    page_number=page.number, pages=links, counts=conversation.summary(items))
 
 
 def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, Any]]:
