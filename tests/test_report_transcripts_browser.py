@@ -1,0 +1,127 @@
+"""Transcripts read as a conversation in headless Chromium: the prompt first, tool output folded past
+a few lines, a filter for tool calls and errors that needs no script, and a 10 MB transcript that
+opens in under 2 s because it is split into pages, with nothing lost between them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from corebench_runner.report.site import build_site
+from corebench_runner.store import open_store
+from support_browser import PageWatch, browser_marks, chromium_context
+from support_store import QA, SampleTask, add_run
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = browser_marks
+
+
+def conversation(steps: int, output_lines: int, fail_every: int = 0) -> list[dict]:
+    """A core-agent transcript of `steps` model turns, each calling bash with `output_lines` of output."""
+    events: list[dict] = [{"type": "prompt", "system": "You are a research engineer.",
+                           "user": "Reproduce the capsule and report the accuracy.", "tools": ["bash", "submit"]}]
+    for step in range(1, steps + 1):
+        usage = {"input_tokens": 1000 + step, "output_tokens": 50, "cost_usd": 0.0042}
+        events.append({"type": "model_call", "step": step, "usage": usage, "stop_reason": "tool_use",
+                       "content": [{"type": "text", "text": f"Step {step}: running the next script."},
+                                   {"type": "tool_use", "id": f"t{step}", "name": "bash",
+                                    "input": {"command": f"python step_{step}.py"}}]})
+        failed = bool(fail_every) and step % fail_every == 0
+        events.append({"type": "tool_call", "step": step, "id": f"t{step}", "name": "bash",
+                       "input": {"command": f"python step_{step}.py"},
+                       "output": "".join(f"step {step} line {n}: loss {0.5 / (n + 1):.6f}\n" for n in range(output_lines)),
+                       "exit_code": 1 if failed else 0, "is_error": failed})
+    events.append({"type": "end", "outcome": None, "reason": "submitted", "steps": steps})
+    return events
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    root = tmp_path_factory.mktemp("transcripts")
+    built = {}
+    with open_store(root / "results.sqlite") as store:
+        for name, events in (("small", conversation(6, 40, fail_every=3)),
+                             ("big", conversation(400, 900))):  # about 10 MB of JSON
+            run_id = add_run(store, [SampleTask(f"capsule-{name}", [QA("Report the accuracy.", 0.9, [0.9] * 3,
+                                                                        "correct")], transcript=events)])
+            task_id = store.query("SELECT id FROM tasks WHERE run_id = ?", (run_id,))[0]["id"]
+            built[name] = (task_id, events)
+        build_site(store, root / "site")
+        path = store.artifacts_dir / store.query("SELECT transcript_path FROM tasks WHERE id = ?",
+                                                 (built["big"][0],))[0]["transcript_path"]
+        assert path.stat().st_size > 10_000_000
+    return root / "site", built
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture
+def watch(browser):
+    with PageWatch(browser) as page_watch:
+        page_watch.page.set_viewport_size({"width": 1280, "height": 900})
+        yield page_watch
+
+
+def test_a_conversation_starts_with_the_prompt_and_folds_long_output(sites, watch):
+    site, built = sites
+    task_id, events = built["small"]
+    watch.open(site / "transcripts" / f"{task_id}.html")
+    page = watch.page
+    first = page.locator(".transcript > li").first
+    assert "Task prompt" in first.inner_text() and "Reproduce the capsule" in first.inner_text()
+    call = page.locator("li.tool-call").first
+    shown = call.locator("pre.output").first.inner_text()
+    assert shown.splitlines() == events[2]["output"].splitlines()[:8]  # a few lines, then the fold
+    fold = call.locator("details.fold")
+    assert "40 lines of output" in fold.locator("summary").inner_text() and not fold.locator("pre").is_visible()
+    fold.locator("summary").click()
+    assert "step 1 line 39" in fold.locator("pre").inner_text()
+    assert "1,001 in / 50 out tokens, $0.0042" in page.locator("li.model-call").first.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-transcript.png"), full_page=True)
+    assert watch.problems == []
+
+
+def test_the_filter_shows_only_tool_calls_or_only_errors_without_any_script(sites, watch):
+    site, built = sites
+    task_id, events = built["small"]
+    watch.open(site / "transcripts" / f"{task_id}.html")
+    page = watch.page
+    visible = "els => els.filter(e => e.offsetParent !== null).map(e => e.className)"
+    assert len(page.eval_on_selector_all(".transcript > li", visible)) == len(events)
+    page.locator("label[for=show-tools]").click()
+    shown = page.eval_on_selector_all(".transcript > li", visible)
+    assert len(shown) == 6 and all("tool-call" in c for c in shown)
+    page.locator("label[for=show-errors]").click()
+    shown = page.eval_on_selector_all(".transcript > li", visible)
+    assert len(shown) == 2 and all("has-error" in c for c in shown)  # steps 3 and 6 failed
+    assert page.locator("script").count() == 0
+
+
+def test_a_10_mb_transcript_opens_in_under_2_s_and_its_pages_hold_every_event(sites, watch):
+    site, built = sites
+    task_id, events = built["big"]
+    first = site / "transcripts" / f"{task_id}.html"
+    started = time.perf_counter()
+    watch.page.goto(first.as_uri(), wait_until="load")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"first page took {elapsed:.2f}s"
+    hrefs = watch.page.eval_on_selector_all("nav.pager a", "as => as.map(a => a.getAttribute('href'))")
+    later = sorted(set(hrefs), key=lambda h: int(h.split("-p")[1].split(".")[0]))  # 2, 3, ... (page 1 is bold)
+    pages = [first] + [site / "transcripts" / h for h in later]
+    assert len(pages) > 3
+    numbers = []
+    for path in pages:
+        started = time.perf_counter()
+        watch.page.goto(path.as_uri(), wait_until="load")
+        assert time.perf_counter() - started < 2.0, path.name
+        numbers += [int(i.split("-")[1]) for i in watch.page.eval_on_selector_all(
+            ".transcript > li", "els => els.map(e => e.id)")]
+    assert numbers == list(range(1, len(events) + 1))  # every event once, in order, across the pages
+    assert "submitted" in watch.page.inner_text(".transcript > li:last-child")
