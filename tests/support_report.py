@@ -118,7 +118,10 @@ def _answers(rng: random.Random, outcome: str, hostile: bool) -> list[AnswerReco
         reported = runs[0] if status == "correct" else (0.91 if status == "disputed" else "ridge")
         if hostile and question.startswith("fig"):
             reported = HOSTILE_IMG
-        reason = {"correct": "inside the 95% prediction interval", "incorrect": "differs from the reference",
+        reason = {"correct": "inside the 95% prediction interval",
+                  # as the official rule words it, binary float noise included
+                  "incorrect": "differs from the reference" if not isinstance(runs[0], float) else
+                  f"{reported!r} is outside the 95% prediction interval [0.9119999999999999, 0.9120000000000001]",
                   "disputed": "rounded value of the reference; needs a person"}[status]
         records.append(AnswerRecord(question=question, reported=reported, reported_present=True,
                                     references=list(runs), vision=vision, status=status, reason=reason))

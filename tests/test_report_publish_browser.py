@@ -3,6 +3,7 @@ and sees. A screenshot per page type is kept in test-artifacts/ for a person to 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -135,3 +136,16 @@ def test_accuracy_over_time_charts_render_and_a_lone_run_is_a_number(fleet, watc
                               has=watch.page.locator("h2", has_text=SINGLE_RUN_MODEL))
     assert "One run so far" in lone.locator(".single-run").inner_text()
     keep_screenshot(watch, "trends")
+
+
+def test_numbers_read_as_people_write_them(fleet, watch):
+    """No float noise anywhere a reader looks; a grader's interval at the reference's precision (0.912)."""
+    fleet, site = fleet
+    task = fleet.store.query("SELECT t.id, t.run_id FROM answers a JOIN tasks t ON t.id = a.task_id "
+                             "WHERE a.reason LIKE '%0.9119999999999999%' ORDER BY t.id LIMIT 1")[0]
+    watch.open(site / "runs" / f"{slug(task['run_id'])}.html")
+    row = watch.page.locator(f"#task-{task['id']}")
+    assert "[0.912, 0.912]" in row.inner_text()
+    for name in ("index.html", "tasks.html", "trends.html", "reviews.html", f"runs/{slug(task['run_id'])}.html"):
+        watch.open(site / name)
+        assert not re.search(r"\d\.\d{9,}", watch.page.inner_text("main")), name
