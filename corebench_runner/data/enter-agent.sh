@@ -1,0 +1,12 @@
+#!/bin/bash
+# Start an agent's run script as the right user: agents that refuse to run with full permissions
+# as root (CBR_AGENT_USER set) get the workspace and the prompt, then run as that user.
+set -euo pipefail
+user="${CBR_AGENT_USER:-}"
+if [ -n "$user" ] && [ "$(id -u)" = 0 ]; then
+  chown -R "$user" "$CBR_WORKDIR"
+  chmod a+r "$CBR_PROMPT_FILE"
+  # runuser keeps the environment (only HOME, SHELL, USER, LOGNAME change).
+  exec runuser -u "$user" -- /usr/local/bin/corebench-run-agent "$@"
+fi
+exec /usr/local/bin/corebench-run-agent "$@"
