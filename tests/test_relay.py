@@ -136,7 +136,7 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
     with MessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY, side_replies=True) as upstream:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
-        upstream._httpd.socket = tls.wrap_socket(upstream._httpd.socket, server_side=True)
+        upstream._http._httpd.socket = tls.wrap_socket(upstream._http._httpd.socket, server_side=True)
         https_url = upstream.url.replace("http://", "https://")
         with MeteringRelay(https_url, REAL_KEY, cost=priced, ca_file=str(cert)) as relay:
             client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)

@@ -51,6 +51,8 @@ def usage_from(api_usage: Any) -> Usage:
 class AnthropicClient:
     """A ModelClient for `--model anthropic:MODEL`."""
 
+    protocol = "anthropic-messages"  # the wire protocol, for relays that forward an agent's calls
+
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 8, timeout: float = 600.0, prompt_caching: bool = True,
                  name: str | None = None) -> None:
