@@ -31,8 +31,8 @@ enabled = false
 enabled = false
 TOML
 cd "$CBR_WORKDIR"
-flags=(--json --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check --color never -m "$CBR_MODEL")
+flags=(--json --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check -m "$CBR_MODEL")
 if [ -n "${CBR_RESUME:-}" ]; then
   exec codex exec resume "${flags[@]}" "$CBR_RESUME" "$(cat "$CBR_PROMPT_FILE")" </dev/null
 fi
-exec codex exec "${flags[@]}" -C "$CBR_WORKDIR" "$(cat "$CBR_PROMPT_FILE")" </dev/null
+exec codex exec "${flags[@]}" --color never -C "$CBR_WORKDIR" "$(cat "$CBR_PROMPT_FILE")" </dev/null
