@@ -51,7 +51,9 @@ def cache_root() -> Path:
 
 
 def cache_folder(recipe: AgentRecipe) -> Path:
-    return cache_root() / re.sub(r"[^A-Za-z0-9.+-]+", "_", recipe.npm_spec).strip("_")
+    """One folder per package version and choice of files (two recipes may take different files)."""
+    files = hashlib.sha256("\n".join(sorted(recipe.files)).encode()).hexdigest()[:8]
+    return cache_root() / (re.sub(r"[^A-Za-z0-9.+-]+", "_", recipe.npm_spec).strip("_") + f"-{files}")
 
 
 def cached(recipe: AgentRecipe) -> FetchedAgent | None:

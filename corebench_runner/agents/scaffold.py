@@ -6,6 +6,8 @@ The bundled claude-code, codex and opencode scaffolds are each one line over thi
 
 from __future__ import annotations
 
+from typing import Callable
+
 from corebench_runner.agent_cli import run_agent
 from corebench_runner.agent_image import agent_image
 from corebench_runner.agents.recipe import AgentRecipe
@@ -18,9 +20,14 @@ class AgentScaffold:
     needs_model = True
     always_uses_capsule_environment = False
 
-    def __init__(self, name: str, recipe: AgentRecipe) -> None:
+    def __init__(self, name: str, recipe: Callable[[], AgentRecipe]) -> None:
         self.name = name
-        self.recipe = recipe
+        self._recipe = recipe
+
+    @property
+    def recipe(self) -> AgentRecipe:
+        """Read afresh each time: the version and recipe settings are environment variables."""
+        return self._recipe()
 
     @property
     def version(self) -> str:

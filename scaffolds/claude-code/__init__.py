@@ -6,4 +6,4 @@ Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_C
 from corebench_runner.agents.recipe import bundled_recipe
 from corebench_runner.agents.scaffold import AgentScaffold
 
-SCAFFOLD = AgentScaffold("claude-code", bundled_recipe("claude-code"))
+SCAFFOLD = AgentScaffold("claude-code", lambda: bundled_recipe("claude-code"))

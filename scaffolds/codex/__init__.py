@@ -6,4 +6,4 @@ Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_C
 from corebench_runner.agents.recipe import bundled_recipe
 from corebench_runner.agents.scaffold import AgentScaffold
 
-SCAFFOLD = AgentScaffold("codex", bundled_recipe("codex"))
+SCAFFOLD = AgentScaffold("codex", lambda: bundled_recipe("codex"))

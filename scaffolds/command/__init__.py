@@ -10,8 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from corebench_runner.agents.recipe import bundled_recipe, load_recipe
+from corebench_runner.agents.recipe import AgentRecipe, bundled_recipe, load_recipe
 from corebench_runner.agents.scaffold import AgentScaffold
 
-_recipe_file = os.environ.get("COREBENCH_AGENT_RECIPE", "").strip()
-SCAFFOLD = AgentScaffold("command", load_recipe(Path(_recipe_file)) if _recipe_file else bundled_recipe("claude-code"))
+
+def recipe() -> AgentRecipe:
+    recipe_file = os.environ.get("COREBENCH_AGENT_RECIPE", "").strip()
+    return load_recipe(Path(recipe_file).expanduser()) if recipe_file else bundled_recipe("claude-code")
+
+
+SCAFFOLD = AgentScaffold("command", recipe)

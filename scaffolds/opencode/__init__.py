@@ -6,4 +6,4 @@ Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_O
 from corebench_runner.agents.recipe import bundled_recipe
 from corebench_runner.agents.scaffold import AgentScaffold
 
-SCAFFOLD = AgentScaffold("opencode", bundled_recipe("opencode"))
+SCAFFOLD = AgentScaffold("opencode", lambda: bundled_recipe("opencode"))
