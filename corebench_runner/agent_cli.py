@@ -19,7 +19,7 @@ from typing import Any
 from corebench_runner.agent_image import RUN_SCRIPT_IN_IMAGE
 from corebench_runner.agents.normalise import AgentStream, normalise
 from corebench_runner.agents.recipe import AgentRecipe
-from corebench_runner.agents.relays import start_relay, upstream_of
+from corebench_runner.agents.relays import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox
@@ -85,7 +85,7 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             f"the task container has no {RUN_SCRIPT_IN_IMAGE}: start it from the scaffold's image_for(task image) "
             f"(the {recipe.name} layer), not from the task image itself"))
     host = host_address_seen_from(sandbox)
-    relay = start_relay(recipe.api, base_url, api_key, limits, host)
+    relay = start_relay(recipe.api, base_url, api_key, limits, host, model_id)
     env = {"CBR_BASE_URL": relay_url(recipe, host, relay.port), "CBR_TOKEN": relay.token, "CBR_MODEL": model_id,
            "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir,
            "CBR_MAX_TURNS": "" if limits.max_steps is None else str(limits.max_steps),
@@ -139,11 +139,8 @@ def _should_resume(sandbox: Sandbox, task: TaskSpec, relay: Any, result: ExecRes
 
 
 def _upstream_failure(relay: Any) -> str | None:
-    """Why the model API failed the relay (an outage), when the relay tells."""
-    failure = getattr(relay, "upstream_failure", None)
-    if callable(failure):
-        failure = failure()
-    return str(failure) if failure else None
+    """Why the model API failed the relay's last model call (an outage), or None."""
+    return relay.upstream_failure
 
 
 def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: Any, result: ExecResult,
@@ -158,12 +155,12 @@ def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: An
     if relay.budget_exceeded.is_set():
         submission.outcome = Outcome.BUDGET_EXCEEDED
         submission.error = next((c.refused for c in reversed(relay.calls) if c.refused), "the budget is spent")
+    elif problem and failure:  # an outage is not the agent's failure, even when it ran out the clock retrying
+        submission.outcome = Outcome.INFRA_ERROR
+        submission.error = f"the model API was unavailable ({failure}); {problem}"
     elif result.timed_out:
         submission.outcome = Outcome.TIMEOUT
         submission.error = f"{recipe.name} ran past {limits.wall_seconds:g}s and was stopped"
-    elif problem and failure:
-        submission.outcome = Outcome.INFRA_ERROR
-        submission.error = f"the model API failed while {recipe.name} ran ({failure}); no report was written"
     elif problem and not relay.calls and (result.exit_code in NOT_STARTED_CODES or
                                           (not last.events and result.exit_code != 0)):
         submission.outcome = Outcome.INFRA_ERROR

@@ -91,6 +91,13 @@ def agent_image(task_image: str, recipe: AgentRecipe, settings: Settings | None 
     return tag
 
 
+def claude_code_image(task_image: str) -> str:
+    """The bundled Claude Code's layer on `task_image` (the claude-code and default command scaffolds')."""
+    from corebench_runner.agents.recipe import bundled_recipe
+
+    return agent_image(task_image, bundled_recipe("claude-code"))
+
+
 def _link_or_copy(source: str, target: str) -> None:
     try:
         Path(target).hardlink_to(source)

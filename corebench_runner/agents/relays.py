@@ -6,13 +6,12 @@ The key stays on the host: the relay holds it; the container only gets the relay
 from __future__ import annotations
 
 import os
-from typing import Any
-
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Usage
 from corebench_runner.relay import CostFunction, MeteringRelay
+from corebench_runner.relay_usage import MESSAGES, RESPONSES
 from corebench_runner.settings import load_settings
 
 # api -> (key variable, base URL variable, public API)
@@ -44,16 +43,18 @@ def price_lookup() -> CostFunction:
     return cost
 
 
-def start_relay(api: str, base_url: str, api_key: str, limits: Limits, host: str) -> Any:
+# The relay's protocol for each API; its OpenAI routes serve Responses and Chat Completions alike.
+PROTOCOLS = {"anthropic": MESSAGES, "openai": RESPONSES}
+
+
+def start_relay(api: str, base_url: str, api_key: str, limits: Limits, host: str, model_id: str) -> MeteringRelay:
     """A relay on the host's address on the container network (all addresses where that one cannot be
-    bound, e.g. when the engine runs in a VM); the per-task token still guards it."""
-    relay_class = MeteringRelay
+    bound, e.g. when the engine runs in a VM); the per-task token still guards it. Every call is
+    pinned to the run's model."""
     settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens,
-                    ca_file=load_settings().ca_bundle)
-    if api == "openai":
-        raise UserError("this version of the relay meters only the Anthropic Messages API")
+                    ca_file=load_settings().ca_bundle, protocol=PROTOCOLS[api], model=model_id)
     try:
-        relay = relay_class(base_url, api_key, host=host, **settings)
+        relay = MeteringRelay(base_url, api_key, host=host, **settings)
     except OSError:
-        relay = relay_class(base_url, api_key, host="0.0.0.0", **settings)
+        relay = MeteringRelay(base_url, api_key, host="0.0.0.0", **settings)
     return relay.start()
