@@ -107,7 +107,7 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             streams.append(stream)
             transcript.append(_command_event(recipe, model_id, result, attempt, resume))
             transcript += stream.events
-            if not _should_resume(sandbox, task, relay, result, stream, attempt):
+            if not _should_resume(sandbox, task, relay, result, stream, attempt, limits):
                 break
     finally:
         relay.stop()
@@ -129,13 +129,20 @@ def _command_event(recipe: AgentRecipe, model_id: str, result: ExecResult, attem
 
 
 def _should_resume(sandbox: Sandbox, task: TaskSpec, relay: Any, result: ExecResult, stream: AgentStream,
-                   attempt: int) -> bool:
+                   attempt: int, limits: Limits) -> bool:
     """Once, when the agent ended on its own without a report and can be continued."""
     if attempt > 1 or result.timed_out or relay.budget_exceeded.is_set() or _upstream_failure(relay):
         return False
     if not stream.session_id or not relay.calls:
         return False
+    if limits.max_steps is not None and _model_steps(relay) >= limits.max_steps:
+        return False  # it used its steps: a reminder would give it more than the limit
     return sandbox.exec(["test", "-f", task.report_path], timeout=60).exit_code != 0
+
+
+def _model_steps(relay: Any) -> int:
+    """Model calls the relay metered: the agent's steps (its side calls, such as titles, included)."""
+    return sum(1 for call in relay.calls if call.usage)
 
 
 def _upstream_failure(relay: Any) -> str | None:
@@ -147,9 +154,8 @@ def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: An
                 streams: list[AgentStream], transcript: list[dict[str, Any]], limits: Limits) -> Submission:
     """Report, metered usage and, when the task ended early, why."""
     answers, report_outcome, problem = read_report(sandbox, task)
-    turns = sum(s.turns for s in streams)
     submission = Submission(answers=answers, transcript=transcript, usage=relay.usage,
-                            steps=turns or sum(1 for c in relay.calls if c.usage))
+                            steps=_model_steps(relay) or sum(s.turns for s in streams))
     failure = _upstream_failure(relay)
     last = streams[-1]
     if relay.budget_exceeded.is_set():

@@ -105,3 +105,32 @@ def test_every_agent_scaffold_records_its_version_and_says_which_model_flag_to_p
         with pytest.raises(UserError, match="--model (openai|anthropic):MODEL"):
             scaffold.run(None, None, None, Limits())
     assert PRICED_MODEL["codex"] == "gpt-5"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", AGENTS)
+def test_agent_that_ends_without_a_report_is_reminded_once_in_its_own_session(agent, suite, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    script = session_file(tmp_path, agent, [
+        step(agent, "The mean petal length is 3.7333; I am done."),  # ends without report.json
+        step(agent, "Writing it now.", report_command(RIGHT)),
+        step(agent, "Written."),
+    ])
+    store = tmp_path / "results.sqlite"
+    task, artifacts = run_cli(["--scaffold", agent, "--model", f"scripted:{script}", "--capsules", "tiny",
+                               "--level", "hard"], store, suite)
+    # Correct only if the resumed call continued the conversation: the scripted server starts its
+    # script over for a new one, which would end without a report again.
+    assert task["outcome"] == "correct", task
+    events = json.loads((artifacts / task["transcript_path"]).read_text())
+    commands = [e for e in events if e["type"] == "command"]
+    # Counted: a second attempt, continuing the first one's session after the reminder.
+    assert [c["attempt"] for c in commands] == [1, 2]
+    assert commands[1]["resumed_session"] and commands[1]["exit_code"] == 0
+    reminder = next(e for e in events if e["type"] == "reminder")
+    assert "/workspace/report.json" in reminder["text"]
+    assert events.index(reminder) < events.index(commands[1])
+    messages = [e["text"] for e in events if e["type"] == "message"]
+    assert messages.index("Writing it now.") > messages.index("The mean petal length is 3.7333; I am done.")
