@@ -177,5 +177,5 @@ def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: An
         submission.error = problem
         if result.exit_code != 0:
             submission.error += (f"; {recipe.name} exited with code {result.exit_code}: "
-                                 f"{_tail(last.final_text or result.stderr or result.stdout)[:500]}")
+                                 f"{_tail(last.final_text or result.stderr or '(no message)').strip()[-500:]}")
     return submission

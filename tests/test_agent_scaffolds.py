@@ -134,3 +134,18 @@ def test_agent_that_ends_without_a_report_is_reminded_once_in_its_own_session(ag
     assert events.index(reminder) < events.index(commands[1])
     messages = [e["text"] for e in events if e["type"] == "message"]
     assert messages.index("Writing it now.") > messages.index("The mean petal length is 3.7333; I am done.")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_claude_code_stops_at_the_step_limit_and_is_not_reminded_past_it(suite, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    agent = "claude-code"
+    script = session_file(tmp_path, agent, [step(agent, f"Step {i}.", f"echo step {i}") for i in range(8)])
+    task, artifacts = run_cli(["--scaffold", agent, "--model", f"scripted:{script}", "--capsules", "tiny",
+                               "--level", "hard", "--max-steps", "3"], tmp_path / "results.sqlite", suite)
+    assert task["outcome"] == "no_report" and task["steps"] == 3
+    assert "stopped at its turn limit" in task["error"]
+    events = json.loads((artifacts / task["transcript_path"]).read_text())
+    assert [e["attempt"] for e in events if e["type"] == "command"] == [1]
+    assert [e["output"] for e in events if e["type"] == "tool_call"] == ["step 0", "step 1", "step 2"]

@@ -36,6 +36,11 @@ def json_lines(stdout: str) -> list[dict[str, Any]]:
     return events
 
 
+def kept(event: dict[str, Any]) -> dict[str, Any]:
+    """An event no reader knows: kept whole (a stray output line stays as it is)."""
+    return event if event.get("type") == "output" else {"type": "agent_event", "event": event}
+
+
 def message(text: str, role: str = "assistant") -> dict[str, Any]:
     return {"type": "message", "role": role, "text": text}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, message, text_of, tool_call
+from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 # Claude Code tool names -> action kinds (diagnostics/actions.py).
 TOOLS = {"Bash": "command", "Read": "read", "Write": "write", "Edit": "edit", "MultiEdit": "edit",
@@ -58,12 +58,14 @@ def read(stdout: str) -> AgentStream:
             stream.turns = int(event.get("num_turns") or 0)
             stream.session_id = str(event.get("session_id") or stream.session_id)
             stream.final_text = text_of(event.get("result"))
+            if event.get("subtype") == "error_max_turns":
+                stream.final_text = f"it stopped at its turn limit ({stream.turns} turns)"
             cost = event.get("total_cost_usd")
             stream.events.append({"type": "note", "text": f"Claude Code finished ({event.get('subtype', '')}) after "
                                   f"{stream.turns} turns: {stream.final_text}", "agent_cost_usd": cost,
                                   "is_error": bool(event.get("is_error"))})
         else:
-            stream.events.append({"type": "agent_event", "event": event})
+            stream.events.append(kept(event))
     for index, name, tool_input in pending.values():  # calls whose result never came (the agent was stopped)
         stream.events[index] = tool_call(name, tool_input, "", False, action_of(name, tool_input, False))
     return stream

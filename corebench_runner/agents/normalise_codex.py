@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, message, text_of, tool_call
+from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 
 def read(stdout: str) -> AgentStream:
@@ -40,7 +40,7 @@ def read(stdout: str) -> AgentStream:
             stream.final_text = text_of(error.get("message")) or stream.final_text
             stream.events.append({"type": "note", "text": f"Codex {kind}: {stream.final_text}", "is_error": True})
         else:
-            stream.events.append({"type": "agent_event", "event": event})
+            stream.events.append(kept(event))
     for item in unfinished.values():
         stream.events.append(_item(item, stream))
     return stream

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, message, text_of, tool_call
+from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 TOOLS = {"bash": "command", "read": "read", "write": "write", "edit": "edit", "multiedit": "edit", "patch": "edit",
          "glob": "read", "grep": "read", "list": "read"}
@@ -39,7 +39,7 @@ def read(stdout: str) -> AgentStream:
             stream.final_text = text_of(data.get("message") or error.get("message") or error.get("name")) or "error"
             stream.events.append({"type": "note", "text": f"OpenCode error: {stream.final_text}", "is_error": True})
         else:
-            stream.events.append({"type": "agent_event", "event": event})
+            stream.events.append(kept(event))
     return stream
 
 
