@@ -11,7 +11,7 @@ transcript.
 from __future__ import annotations
 
 import json
-import os
+import threading
 import time
 from dataclasses import asdict
 from typing import Any
@@ -31,6 +31,9 @@ REMINDER = ("You ended without writing {report}. Write your answers there now, a
             "each question's exact text to your answer; give your best estimate where you are unsure.")
 # A shell's "command not found" / "cannot execute": the agent never started.
 NOT_STARTED_CODES = (126, 127)
+PID_FILE = "/tmp/corebench-agent.pid"  # written by the layer's enter-agent.sh
+# After the relay refuses it for its budget, an agent gets this long to stop by itself (some retry).
+STOP_GRACE_SECONDS = 10.0
 
 
 def default_gateway(route_table: str) -> str | None:
@@ -101,12 +104,15 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             sandbox.write_file(PROMPT_FILE, prompt)
             resume = streams[-1].session_id if streams else ""
             command = ["env", *(f"{k}={v}" for k, v in {**env, "CBR_RESUME": resume}.items()), RUN_SCRIPT_IN_IMAGE]
-            result = sandbox.exec(command, timeout=max(remaining or 0, 1) if remaining is not None else None,
-                                  workdir=task.workspace_dir)
+            result, stopped = _exec_until_capped(sandbox, relay, command, task.workspace_dir,
+                                                 max(remaining or 0, 1) if remaining is not None else None)
             stream = normalise(recipe.transcript, result.stdout)
             streams.append(stream)
             transcript.append(_command_event(recipe, model_id, result, attempt, resume))
             transcript += stream.events
+            if stopped:
+                transcript.append({"type": "note", "text": f"{recipe.name} was stopped {STOP_GRACE_SECONDS:g}s after "
+                                                           "the relay refused it for its budget"})
             if not _should_resume(sandbox, task, relay, result, stream, attempt, limits):
                 break
     finally:
@@ -115,6 +121,31 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
     submission = _submission(recipe, task, sandbox, relay, result, streams, transcript, limits)
     submission.seconds = time.monotonic() - started
     return submission
+
+
+def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir: str,
+                       timeout: float | None) -> tuple[ExecResult, bool]:
+    """Run the agent; once the relay has refused it for its budget, stop it if it does not stop by itself
+    (OpenCode, for one, retries a refused call for minutes). Returns (result, whether it was stopped)."""
+    finished, stopped = threading.Event(), threading.Event()
+
+    def stop_when_capped() -> None:
+        while not finished.wait(1.0):
+            if relay.budget_exceeded.is_set():
+                if not finished.wait(STOP_GRACE_SECONDS):
+                    stopped.set()
+                    # Its process group (enter-agent.sh wrote the id); dash's kill takes -PGID, not "--".
+                    sandbox.exec(["sh", "-c", f"kill -TERM -$(cat {PID_FILE}) 2>/dev/null; sleep 3; "
+                                              f"kill -KILL -$(cat {PID_FILE}) 2>/dev/null; true"], timeout=30)
+                return
+
+    watcher = threading.Thread(target=stop_when_capped, name="agent-budget-stop", daemon=True)
+    watcher.start()
+    try:
+        return sandbox.exec(command, timeout=timeout, workdir=workdir), stopped.is_set()
+    finally:
+        finished.set()
+        watcher.join(timeout=60)
 
 
 def relay_url(recipe: AgentRecipe, host: str, port: int) -> str:

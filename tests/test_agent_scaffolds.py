@@ -75,6 +75,8 @@ def test_agent_that_overspends_its_cap_ends_budget_exceeded(agent, suite, tmp_pa
     assert task["outcome"] == "budget_exceeded", task
     assert "budget of $0.4 is spent" in task["error"]
     assert 0.40 <= task["cost_usd"] < 2.5  # one turn over the cap, then every call refused
+    # Stopped within seconds of the refusal (an agent that keeps retrying is stopped), not at the clock.
+    assert task["seconds"] < 90
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

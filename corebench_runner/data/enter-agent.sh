@@ -2,6 +2,9 @@
 # Start an agent's run script as the right user: agents that refuse to run with full permissions
 # as root (CBR_AGENT_USER set) get the workspace and the prompt, then run as that user.
 set -euo pipefail
+# Our process group (the exec wrapper gives each exec its own): the scaffold stops the agent by it
+# once the relay has refused it for spending its budget.
+echo $$ > /tmp/corebench-agent.pid
 user="${CBR_AGENT_USER:-}"
 if [ -n "$user" ] && [ "$(id -u)" = 0 ]; then
   chown -R "$user" "$CBR_WORKDIR"

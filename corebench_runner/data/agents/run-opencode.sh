@@ -34,6 +34,6 @@ JSON
 export OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_SHARE=1 \
   OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_DEFAULT_PLUGINS=1 OPENCODE_DISABLE_CLAUDE_CODE=1
 cd "$CBR_WORKDIR"
-args=(run --format json --pure --auto --model "corebench/$CBR_MODEL")
+args=(run --format json --pure --auto --title "corebench task" --model "corebench/$CBR_MODEL")
 if [ -n "${CBR_RESUME:-}" ]; then args+=(--session "$CBR_RESUME"); fi
 exec opencode "${args[@]}" -- "$(cat "$CBR_PROMPT_FILE")" </dev/null
