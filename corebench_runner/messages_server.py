@@ -285,7 +285,9 @@ class MessagesServer:
         content = [dict(b, id=b.get("id") or f"toolu_{uuid.uuid4().hex[:20]}") if b.get("type") == "tool_use"
                    else b for b in step["content"]]
         usage = step.get("usage") or {**self.cache.usage(body), "output_tokens": estimate_tokens(content)}
-        return 200, {}, _reply(body, content, step.get("stop_reason"), usage)
+        # A step may name the model the answer reports (the API answers with a dated name, say).
+        return 200, {}, _reply({**body, "model": step.get("model") or body["model"]}, content,
+                               step.get("stop_reason"), usage)
 
 
 def _reply(body: dict[str, Any], content: list[dict[str, Any]], stop_reason: str | None,

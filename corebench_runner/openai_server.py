@@ -200,6 +200,7 @@ class OpenAIServer:
         else:
             total, cached = self.cache.usage(prompt_parts(path, body))
             usage = usage_fields(total, cached, estimate_tokens(content))
+        body = {**body, "model": step.get("model") or body["model"]}  # the model the answer names
         if path == RESPONSES:
             return 200, {}, response_object(body, response_items(content), usage, incomplete)
         return 200, {}, chat_completion(body, content, usage, incomplete)

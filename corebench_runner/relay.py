@@ -31,11 +31,13 @@ import ssl
 import threading
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from corebench_runner.errors import UserError
+from corebench_runner.models.pricing import warn_unpriced
 from corebench_runner.local_http import (BackgroundServer, QuietHandler, end_chunked, offered_key, send_json,
                                          start_chunked, write_chunk)
 from corebench_runner.records import Usage
@@ -194,6 +196,8 @@ class MeteringRelay:
     def record(self, call: RelayCall, usage: Usage | None) -> None:
         if usage is not None:
             usage.cost_usd = self.cost(self.model or call.model, usage) if self.cost else None
+            if usage.cost_usd is None and self.cost is not None:
+                warn_unpriced(self.model or call.model)
             call.usage = usage
         with self._lock:
             self.state.calls.append(call)
@@ -292,7 +296,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             protocol = relay.route(self.command, path)
             try:
                 raw = _read_request_body(self)
-            except (ValueError, OSError, EOFError) as exc:
+            except (ValueError, OSError, EOFError, zlib.error) as exc:  # a body it cannot read is refused
                 return self._refuse(call, 400, "invalid_request_error", f"corebench relay: {exc}")
             if not relay.token_matches(offered_key(self.headers)):
                 return self._refuse(call, 401, "authentication_error", "corebench relay: unknown task token")
@@ -319,7 +323,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             try:
                 connection.request(self.command, relay.upstream_path(self.path), body=raw or None, headers=headers)
                 response = connection.getresponse()
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 call.upstream_error = f"gave no answer ({type(exc).__name__})"
                 self._refuse(call, 502, "api_error", f"corebench relay: the model API did not answer ({exc})",
                              f"upstream: {exc}")
@@ -344,7 +348,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
             if "text/event-stream" not in (response.getheader("content-type") or ""):
                 try:
                     payload = response.read()
-                except OSError as exc:
+                except (OSError, http.client.HTTPException) as exc:
                     call.upstream_error = call.upstream_error or f"cut the answer ({type(exc).__name__})"
                     return self._refuse(call, 502, "api_error", f"corebench relay: the answer broke off ({exc})")
                 # Metered before the agent has the answer, so the count is complete when its call returns.
@@ -374,7 +378,7 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                 while True:
                     try:
                         chunk = response.read1(65536)
-                    except OSError as exc:  # the upstream dropped the stream: the agent sees it end early
+                    except (OSError, http.client.HTTPException) as exc:  # the upstream dropped the stream
                         call.upstream_error = f"cut the stream ({type(exc).__name__})"
                         break
                     if not chunk:
@@ -385,6 +389,9 @@ def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
                     write_chunk(self, chunk)
             finally:  # a client that hangs up mid-stream has still been billed for what was sent
                 record()
+            if call.upstream_error:  # end the agent's stream as broken too, so it retries rather than trusts it
+                self.close_connection = True
+                return
             end_chunked(self)
 
     return RelayHandler

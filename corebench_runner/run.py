@@ -111,6 +111,12 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
     model = make_model(options.model, base_url=options.model_base_url)  # a UserError for a missing key
     if hasattr(model, "close"):
         model.close()
+    caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
+                                     ("--max-cost", options.max_cost)) if value is not None]
+    if caps:
+        from corebench_runner.models.pricing import require_price
+
+        require_price(getattr(model, "model", options.model), caps[0])
 
 
 def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Capsule],
@@ -204,7 +210,9 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
             # Flagged correct answers join the review queue in the same transaction as the task.
             if finish_task(store, job.task_id, record, also=queue_flagged_in):
                 progress.task_done(record.outcome, record.usage.cost_usd)
-                spent += record.usage.cost_usd or 0.0
+                # An unknown cost is never counted as $0: under a run cap, nothing more starts.
+                spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
+                    (float("inf") if options.max_cost is not None else 0.0)
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except BaseException:
         status = "interrupted"

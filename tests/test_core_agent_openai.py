@@ -67,7 +67,8 @@ def test_a_responses_session_runs_code_views_a_figure_submits_and_is_graded_with
     workspace = prepare(capsule, "hard", tmp_path / "workspace")
     task = workspace.task
     server.add(error(503, "server_error", retry_after=0),  # a transient outage, retried by the SDK
-               reply(text("Running it."), tool_use("bash", command="python3 code/analysis.py && cat results/summary.json")),
+               reply(text("Running it."),
+                     tool_use("bash", command="python3 code/analysis.py && cat results/summary.json")),
                reply(tool_use("bash", command=MAKE_FIGURE)),
                reply(tool_use("view_image", path="results/clusters.png")),
                reply(tool_use("submit", answers=RIGHT_ANSWERS)))
@@ -138,3 +139,31 @@ def test_scripted_file_with_an_openai_protocol_starts_the_openai_server(tmp_path
             assert [r.path for r in model.server.requests] == [route]
         finally:
             model.close()
+
+
+@pytest.mark.docker
+def test_the_documented_openai_session_replays_through_core_agent_with_no_key(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = str(tmp_path / "results.sqlite")
+    session = REPO / "docs" / "examples" / "iris-lda.openai.session.json"
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{session}", "--scaffold", "core-agent",
+                                       "--capsules", "iris-lda", "--level", "hard", "--quiet", "--store", store])
+    assert result.exit_code == 0, result.output
+    show = CliRunner().invoke(main, ["runs", "--store", store])
+    assert "100.0%" in show.output or "100%" in show.output, show.output
+
+
+def test_automatic_caching_cuts_the_billed_input_of_a_30_step_responses_session_below_a_third():
+    import importlib.util
+
+    path = REPO / "benchmarks" / "prompt_caching.py"
+    spec = importlib.util.spec_from_file_location("prompt_caching_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    usage = benchmark.play(True, "openai-responses")
+    assert usage.cache_creation_input_tokens == 0  # OpenAI bills no cache writes
+    assert benchmark.billed_input(usage) / (usage.input_tokens + usage.cache_read_input_tokens) <= 0.3

@@ -147,3 +147,16 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
             client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
             with pytest.raises(anthropic.InternalServerError, match="did not answer"):
                 ask(client, stream=False)
+
+
+def test_an_answer_naming_an_unpriced_model_cannot_turn_the_cap_off(upstream):
+    # The upstream claims another model in its answers; the run's model is what is priced and capped.
+    upstream.add(*[{**text_step(f"reply {i}", 1000, 1000), "model": "claude-unpriced-alias"} for i in range(3)])
+    with MeteringRelay(upstream.url, REAL_KEY, cost=priced, max_cost_usd=0.02, model="claude-test") as relay:
+        client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+        ask(client, stream=False)
+        ask(client, stream=True)
+        with pytest.raises(anthropic.BadRequestError, match=r"budget of \$0.02 is spent"):
+            ask(client, stream=False)
+    assert relay.usage.cost_usd == pytest.approx(0.022) and len(upstream.requests) == 2
+    assert [c.model for c in relay.calls[:2]] == ["claude-unpriced-alias"] * 2  # what the answers said

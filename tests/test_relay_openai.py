@@ -5,6 +5,8 @@ refuses, model pinning, and how it reports an upstream outage."""
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 
 import anthropic
 import openai
@@ -16,7 +18,7 @@ from corebench_runner.models.pricing import Price, find_price, load_prices
 from corebench_runner.openai_server import OpenAIServer
 from corebench_runner.records import Usage
 from corebench_runner.relay import MeteringRelay
-from support_messages import error, reply, text, tool_use
+from support_messages import error, reply, text
 
 REAL_KEY = "sk-proj-REAL-openai-key-for-tests-0123456789"
 PRICE = Price(input=1.0, output=10.0, cache_write=1.0, cache_read=0.1)  # $ per million tokens
@@ -178,3 +180,38 @@ def test_an_upstream_that_does_not_answer_is_an_upstream_failure():
         with pytest.raises(openai.InternalServerError, match="did not answer"):
             ask_chat(agent(relay), stream=False)
     assert relay.upstream_failure == "upstream gave no answer (ConnectionRefusedError) to 1 of 1 calls"
+
+
+class _CutStream(socketserver.BaseRequestHandler):
+    """An upstream that starts a streamed answer and drops the connection after its first event."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        event = b'event: response.created\ndata: {"type": "response.created", "sequence_number": 0, ' \
+                b'"response": {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}}\n\n'
+        self.request.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                             + b"%x\r\n%s\r\n" % (len(event), event))
+        self.request.close()
+
+
+def test_an_upstream_that_cuts_the_stream_is_an_upstream_failure_and_the_agent_sees_it_broken():
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CutStream) as cutting:
+        threading.Thread(target=cutting.serve_forever, daemon=True).start()
+        try:
+            with MeteringRelay(f"http://127.0.0.1:{cutting.server_address[1]}/v1", REAL_KEY,
+                               protocol="openai-responses") as relay:
+                with pytest.raises(openai.APIConnectionError):
+                    list(agent(relay).responses.create(model="gpt-test", input="hi", stream=True))
+        finally:
+            cutting.shutdown()
+    assert relay.upstream_failure == "upstream cut the stream (IncompleteRead) to 1 of 1 calls"
+
+
+def test_an_unpriced_model_is_said_once_and_its_cost_stays_unknown(upstream, caplog):
+    upstream.add(step("one", 10, 0, 10), step("two", 10, 0, 10))
+    with caplog.at_level("WARNING"), relay_to(upstream, model="gpt-unpriced-once") as relay:
+        ask_responses(agent(relay), stream=False)
+        ask_responses(agent(relay), stream=True)
+    warnings = [r.getMessage() for r in caplog.records if "gpt-unpriced-once" in r.getMessage()]
+    assert len(warnings) == 1 and "prices.toml" in warnings[0]
+    assert relay.usage.cost_usd is None and relay.usage.calls == 2
