@@ -20,10 +20,10 @@ from corebench_runner.agent_image import RUN_SCRIPT_IN_IMAGE
 from corebench_runner.agents.normalise import AgentStream, normalise
 from corebench_runner.agents.recipe import AgentRecipe
 from corebench_runner.agents.relays import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
+from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox
-from corebench_runner.errors import UserError
 
 PROMPT_FILE = "/tmp/corebench-agent-prompt.txt"
 TAIL_CHARS = 2000
@@ -34,6 +34,7 @@ NOT_STARTED_CODES = (126, 127)
 PID_FILE = "/tmp/corebench-agent.pid"  # written by the layer's enter-agent.sh
 # After the relay refuses it for its budget, an agent gets this long to stop by itself (some retry).
 STOP_GRACE_SECONDS = 10.0
+MIN_RESUME_SECONDS = 30.0
 
 
 def default_gateway(route_table: str) -> str | None:
@@ -97,10 +98,12 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
     streams: list[AgentStream] = []
     try:
         for attempt in (1, 2):
+            remaining = None if limits.wall_seconds is None else limits.wall_seconds - (time.monotonic() - started)
+            if attempt == 2 and remaining is not None and remaining < MIN_RESUME_SECONDS:
+                break  # too little time left for a reminder to be worth it
             prompt = task.prompt if attempt == 1 else REMINDER.format(report=task.report_path)
             if attempt == 2:
                 transcript.append({"type": "reminder", "text": prompt, "attempt": attempt})
-            remaining = None if limits.wall_seconds is None else limits.wall_seconds - (time.monotonic() - started)
             sandbox.write_file(PROMPT_FILE, prompt)
             resume = streams[-1].session_id if streams else ""
             command = ["env", *(f"{k}={v}" for k, v in {**env, "CBR_RESUME": resume}.items()), RUN_SCRIPT_IN_IMAGE]

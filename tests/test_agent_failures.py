@@ -90,3 +90,32 @@ def test_a_version_that_is_not_a_version_number_is_refused(monkeypatch):
     monkeypatch.setenv("COREBENCH_OPENCODE_VERSION", "latest; rm -rf /")
     with pytest.raises(UserError, match=r"\$COREBENCH_OPENCODE_VERSION: .* is not a version number"):
         bundled_recipe("opencode")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", ["codex", "opencode"])
+def test_an_openai_outage_is_an_infra_error_naming_the_status_not_the_agents_failure(agent, suite, tmp_path,
+                                                                                      monkeypatch):
+    from corebench_runner.openai_server import OpenAIServer
+
+    overloaded = {"error": {"status": 503, "type": "server_error", "message": "Overloaded", "retry_after": 0}}
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-outage-test")
+    with OpenAIServer([overloaded] * 100, api_key="sk-outage-test", side_replies=True) as server:
+        task, _ = run_cli(["--scaffold", agent, "--model", "openai:gpt-5", "--base-url", server.base_url,
+                           "--capsules", "tiny", "--timeout", "60", "--infra-retries", "0"],
+                          tmp_path / "results.sqlite", suite)
+        calls = len(server.main_requests)
+    assert task["outcome"] == "infra_error", task
+    assert "the model API was unavailable (upstream answered 503" in task["error"]
+    assert "wrote no report" in task["error"] and calls >= 1
+
+
+def test_an_agent_given_a_model_of_the_other_api_says_which_model_flag_to_pass():
+    from corebench_runner.models.anthropic_client import AnthropicClient
+    from corebench_runner.plugins import load_plugin
+    from corebench_runner.records import Limits
+
+    model = AnthropicClient("claude-sonnet-4-5", api_key="sk-ant-test")
+    with pytest.raises(UserError, match="speaks the OpenAI API.*pass --model openai:MODEL"):
+        load_plugin("scaffolds", "codex").run(None, None, model, Limits())

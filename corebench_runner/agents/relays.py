@@ -22,6 +22,11 @@ UPSTREAMS = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://a
 def upstream_of(model: ModelClient, api: str) -> tuple[str, str, str]:
     """(base URL, API key, model id) the relay forwards to; the key stays on the host."""
     key_env, url_env, public = UPSTREAMS[api]
+    protocol = str(getattr(model, "protocol", "") or "")
+    if protocol and not protocol.startswith(api):  # e.g. codex given an anthropic: model
+        raise UserError(f"this agent speaks the {'OpenAI' if api == 'openai' else 'Anthropic'} API, but --model "
+                        f"{model.name} is {protocol}; pass --model {api}:MODEL (or a scripted session whose "
+                        f"protocol is {'openai-responses or openai-chat' if api == 'openai' else 'anthropic-messages'})")
     base_url = getattr(model, "base_url", None) or os.environ.get(url_env) or public
     # The clients keep their key inside their SDK client (e.g. a scripted model's local key).
     inner = getattr(model, "inner", None) or getattr(model, "_inner", None) or model
