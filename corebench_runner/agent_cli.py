@@ -108,14 +108,15 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             resume = streams[-1].session_id if streams else ""
             command = ["env", *(f"{k}={v}" for k, v in {**env, "CBR_RESUME": resume}.items()), RUN_SCRIPT_IN_IMAGE]
             result, stopped = _exec_until_capped(sandbox, relay, command, task.workspace_dir,
-                                                 max(remaining or 0, 1) if remaining is not None else None)
+                                                 max(remaining or 0, 1) if remaining is not None else None,
+                                                 limits.max_steps)
             stream = normalise(recipe.transcript, result.stdout)
+            stream.stopped = stopped
             streams.append(stream)
             transcript.append(_command_event(recipe, model_id, result, attempt, resume))
             transcript += stream.events
             if stopped:
-                transcript.append({"type": "note", "text": f"{recipe.name} was stopped {STOP_GRACE_SECONDS:g}s after "
-                                                           "the relay refused it for its budget"})
+                transcript.append({"type": "note", "text": f"{recipe.name} was {stopped}"})
             if not _should_resume(sandbox, task, relay, result, stream, attempt, limits):
                 break
     finally:
@@ -126,26 +127,36 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
     return submission
 
 
-def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir: str,
-                       timeout: float | None) -> tuple[ExecResult, bool]:
-    """Run the agent; once the relay has refused it for its budget, stop it if it does not stop by itself
-    (OpenCode, for one, retries a refused call for minutes). Returns (result, whether it was stopped)."""
-    finished, stopped = threading.Event(), threading.Event()
+def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir: str, timeout: float | None,
+                       max_steps: int | None) -> tuple[ExecResult, str]:
+    """Run the agent, and stop it (its process group) when it does not stop by itself: 10 s after the
+    relay refused it for its budget (OpenCode, for one, retries a refused call for minutes), or at
+    once past its step limit (Codex has none of its own; OpenCode's asks the model to stop, one more
+    call). Returns (result, why it was stopped, or "")."""
+    finished = threading.Event()
+    why: list[str] = []
 
-    def stop_when_capped() -> None:
-        while not finished.wait(1.0):
+    def stop() -> None:
+        # dash's kill takes -PGID, not "--"; enter-agent.sh wrote the group's id.
+        sandbox.exec(["sh", "-c", f"kill -TERM -$(cat {PID_FILE}) 2>/dev/null; sleep 3; "
+                                  f"kill -KILL -$(cat {PID_FILE}) 2>/dev/null; true"], timeout=30)
+
+    def watch() -> None:
+        while not finished.wait(0.25):
             if relay.budget_exceeded.is_set():
                 if not finished.wait(STOP_GRACE_SECONDS):
-                    stopped.set()
-                    # Its process group (enter-agent.sh wrote the id); dash's kill takes -PGID, not "--".
-                    sandbox.exec(["sh", "-c", f"kill -TERM -$(cat {PID_FILE}) 2>/dev/null; sleep 3; "
-                                              f"kill -KILL -$(cat {PID_FILE}) 2>/dev/null; true"], timeout=30)
+                    why.append(f"stopped {STOP_GRACE_SECONDS:g}s after the relay refused it for its budget")
+                    stop()
+                return
+            if max_steps is not None and _model_steps(relay) > max_steps + 1:
+                why.append(f"stopped past its step limit ({max_steps} steps)")
+                stop()
                 return
 
-    watcher = threading.Thread(target=stop_when_capped, name="agent-budget-stop", daemon=True)
+    watcher = threading.Thread(target=watch, name="agent-stop", daemon=True)
     watcher.start()
     try:
-        return sandbox.exec(command, timeout=timeout, workdir=workdir), stopped.is_set()
+        return sandbox.exec(command, timeout=timeout, workdir=workdir), "".join(why)
     finally:
         finished.set()
         watcher.join(timeout=60)
@@ -209,7 +220,9 @@ def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: An
     elif problem:
         submission.outcome = report_outcome
         submission.error = problem
-        if result.exit_code != 0:
+        if last.stopped:
+            submission.error += f"; {recipe.name} was {last.stopped}"
+        elif result.exit_code != 0:
             submission.error += (f"; {recipe.name} exited with code {result.exit_code}: "
                                  f"{_tail(last.final_text or result.stderr or '(no message)').strip()[-500:]}")
     return submission

@@ -151,3 +151,18 @@ def test_claude_code_stops_at_the_step_limit_and_is_not_reminded_past_it(suite, 
     events = json.loads((artifacts / task["transcript_path"]).read_text())
     assert [e["attempt"] for e in events if e["type"] == "command"] == [1]
     assert [e["output"] for e in events if e["type"] == "tool_call"] == ["step 0", "step 1", "step 2"]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_codex_which_has_no_step_limit_of_its_own_is_stopped_past_the_tasks(suite, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    agent = "codex"
+    script = session_file(tmp_path, agent, [step(agent, f"Step {i}.", f"sleep 1; echo step {i}") for i in range(12)])
+    task, artifacts = run_cli(["--scaffold", agent, "--model", f"scripted:{script}", "--capsules", "tiny",
+                               "--level", "hard", "--max-steps", "3"], tmp_path / "results.sqlite", suite)
+    assert task["outcome"] == "no_report", task
+    assert "codex was stopped past its step limit (3 steps)" in task["error"]
+    assert 4 <= task["steps"] <= 6  # the limit, the one call past it that trips the stop, little else
+    events = json.loads((artifacts / task["transcript_path"]).read_text())
+    assert [e["attempt"] for e in events if e["type"] == "command"] == [1]  # no reminder past the limit

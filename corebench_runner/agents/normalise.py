@@ -20,6 +20,7 @@ class AgentStream:
     session_id: str = ""  # what the agent's own resume takes
     turns: int = 0
     final_text: str = ""  # the agent's last words, for error messages
+    stopped: str = ""  # why the scaffold stopped it, when it did
 
 
 def json_lines(stdout: str) -> list[dict[str, Any]]:
