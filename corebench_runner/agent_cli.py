@@ -96,7 +96,8 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
            "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir,
            "CBR_MAX_TURNS": "" if limits.max_steps is None else str(limits.max_steps),
            "CBR_AGENT_USER": "" if recipe.root_ok else "agent"}
-    transcript: list[dict[str, Any]] = []
+    # The task prompt opens the transcript, as core-agent's does: a reader starts from what the agent was asked.
+    transcript: list[dict[str, Any]] = [{"type": "prompt", "user": task.prompt}]
     streams: list[AgentStream] = []
     try:
         for attempt in (1, 2):

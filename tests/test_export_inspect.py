@@ -161,3 +161,23 @@ def test_inspect_view_lists_and_reads_the_exported_log(fleet, tmp_path, monkeypa
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_an_agent_cli_transcript_becomes_paired_tool_calls_and_results(tmp_path):
+    from test_report_transcripts_browser import agent_transcript
+
+    with open_store(tmp_path / "results.sqlite") as store:
+        run_id = add_run(store, [SampleTask("capsule-a", [QA("Report the accuracy.", 0.9, [0.9] * 3, "correct")],
+                                            transcript=agent_transcript("codex"))], scaffold="codex")
+    out = tmp_path / "codex.eval"
+    assert export(tmp_path / "results.sqlite", "--format", "inspect", run_id, "--out", str(out)).exit_code == 0
+    sample = log_api.read_eval_log(str(out)).samples[0]
+    assert sample.input == "Reproduce the capsule and report the accuracy."
+    roles = [m.role for m in sample.messages]
+    assert roles == ["user", "assistant", "tool", "assistant", "tool", "assistant", "assistant", "tool"]
+    for call, result in ((sample.messages[1], sample.messages[2]), (sample.messages[6], sample.messages[7])):
+        assert call.tool_calls[0].id == result.tool_call_id  # every result answers a call
+    assert sample.messages[1].tool_calls[0].arguments == {"command": "bash -lc ls"}
+    assert sample.messages[2].text == "code\ndata\n" and sample.messages[5].text == "All <done>."
+    kept = [e["type"] for e in sample.metadata["unmapped_events"]]
+    assert kept.count("note") == 2 and "command" in kept and "output" in kept

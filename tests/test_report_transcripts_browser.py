@@ -1,6 +1,7 @@
-"""Transcripts read as a conversation in headless Chromium: the prompt first, tool output folded past
-a few lines, a filter for tool calls and errors that needs no script, and a 10 MB transcript that
-opens in under 2 s because it is split into pages, with nothing lost between them."""
+"""Transcripts read as a conversation in headless Chromium, for core-agent and for every agent CLI
+(Claude Code, Codex, OpenCode): the prompt first, tool output folded past a few lines, model calls
+with tokens and cost, a filter for tool calls and errors that needs no script, and a 10 MB
+transcript that opens in under 2 s because it is split into pages, with nothing lost between them."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.agents.normalise import normalise
 from corebench_runner.report.site import build_site
 from corebench_runner.store import open_store
 from support_browser import PageWatch, browser_marks, chromium_context
 from support_store import QA, SampleTask, add_run
+from test_agent_transcripts import CLAUDE, CODEX, OPENCODE  # each agent's stream, in the shape its binary prints
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = browser_marks
@@ -125,3 +128,53 @@ def test_a_10_mb_transcript_opens_in_under_2_s_and_its_pages_hold_every_event(si
             ".transcript > li", "els => els.map(e => e.id)")]
     assert numbers == list(range(1, len(events) + 1))  # every event once, in order, across the pages
     assert "submitted" in watch.page.inner_text(".transcript > li:last-child")
+
+
+AGENT_STREAMS = {"claude-code": (CLAUDE, "Running it.", "Rscript a.R", "Error: no package"),
+                 "codex": (CODEX, "All <done>.", "bash -lc ls", None),
+                 "opencode": (OPENCODE, "Looking.", "python3 x.py", "boom")}
+
+
+def agent_transcript(agent: str) -> list[dict]:
+    """What agent_cli.py stores for an agent CLI: the prompt, the agent's start, its normalised stream,
+    then the model calls the metering relay forwarded."""
+    stream, _, _, _ = AGENT_STREAMS[agent]
+    return ([{"type": "prompt", "user": "Reproduce the capsule and report the accuracy."},
+             {"type": "command", "agent": agent, "version": "1.2.3", "model": "m-1", "attempt": 1,
+              "resumed_session": None, "exit_code": 0, "timed_out": False, "seconds": 42.5, "stderr_tail": "warn: x"}]
+            + normalise(agent, stream).events
+            + [{"type": "model_call", "method": "POST", "path": "/v1/messages", "status": 200, "model": "m-1",
+                "usage": {"input_tokens": 1500, "output_tokens": 90, "cost_usd": 0.0105}, "refused": ""}])
+
+
+@pytest.mark.parametrize("agent", sorted(AGENT_STREAMS))
+def test_every_agent_clis_transcript_reads_as_a_conversation(agent, tmp_path, watch):
+    _, said, command, failed_output = AGENT_STREAMS[agent]
+    events = agent_transcript(agent)
+    with open_store(tmp_path / "results.sqlite") as store:
+        run_id = add_run(store, [SampleTask("capsule-a", [QA("Report the accuracy.", 0.9, [0.9] * 3, "correct")],
+                                            transcript=events)], scaffold=agent)
+        task_id = store.query("SELECT id FROM tasks WHERE run_id = ?", (run_id,))[0]["id"]
+        build_site(store, tmp_path / "site")
+    watch.open(tmp_path / "site" / "transcripts" / f"{task_id}.html")
+    page = watch.page
+    items = page.locator(".transcript > li")
+    assert "Task prompt" in items.nth(0).inner_text() and "Reproduce the capsule" in items.nth(0).inner_text()
+    assert f"Agent {agent} 1.2.3" in items.nth(1).inner_text() and "exit 0" in items.nth(1).inner_text()
+    assert said in page.inner_text("main")  # what the agent said, as text (the markup stays text)
+    tool = page.locator("li.tool-call", has=page.locator("pre.command", has_text=command))
+    assert tool.count() == 1
+    assert "1,500 in / 90 out tokens, $0.0105" in page.locator("li.model-call").last.inner_text()
+    # Only events no reader knows stay raw JSON (Claude Code's rate-limit notice); the agent's start never.
+    raw = page.locator("li.event.other").all_inner_texts()
+    assert all("rate_limit_event" in r for r in raw)
+    page.locator("label[for=show-errors]").click()
+    errors = page.eval_on_selector_all(".transcript > li", "els => els.filter(e => e.offsetParent).map(e => e.innerText)")
+    if failed_output:
+        assert any(failed_output in e for e in errors)
+    assert all("has-error" in c for c in page.eval_on_selector_all(
+        ".transcript > li", "els => els.filter(e => e.offsetParent).map(e => e.className)"))
+    assert page.evaluate("typeof window.__pwned") == "undefined" and watch.problems == []
+    page.locator("label[for=show-all]").click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-transcript-{agent}.png"), full_page=True)

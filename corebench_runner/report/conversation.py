@@ -34,7 +34,7 @@ def fold(text: str | None) -> tuple[str, str, int]:
 
 def _size(item: dict[str, Any]) -> int:
     total = 0
-    for key in ("output", "input", "user", "system", "text", "json", "reason"):
+    for key in ("output", "input", "user", "system", "text", "json", "reason", "stderr"):
         value = item.get(key)
         if isinstance(value, str):
             total += len(value)
@@ -48,6 +48,10 @@ def readable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in items:
         if item["kind"] == "tool_call":
             item["head"], item["rest"], item["lines"] = fold(item.get("output"))
+            item["is_error"] = bool(ERROR_FLAGS & set(item.get("flags") or []))
+        elif item["kind"] == "note":
+            item["is_error"] = bool(item.get("failed"))
+        elif item["kind"] == "agent_run":
             item["is_error"] = bool(ERROR_FLAGS & set(item.get("flags") or []))
         elif item["kind"] == "end":
             item["is_error"] = item.get("outcome") not in ("graded", "", None)

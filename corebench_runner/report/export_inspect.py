@@ -109,7 +109,10 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
 
 
 def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], str | None]:
-    """Chat messages from a transcript: core-agent events and Claude Code's stream-json (agent_event)."""
+    """Chat messages from a transcript: core-agent events, agent CLIs' normalised events (message,
+    tool_call) and Claude Code's raw stream-json (agent_event, in older transcripts)."""
+    from inspect_ai.tool import ToolCall
+
     messages: list[Any] = []
     unmapped: list[Any] = []
     prompt = None
@@ -125,10 +128,22 @@ def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], 
         elif kind == "model_call":
             continue  # a relay's metering record (Claude Code): its tokens are in the sample's usage already
         elif kind == "tool_call":
-            messages.append(_tool_result(model_api, event.get("id"), event.get("name"), event.get("output"),
+            call_id = str(event.get("id") or f"call-{len(messages)}")
+            if call_id not in _called(messages):  # an agent CLI's call (agents/normalise.py): no model turn names it
+                tool_input = event.get("input")
+                messages.append(model_api.ChatMessageAssistant(content="", tool_calls=[ToolCall(
+                    id=call_id, function=str(event.get("name") or ""),
+                    arguments=tool_input if isinstance(tool_input, dict) else {"input": tool_input})]))
+            messages.append(_tool_result(model_api, call_id, event.get("name"), event.get("output"),
                                          bool(event.get("is_error") or event.get("timed_out"))))
-        elif kind in ("note", "reminder"):
-            messages.append(model_api.ChatMessageUser(content=str(event.get("text", "")), metadata={"kind": kind}))
+        elif kind == "message":  # what an agent CLI said
+            role = event.get("role") or "assistant"
+            cls = model_api.ChatMessageAssistant if role == "assistant" else model_api.ChatMessageUser
+            messages.append(cls(content=str(event.get("text") or "")))
+        elif kind == "reminder":  # the engine's follow-up prompt: a user turn
+            messages.append(model_api.ChatMessageUser(content=str(event.get("text", ""))))
+        elif kind in ("note", "command", "output"):  # the scaffold's own remarks, not turns: kept in metadata
+            unmapped.append(event)
         elif kind == "agent_event" and isinstance(event.get("event"), dict):
             mapped = _claude_event(model_api, event["event"])
             if mapped is None:
@@ -140,6 +155,10 @@ def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], 
         else:
             unmapped.append(event)
     return messages, unmapped, prompt
+
+
+def _called(messages: list[Any]) -> set[str]:
+    return {call.id for m in messages if getattr(m, "role", "") == "assistant" for call in (m.tool_calls or [])}
 
 
 def _assistant(model_api: Any, content: Any):

@@ -54,10 +54,14 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
                           "user": _text(event.get("user")), "tools": _names(event.get("tools"))})
         elif kind in ("reminder", "note"):
             items.append({"kind": "note", "number": number, "label": _text(event.get("label")) or kind,
-                          "text": _text(event.get("text"))})
+                          "text": _text(event.get("text")), "failed": event.get("is_error") is True})
         elif kind == "message":  # what an agent CLI said (agents/normalise.py)
             items.append({"kind": "note", "number": number, "label": _text(event.get("role")) or "message",
                           "text": _text(event.get("text"))})
+        elif kind == "command":  # an agent CLI started (agent_cli.py): which agent, how it ended
+            items.append(_agent_run(number, event))
+        elif kind == "output":  # a line an agent CLI printed that was not JSON
+            items.append({"kind": "note", "number": number, "label": "output", "text": _text(event.get("text"))})
         elif kind == "end":
             items.append({"kind": "end", "number": number, "outcome": _text(event.get("outcome")) or "graded",
                           "reason": _text(event.get("reason")), "steps": _text(event.get("steps"))})
@@ -85,6 +89,18 @@ def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "model_call", "number": number, "step": _text(event.get("step")), "blocks": blocks,
             "t": _text(event.get("t")), "seconds": _text(event.get("seconds")),
             "stop_reason": _text(event.get("stop_reason")), "usage": _usage_text(usage)}
+
+
+def _agent_run(number: int, event: dict[str, Any]) -> dict[str, Any]:
+    flags = ["timed out"] if event.get("timed_out") is True else []
+    exit_code = event.get("exit_code")
+    if isinstance(exit_code, int) and exit_code != 0:
+        flags.append("error")
+    return {"kind": "agent_run", "number": number, "agent": _text(event.get("agent")),
+            "version": _text(event.get("version")), "model": _text(event.get("model")),
+            "attempt": _text(event.get("attempt")), "resumed": _text(event.get("resumed_session")),
+            "exit_code": _text(exit_code), "seconds": _text(event.get("seconds")), "flags": flags,
+            "stderr": _text(event.get("stderr_tail"))}
 
 
 def _tool_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
