@@ -10,6 +10,7 @@ capsules whose code needs no system packages installed; "root", the default, let
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,8 +230,12 @@ def _inside(root: Path, relative: str) -> bool:
         return False
 
 
-def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
-    """Parse and validate a capsule folder. Returns (capsule or None, problems)."""
+def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, list[Problem]]:
+    """Parse and validate a capsule folder. Returns (capsule or None, problems).
+
+    A draft (a capsule being authored) may still lack its task prompt, its questions and their
+    reference runs: `capsule reproduce` and `capsule check --record` run before those exist.
+    """
     folder = Path(folder)
     file = folder / CAPSULE_FILE
     problems: list[Problem] = []
@@ -319,6 +324,8 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         problems.append(Problem(file, "contents", "the capsule's code and data are missing; import it again with "
                                 "`corebench capsule import-corebench TASKS.json --tarballs DIR` or `--download`", "warning"))
     _check_links(folder, r)
+    if draft:
+        problems[:] = [p for p in problems if not _unfinished_part(p)]
 
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -329,6 +336,12 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         levels=tuple(levels), upstream=dict(upstream), agent_user=agent_user, benchmark=benchmark,
     )
     return capsule, problems
+
+
+def _unfinished_part(problem: Problem) -> bool:
+    """A missing or empty prompt, question list or reference runs: what a draft has not written yet."""
+    unfinished = problem.field in ("questions", "task_prompt") or re.fullmatch(r"questions\[\d+\]\.runs", problem.field)
+    return bool(unfinished) and problem.message.startswith(("missing", "is empty"))
 
 
 def _valid_memory(text: str) -> bool:
@@ -355,7 +368,8 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
             r.error(f"{name}.text", f"duplicate question text {text!r}; every question must be asked once")
         seen.add(text)
         if "runs" in item and not runs:
-            r.error(f"{name}.runs", "is empty; give the reference value of each reference run")
+            r.error(f"{name}.runs", "is empty; give the reference value of each reference run "
+                    f"(`corebench capsule check {capsule_id} --runs 3 --record` measures them)")
         types = {_type_name(v) for v in runs}
         if len(types) > 1:
             r.error(f"{name}.runs", f"reference runs disagree in type ({', '.join(sorted(types))}); "
@@ -398,9 +412,9 @@ def _check_links(folder: Path, r: _Reader) -> None:
                 r.error(str(path.relative_to(folder)), "is a link pointing outside the capsule; replace it with the file itself")
 
 
-def load_capsule(folder: Path) -> Capsule:
+def load_capsule(folder: Path, draft: bool = False) -> Capsule:
     """Load a capsule or raise CapsuleError naming the first problem."""
-    capsule, problems = parse_capsule(folder)
+    capsule, problems = parse_capsule(folder, draft=draft)
     errors = [p for p in problems if p.severity == "error"]
     if capsule is None or errors:
         raise CapsuleError(errors or problems)
