@@ -143,10 +143,18 @@ def prediction_interval(runs: Sequence[Any]) -> tuple[float, float] | None:
     return lower, upper
 
 
+def readable_float(value: float) -> str:
+    text = f"{value:.12g}"
+    return text if any(c in text for c in ".en") else text + ".0"  # still reads as a float: 3.0, not 3
+
+
 def _show(value: Any, limit: int = 80) -> str:
-    """A reported or reference value as a reviewer should read it: JSON where possible, exact floats."""
+    """A reported or reference value as a reviewer should read it: JSON where possible.
+
+    Floats show 12 significant digits, so arithmetic noise (0.30000000000000004) does not read as data.
+    """
     if isinstance(value, (float, np.floating)):
-        text = repr(float(value))
+        text = readable_float(float(value))
     else:
         try:
             text = json.dumps(value, ensure_ascii=False)
