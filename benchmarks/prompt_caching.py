@@ -5,6 +5,8 @@ against the local Messages API server, once with cache_control breakpoints and o
 without. The server bills cache writes and reads the way the API does, so the input side
 of the bill can be compared. Billed input is in input-token equivalents at the API's
 multipliers: a cache write costs 1.25x an input token, a cache read 0.1x.
+The same session then plays on the OpenAI path (Responses API, against the local OpenAI
+server), whose caching is automatic: cached input is read at 0.1x and nothing is written.
 
     .venv/bin/python benchmarks/prompt_caching.py        # goal: ratio <= 0.3
 """
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from corebench_runner.messages_server import MessagesServer
 from corebench_runner.models.anthropic_client import AnthropicClient
+from corebench_runner.models.openai_client import OpenAIClient
+from corebench_runner.openai_server import OpenAIServer
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, TaskSpec, Usage
@@ -25,6 +29,7 @@ from corebench_runner.sandbox.factory import open_sandbox
 
 STEPS = 30
 MODEL = "claude-haiku-4-5"
+OPENAI_MODEL = "gpt-5-mini"
 KEY = "benchmark-local-key"
 QUESTION = "How many lines does the last listing have?"
 CACHE_WRITE_MULTIPLIER, CACHE_READ_MULTIPLIER = 1.25, 0.10
@@ -38,15 +43,19 @@ def session() -> list[dict]:
     return steps + [{"content": [{"type": "tool_use", "name": "submit", "input": {"answers": {QUESTION: 121}}}]}]
 
 
-def play(prompt_caching: bool) -> Usage:
+def play(prompt_caching: bool, protocol: str = "anthropic-messages") -> Usage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the local sandbox warns that it is no sandbox; this is a benchmark
         sandbox = open_sandbox("local", SandboxSpec(image="none"))
-    with sandbox, MessagesServer(session(), api_key=KEY) as server:
+    openai_path = protocol == "openai-responses"
+    with sandbox, (OpenAIServer if openai_path else MessagesServer)(session(), api_key=KEY) as server:
         task = TaskSpec(capsule_id="benchmark", level="hard", prompt=f"Inspect the ranges, then answer: {QUESTION}",
                         questions=(QUESTION,), vision_questions=(), workspace_dir=sandbox.workdir,
                         report_path=str(Path(sandbox.workdir) / "report.json"))
-        model = AnthropicClient(MODEL, api_key=KEY, base_url=server.url, prompt_caching=prompt_caching)
+        if openai_path:
+            model = OpenAIClient(OPENAI_MODEL, api_key=KEY, base_url=server.base_url, api="responses")
+        else:
+            model = AnthropicClient(MODEL, api_key=KEY, base_url=server.url, prompt_caching=prompt_caching)
         submission = load_plugin("scaffolds", "core-agent").run(task, sandbox, model, Limits(max_steps=STEPS))
         model.close()
     if submission.steps != STEPS or submission.answers is None:
@@ -71,6 +80,11 @@ def main() -> None:
               f"{usage.cache_read_input_tokens:>11} {billed_input(usage):>13.0f} {dollars:>9.4f}")
     ratio = billed_input(rows[1][1]) / billed_input(rows[0][1])
     print(f"\nbilled input, cached / uncached: {ratio:.3f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
+    openai = play(True, "openai-responses")
+    share = billed_input(openai) / (openai.input_tokens + openai.cache_read_input_tokens)
+    print(f"\nOpenAI Responses ({OPENAI_MODEL}), automatic caching: {openai.input_tokens} input, "
+          f"{openai.cache_read_input_tokens} cached; billed input / uncached: {share:.3f} "
+          f"(goal <= {GOAL}: {'met' if share <= GOAL else 'NOT met'})")
 
 
 if __name__ == "__main__":

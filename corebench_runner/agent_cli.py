@@ -73,11 +73,12 @@ def price_lookup() -> CostFunction:
     return cost
 
 
-def _start_relay(base_url: str, api_key: str, limits: Limits, host: str) -> MeteringRelay:
+def _start_relay(base_url: str, api_key: str, limits: Limits, host: str, protocol: str = "anthropic-messages",
+                 model_id: str | None = None) -> MeteringRelay:
     """A relay on the host's address on the container network (all addresses where that one cannot be bound,
-    e.g. when the engine runs in a VM); the per-task token still guards it."""
+    e.g. when the engine runs in a VM); the per-task token still guards it. Requests are pinned to model_id."""
     settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens,
-                    ca_file=load_settings().ca_bundle)
+                    ca_file=load_settings().ca_bundle, protocol=protocol, model=model_id)
     try:
         relay = MeteringRelay(base_url, api_key, host=host, **settings)
     except OSError:
@@ -131,7 +132,9 @@ def run_claude_code(task: TaskSpec, sandbox: Sandbox, model: ModelClient, limits
             "(the Claude Code layer), not from the task image itself"))
     sandbox.write_file(PROMPT_FILE, task.prompt)
     host = host_address_seen_from(sandbox)
-    relay = _start_relay(base_url, api_key, limits, host)
+    relay = _start_relay(base_url, api_key, limits, host, getattr(model, "protocol", "anthropic-messages"), model_id)
+    if hasattr(sandbox, "allow_host_port"):  # the task network's firewall lets this container reach its relay only
+        sandbox.allow_host_port(relay.port)
     env = {"ANTHROPIC_BASE_URL": f"http://{host}:{relay.port}", "ANTHROPIC_API_KEY": relay.token,
            "CBR_MODEL": model_id, "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir}
     command = ["env", *(f"{k}={v}" for k, v in env.items()), RUN_SCRIPT_IN_IMAGE, *extra_args]
@@ -163,6 +166,9 @@ def _submission(task: TaskSpec, sandbox: Sandbox, relay: MeteringRelay, result: 
     if relay.budget_exceeded.is_set():
         submission.outcome = Outcome.BUDGET_EXCEEDED
         submission.error = next((c.refused for c in reversed(relay.calls) if c.refused), "the budget is spent")
+    elif problem and relay.upstream_failure:  # an outage is not the agent's failure
+        submission.outcome = Outcome.INFRA_ERROR
+        submission.error = f"the model API was unavailable ({relay.upstream_failure}); {problem}"
     elif result.timed_out:
         submission.outcome = Outcome.TIMEOUT
         submission.error = f"Claude Code ran past {limits.wall_seconds:g}s and was stopped"

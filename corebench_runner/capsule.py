@@ -10,12 +10,15 @@ capsules whose code needs no system packages installed; "root", the default, let
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corebench_runner.capsule_files import file_problems
 from corebench_runner.errors import UserError
 from corebench_runner.records import OracleSpec
 
@@ -88,6 +91,7 @@ class Resources:
     memory: str = "4g"
     time_limit: int = 3600  # seconds for one task
     pids: int = 1024
+    disk: str = "10g"  # what the workspace may hold; the sandbox stops the task past it
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ class Capsule:
         """sha256 over every file of the capsule (paths and bytes), for run records."""
         digest = hashlib.sha256()
         for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
-            digest.update(file.relative_to(self.path).as_posix().encode())
+            # fsencode: a file name that is not UTF-8 still hashes (as its bytes on disk) instead of crashing.
+            digest.update(os.fsencode(file.relative_to(self.path).as_posix()))
             digest.update(b"\0")
             digest.update(file.read_bytes())
         return digest.hexdigest()
@@ -301,6 +306,7 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
         memory=r.get(res_table, "memory", str, "resources.memory", default="4g"),
         time_limit=r.get(res_table, "time_limit", int, "resources.time_limit", default=3600),
         pids=r.get(res_table, "pids", int, "resources.pids", default=1024),
+        disk=r.get(res_table, "disk", str, "resources.disk", default="10g"),
     )
     if resources.cpus <= 0:
         r.error("resources.cpus", "must be positive")
@@ -308,6 +314,8 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
         r.error("resources.time_limit", "must be a positive number of seconds")
     if not _valid_memory(resources.memory):
         r.error("resources.memory", f"is {resources.memory!r}; write a size such as '512m' or '4g'")
+    if not _valid_memory(resources.disk):
+        r.error("resources.disk", f"is {resources.disk!r}; write a size such as '500m' or '10g'")
 
     for name, rel in (("environment", environment),):
         if rel and not _inside(folder, rel):
@@ -323,7 +331,8 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
     else:
         problems.append(Problem(file, "contents", "the capsule's code and data are missing; import it again with "
                                 "`corebench capsule import-corebench TASKS.json --tarballs DIR` or `--download`", "warning"))
-    _check_links(folder, r)
+    for name, message in file_problems(folder):
+        r.error(name, message)
     if draft:
         problems[:] = [p for p in problems if not _unfinished_part(p)]
 
@@ -374,6 +383,14 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
         if len(types) > 1:
             r.error(f"{name}.runs", f"reference runs disagree in type ({', '.join(sorted(types))}); "
                     "every run must give the same kind of value")
+        bad_numbers = [v for v in runs if isinstance(v, float) and not math.isfinite(v)]
+        if bad_numbers:
+            r.error(f"{name}.runs", f"holds {', '.join(map(repr, bad_numbers))}; a reference value must be a finite "
+                    "number (write the value the run printed, or leave the question out)")
+        elif types == {"number"} and len(runs) == 1:
+            r.problems.append(Problem(r.file, f"{name}.runs", "a number with one reference run: the official rule's "
+                                      "interval needs two or more runs, so no answer to it can be graded correct; "
+                                      "add the values of more runs", "warning"))
         elif runs and 0 < len(runs) < 3:
             r.problems.append(Problem(r.file, f"{name}.runs", f"only {len(runs)} reference run(s); 3 or more make "
                                       "the prediction interval meaningful", "warning"))
@@ -399,17 +416,6 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
             tolerance=tolerance, extract=extract, capsule_id=capsule_id,
         ))
     return questions
-
-
-def _check_links(folder: Path, r: _Reader) -> None:
-    """Symbolic links must stay inside the capsule, or a workspace could expose host files."""
-    root = folder.resolve()
-    for path in folder.rglob("*"):
-        if path.is_symlink():
-            try:
-                path.resolve().relative_to(root)
-            except ValueError:
-                r.error(str(path.relative_to(folder)), "is a link pointing outside the capsule; replace it with the file itself")
 
 
 def load_capsule(folder: Path, draft: bool = False) -> Capsule:

@@ -8,6 +8,7 @@ such as Claude Code only stream). The real `anthropic` SDK is pointed at it via 
 A script is a list of steps, played one per request:
   {"content": [blocks], "stop_reason": "tool_use", "usage": {...}}   a reply (usage optional)
   {"error": {"status": 529, "type": "overloaded_error", "message": "...", "retry_after": 1}}
+A step with "delay": SECONDS is answered that much later (a hung or slow model).
 tool_use blocks without an "id" get one. Without scripted usage the server computes it
 (about len(json)/4 tokens), including prompt caching: a request prefix that ends at a
 cache_control breakpoint is written to the cache; a later request sharing a cached prefix
@@ -25,11 +26,12 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
+from corebench_runner.local_http import BackgroundServer, QuietHandler, offered_key, read_body, send_events, send_json
 from corebench_runner.sse import encode_event, reply_events
 
 MAX_BREAKPOINTS = 4  # what the real API allows
@@ -49,17 +51,24 @@ class ScriptError(Exception):
     message: str
 
 
+# The wire protocols a script can be played in; the first is the default.
+PROTOCOLS = ("anthropic-messages", "openai-responses", "openai-chat")
+
+
 @dataclass
 class Script:
-    """A script file: its steps, the model name that is priced, and whether side calls use no step."""
+    """A script file: its steps, the model name that is priced, whether side calls use no step,
+    and the wire protocol the server plays it in."""
 
     steps: list[dict[str, Any]]
     model: str = "scripted"
     side_replies: bool = False
+    protocol: str = PROTOCOLS[0]
 
 
 def load_script(path: Path) -> Script:
-    """Read a script file: a JSON list of steps, or {"model": NAME, "side_replies": BOOL, "steps": [...]}."""
+    """Read a script file: a JSON list of steps, or
+    {"model": NAME, "side_replies": BOOL, "protocol": PROTOCOL, "steps": [...]}."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -74,7 +83,10 @@ def load_script(path: Path) -> Script:
                         "(see docs/models.md)")
     if not isinstance(data.get("side_replies", False), bool):
         raise UserError(f"{path}: \"side_replies\" is true or false")
-    return Script(steps, str(data.get("model", "scripted")), data.get("side_replies", False))
+    protocol = data.get("protocol", PROTOCOLS[0])
+    if protocol not in PROTOCOLS:
+        raise UserError(f"{path}: \"protocol\" is one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    return Script(steps, str(data.get("model", "scripted")), data.get("side_replies", False), protocol)
 
 
 def estimate_tokens(value: Any) -> int:
@@ -159,6 +171,36 @@ def check_request(body: dict[str, Any]) -> None:
                               f"immediately after: {', '.join(missing)}")
 
 
+class ScriptSteps:
+    """The steps of a script, played one per request; shared by the Messages and OpenAI servers."""
+
+    def __init__(self, steps: list[dict[str, Any]] | None, restart_per_conversation: bool) -> None:
+        self.steps: list[dict[str, Any]] = list(steps or [])
+        self.restart_per_conversation = restart_per_conversation
+        self._next = 0
+        self._lock = threading.Lock()
+
+    @property
+    def left(self) -> int:
+        return len(self.steps) - self._next
+
+    def add(self, *steps: dict[str, Any]) -> None:
+        with self._lock:
+            self.steps.extend(steps)
+
+    def take(self, new_conversation: bool) -> dict[str, Any]:
+        """The next step; ScriptError(400) once the script is exhausted."""
+        with self._lock:
+            if self.restart_per_conversation and new_conversation:
+                self._next = 0
+            if self._next >= len(self.steps):
+                raise ScriptError(400, "invalid_request_error",
+                                  f"the script is exhausted after {len(self.steps)} steps; add more steps")
+            step = self.steps[self._next]
+            self._next += 1
+            return step
+
+
 class MessagesServer:
     """Serve a script on 127.0.0.1 (ephemeral port) in a background thread; use as a context manager.
 
@@ -170,24 +212,24 @@ class MessagesServer:
 
     def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
                  restart_per_conversation: bool = False, side_replies: bool = False) -> None:
-        self.script: list[dict[str, Any]] = list(script or [])
+        self.steps = ScriptSteps(script, restart_per_conversation)
         self.requests: list[RecordedRequest] = []
         self.side_requests: list[RecordedRequest] = []
         self.side_replies = side_replies
         self.api_key = api_key
-        self.restart_per_conversation = restart_per_conversation
         self.cache = PromptCache()
-        self._next = 0
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundServer | None = None
+        self._stopping = threading.Event()  # ends scripted delays when the server stops
+
+    @property
+    def script(self) -> list[dict[str, Any]]:
+        return self.steps.steps
 
     @property
     def url(self) -> str:
-        if self._httpd is None:
+        if self._http is None:
             raise RuntimeError("the server is not running; use it as a context manager")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     def is_side_call(self, body: dict[str, Any]) -> bool:
         """A request answered without a step: side replies are on and it offers no tools."""
@@ -200,25 +242,22 @@ class MessagesServer:
 
     @property
     def steps_left(self) -> int:
-        return len(self.script) - self._next
+        return self.steps.left
 
     def add(self, *steps: dict[str, Any]) -> None:
         """Append steps to the script."""
-        with self._lock:
-            self.script.extend(steps)
+        self.steps.add(*steps)
 
     def start(self) -> "MessagesServer":
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="messages-server", daemon=True)
-        self._thread.start()
+        self._http = BackgroundServer(_handler_for(self), name="messages-server")
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        self._stopping.set()
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> "MessagesServer":
         return self.start()
@@ -228,8 +267,7 @@ class MessagesServer:
 
     def answer(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         """(status, extra headers, JSON body) for one request."""
-        sent = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
-        if self.api_key is not None and sent != self.api_key:
+        if self.api_key is not None and offered_key(headers) != self.api_key:
             return _error(401, "authentication_error", "invalid x-api-key")
         try:
             check_request(body)
@@ -238,14 +276,12 @@ class MessagesServer:
         if self.is_side_call(body):
             return 200, {}, _reply(body, [{"type": "text", "text": "Task"}], None,
                                    {"input_tokens": estimate_tokens(body["messages"]), "output_tokens": 1})
-        with self._lock:
-            if self.restart_per_conversation and len(body["messages"]) == 1:
-                self._next = 0
-            if self._next >= len(self.script):
-                return _error(400, "invalid_request_error",
-                              f"the script is exhausted after {len(self.script)} steps; add more steps")
-            step = self.script[self._next]
-            self._next += 1
+        try:
+            step = self.steps.take(new_conversation=len(body["messages"]) == 1)
+        except ScriptError as exc:
+            return _error(exc.status, exc.type, exc.message)
+        if step.get("delay"):
+            self._stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}
@@ -254,7 +290,9 @@ class MessagesServer:
         content = [dict(b, id=b.get("id") or f"toolu_{uuid.uuid4().hex[:20]}") if b.get("type") == "tool_use"
                    else b for b in step["content"]]
         usage = step.get("usage") or {**self.cache.usage(body), "output_tokens": estimate_tokens(content)}
-        return 200, {}, _reply(body, content, step.get("stop_reason"), usage)
+        # A step may name the model the answer reports (the API answers with a dated name, say).
+        return 200, {}, _reply({**body, "model": step.get("model") or body["model"]}, content,
+                               step.get("stop_reason"), usage)
 
 
 def _reply(body: dict[str, Any], content: list[dict[str, Any]], stop_reason: str | None,
@@ -273,58 +311,30 @@ def _error(status: int, kind: str, message: str, extra: dict[str, str] | None = 
 
 
 def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            self._send_json(*_error(404, "not_found_error", f"no route {self.path}"))
+            send_json(self, 404, _error(404, "not_found_error", f"no route {self.path}")[2])
 
         def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length)
+            raw = read_body(self)
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
                 body = json.loads(raw or b"{}")
             except json.JSONDecodeError:
-                return self._send_json(*_error(400, "invalid_request_error", "body is not valid JSON"))
+                return send_json(self, 400, _error(400, "invalid_request_error", "body is not valid JSON")[2])
             record = RecordedRequest(self.path, headers, body)
             server.requests.append(record)
             path = self.path.split("?")[0]
             if path == "/v1/messages/count_tokens":
-                return self._send_json(200, {}, {"input_tokens": estimate_tokens(body.get("messages"))})
+                return send_json(self, 200, {"input_tokens": estimate_tokens(body.get("messages"))})
             if path != "/v1/messages":
-                return self._send_json(*_error(404, "not_found_error", f"no route {self.path}"))
+                return send_json(self, 404, _error(404, "not_found_error", f"no route {self.path}")[2])
             if server.is_side_call(body):
                 server.side_requests.append(record)
             status, extra, payload = server.answer(headers, body)
             if status == 200 and body.get("stream"):
-                return self._send_stream(payload)
-            self._send_json(status, extra, payload)
-
-        def _send_json(self, status: int, extra: dict[str, str], payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _send_stream(self, reply: dict[str, Any]) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("transfer-encoding", "chunked")
-            self.send_header("request-id", f"req_{uuid.uuid4().hex[:24]}")
-            self.end_headers()
-            for name, data in reply_events(reply):
-                chunk = encode_event(name, data)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-            pass
+                return send_events(self, (encode_event(name, data) for name, data in reply_events(payload)))
+            send_json(self, status, payload, extra)
 
     return Handler
+

@@ -53,9 +53,8 @@ def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
     return outcome_from_verdicts(a.status for a in answers)
 
 
-def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: str, model: str,
-                 artifacts_root: Path) -> TaskRecord:
-    """Grade, decide and save artifacts; the caller writes the returned record in one transaction."""
+def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: str, model: str) -> TaskRecord:
+    """Grade and decide; the caller writes the returned record, and write_artifacts, in one transaction."""
     submission = attempt.submission
     graded = Outcome(submission.outcome) not in UNGRADED if submission.outcome else True
     answers = grade_answers(capsule, grader, attempt.report) if graded else []
@@ -65,18 +64,8 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     if outcome == Outcome.NO_REPORT and not error:
         error = "the agent wrote no report.json"
 
-    job = attempt.job
-    relative = Path(job.run_id) / f"{job.capsule_id}-r{job.repeat}"
-    folder = artifacts_root / relative
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "transcript.json").write_text(json.dumps(submission.transcript, indent=1, ensure_ascii=False,
-                                                       default=str), encoding="utf-8")
-    if attempt.report_raw is not None:
-        (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
-    produced = None
-    if attempt.results_tar:
-        _unpack(attempt.results_tar, folder / "produced")
-        produced = (relative / "produced").as_posix()
+    relative = artifacts_folder(attempt)
+    produced = (relative / "produced").as_posix() if attempt.results_tar else None
 
     usage = submission.usage
     details = dict(attempt.details)
@@ -87,7 +76,31 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
         outcome=outcome.value, model=model, error=error, seconds=round(submission.seconds, 3), steps=submission.steps,
         usage=usage, answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
         usage_calls=_usage_per_call(submission.transcript, attempt.details.get(EARLIER_USAGE_KEY)),
-        details=details)
+        usage_live=attempt.usage_live, details=details)
+
+
+def artifacts_folder(attempt: Attempt) -> Path:
+    """The task's folder, relative to the artifacts root."""
+    return Path(attempt.job.run_id) / f"{attempt.job.capsule_id}-r{attempt.job.repeat}"
+
+
+def write_artifacts(attempt: Attempt, artifacts_root: Path) -> None:
+    """Save the transcript, the report as written and the produced files. Called by store.finish_task's
+    `also`, so only the process that records the task writes them, and only when it does."""
+    folder = artifacts_root / artifacts_folder(attempt)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        (folder / "transcript.json").write_text(json.dumps(attempt.submission.transcript, indent=1,
+                                                           ensure_ascii=False, default=str), encoding="utf-8")
+        if attempt.report_raw is not None:
+            (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
+        if attempt.results_tar:
+            _unpack(attempt.results_tar, folder / "produced")
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)  # the task is not recorded: no half-saved files (e.g. a full disk)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(folder)) from exc  # say where
+        raise
 
 
 def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], outcome: Outcome) -> Diagnosis:

@@ -8,8 +8,11 @@ loses no finished task and duplicates none. `resume_run` finishes exactly the un
 
 from __future__ import annotations
 
+import errno
 import json
 import platform
+import shutil
+import time
 import secrets
 import socket
 from dataclasses import asdict, dataclass
@@ -17,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from corebench_runner import __version__
+from corebench_runner import __version__, lease
 from corebench_runner.capsule import LEVELS, Capsule
 from corebench_runner.diagnostics.stored import queue_flagged_in
 from corebench_runner.errors import UserError
@@ -26,13 +29,15 @@ from corebench_runner.grading import grader_for
 from corebench_runner.plugins import load_plugin
 from corebench_runner.progress import Progress
 from corebench_runner.records import Limits, Outcome
-from corebench_runner.recording import build_record
+from corebench_runner.recording import build_record, write_artifacts
 from corebench_runner.results import RunSummary, run_summary
 from corebench_runner.store import (
-    Store, TaskRecord, claim_task, create_run, finish_task, get_run, set_run_status, tasks_to_resume,
+    Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
 )
 from corebench_runner.suite import Suite
+from corebench_runner.task_folders import remove_dead_task_folders
 from corebench_runner.task_runner import TaskJob, cancel_run, execute_task
+from corebench_runner.usage_journal import close_journal, open_journal
 
 DEFAULT_GRADER = "tolerant"
 NO_MODEL = "none"
@@ -112,6 +117,12 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
     model = make_model(options.model, base_url=options.model_base_url)  # a UserError for a missing key
     if hasattr(model, "close"):
         model.close()
+    caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
+                                     ("--max-cost", options.max_cost)) if value is not None]
+    if caps:
+        from corebench_runner.models.pricing import require_price
+
+        require_price(getattr(model, "model", options.model), caps[0])
 
 
 def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Capsule],
@@ -155,12 +166,29 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
                 worker: Callable[[TaskJob], Any] = execute_task, resumed: bool = False) -> RunSummary:
     """Run every unfinished task of a run and record each as it finishes.
 
-    resumed: the run was interrupted before; first remove the containers it left behind, on
-    every machine the executor runs tasks on (a killed run's Ray workers left theirs there).
+    The run's lease (lease.py) is taken first, in the transaction that marks it running, and
+    released with its final status. resumed: the run was interrupted before; first remove the
+    containers and scratch folders it left behind, on every machine the executor runs tasks on.
     """
+    status_before = get_run(store, run_id)["status"]
+    ensure_room(store, run_id)  # a full disk must not flip the run to running and then fail
+    run_lease = lease.acquire(store, run_id)
+    try:
+        run_lease.start_heartbeat()
+        open_journal(run_id, store.path)
+        return _drive(store, run_id, options, suite, execution, worker, resumed, run_lease)
+    except BaseException as exc:
+        if disk_full(exc):
+            _restore_status(run_lease, status_before)
+        raise
+    finally:
+        close_journal(run_id)
+
+
+def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
+           worker: Callable[[TaskJob], Any], resumed: bool, run_lease: lease.RunLease) -> RunSummary:
     pending = tasks_to_resume(store, run_id)
     before = run_summary(store, run_id)
-    set_run_status(store, run_id, "running")
     limits = Limits(max_steps=options.max_steps, wall_seconds=options.timeout, max_cost_usd=options.max_cost_per_task)
     jobs = [TaskJob(run_id=run_id, task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"],
                     suite_root=str(suite.root), level=options.level, scaffold=options.scaffold, model=options.model,
@@ -174,26 +202,25 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
         executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address)
     except BaseException:
         progress.close()
-        set_run_status(store, run_id, "interrupted")  # planned but never started: resumable
+        run_lease.release("interrupted")  # planned but never started: resumable
         raise
-    if resumed and options.sandbox == "docker":
-        from corebench_runner.sandbox.docker import remove_leftovers
-
-        removed = [name for names in executor.on_every_node(remove_leftovers, run_id) for name in names]
-        if removed:
-            progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
+    if resumed:
+        _remove_leftovers(executor, run_id, options, progress)
+    owner = run_lease.owner
     spent = before.cost_usd or 0.0
     status = "interrupted"
     try:
         queue = list(jobs)
         while queue or executor.in_flight():
+            if run_lease.lost.is_set():
+                raise UserError(f"run {run_id} was taken over by another process; this one stopped recording")
             while queue and executor.in_flight() < executor.slots:
                 if options.max_cost is not None and spent >= options.max_cost:
                     _stop_for_budget(store, queue, options.max_cost, progress)
                     queue = []
                     break
                 job = queue.pop(0)
-                if claim_task(store, job.task_id):
+                if claim_task(store, job.task_id, owner=owner):
                     executor.submit(job)
             if not executor.in_flight():
                 break
@@ -202,11 +229,19 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
             grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
                 grader_name, load_plugin("graders", grader_name, suite.root))
-            record = build_record(attempt, capsule, grader, grader_name, options.model, store.artifacts_dir)
-            # Flagged correct answers join the review queue in the same transaction as the task.
-            if finish_task(store, job.task_id, record, also=queue_flagged_in):
+            record = build_record(attempt, capsule, grader, grader_name, options.model)
+
+            def also(conn: Any, task_id: int, attempt: Any = attempt) -> None:
+                # Only the process that records the task writes its artifacts; flagged correct
+                # answers join the review queue in the same transaction as the task.
+                write_artifacts(attempt, store.artifacts_dir)
+                queue_flagged_in(conn, task_id)
+
+            if finish_task(store, job.task_id, record, also=also, owner=owner):
                 progress.task_done(record.outcome, record.usage.cost_usd)
-                spent += record.usage.cost_usd or 0.0
+                # An unknown cost is never counted as $0: under a run cap, nothing more starts.
+                spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
+                    (float("inf") if options.max_cost is not None else 0.0)
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except BaseException:
         status = "interrupted"
@@ -215,12 +250,51 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
     finally:
         executor.close()
         progress.close()
-        set_run_status(store, run_id, status)
+        run_lease.release(status)
     return run_summary(store, run_id)
 
 
+def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress: Progress) -> None:
+    """What a killed process of this run left: its containers and its task scratch folders."""
+    folders = [name for names in executor.on_every_node(remove_dead_task_folders) for name in names]
+    if folders:
+        progress.note(f"removed {len(folders)} scratch folder(s) left by killed runs")
+    if options.sandbox == "docker":
+        from corebench_runner.sandbox.docker import remove_leftovers
+
+        removed = [name for names in executor.on_every_node(remove_leftovers, run_id) for name in names]
+        if removed:
+            progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
+
+
+# Below this much free space next to the store, a run does not start: SQLite and the artifacts need room.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def ensure_room(store: Store, run_id: str | None = None) -> None:
+    """Refuse to start (or resume) on a full disk, before the run is touched."""
+    free = shutil.disk_usage(store.path.parent).free
+    if free < MIN_FREE_BYTES:
+        then = f"`corebench run --resume {run_id}`" if run_id else "run again"
+        raise UserError(f"{store.path.parent}: the disk holding the store is full ({free} bytes free); free space "
+                        f"there, then {then}")
+
+
+def disk_full(exc: BaseException) -> bool:
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc)
+
+
+def _restore_status(run_lease: lease.RunLease, status: str) -> None:
+    """The disk filled up mid-run: try to leave the run as it was (the disk may refuse that too)."""
+    try:
+        run_lease.release(status if status != "running" else "interrupted")
+    except Exception:  # still full; the lease's heartbeat stops, so a resume can take the run over
+        pass
+
+
 def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
-    """On Ctrl-C, end this run's tasks now rather than when their scaffolds finish (maybe an hour)."""
+    """On Ctrl-C or SIGTERM, end this run's tasks now rather than when their scaffolds finish (maybe
+    an hour); tasks not started yet start nothing (task_runner checks cancel_run)."""
     cancel_run(run_id)
     if options.sandbox == "docker":
         from corebench_runner.sandbox.docker import remove_leftovers
@@ -228,8 +302,14 @@ def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
         try:
             # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
             remove_leftovers(run_id, include_live=True)
+            time.sleep(CANCEL_SETTLE_SECONDS)  # a container being created as we cancelled: it exists now
+            remove_leftovers(run_id, include_live=True)
         except Exception:  # Docker itself may be what failed; `corebench clean` remains
             pass
+
+
+# After a cancel, how long a container creation already sent to the engine may take to show up.
+CANCEL_SETTLE_SECONDS = 1.0
 
 
 def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progress: Progress) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -20,6 +20,7 @@ import platformdirs
 
 from corebench_runner.errors import UserError
 from corebench_runner.records import TOKEN_FIELDS, Usage
+from corebench_runner.store_health import check_intact, store_failure
 
 STORE_ENV = "COREBENCH_STORE"
 
@@ -114,6 +115,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX answers_by_task ON answers(task_id);
         CREATE INDEX reviews_by_answer ON reviews(answer_id, id);
     """),
+    ("0002_run_owner_and_live_usage", """
+        ALTER TABLE runs ADD COLUMN owner TEXT;        -- host:pid of the process running it (lease.py)
+        ALTER TABLE runs ADD COLUMN heartbeat REAL;    -- unix time the owner last said it is alive
+        ALTER TABLE usage ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;  -- tasks.attempts when it was spent
+        ALTER TABLE usage ADD COLUMN live INTEGER NOT NULL DEFAULT 0;     -- written as the call happened
+        CREATE INDEX usage_by_task ON usage(task_id, attempt);
+    """),
 ]
 KNOWN_MIGRATIONS = {name for name, _ in MIGRATIONS}
 
@@ -179,6 +187,8 @@ def open_store(path: Path | str | None = None, create: bool = True) -> Store:
         if not create:
             raise UserError(f"{path}: no results store here; run `corebench run` first or pass --store")
         path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        check_intact(path)
     try:
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -187,9 +197,16 @@ def open_store(path: Path | str | None = None, create: bool = True) -> Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
-        raise UserError(f"{path}: not a readable corebench store ({exc}); restore it from a backup "
-                        "or point --store at another file") from None
+        raise UserError(store_failure(path, exc)) from None
+    _opened.append(path)
     return Store(path=path, conn=conn)
+
+
+_opened: list[Path] = []  # so the CLI can name the store in an error it did not foresee
+
+
+def last_opened() -> Path | None:
+    return _opened[-1] if _opened else None
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -253,9 +270,13 @@ class TaskRecord:
     artifacts_dir: str | None = None
     details: dict[str, Any] | None = None
     usage_calls: list[dict[str, Any]] | None = None  # one dict of USAGE_FIELDS per model call, when known
+    usage_live: bool = False  # this attempt's calls were written one by one as they happened
 
 
 USAGE_FIELDS = (*TOKEN_FIELDS, "cost_usd")
+# In a task's details: results a `--retry` replaced, and what attempts of earlier processes spent.
+EARLIER_ATTEMPTS_KEY = "earlier_attempts"
+EARLIER_CLAIMS_USAGE_KEY = "killed_or_replaced_attempts_usage"
 
 
 def create_run(store: Store, run_id: str, *, model: str, scaffold: str, scaffold_version: str, level: str,
@@ -296,50 +317,97 @@ def tasks_to_resume(store: Store, run_id: str) -> list[sqlite3.Row]:
     return store.query("SELECT * FROM tasks WHERE run_id = ? AND status != ? ORDER BY id", (run_id, TASK_DONE))
 
 
-def claim_task(store: Store, task_id: int) -> bool:
-    """Mark a task as running (one more attempt). False when it is already done."""
+def claim_task(store: Store, task_id: int, owner: str | None = None) -> bool:
+    """Mark a task as running (one more attempt). False when it is already done, or (given `owner`)
+    when the run's lease has passed to another process."""
     with store.transaction() as conn:
+        if owner is not None and not _owns_task_run(conn, task_id, owner):
+            return False
         cur = conn.execute(
             "UPDATE tasks SET status = 'running', attempts = attempts + 1, started = ? "
             "WHERE id = ? AND status != ?", (now_iso(), task_id, TASK_DONE))
         return cur.rowcount == 1
 
 
-def finish_task(store: Store, task_id: int, record: TaskRecord,
-                also: Callable[[sqlite3.Connection, int], object] | None = None) -> bool:
-    """Write a task's outcome, answers and usage in one transaction. False when it was already done.
+def _owns_task_run(conn: sqlite3.Connection, task_id: int, owner: str) -> bool:
+    row = conn.execute("SELECT r.owner FROM runs r JOIN tasks t ON t.run_id = r.id WHERE t.id = ?",
+                       (task_id,)).fetchone()
+    return row is not None and row[0] == owner
 
-    `also(conn, task_id)` runs inside the same transaction, for rows derived from the task's own
-    (e.g. the diagnostics monitor's review rows), so a kill never separates them.
+
+def finish_task(store: Store, task_id: int, record: TaskRecord,
+                also: Callable[[sqlite3.Connection, int], object] | None = None, owner: str | None = None) -> bool:
+    """Write a task's outcome, answers and usage in one transaction. False when it was already done,
+    or (given `owner`) when the run's lease has passed to another process.
+
+    `also(conn, task_id)` runs inside the same transaction, after those checks, for what only the
+    recording process may write (artifacts, the diagnostics monitor's review rows), so a kill
+    never separates them from the task and a process that lost the task writes none of them.
     """
     with store.transaction() as conn:
-        row = conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        row = conn.execute("SELECT status, attempts, details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
         if row is None:
             raise UserError(f"{store.path}: no task with id {task_id}")
         if row["status"] == TASK_DONE:
             return False  # recorded by an earlier attempt: never duplicate
+        if owner is not None and not _owns_task_run(conn, task_id, owner):
+            return False
+        details = dict(record.details or {})
+        earlier = json.loads(row["details_json"] or "{}").get(EARLIER_ATTEMPTS_KEY)
+        if earlier:  # results a `--retry` replaced
+            details[EARLIER_ATTEMPTS_KEY] = earlier
+        usage = _record_usage(conn, task_id, row["attempts"], record, details)
         conn.execute(
             "UPDATE tasks SET status = ?, outcome = ?, error = ?, finished = ?, seconds = ?, steps = ?, "
             "input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?, "
             "cost_usd = ?, transcript_path = ?, artifacts_dir = ?, details_json = ? WHERE id = ?",
             (TASK_DONE, record.outcome, record.error, now_iso(), record.seconds, record.steps,
-             *(getattr(record.usage, name) for name in USAGE_FIELDS), record.transcript_path, record.artifacts_dir,
-             dumps(record.details or {}), task_id))
+             *(getattr(usage, name) for name in USAGE_FIELDS), record.transcript_path, record.artifacts_dir,
+             dumps(details), task_id))
         conn.execute("DELETE FROM answers WHERE task_id = ?", (task_id,))
         conn.executemany(
             "INSERT INTO answers (task_id, question, reported_json, references_json, vision, status, reason) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(task_id, a.question, dumps(a.reported) if a.reported_present else None, dumps(list(a.references)),
               int(a.vision), a.status, a.reason) for a in record.answers or []])
-        calls = record.usage_calls
-        total = record.usage
-        if calls is None and (total.calls or total.input_tokens or total.output_tokens):
-            calls = [{name: getattr(total, name) for name in USAGE_FIELDS}]  # only the task's total is known
-        conn.executemany(
-            "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
-            "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(task_id, record.model, *(call.get(name, 0) for name in USAGE_FIELDS[:-1]), call.get("cost_usd"),
-              now_iso()) for call in calls or []])
         if also is not None:
             also(conn, task_id)
         return True
+
+
+def _record_usage(conn: sqlite3.Connection, task_id: int, attempt: int, record: TaskRecord,
+                  details: dict[str, Any]) -> Usage:
+    """Write the usage rows this attempt still owes; return the task's totals, earlier attempts' included.
+
+    Rows written live, one per call as it happened (usage_journal.py), stand for this attempt when
+    the record says so (`usage_live`); otherwise they are replaced by the record's own rows. Rows of
+    earlier attempts (a killed process, or results a `--retry` replaced) were billed too: they stay,
+    count in the totals and are summed in the details.
+    """
+    if record.usage_live:
+        calls: list[dict[str, Any]] = []
+    else:
+        conn.execute("DELETE FROM usage WHERE task_id = ? AND attempt = ? AND live = 1", (task_id, attempt))
+        calls = list(record.usage_calls or [])
+        total = record.usage
+        if not calls and (total.calls or total.input_tokens or total.output_tokens):
+            calls = [{name: getattr(total, name) for name in USAGE_FIELDS}]  # only the task's total is known
+    conn.executemany(
+        "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
+        "cache_read_input_tokens, cost_usd, created, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(task_id, record.model, *(call.get(name, 0) for name in USAGE_FIELDS[:-1]), call.get("cost_usd"),
+          now_iso(), attempt) for call in calls])
+    earlier = _sum_rows(conn.execute("SELECT * FROM usage WHERE task_id = ? AND attempt < ?", (task_id, attempt)))
+    if not earlier.calls:
+        return record.usage
+    details[EARLIER_CLAIMS_USAGE_KEY] = {name: getattr(earlier, name) for name in (*USAGE_FIELDS, "calls")}
+    total = replace(record.usage)
+    total.add(earlier)
+    return total
+
+
+def _sum_rows(rows: Any) -> Usage:
+    total = Usage()
+    for row in rows:
+        total.add(Usage(**{name: row[name] for name in USAGE_FIELDS}, calls=1))
+    return total

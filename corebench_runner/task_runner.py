@@ -21,13 +21,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from corebench_runner import levels
+from corebench_runner import levels, retry
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
 from corebench_runner.suite import Suite
+from corebench_runner.task_folders import TASK_FOLDER_PREFIX
+from corebench_runner.usage_journal import journal_for
 
 # Produced files larger than this stay in the container; the task notes that they were dropped.
 MAX_RESULTS_BYTES = 200 * 1024 * 1024
@@ -40,12 +43,23 @@ TASK_LABEL = "corebench.task"
 EARLIER_USAGE_KEY = "earlier_attempts_usage"
 
 
-# Runs stopped by the user (Ctrl-C): their workers in this process stop retrying and return.
+# Runs stopped by the user (Ctrl-C): their workers in this process start nothing new and return.
 _cancelled_runs: set[str] = set()
+_cancelled = threading.Event()  # set with the first cancel, to cut short a retry's wait
 
 
 def cancel_run(run_id: str) -> None:
     _cancelled_runs.add(run_id)
+    _cancelled.set()
+
+
+class RunCancelled(Exception):
+    """The run was stopped: this task must start nothing more."""
+
+
+def _stop_if_cancelled(job: "TaskJob") -> None:
+    if job.run_id in _cancelled_runs:
+        raise RunCancelled("the run was stopped before this task finished")
 
 
 @dataclass(frozen=True)
@@ -81,14 +95,16 @@ class Attempt:
     results_tar: bytes | None = None
     infra_attempts: int = 1
     details: dict[str, Any] = field(default_factory=dict)
+    usage_live: bool = False  # every model call of the task is already a usage row (usage_journal.py)
 
 
 class _Watchdog:
     """Stops a sandbox when a scaffold overruns its wall limit: the engine's last word on timeouts."""
 
-    def __init__(self, sandbox: Any, seconds: float | None) -> None:
+    def __init__(self, sandbox: Any, seconds: float | None, deadline: Deadline) -> None:
         self.fired = False
         self._sandbox = sandbox
+        self._deadline = deadline
         self._timer = threading.Timer(seconds, self._fire) if seconds else None
         if self._timer:
             self._timer.daemon = True
@@ -96,6 +112,7 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
+        self._deadline.stop("stopped by the engine's watchdog", Outcome.TIMEOUT)  # the scaffold's model calls end too
         try:
             self._sandbox.close()
         except Exception:  # the sandbox may already be gone; closing is best effort here
@@ -110,27 +127,47 @@ class _Watchdog:
 def execute_task(job: TaskJob) -> Attempt:
     """Run one task, retrying infrastructure failures up to job.infra_retries times.
 
-    What retried attempts spent on the model is charged to the task too: a failed attempt's tokens
-    were billed all the same.
+    Each retry waits (retry.backoff_seconds), and while the Docker engine does not answer the task
+    waits for it (retry.ENGINE) rather than failing. What retried attempts spent on the model is
+    charged to the task too: a failed attempt's tokens were billed all the same.
     """
     tries = 1 + max(0, job.infra_retries)
     failures: list[str] = []
     earlier = Usage()  # spent by attempts that did not count
+    journal = _Journal(job)
     for attempt_no in range(1, tries + 1):
+        if attempt_no > 1:
+            _cancelled.wait(retry.backoff_seconds(attempt_no - 1))
         if job.run_id in _cancelled_runs:
-            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier)
+            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier,
+                                  journal)
+        if job.sandbox_kind == "docker":
+            if not retry.ENGINE.wait(stop=_cancelled):
+                failures.append(f"the Docker engine did not answer for {retry.engine_wait_seconds():g}s "
+                                f"(${retry.ENGINE_WAIT_ENV})")
+                return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
+            if attempt_no > 1:
+                retry.remove_attempt_containers(job.run_id, job.task_id)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
-            attempt = _execute_once(job, spent)
-        except UserError as exc:
-            # A problem retrying cannot fix (a failed image build names its log); report it as is.
+            attempt = _execute_once(job, spent, journal)
+        except RunCancelled as exc:
             earlier.add(spent)
-            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)], earlier)
+            return _infra_attempt(job, str(exc), attempt_no, failures, earlier, journal)
+        except UserError as exc:
+            earlier.add(spent)
+            if job.sandbox_kind == "docker" and not retry.ENGINE.wait(limit=0):
+                failures.append(f"{exc} (the Docker engine stopped answering)")  # an outage: worth a retry
+                continue
+            # A problem retrying cannot fix (a failed image build names its log); report it as is.
+            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)], earlier, journal)
         except Exception as exc:  # Docker died, the API stayed unreachable, a scaffold crashed ...
             failures.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
             earlier.add(spent)
             continue
         attempt.infra_attempts = attempt_no
+        if attempt.submission.usage.calls > spent.calls:
+            journal.complete = False  # calls the meter never saw (e.g. through the relay): not journaled
         if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
             failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
             earlier.add(_spent_by(attempt.submission, spent))
@@ -139,9 +176,23 @@ def execute_task(job: TaskJob) -> Attempt:
             attempt.details["earlier_failures"] = failures
         # A scaffold that under-reports its own model calls is charged what the meter saw.
         attempt.submission.usage = replace(_spent_by(attempt.submission, spent))
+        attempt.usage_live = journal.complete
         _charge_earlier_attempts(attempt, earlier)
         return attempt
-    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier)
+    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier, journal)
+
+
+class _Journal:
+    """Writes each metered call to the run's usage journal, when this process drives the run."""
+
+    def __init__(self, job: TaskJob) -> None:
+        self._job = job
+        self._journal = journal_for(job.run_id)
+        self.complete = self._journal is not None  # every call so far is in the store
+
+    def __call__(self, usage: Usage) -> None:
+        if self._journal is None or not self._journal.record(self._job.task_id, self._job.model, usage):
+            self.complete = False
 
 
 def _spent_by(submission: Submission, metered: Usage) -> Usage:
@@ -157,10 +208,12 @@ def _charge_earlier_attempts(attempt: Attempt, earlier: Usage) -> None:
     attempt.submission.usage.add(earlier)
 
 
-def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str], spent: Usage) -> Attempt:
+def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str], spent: Usage,
+                   journal: _Journal | None = None) -> Attempt:
     submission = Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=error)
     attempt = Attempt(job=job, submission=submission, report_state="unread", infra_attempts=attempts,
-                      details={"failures": failures, "worker": _worker_name()})
+                      details={"failures": failures, "worker": _worker_name()},
+                      usage_live=journal is not None and journal.complete)
     _charge_earlier_attempts(attempt, spent)
     return attempt
 
@@ -177,7 +230,7 @@ def _worker_name() -> str:
     return name
 
 
-def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
+def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
     from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
     suite = Suite(Path(job.suite_root))
@@ -189,20 +242,22 @@ def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
     if skip_reason:
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
+    _stop_if_cancelled(job)
     image = _image_for(capsule, scaffold, job.level)
+    _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
     model = None
     if scaffold.needs_model:
         from corebench_runner.models.factory import make_model
 
-        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent)
+        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent, on_call)
 
     limits = job.limits
     if limits.wall_seconds is None:
         limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
                         max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
     spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                       pids_limit=capsule.resources.pids, gpu=use_gpu,
+                       pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
                        user=None if capsule.agent_user == "root" else capsule.agent_user,
                        labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
     try:
@@ -214,12 +269,16 @@ def _execute_once(job: TaskJob, spent: Usage) -> Attempt:
 
 def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: Limits, spec: SandboxSpec,
                 details: dict[str, Any]) -> Attempt:
-    with tempfile.TemporaryDirectory(prefix="corebench-task-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         workspace = levels.prepare(capsule, job.level, Path(tmp) / "workspace")
         started = time.monotonic()
-        sandbox, task = _start_sandbox(job.sandbox_kind, spec, workspace.path, workspace.task)
+        deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
+        if hasattr(model, "bind_deadline"):
+            model.bind_deadline(deadline)
+        sandbox, task = _start_sandbox(job, spec, workspace.path, workspace.task, deadline)
         with sandbox:
-            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None)
+            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None,
+                                 deadline)
             try:
                 submission = scaffold.run(task, sandbox, model, limits)
             except Exception:
@@ -235,13 +294,16 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
                 submission.outcome = Outcome.TIMEOUT
                 submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
                 return Attempt(job=job, submission=submission, report_state="unread", details=details)
+            if deadline.stopped:  # e.g. the workspace passed its disk limit
+                submission.error, submission.outcome = deadline.stopped
             attempt = Attempt(job=job, submission=submission, details=details)
             _read_report(sandbox, task.report_path, attempt)
             attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", Path(tmp), details)
     return attempt
 
 
-def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec) -> tuple[Any, TaskSpec]:
+def _start_sandbox(job: TaskJob, spec: SandboxSpec, workspace: Path, task: TaskSpec,
+                   deadline: Deadline | None = None) -> tuple[Any, TaskSpec]:
     """The task's sandbox with the workspace copied in, and the task pointed at its workdir.
 
     A Docker sandbox starts in the background (sandbox/background.py): the container comes up
@@ -249,8 +311,9 @@ def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec
     """
     from corebench_runner.sandbox.factory import open_sandbox
 
+    kind = job.sandbox_kind
     if kind != "docker":
-        sandbox = open_sandbox(kind, spec)
+        sandbox = open_sandbox(kind, spec, deadline)
         try:
             task = _at_workdir(task, sandbox.workdir)
             sandbox.copy_in(workspace, task.workspace_dir)
@@ -266,8 +329,10 @@ def _start_sandbox(kind: str, spec: SandboxSpec, workspace: Path, task: TaskSpec
     task = _at_workdir(task, spec.workdir)
 
     def start() -> Any:
-        sandbox = open_sandbox(kind, spec)
+        _stop_if_cancelled(job)
+        sandbox = open_sandbox(kind, spec, deadline)
         try:
+            _stop_if_cancelled(job)  # cancelled while the container was being made: it goes at once
             sandbox.copy_in(workspace, task.workspace_dir)
         except BaseException:
             sandbox.close()
@@ -335,7 +400,10 @@ def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[st
     out = tmp / "produced"
     out.mkdir()
     try:
-        sandbox.copy_out(results_dir, out)
+        sandbox.copy_out(results_dir, out, max_bytes=MAX_RESULTS_BYTES)  # streamed: stops at the cap
+    except CopyTooLarge as exc:
+        details["results_dropped"] = f"results/ is over the {MAX_RESULTS_BYTES} byte cap: {exc}"
+        return None
     except Exception as exc:  # an agent may have deleted results/; the task still counts
         details["results_copy_error"] = f"{type(exc).__name__}: {exc}"
         return None
@@ -348,3 +416,4 @@ def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[st
         for entry in sorted(out.iterdir()):
             tar.add(entry, arcname=entry.name)
     return buffer.getvalue()
+

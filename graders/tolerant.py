@@ -61,11 +61,11 @@ def _numeric_dispute(question: Question, reported: Any) -> str | None:
     if _inside(v, lo, hi):
         if cleaned:
             return f"{cleaned}, it matches the reference {where}"
+        if len(question.runs) < 2:
+            return f"it equals the single reference run {where}; the official rule needs two or more runs"
         if all(isinstance(r, (int, float)) and float(r) == v for r in question.runs):
             return ("it equals every reference run exactly; the official rule misses it only because numpy's "
                     "mean of identical floats differs from them in the last bit")
-        if len(question.runs) < 2:
-            return f"it equals the single reference run {where}; the official rule needs two or more runs"
         return f"it matches the reference {where} up to floating-point rounding"
     decimals = reading.decimals
     enough_digits = reading.significant >= 2

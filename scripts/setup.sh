@@ -10,7 +10,7 @@ log() { printf '\n== %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(git gnupg ca-certificates curl openssl debian-archive-keyring debootstrap docker.io chromium fonts-liberation tmux)
+APT_PACKAGES=(git gnupg ca-certificates curl openssl debian-archive-keyring debootstrap docker.io chromium fonts-liberation tmux iproute2 sqlite3)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

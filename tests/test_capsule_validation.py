@@ -119,10 +119,10 @@ def test_broken_capsule_gives_one_line(suite: Path, case: str):
 
 def test_fewer_than_three_runs_is_a_warning_not_an_error(suite: Path):
     folder = write_capsule(suite / "capsules")
-    _questions(lambda qs: qs[0].update(runs=[3.7333]))(folder)
+    _questions(lambda qs: qs[0].update(runs=[3.7333, 3.7334]))(folder)
     result = run_cli(["capsule", "validate", "tiny"], suite)
     assert result.exit_code == 0
-    assert "warning:" in result.output and "questions[0].runs" in result.output and "only 1 reference run" in result.output
+    assert "warning:" in result.output and "questions[0].runs" in result.output and "only 2 reference run" in result.output
 
 
 def test_load_capsule_raises_a_user_error_naming_the_problem(suite: Path):
@@ -170,3 +170,73 @@ def test_unknown_capsule_id_is_one_clear_line(suite: Path):
     result = run_cli(["capsule", "show", "nope"], suite)
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: no capsule 'nope'")
+
+
+# ---------------------------------------------------------------- capsules a hostile or careless author wrote
+
+def _non_utf8_file(folder: Path) -> None:
+    (folder / "data" / os.fsdecode(b"r\xe9sultats.csv")).write_text("x\n1\n")
+
+
+def test_a_file_name_that_is_not_utf8_fails_validate_in_one_line_and_run_all_leaves_only_it_out(suite: Path):
+    from corebench_runner.run import select_capsules
+    from corebench_runner.suite import Suite
+
+    _non_utf8_file(write_capsule(suite / "capsules", "tiny"))
+    write_capsule(suite / "capsules", "other")
+    result = run_cli(["capsule", "validate", "tiny"], suite)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "r\\xe9sultats.csv" in errors[0] and "not UTF-8" in errors[0], result.output
+    assert "Traceback" not in result.output
+
+    capsules, notes = select_capsules(Suite(suite), None, "hard")
+    assert [c.id for c in capsules] == ["other"]
+    assert any(n.startswith("left out tiny:") and "not UTF-8" in n for n in notes), notes
+
+
+def test_the_content_hash_of_a_folder_with_a_non_utf8_name_is_its_bytes_not_a_crash(suite: Path):
+    folder = write_capsule(suite / "capsules")
+    capsule = load_capsule(folder)
+    before = capsule.content_hash()
+    _non_utf8_file(folder)
+    assert capsule.content_hash() != before
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_reference_value_that_is_nan_or_infinite_is_an_error(suite: Path, bad: float):
+    folder = write_capsule(suite / "capsules")
+    (folder / "capsule.toml").write_text((folder / "capsule.toml").read_text().replace("3.7333", repr(bad), 1))
+    assert repr(bad) in (folder / "capsule.toml").read_text()
+    result = run_cli(["capsule", "validate", "tiny"], suite)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "questions[0].runs" in errors[0] and "finite number" in errors[0], result.output
+
+
+def test_a_number_with_one_reference_run_is_flagged_for_what_it_means(suite: Path):
+    folder = write_capsule(suite / "capsules")
+    _questions(lambda qs: (qs[0].update(runs=[3.7333]), qs[1].update(runs=["setosa"])))(folder)
+    result = run_cli(["capsule", "validate", "tiny"], suite)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    numeric = [w for w in warnings if "questions[0].runs" in w]
+    assert len(numeric) == 1 and "no answer to it can be graded correct" in numeric[0], result.output
+
+
+def test_the_tolerant_grader_names_the_single_run_not_numpys_last_bit(suite: Path):
+    from corebench_runner.capsule import Question
+    from corebench_runner.plugins import load_plugin
+
+    grader = load_plugin("graders", "tolerant", suite)
+    verdict = grader.grade(Question(text="Report the mean.", runs=(3.7333,)), 3.7333)
+    assert verdict.status.value == "disputed"
+    assert "single reference run" in verdict.reason and "last bit" not in verdict.reason
+
+
+def test_the_disk_limit_is_read_and_checked(suite: Path):
+    folder = write_capsule(suite / "capsules")
+    assert load_capsule(folder).resources.disk == "10g"
+    _rewrite(resources={"disk": "lots"})(folder)
+    result = run_cli(["capsule", "validate", "tiny"], suite)
+    assert result.exit_code == 2 and "resources.disk" in result.output, result.output

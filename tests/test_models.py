@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -175,61 +173,43 @@ def test_scripted_file_plays_through_the_real_sdk_with_no_key(tmp_path, monkeypa
 
 # --- OpenAI-compatible ------------------------------------------------------------------------
 
-class _ChatCompletions(BaseHTTPRequestHandler):
-    """A minimal OpenAI-compatible server (as vLLM serves): records bodies, plays replies."""
+def test_openai_client_translates_tools_results_and_images_and_maps_cached_usage(monkeypatch):
+    from corebench_runner.openai_server import OpenAIServer
 
-    protocol_version = "HTTP/1.1"
-    replies: list[dict] = []
-    bodies: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self.bodies.append(body)
-        message = self.replies.pop(0)
-        payload = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                   "choices": [{"index": 0, "message": {"role": "assistant", **message},
-                                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-                   "usage": {"prompt_tokens": 1200, "completion_tokens": 30, "total_tokens": 1230,
-                             "prompt_tokens_details": {"cached_tokens": 1000}}}
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def chat_server():
-    _ChatCompletions.replies, _ChatCompletions.bodies = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ChatCompletions)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd, _ChatCompletions
-    httpd.shutdown()
-
-
-def test_openai_client_translates_tools_results_and_images_and_maps_cached_usage(chat_server, monkeypatch):
-    httpd, handler = chat_server
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    handler.replies += [{"content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
-        "name": "bash", "arguments": "{\"command\": \"ls\"}"}}]}, {"content": "done"}]
-    client = OpenAIClient("gpt-4o-mini", base_url=f"http://127.0.0.1:{httpd.server_address[1]}/v1")
-    first = client.complete("sys", HELLO, [BASH])
-    assert first.stop_reason == "tool_use"
-    assert first.content == [{"type": "tool_use", "id": "call_1", "name": "bash", "input": {"command": "ls"}}]
-    assert (first.usage.input_tokens, first.usage.cache_read_input_tokens, first.usage.output_tokens) == (200, 1000, 30)
-    assert first.usage.cost_usd == pytest.approx((200 * 0.15 + 1000 * 0.075 + 30 * 0.6) / 1e6)
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
-    conversation = HELLO + [{"role": "assistant", "content": first.content}, {"role": "user", "content": [
-        {"type": "tool_result", "tool_use_id": "call_1", "content": [text("a.png"), image]}]}]
-    second = client.complete("sys", conversation, [BASH])
+    usage = {"input_tokens": 1200, "cached_tokens": 1000, "output_tokens": 30}
+    with OpenAIServer([reply(tool_use("bash", command="ls"), usage=usage), reply(text("done"), usage=usage)]) as server:
+        client = OpenAIClient("gpt-4o-mini", base_url=server.base_url)  # a local server: Chat Completions
+        first = client.complete("sys", HELLO, [BASH])
+        assert first.stop_reason == "tool_use"
+        call_id = first.content[0]["id"]
+        assert first.content == [{"type": "tool_use", "id": call_id, "name": "bash", "input": {"command": "ls"}}]
+        assert (first.usage.input_tokens, first.usage.cache_read_input_tokens, first.usage.output_tokens) == \
+            (200, 1000, 30)
+        assert first.usage.cost_usd == pytest.approx((200 * 0.15 + 1000 * 0.075 + 30 * 0.6) / 1e6)
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        conversation = HELLO + [{"role": "assistant", "content": first.content}, {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": call_id, "content": [text("a.png"), image]}]}]
+        second = client.complete("sys", conversation, [BASH])
+        sent = server.requests[1]
     assert second.content == [{"type": "text", "text": "done"}] and second.stop_reason == "end_turn"
-    sent = handler.bodies[1]
+    assert sent.path == "/v1/chat/completions" and sent.body["max_tokens"] == 4096
+    sent = sent.body
     assert sent["tools"][0]["function"]["name"] == "bash"
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool", "user"]
     assert sent["messages"][2]["tool_calls"][0]["function"]["arguments"] == "{\"command\": \"ls\"}"
-    assert sent["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": "a.png"}
+    assert sent["messages"][3] == {"role": "tool", "tool_call_id": call_id, "content": "a.png"}
     assert sent["messages"][4]["content"][0]["image_url"]["url"] == "data:image/png;base64,iVBORw0KGgo="
+
+
+def test_openai_models_use_the_responses_api_unless_a_local_server_is_named(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    official = make_model("openai:gpt-5.5")
+    local = make_model("openai:my-model", base_url="http://127.0.0.1:9/v1")
+    try:
+        assert (official.protocol, local.protocol) == ("openai-responses", "openai-chat")
+        assert official.base_url == "https://api.openai.com/v1"
+    finally:
+        official.close()
+        local.close()

@@ -136,7 +136,7 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
     with MessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY, side_replies=True) as upstream:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
-        upstream._httpd.socket = tls.wrap_socket(upstream._httpd.socket, server_side=True)
+        upstream._http._httpd.socket = tls.wrap_socket(upstream._http._httpd.socket, server_side=True)
         https_url = upstream.url.replace("http://", "https://")
         with MeteringRelay(https_url, REAL_KEY, cost=priced, ca_file=str(cert)) as relay:
             client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
@@ -147,3 +147,16 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
             client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
             with pytest.raises(anthropic.InternalServerError, match="did not answer"):
                 ask(client, stream=False)
+
+
+def test_an_answer_naming_an_unpriced_model_cannot_turn_the_cap_off(upstream):
+    # The upstream claims another model in its answers; the run's model is what is priced and capped.
+    upstream.add(*[{**text_step(f"reply {i}", 1000, 1000), "model": "claude-unpriced-alias"} for i in range(3)])
+    with MeteringRelay(upstream.url, REAL_KEY, cost=priced, max_cost_usd=0.02, model="claude-test") as relay:
+        client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+        ask(client, stream=False)
+        ask(client, stream=True)
+        with pytest.raises(anthropic.BadRequestError, match=r"budget of \$0.02 is spent"):
+            ask(client, stream=False)
+    assert relay.usage.cost_usd == pytest.approx(0.022) and len(upstream.requests) == 2
+    assert [c.model for c in relay.calls[:2]] == ["claude-unpriced-alias"] * 2  # what the answers said

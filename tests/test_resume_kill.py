@@ -131,7 +131,7 @@ def test_ctrl_c_stops_running_tasks_at_once_and_keeps_the_run_resumable(tmp_path
             process.kill()
     assert time.monotonic() - stopped_at < 30  # not the 300 s the tasks would have taken
     assert process.returncode == 130
-    assert "resume with `corebench run --resume RUN_ID`" in stderr and "Traceback" not in stderr
+    assert f"resume with `corebench run --resume {run_id}`" in stderr and "Traceback" not in stderr
     assert containers_of(run_id) == []
     assert count_rows(store, run_id) == {"tasks": 2, "done": 0, "answers": 0, "duplicate_answers": 0}
     conn = sqlite3.connect(store)

@@ -215,3 +215,25 @@ def test_usage_is_kept_per_model_call_when_the_transcript_has_them(tmp_path: Pat
         assert [r["input_tokens"] for r in rows] == [100, 200, 300]
         assert sum(r["cost_usd"] for r in rows) == pytest.approx(0.006)
         assert all(r["model"] == "anthropic:m" for r in rows)
+
+
+def test_a_store_from_before_the_run_owner_migration_is_upgraded_with_its_rows(tmp_path: Path):
+    """A store stopped after 0001 (rows and all) gains the lease and per-call usage columns on open."""
+    path = tmp_path / "r.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(dict(MIGRATIONS)["0001_initial"])
+    conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
+    conn.execute("INSERT INTO migrations VALUES ('0001_initial', 'then')")
+    conn.execute("INSERT INTO runs (id, created, model, scaffold, level, grader) VALUES ('old', 'then', 'm', 's', "
+                 "'hard', 'tolerant')")
+    conn.execute("INSERT INTO tasks (run_id, capsule_id, status, attempts) VALUES ('old', 'cap', 'done', 1)")
+    conn.execute("INSERT INTO usage (task_id, model, input_tokens, cost_usd, created) VALUES (1, 'm', 10, 0.1, 'then')")
+    conn.commit()
+    conn.close()
+    with open_store(path) as store:
+        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY name")] == [n for n, _ in MIGRATIONS]
+        run_columns = [r["name"] for r in store.query("PRAGMA table_info(runs)")]
+        usage_columns = [r["name"] for r in store.query("PRAGMA table_info(usage)")]
+        assert run_columns[-2:] == ["owner", "heartbeat"] and usage_columns[-2:] == ["attempt", "live"]
+        assert store.query("SELECT owner, heartbeat FROM runs")[0][:] == (None, None)
+        assert store.query("SELECT input_tokens, attempt, live FROM usage")[0][:] == (10, 0, 0)

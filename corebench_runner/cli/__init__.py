@@ -6,13 +6,17 @@ one line `error: ...` with exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import sqlite3
 import sys
 
 import click
 
 from corebench_runner import __version__
 from corebench_runner.errors import UserError
+from corebench_runner.store import default_store_path, last_opened
+from corebench_runner.store_health import store_failure
 
 # Each module defines `commands`: a list of click commands/groups to attach to `corebench`.
 COMMAND_MODULES = [
@@ -36,8 +40,17 @@ class CorebenchGroup(click.Group):
         except UserError as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:  # a store that failed after it opened (store.open_store checks it)
+            click.echo(f"error: {store_failure(last_opened() or default_store_path(), exc)}", err=True)
+            sys.exit(UserError.exit_code)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            click.echo(f"error: {exc.filename or 'a file'}: no space left on the device; free space there, then "
+                       "run again (`corebench run --resume RUN` finishes an interrupted run)", err=True)
+            sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted; what finished is kept (resume with `corebench run --resume RUN_ID`)", err=True)
+            click.echo("interrupted", err=True)
             sys.exit(130)
 
 

@@ -11,6 +11,7 @@ import platformdirs
 from corebench_runner.errors import UserError
 from corebench_runner.images import BASE_IMAGES
 from corebench_runner.settings import APP_NAME, legacy_settings_file, load_settings, settings_file
+from corebench_runner.task_folders import dead_task_folders
 
 MIN_FREE_GB = 20
 
@@ -97,9 +98,10 @@ def doctor() -> None:
 @click.option("--include-live", is_flag=True,
               help="Also remove containers whose owning corebench process is still running on this host.")
 def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
-    """Remove containers and build scratch left behind by killed runs (found by their labels).
+    """Remove containers, task scratch folders and build scratch left behind by killed runs.
 
-    Containers whose owning process still runs on this host are kept unless --include-live.
+    Containers (found by their labels) whose owning process still runs on this host are kept unless
+    --include-live; task folders (/tmp/corebench-task-PID-*) of a process still running always are.
     """
     from corebench_runner.sandbox.docker import find_leftovers, remove_leftovers
 
@@ -112,8 +114,9 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
         for name in names:
             click.echo(f"removed container {name}")
     scratch = sorted((Path(load_settings().build_dir) / "base" / "bootstrap").glob("corebench-rootfs-*"))
+    scratch += [Path(folder) for folder in dead_task_folders()]
     for folder in scratch:
-        click.echo(f"{'would remove' if dry_run else 'removed'} build scratch {folder}")
+        click.echo(f"{'would remove' if dry_run else 'removed'} scratch folder {folder}")
         if not dry_run:
             shutil.rmtree(folder, ignore_errors=True)
     if not names and not scratch:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 
@@ -14,13 +20,16 @@ from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_li
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
 from corebench_runner.progress import percent, summary_lines
+from corebench_runner.records import Outcome
 from corebench_runner.reliability import Reliability, reliability_lines
+from corebench_runner.rerun import reset_for_retry
 from corebench_runner.results import RunSummary, list_runs, run_summary, runs_json, show_json, task_details
 from corebench_runner.run import (
-    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, execute_run, hash_drift, plan_run, select_capsules,
-    stored_options,
+    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, disk_full, ensure_room, execute_run, hash_drift,
+    plan_run, select_capsules, stored_options,
 )
 from corebench_runner.store import open_store
+from corebench_runner.task_folders import remove_own_task_folders
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
 AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-4-5", "ANTHROPIC_API_KEY"
@@ -78,17 +87,24 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
               help="Send model requests to this API endpoint (e.g. a proxy) instead of the provider's.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish the unfinished tasks of this run, "
                                                                "with its own stored options.")
+@click.option("--retry", "retry_outcomes", metavar="OUTCOMES",
+              help="With --resume: run again the tasks that ended with these outcomes (comma-separated, e.g. "
+                   "infra_error,timeout); each task keeps its earlier results in its details.")
 @store_option
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsules, repeats, concurrency, grader,
                 timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
-                infra_retries, base_url, resume_id, store_path, quiet) -> None:
+                infra_retries, base_url, resume_id, retry_outcomes, store_path, quiet) -> None:
     """Run capsules against a model through a scaffold, grade the answers and record everything."""
     if concurrency < 1:
         raise UserError(f"--concurrency must be at least 1, not {concurrency}")
+    retry_list = _outcomes(retry_outcomes)
+    if retry_list and not resume_id:
+        raise UserError("--retry reruns tasks of an earlier run: give it with --resume RUN_ID")
     execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=quiet)
     with open_store(store_path) as store:
+        ensure_room(store, resume_id)
         if resume_id:
             given = [name for name in RUN_DEFINING
                      if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
@@ -96,6 +112,11 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
                 flags = ", ".join("--" + name.replace("_", "-") for name in given)
                 raise UserError(f"--resume repeats the run's stored options; drop {flags}")
             run_id, options, suite = stored_options(store, resume_id)
+            if retry_list:
+                again = reset_for_retry(store, run_id, retry_list)
+                if not quiet:
+                    click.echo(f"{again} task(s) of run {run_id} ended {', '.join(retry_list)}: running them again",
+                               err=True)
             for capsule_id in hash_drift(store, run_id, suite):
                 click.echo(f"warning: capsule {capsule_id} changed since run {run_id} was planned", err=True)
         else:
@@ -120,7 +141,8 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             click.echo(f"run {run_id}: {options.scaffold} / {options.model} / level {options.level}; store {store.path}",
                        err=True)
         # A killed run can leave containers behind (they carry its label): a resume removes them first.
-        summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
+        with interrupts_end_the_run(run_id):
+            summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
         if not quiet:
             click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
 
@@ -132,6 +154,48 @@ def _summary_with_suite_and_repeats(summary: RunSummary) -> list[str]:
     after_outcomes = next((n + 1 for n, line in enumerate(lines) if line.startswith("  outcomes:")), len(lines))
     lines[after_outcomes:after_outcomes] = reliability_lines(Reliability.from_json(summary.reliability))
     return lines
+
+
+def _outcomes(text: str | None) -> list[str]:
+    names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    known = {o.value for o in Outcome}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UserError(f"--retry: unknown outcome {unknown[0]!r}; use some of {', '.join(sorted(known))}")
+    return names
+
+
+@contextmanager
+def interrupts_end_the_run(run_id: str) -> Iterator[None]:
+    """SIGTERM counts as Ctrl-C. Either way execute_run has marked the run interrupted and removed its
+    containers by the time it reaches here; then the process ends at once rather than wait for
+    worker threads (one may be in an image build) that would otherwise go on starting things."""
+    previous = signal.getsignal(signal.SIGTERM)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None) or "the disk holding the store"
+        raise UserError(f"{where}: no space left on the device; what finished is kept. Free space, then "
+                        f"`corebench run --resume {run_id}`") from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; what finished is kept (resume with `corebench run --resume {run_id}`)", err=True)
+        remove_own_task_folders()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    raise KeyboardInterrupt
 
 
 @click.command("runs")

@@ -15,6 +15,7 @@ from typing import Any
 
 import anthropic
 
+from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
@@ -51,6 +52,8 @@ def usage_from(api_usage: Any) -> Usage:
 class AnthropicClient:
     """A ModelClient for `--model anthropic:MODEL`."""
 
+    protocol = "anthropic-messages"  # the wire protocol, for relays that forward an agent's calls
+
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
                  max_retries: int = 8, timeout: float = 600.0, prompt_caching: bool = True,
                  name: str | None = None) -> None:
@@ -61,10 +64,17 @@ class AnthropicClient:
         self.model = model
         self.name = name or f"anthropic:{model}"
         self.prompt_caching = prompt_caching
-        # base_url None lets the SDK use $ANTHROPIC_BASE_URL, else the public API.
+        self.deadline = Deadline()  # none until a task binds its own
+        # base_url None lets the SDK use $ANTHROPIC_BASE_URL, else the public API. The hooks keep
+        # every request, retries included, inside the task's deadline.
+        http_client = anthropic.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline))
         self._sdk = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries,
-                                        timeout=timeout)
+                                        timeout=timeout, http_client=http_client)
         self._meter = CostMeter(model)
+
+    def bind_deadline(self, deadline: Deadline) -> None:
+        """Bound every later call by this task's deadline (DeadlineReached once it passes)."""
+        self.deadline = deadline
 
     def close(self) -> None:
         """Release the HTTP connections (the run engine calls this when a task ends)."""
@@ -91,7 +101,8 @@ class AnthropicClient:
         if tools:
             kwargs["tools"] = tools
         try:
-            reply = self._sdk.messages.create(**kwargs)
+            with bounded(self.deadline):
+                reply = self._sdk.messages.create(**kwargs)
         except anthropic.AuthenticationError as exc:
             raise UserError(f"the Anthropic API rejected the key in ${KEY_ENV} ({exc.status_code}); "
                             "check the key") from None

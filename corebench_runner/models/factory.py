@@ -7,6 +7,7 @@ from pathlib import Path
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.base import ModelClient
+from corebench_runner.messages_server import Script, load_script
 from corebench_runner.models.openai_client import OpenAIClient
 
 PROVIDERS = ("anthropic", "openai", "scripted")
@@ -14,16 +15,17 @@ SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is
 
 
 class ScriptedClient(AnthropicClient):
-    """Plays a script file through a local Messages API server, with the real SDK: no key needed.
+    """Plays an Anthropic Messages script through a local Messages API server, with the real SDK: no key.
 
     The script restarts with each new conversation, so tasks run one after another each get
     the whole script. The server lives as long as this client (close() stops it).
     """
 
-    def __init__(self, script_file: Path) -> None:
-        from corebench_runner.messages_server import MessagesServer, load_script
+    protocol = "anthropic-messages"
 
-        script = load_script(script_file)
+    def __init__(self, script_file: Path, script: Script) -> None:
+        from corebench_runner.messages_server import MessagesServer
+
         self.server = MessagesServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
                                      side_replies=script.side_replies).start()
         super().__init__(script.model, api_key=SCRIPTED_KEY, base_url=self.server.url, max_retries=2,
@@ -32,6 +34,31 @@ class ScriptedClient(AnthropicClient):
     def close(self) -> None:
         super().close()
         self.server.stop()
+
+
+class ScriptedOpenAIClient(OpenAIClient):
+    """Plays an OpenAI script ("protocol": "openai-responses" | "openai-chat") through a local OpenAI server."""
+
+    def __init__(self, script_file: Path, script: Script) -> None:
+        from corebench_runner.openai_server import OpenAIServer
+
+        self.server = OpenAIServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
+                                   side_replies=script.side_replies, model=script.model).start()
+        super().__init__(script.model, api_key=SCRIPTED_KEY, base_url=self.server.base_url, max_retries=2,
+                         api="responses" if script.protocol == "openai-responses" else "chat",
+                         name=f"scripted:{script_file}")
+
+    def close(self) -> None:
+        super().close()
+        self.server.stop()
+
+
+def scripted_client(script_file: Path) -> ModelClient:
+    """A client playing the script file, through the local server of the protocol the file names."""
+    script = load_script(script_file)
+    if script.protocol == "anthropic-messages":
+        return ScriptedClient(script_file, script)
+    return ScriptedOpenAIClient(script_file, script)
 
 
 def make_model(spec: str, base_url: str | None = None) -> ModelClient:
@@ -47,4 +74,4 @@ def make_model(spec: str, base_url: str | None = None) -> ModelClient:
         return OpenAIClient(rest, base_url=base_url)
     if base_url:
         raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
-    return ScriptedClient(Path(rest).expanduser())
+    return scripted_client(Path(rest).expanduser())

@@ -107,8 +107,22 @@ class CostMeter:
 
     def priced(self, usage: Usage) -> Usage:
         usage.cost_usd = self.price.cost(usage) if self.price else None
-        if self.price is None and self.model not in _warned:
-            _warned.add(self.model)
-            log.warning("no price for model %r: its cost is recorded as unknown; add it to %s",
-                        self.model, user_prices_path())
+        if self.price is None:
+            warn_unpriced(self.model)
         return usage
+
+
+def warn_unpriced(model: str) -> None:
+    """Say once per process that a model's cost is unknown, and where to add its price."""
+    if model not in _warned:
+        _warned.add(model)
+        log.warning("no price for model %r: its cost is recorded as unknown; add it to %s",
+                    model, user_prices_path())
+
+
+def require_price(model: str, cap_flag: str) -> None:
+    """A dollar cap needs the model's price: refuse before anything runs rather than spend unmetered."""
+    if find_price(model, load_prices()) is None:
+        raise UserError(f"{cap_flag}: model {bare_model_name(model)!r} has no price, so the cap cannot be "
+                        f"enforced; add [models.\"{bare_model_name(model)}\"] to {user_prices_path()} "
+                        "(see docs/models.md) or drop the cap")

@@ -64,8 +64,8 @@ class BackgroundSandbox:
     def copy_in(self, host_dir: Path, dest: str) -> None:
         self.ready().copy_in(host_dir, dest)
 
-    def copy_out(self, src: str, host_dir: Path) -> None:
-        self.ready().copy_out(src, host_dir)
+    def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
+        self.ready().copy_out(src, host_dir, max_bytes)
 
     def close(self) -> None:
         """Close now if started; else the start closes what it opens (a watchdog must not wait on it)."""

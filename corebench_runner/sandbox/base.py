@@ -14,6 +14,10 @@ from typing import Protocol, runtime_checkable
 from corebench_runner.records import ExecResult
 
 
+class CopyTooLarge(Exception):
+    """copy_out stopped at its max_bytes: the files are larger than the caller will take."""
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What to start. `image` is ignored by the local sandbox."""
@@ -23,6 +27,7 @@ class SandboxSpec:
     cpus: float | None = None
     memory: str | None = None  # docker syntax, e.g. "4g"
     pids_limit: int | None = 512
+    disk: str | None = None  # docker size syntax; the workspace may hold this much (None: no limit)
     network: str = "bridge"  # "bridge" or "none"
     gpu: bool = False  # request GPU devices
     labels: dict[str, str] = field(default_factory=dict)  # e.g. run id, task id
@@ -45,8 +50,8 @@ class Sandbox(Protocol):
     def copy_in(self, host_dir: Path, dest: str) -> None:
         """Copy a host folder's contents into dest inside the sandbox."""
 
-    def copy_out(self, src: str, host_dir: Path) -> None:
-        """Copy a sandbox path (file or folder) into a host folder."""
+    def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
+        """Copy a sandbox path (file or folder) into a host folder; CopyTooLarge, nothing kept, past max_bytes."""
 
     def close(self) -> None: ...
 

@@ -27,9 +27,13 @@ from pathlib import Path
 import docker.errors
 import docker.types
 
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
-from corebench_runner.records import ExecResult
+from corebench_runner.records import ExecResult, Outcome
+from corebench_runner.sandbox import firewall
+from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
 from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
@@ -70,7 +74,8 @@ def image_labels(image: str) -> dict[str, str]:
                         "or `corebench images build CAPSULE_ID`") from None
 
 
-def container_config(spec: SandboxSpec, hand_in_ca: bool = False, blocked_hosts: dict[str, str] | None = None) -> dict:
+def container_config(spec: SandboxSpec, hand_in_ca: bool = False, network: str | None = None,
+                     blocked_hosts: dict[str, str] | None = None) -> dict:
     """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
     # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
     labels = {**spec.labels, MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
@@ -81,7 +86,7 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False, blocked_hosts:
         env.update({k: CA_PATH for k in CA_ENV_NAMES})
     config: dict = dict(
         image=spec.image, command=["sleep", "infinity"], name=_docker_name(name), labels=labels,
-        environment=env, working_dir="/", init=True, detach=True, network_mode=spec.network,
+        environment=env, working_dir="/", init=True, detach=True, network_mode=network or spec.network,
         pids_limit=spec.pids_limit, cap_drop=DROPPED_CAPABILITIES, security_opt=["no-new-privileges"],
         privileged=False, stdin_open=False, tty=False,
     )
@@ -98,7 +103,8 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False, blocked_hosts:
 
 
 class DockerSandbox:
-    def __init__(self, spec: SandboxSpec, settings: Settings | None = None) -> None:
+    def __init__(self, spec: SandboxSpec, settings: Settings | None = None, deadline: Deadline | None = None) -> None:
+        """deadline: stopped (with the reason) when this sandbox stops the task itself, e.g. for its disk limit."""
         self.spec = spec
         self.workdir = spec.workdir
         self._client = docker_client()
@@ -107,14 +113,25 @@ class DockerSandbox:
         self._owner: tuple[int, int] = (0, 0)
         self._idle_pid = "1"
         self._oom_kills = 0
+        self._deadline = deadline
+        self._disk_guard: DiskGuard | None = None
+        self._disk_stopped_at: float | None = None
+        self._disk_scope = ""
+        self._firewall_rules: list[list[str]] = []
         settings = settings or load_settings()
         self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
+        # "bridge" (internet on) means the task network, whose firewall keeps the host's services out of reach.
+        network = firewall.task_network() if spec.network == "bridge" else spec.network
         self.container = self._client.containers.create(**container_config(
-            spec, self._ca_bytes is not None, settings.blocked_host_entries()))
+            spec, self._ca_bytes is not None, network, settings.blocked_host_entries()))
         _open_sandboxes.add(self)
         try:
             self.container.start()
             self._prepare(settings)
+            if spec.disk:
+                measure, self._disk_scope = usage_measure(self.container.attrs, self.workdir, self._du_in_container)
+                self._disk_guard = DiskGuard(lambda: None if self._closed else measure(), size_bytes(spec.disk),
+                                             self._disk_exceeded)
         except docker.errors.APIError as exc:
             self.close()
             if spec.gpu and "device driver" in str(exc):
@@ -160,6 +177,10 @@ class DockerSandbox:
                 return
             self._closed = True
         _open_sandboxes.discard(self)
+        if self._disk_guard is not None:
+            self._disk_guard.close()
+        for rule in self._firewall_rules:
+            firewall.revoke(rule)
         try:
             self.container.remove(force=True, v=True)
         except docker.errors.NotFound:
@@ -167,6 +188,27 @@ class DockerSandbox:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: removal already under way
                 raise
+
+    def allow_host_port(self, port: int) -> None:
+        """Let this container reach one TCP port of the host (its model relay) through the task firewall."""
+        self.container.reload()
+        networks = self.container.attrs.get("NetworkSettings", {}).get("Networks", {})
+        address = (networks.get(firewall.TASK_NETWORK) or {}).get("IPAddress")
+        rule = firewall.allow(address, port) if address else None
+        if rule is not None:
+            self._firewall_rules.append(rule)
+
+    def _du_in_container(self, path: str) -> str:
+        return self._run(["sh", "-c", USAGE_SCRIPT, "du", path], user="root", timeout=120).stdout
+
+    def _disk_exceeded(self, used: int) -> None:
+        """Stop the task: kill what runs, and tell the scaffold (through the deadline) why."""
+        reason = (f"the task passed its disk limit: {human(used)} {self._disk_scope}, the limit is {self.spec.disk} "
+                  "(resources.disk in capsule.toml); the task was stopped")
+        self._disk_stopped_at = time.monotonic()
+        if self._deadline is not None:
+            self._deadline.stop(reason, Outcome.BUDGET_EXCEEDED)
+        self._kill_everything()
 
     def __enter__(self) -> "DockerSandbox":
         return self
@@ -211,6 +253,8 @@ class DockerSandbox:
         except docker.errors.NotFound:  # the container was closed under us (a watchdog did it)
             exit_code = None
         exit_code = -1 if exit_code is None else exit_code
+        if self._disk_stopped_at is not None and self._disk_stopped_at >= started and exit_code == 137:
+            stderr.add(f"\n[corebench: killed: the task passed its disk limit of {self.spec.disk}]\n".encode())
         timed_out = timeout is not None and exit_code in TIMEOUT_EXIT_CODES and seconds >= timeout * 0.95
         if exit_code == 137 and not timed_out and not self._closed and self._oom_kills_rose():
             stderr.add(f"\n[corebench: killed by the out-of-memory killer; the memory limit is {self.spec.memory}]\n".encode())
@@ -298,8 +342,10 @@ class DockerSandbox:
             buffer.seek(0)
             self.container.put_archive(dest, buffer)
 
-    def copy_out(self, src: str, host_dir: Path) -> None:
-        """Copy a sandbox file or folder into host_dir, as host_dir/<its name> (like `docker cp`)."""
+    def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
+        """Copy a sandbox file or folder into host_dir, as host_dir/<its name> (like `docker cp`).
+
+        Streamed: past max_bytes of files the copy stops, keeps nothing, and raises CopyTooLarge."""
         src = self._abs(src)
         try:
             chunks, _ = self.container.get_archive(src)
@@ -307,13 +353,7 @@ class DockerSandbox:
             raise FileNotFoundError(src) from None
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile() as buffer:
-            for chunk in chunks:
-                buffer.write(chunk)
-            buffer.seek(0)
-            with tarfile.open(fileobj=buffer) as tar:
-                # The "data" filter refuses absolute paths, links out of host_dir and device files.
-                tar.extractall(host_dir, filter="data")
+        extract_capped(chunks, host_dir, max_bytes, src)
 
 
 def _docker_name(name: str) -> str:
@@ -356,4 +396,5 @@ def remove_leftovers(run_id: str | None = None, include_live: bool = False) -> l
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: another cleaner (a Ray node on this host) is removing it
                 raise
+    firewall.prune()  # the relay rules of containers that are gone
     return removed

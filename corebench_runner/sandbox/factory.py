@@ -6,18 +6,23 @@ import functools
 import shutil
 import subprocess
 
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import Sandbox, SandboxSpec
 
 SANDBOX_KINDS = ("docker", "local")
 
 
-def open_sandbox(kind: str, spec: SandboxSpec) -> Sandbox:
-    """Start a sandbox of this kind; use it as a context manager so it is always closed."""
+def open_sandbox(kind: str, spec: SandboxSpec, deadline: Deadline | None = None) -> Sandbox:
+    """Start a sandbox of this kind; use it as a context manager so it is always closed.
+
+    A Docker sandbox that stops the task itself (its workspace passed spec.disk) stops `deadline`
+    with the reason, so the scaffold ends at its next model call.
+    """
     if kind == "docker":
         from corebench_runner.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(spec)
+        return DockerSandbox(spec, deadline=deadline)
     if kind == "local":
         from corebench_runner.sandbox.local import LocalSandbox
 

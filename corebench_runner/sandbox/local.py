@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from corebench_runner.records import ExecResult
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
 from corebench_runner.sandbox.output import CappedOutput
 
 WARNING = "the local sandbox is not a sandbox: commands run on this host as the current user, with no isolation"
@@ -79,8 +79,13 @@ class LocalSandbox:
     def copy_in(self, host_dir: Path, dest: str) -> None:
         shutil.copytree(host_dir, self._path(dest), dirs_exist_ok=True, symlinks=True)
 
-    def copy_out(self, src: str, host_dir: Path) -> None:
+    def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
         source = self._path(src)
+        if max_bytes is not None and source.exists():
+            files = [source] if source.is_file() else [p for p in source.rglob("*") if p.is_file() and not p.is_symlink()]
+            size = sum(p.stat().st_size for p in files)
+            if size > max_bytes:
+                raise CopyTooLarge(f"{source} holds {size} bytes, more than {max_bytes}")
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

@@ -15,6 +15,7 @@ from typing import Any
 
 from corebench_runner.agent_context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
 from corebench_runner.agent_tools import TOOL_SPECS, Toolbox
+from corebench_runner.deadline import DeadlineReached
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.errors import ModelUnavailable
@@ -119,6 +120,8 @@ class _Session:
                     return self.finish(None, "submitted")
         except ModelUnavailable as exc:
             return self.finish(Outcome.INFRA_ERROR, f"model API unavailable: {exc}")
+        except DeadlineReached as exc:  # the task's deadline ended a model call, or the sandbox stopped the task
+            return self.finish(exc.outcome, str(exc))
         except UserError:
             raise  # e.g. a rejected key: retrying or scoring cannot help; the user must act
         except Exception as exc:  # a failing sandbox (container gone, engine down) is infrastructure, not the agent

@@ -1,0 +1,146 @@
+"""The task network: task containers reach the internet and their own relay, not the host's services.
+
+Task containers join a bridge network of their own (TASK_NETWORK, Linux bridge BRIDGE, no traffic
+between containers). Packets from a container to any address of the host enter the host's
+INPUT chain, where one rule sends everything that comes in on BRIDGE to CHAIN:
+
+    CHAIN: ACCEPT  -s <container> -p tcp --dport <its relay's port>   (one per task, while it runs)
+           ACCEPT  replies to connections the host opened
+           REJECT  everything else (a listener on the host's 0.0.0.0 answers "connection refused")
+
+Traffic to the internet is forwarded, not input, so it is untouched (Docker's own rules NAT it).
+The network and the base rules are made when missing (so again after a reboot); a task's ACCEPT
+rule is added when its relay starts and deleted when its sandbox closes (a killed run's are deleted
+by the next run and by `corebench clean`). When iptables is missing
+or refuses (not root), the run says so once and goes on without the firewall.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+
+import docker.errors
+
+from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
+
+TASK_NETWORK = "corebench-tasks"
+BRIDGE = "cb-tasks0"
+CHAIN = "COREBENCH-TASKS"
+BASE_RULES = (  # (chain, rule), in order; each is added only when `iptables -C` does not find it
+    ("INPUT", ["-i", BRIDGE, "-j", CHAIN]),
+    (CHAIN, ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]),
+    (CHAIN, ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]),
+)
+
+_lock = threading.Lock()
+_network: str | None = None
+_firewall_on = False
+
+
+class FirewallError(Exception):
+    pass
+
+
+def _iptables(*args: str) -> subprocess.CompletedProcess:
+    if shutil.which("iptables") is None:
+        raise FirewallError("iptables is not installed (apt-get install iptables)")
+    try:
+        return subprocess.run(["iptables", "-w", "10", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FirewallError(f"iptables failed to run: {exc}") from None
+
+
+def _ensure(chain: str, rule: list[str], insert: bool) -> None:
+    if _iptables("-C", chain, *rule).returncode == 0:
+        return
+    done = _iptables(*(["-I", chain, "1"] if insert else ["-A", chain]), *rule)
+    if done.returncode != 0:
+        raise FirewallError(done.stderr.strip() or f"iptables exit {done.returncode}")
+
+
+def install_rules() -> None:
+    """The chain and its base rules, when missing (FirewallError when iptables cannot add them)."""
+    made = _iptables("-N", CHAIN)
+    if made.returncode != 0 and "exists" not in made.stderr:
+        raise FirewallError(made.stderr.strip() or f"iptables exit {made.returncode}")
+    for chain, rule in BASE_RULES:
+        _ensure(chain, rule, insert=chain == "INPUT")
+
+
+def _ensure_network() -> None:
+    client = docker_client()
+    if client.networks.list(names=[TASK_NETWORK]):
+        return
+    try:
+        client.networks.create(TASK_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1"}, options={
+            "com.docker.network.bridge.name": BRIDGE, "com.docker.network.bridge.enable_icc": "false"})
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: another process made it first
+            raise
+
+
+def task_network() -> str:
+    """The network task containers join: TASK_NETWORK behind its firewall, or Docker's `bridge`
+    (said once on stderr) when the network cannot be made; without the rules, also said once."""
+    global _network, _firewall_on
+    with _lock:
+        if _network is not None:
+            return _network
+        try:
+            _ensure_network()
+            _network = TASK_NETWORK
+        except docker.errors.APIError as exc:
+            _network = "bridge"
+            _say(f"the task network {TASK_NETWORK} could not be made ({exc.explanation or exc}); tasks use Docker's "
+                 "bridge network and can reach services on this host")
+            return _network
+        try:
+            install_rules()
+            _firewall_on = True
+            prune()  # rules a killed run left behind
+        except FirewallError as exc:
+            _say(f"the task network's firewall could not be installed ({exc}); task containers can reach services "
+                 "on this host (run as root with iptables to block them)")
+        return _network
+
+
+def allow(container_ip: str, port: int) -> list[str] | None:
+    """Let one container reach one TCP port of the host (its relay); returns the rule for `revoke`."""
+    if not _firewall_on:
+        return None
+    rule = ["-s", container_ip, "-p", "tcp", "--dport", str(port), "-j", "ACCEPT"]
+    if _iptables("-I", CHAIN, "1", *rule).returncode != 0:
+        return None
+    return rule
+
+
+def revoke(rule: list[str]) -> None:
+    try:
+        _iptables("-D", CHAIN, *rule)
+    except FirewallError:
+        pass
+
+
+def prune() -> list[str]:
+    """Delete the ACCEPT rules of containers no longer on the task network (their process was killed
+    before its sandbox closed); returns the rules deleted. A live container's rules stay."""
+    try:
+        attached = docker_client().networks.get(TASK_NETWORK).attrs.get("Containers") or {}
+        listed = _iptables("-S", CHAIN)
+    except (docker.errors.NotFound, FirewallError):
+        return []
+    live = {c.get("IPv4Address", "").split("/")[0] for c in attached.values()}
+    removed = []
+    for line in listed.stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["-A", CHAIN] and "-s" in parts and parts[parts.index("-s") + 1].split("/")[0] not in live:
+            if _iptables("-D", *parts[1:]).returncode == 0:
+                removed.append(" ".join(parts[1:]))
+    return removed
+
+
+def _say(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
