@@ -25,6 +25,7 @@ from corebench_runner.sandbox.base import SandboxSpec
 LABEL = "corebench.run"  # as runs and checks: `corebench clean` finds a leftover container
 START_MARK = "/tmp/.corebench-reproduce-started"
 MAX_READ_BYTES = 2_000_000  # values are looked for in files up to this size
+MAX_LISTED_FILES = 200  # a run that writes thousands of files (checkpoints, caches) lists the first ones
 TAIL_CHARS = 1500
 
 
@@ -93,7 +94,9 @@ def reproduce(capsule: Capsule, progress: Callable[[str], None] | None = None, k
 
 def _read_produced(sandbox, root: str, listing: str, out_dir: Path) -> list[ProducedFile]:
     files = []
-    for line in listing.splitlines():
+    for line in sorted(listing.splitlines(), key=lambda entry: not entry.partition(" ")[2].startswith("results/")):
+        if len(files) == MAX_LISTED_FILES:
+            break
         size_text, _, relative = line.partition(" ")
         if not relative or relative.startswith(".corebench") or relative == levels.REPORT_NAME:
             continue

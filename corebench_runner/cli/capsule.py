@@ -149,8 +149,11 @@ def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, fr
     click.echo(f"created {dest}")
     click.echo(f"language: {draft.language or '(not detected: fill it in)'}; environment: "
                f"{draft.dockerfile.read_text().split('FROM ', 1)[-1].split()[0]}")
-    click.echo(f"next: fill in {dest / CAPSULE_FILE} ({'' if reproduce else 'reproduce, '}field, task prompt) and "
-               f"environment/Dockerfile, then `corebench capsule reproduce {name}` to run the code and see its numbers")
+    unfilled = [key for key, value in (("reproduce", draft.reproduce), ("field", draft.field),
+                                         ("language", draft.language), ("task_prompt", draft.task_prompt)) if not value]
+    todo = f"fill in {', '.join(unfilled)} in {dest / CAPSULE_FILE}, " if unfilled else ""
+    click.echo(f"next: {todo}add what the code needs to environment/Dockerfile, then "
+               f"`corebench capsule reproduce {name}` to run the code and see its numbers")
 
 
 @capsule_group.command("reproduce")
