@@ -73,3 +73,9 @@ def test_settings_live_in_one_folder_and_an_old_file_is_still_read(tmp_path: Pat
     doctor = CliRunner().invoke(main, ["doctor"])
     assert f"warn  settings read from the old place {old}: move it to " \
            f"{tmp_path / 'config' / 'corebench-runner' / 'settings.toml'}" in doctor.output.splitlines()
+
+
+def test_without_docker_host_the_fix_is_to_start_the_local_engine(monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert engine.engine_not_answering() == "the local Docker engine is not answering"
+    assert "bash scripts/start_docker.sh" in engine.engine_fix()

@@ -282,7 +282,7 @@ def test_model_usage_of_a_crashed_attempt_is_charged_to_its_task(tmp_path: Path,
 
 
 def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
-    """A user without a running engine is told how to start it; nothing is recorded as a run."""
+    """A user whose engine does not answer is told what to fix; nothing is recorded as a run."""
     from corebench_runner.sandbox.engine import docker_client
 
     docker_client.cache_clear()
@@ -295,6 +295,8 @@ def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
         docker_client.cache_clear()
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [result.output.strip()]
-    assert "Docker engine is not answering" in result.output and "start_docker.sh" in result.output
+    # The engine is the one DOCKER_HOST names, so the message names DOCKER_HOST, not the local engine.
+    assert f"the Docker engine at DOCKER_HOST=unix://{tmp_path}/no-engine.sock is not answering" in result.output
+    assert "point DOCKER_HOST at a running engine, or unset it" in result.output
     listed = CliRunner().invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output) == []
