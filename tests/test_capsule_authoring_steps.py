@@ -141,9 +141,13 @@ def test_reproduce_and_record_before_any_question_exists(tmp_path: Path):
     result = cli(suite, "images", "build", "draft")
     assert result.exit_code == 0 and result.output.strip().splitlines()[-1].startswith("corebench/env-draft:")
 
+    with (folder / "code" / "analysis.py").open("a") as code:
+        code.write("open('scratch.log', 'w').write('fit done: loss 0.25\\n')\n")  # outside results/
     result = cli(suite, "capsule", "reproduce", "draft")
     assert result.exit_code == 0, result.output
     assert "results/summary.json  (" in result.output and "kept in the capsule" in result.output
+    assert "scratch.log  (20 bytes; outside results/: not kept; make the code write into results/)" in result.output
+    assert not (folder / "scratch.log").exists()
     assert "    3.7333         --file results/summary.json --key mean_petal_length" in result.output
     assert (folder / "results" / "summary.json").is_file()
 
