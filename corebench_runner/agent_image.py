@@ -1,34 +1,45 @@
-"""The agent-CLI image layer: the task's image plus Node.js and Claude Code.
+"""Agent layers: a task's image plus one agent's native binary and the script that runs it.
 
-Tagged by a content hash of what goes in (the task image's id, the Dockerfile, the run
-script, the pinned Claude Code version and the CA bundle), so it is built once per task
-image and rebuilt whenever any of those change. The Dockerfile and the script that runs
-inside the container ship as files in corebench_runner/data/.
+The binary comes from the host's npm cache (agents/npm_fetch.py), so the build copies files
+and needs no network. A layer is tagged `corebench/agent-<name>:<hash>` by a content hash of
+what goes in (the task image's id, the Dockerfile, the scripts, the recipe and the binary's
+SHA-256), so it is built once per task image and agent version and reused after.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import shutil
 import tempfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import docker.errors
 
+from corebench_runner.agents.npm_fetch import FetchedAgent, fetch
+from corebench_runner.agents.recipe import AgentRecipe
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
 from corebench_runner.sandbox.engine import docker_client
 from corebench_runner.settings import Settings, load_settings
 
-# Pinned: the last release whose npm package is plain JavaScript for Node >= 18 (Debian
-# bookworm ships Node 18); later releases ship a native binary and need Node >= 22.
-CLAUDE_CODE_VERSION = "2.1.100"
-DOCKERFILE = "claude-code.Dockerfile"
-RUN_SCRIPT = "run-claude-code.sh"
-RUN_SCRIPT_IN_IMAGE = "/usr/local/bin/corebench-run-claude-code"
-REPOSITORY = "corebench/agent-claude-code"
+DOCKERFILE = "agent.Dockerfile"
+ENTER_SCRIPT = "enter-agent.sh"
+RUN_SCRIPT_IN_IMAGE = "/usr/local/bin/corebench-enter-agent"
+REPOSITORY_PREFIX = "corebench/agent-"
+AGENT_LABEL = "corebench.agent"
 HASH_CHARS = 16
+
+
+@dataclass(frozen=True)
+class AgentLayer:
+    """A built layer, as `corebench doctor` lists it."""
+
+    tag: str
+    agent: str  # name@version
+    task_image: str
+    size_bytes: int
 
 
 def _data(name: str) -> bytes:
@@ -43,37 +54,66 @@ def _task_image_id(task_image: str) -> str:
                         "(`corebench images build-base`, or run the capsule once to build its environment)") from None
 
 
-def claude_code_tag(task_image: str, settings: Settings | None = None, version: str = CLAUDE_CODE_VERSION) -> str:
-    settings = settings or load_settings()
+def layer_tag(task_image: str, recipe: AgentRecipe, fetched: FetchedAgent) -> str:
     digest = hashlib.sha256()
-    for part in (_task_image_id(task_image).encode(), _data(DOCKERFILE), _data(RUN_SCRIPT), version.encode(),
-                 settings.ca_bundle_bytes() or b""):
+    for part in (_task_image_id(task_image).encode(), _data(DOCKERFILE), _data(ENTER_SCRIPT), recipe.run_script,
+                 recipe.label.encode(), recipe.command.encode(), recipe.files[0].encode(), fetched.digest.encode()):
         digest.update(hashlib.sha256(part).digest())
-    return f"{REPOSITORY}:{digest.hexdigest()[:HASH_CHARS]}"
+    return f"{REPOSITORY_PREFIX}{recipe.name}:{digest.hexdigest()[:HASH_CHARS]}"
 
 
-def claude_code_image(task_image: str, settings: Settings | None = None, version: str = CLAUDE_CODE_VERSION) -> str:
-    """Build (or reuse) the Claude Code layer on top of `task_image`; returns its tag.
+def agent_image(task_image: str, recipe: AgentRecipe, settings: Settings | None = None) -> str:
+    """Build (or reuse) `recipe`'s layer on top of `task_image`; returns its tag.
 
-    A failed build raises UserError naming its build log.
+    A failed fetch or build raises UserError naming the agent and its log (the task is then an
+    infra_error, never a wrong answer).
     """
-    if not re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", version):
-        raise UserError(f"Claude Code version {version!r} is not a version number; use e.g. {CLAUDE_CODE_VERSION}")
-    settings = settings or load_settings()
-    tag = claude_code_tag(task_image, settings, version)
+    fetched = fetch(recipe)
+    tag = layer_tag(task_image, recipe, fetched)
     try:
         docker_client().images.get(tag)
         return tag
     except docker.errors.ImageNotFound:
         pass
-    log_dir = Path(settings.build_dir) / "agent" / "claude-code" / tag.rsplit(":", 1)[1]
-    with tempfile.TemporaryDirectory(prefix="corebench-claude-code-") as tmp:
+    settings = settings or load_settings()
+    log_dir = Path(settings.build_dir) / "agent" / recipe.name / tag.rsplit(":", 1)[1]
+    with tempfile.TemporaryDirectory(prefix=f"corebench-{recipe.name}-") as tmp:
         context = Path(tmp)
         (context / "Dockerfile").write_bytes(_data(DOCKERFILE))
-        (context / RUN_SCRIPT).write_bytes(_data(RUN_SCRIPT))
-        (context / "extra-ca.crt").write_bytes(settings.ca_bundle_bytes() or b"")
-        labels = {"corebench.image": "agent", "corebench.agent": f"claude-code@{version}",
-                  "corebench.task_image": task_image}
-        run_build(context, tag, log_dir, labels=labels, what=f"the Claude Code layer on {task_image}",
-                  buildargs={"TASK_IMAGE": task_image, "CLAUDE_CODE_VERSION": version})
+        (context / "enter-agent.sh").write_bytes(_data(ENTER_SCRIPT))
+        (context / "run-agent.sh").write_bytes(recipe.run_script)
+        # Hard links where the cache shares the filesystem: the binaries are hundreds of MB.
+        shutil.copytree(fetched.folder / "files", context / "files", copy_function=_link_or_copy)
+        labels = {"corebench.image": "agent", AGENT_LABEL: recipe.label, "corebench.task_image": task_image}
+        run_build(context, tag, log_dir, labels=labels, what=f"the {recipe.label} agent layer on {task_image}",
+                  buildargs={"TASK_IMAGE": task_image, "AGENT_BINARY": recipe.files[0],
+                             "AGENT_COMMAND": recipe.command})
     return tag
+
+
+def claude_code_image(task_image: str) -> str:
+    """The bundled Claude Code's layer on `task_image` (the claude-code and default command scaffolds')."""
+    from corebench_runner.agents.recipe import bundled_recipe
+
+    return agent_image(task_image, bundled_recipe("claude-code"))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        Path(target).hardlink_to(source)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def built_layers() -> list[AgentLayer]:
+    """Every agent layer on this machine, newest first."""
+    images = docker_client().images.list(filters={"label": f"{AGENT_LABEL}"})
+    layers = []
+    for image in sorted(images, key=lambda i: i.attrs.get("Created", ""), reverse=True):
+        labels = image.labels or {}
+        for tag in image.tags:
+            if tag.startswith(REPOSITORY_PREFIX):
+                layers.append(AgentLayer(tag=tag, agent=labels.get(AGENT_LABEL, "?"),
+                                         task_image=labels.get("corebench.task_image", "?"),
+                                         size_bytes=int(image.attrs.get("Size") or 0)))
+    return layers

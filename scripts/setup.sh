@@ -15,6 +15,8 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm fetches the agents' native binaries; any npm will do, so Debian's only when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
@@ -39,5 +41,8 @@ fi
 
 log "base images (built from Debian's archive; cached after the first build)"
 .venv/bin/corebench images build-base
+
+log "agent binaries: Claude Code, Codex, OpenCode (from npm; cached after the first fetch)"
+.venv/bin/python -m corebench_runner.agents.npm_fetch
 
 log "ready: $ROOT/.venv/bin/corebench"

@@ -66,6 +66,13 @@ def doctor() -> None:
             checks.fail(f"base images missing: {', '.join(missing)}", "run `corebench images build-base`")
         else:
             checks.ok(f"base images: {', '.join(b.tag for b in BASE_IMAGES.values())}")
+        from corebench_runner.agents.health import agent_checks
+
+        for check in agent_checks():  # native agent binaries cached, agent layers built
+            if check.level == "warn":
+                checks.warn(check.what, check.fix)
+            else:
+                checks.ok(check.what)
         leftovers = client.containers.list(all=True, filters={"label": "corebench.managed=1"})
         if leftovers:
             checks.warn(f"{len(leftovers)} corebench container(s) exist", "if no run is going on, `corebench clean` removes them")

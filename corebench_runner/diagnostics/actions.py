@@ -1,8 +1,9 @@
 """Turn a scaffold's transcript into a flat list of what the agent did in the sandbox.
 
 Each scaffold writes its own event shapes (docs/models.md, docs/scaffolds.md): core-agent
-`tool_call` events, the oracle's `command` and `extract` events, and the command scaffold's
-Claude Code stream events (`agent_event`). The diagnostics read only Actions, so a new scaffold
+`tool_call` events, the oracle's `command` and `extract` events, the agent CLIs' normalised
+`tool_call` events (with an `action`, agents/normalise.py), and older command-scaffold runs'
+raw Claude Code stream events (`agent_event`). The diagnostics read only Actions, so a new scaffold
 needs one small reader here and no change to the rules.
 """
 
@@ -48,7 +49,9 @@ def read_actions(transcript: Iterable[dict[str, Any]]) -> list[Action]:
     actions: list[Action] = []
     for event in events:
         kind = event.get("type")
-        if kind == "tool_call":
+        if kind == "tool_call" and isinstance(event.get("action"), dict):
+            action = _agent_cli_action(event)
+        elif kind == "tool_call":
             action = _core_agent_action(event)
         elif kind == "command" and "agent" not in event:  # with "agent": the wrapper of an agent CLI, not its work
             action = _oracle_command(event)
@@ -101,6 +104,21 @@ def _core_agent_action(event: dict[str, Any]) -> Action | None:
         answers = tool_input.get("answers")
         return Action(kind="submit", answers=answers if isinstance(answers, dict) else None,
                       failed=failed or event.get("accepted") is False)
+    return None
+
+
+def _agent_cli_action(event: dict[str, Any]) -> Action | None:
+    """An agent CLI's tool call, already classified by its reader (agents/normalise*.py)."""
+    action = event["action"]
+    kind = action.get("kind")
+    output, failed = _text(event.get("output")), bool(action.get("failed"))
+    if kind == "command":
+        exit_code = action.get("exit_code")
+        return Action(kind="command", command=str(action.get("command", "")), output=output,
+                      exit_code=exit_code if isinstance(exit_code, int) else None)
+    if kind in ("read", "write", "edit"):
+        return Action(kind=kind, path=str(action.get("path", "")), output=output if kind == "read" else "",
+                      written=str(action.get("written", "")), replaced=str(action.get("replaced", "")), failed=failed)
     return None
 
 

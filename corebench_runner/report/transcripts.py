@@ -53,7 +53,11 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
             items.append({"kind": "prompt", "number": number, "system": _text(event.get("system")),
                           "user": _text(event.get("user")), "tools": _names(event.get("tools"))})
         elif kind in ("reminder", "note"):
-            items.append({"kind": "note", "number": number, "label": kind, "text": _text(event.get("text"))})
+            items.append({"kind": "note", "number": number, "label": _text(event.get("label")) or kind,
+                          "text": _text(event.get("text"))})
+        elif kind == "message":  # what an agent CLI said (agents/normalise.py)
+            items.append({"kind": "note", "number": number, "label": _text(event.get("role")) or "message",
+                          "text": _text(event.get("text"))})
         elif kind == "end":
             items.append({"kind": "end", "number": number, "outcome": _text(event.get("outcome")) or "graded",
                           "reason": _text(event.get("reason")), "steps": _text(event.get("steps"))})
@@ -73,6 +77,10 @@ def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
             blocks.append({"kind": "tool_use", "name": str(block.get("name", "")), "input": _json(block.get("input"))})
         elif block is not None:
             blocks.append({"kind": "other", "text": _json(block)})
+    if event.get("path"):  # a call the metering relay forwarded for an agent CLI
+        refused = f", refused: {event['refused']}" if event.get("refused") else ""
+        blocks.append({"kind": "text", "text": f"{_text(event.get('method'))} {_text(event.get('path'))} -> "
+                                               f"{_text(event.get('status'))} {_text(event.get('model'))}{refused}"})
     usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
     return {"kind": "model_call", "number": number, "step": _text(event.get("step")), "blocks": blocks,
             "t": _text(event.get("t")), "seconds": _text(event.get("seconds")),
@@ -82,6 +90,9 @@ def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
 def _tool_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
     tool_input = event.get("input")
     command = tool_input.get("command") if isinstance(tool_input, dict) and len(tool_input) == 1 else None
+    action = event.get("action")
+    if isinstance(action, dict) and action.get("kind") == "command":  # an agent CLI's shell command
+        command = action.get("command")
     flags = [label for key, label in (("is_error", "error"), ("timed_out", "timed out")) if event.get(key) is True]
     if "accepted" in event:
         flags.append("accepted" if event.get("accepted") is True else "refused")

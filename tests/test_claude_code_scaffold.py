@@ -1,5 +1,5 @@
-"""The command scaffold: real Claude Code in a real container, talking to the local Messages
-server (streaming) only through the metering relay on the host."""
+"""The claude-code scaffold: the real native Claude Code binary in a real container, talking to the
+local Messages server (streaming) only through the metering relay on the host."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from corebench_runner.agent_cli import default_gateway
-from corebench_runner.agent_image import CLAUDE_CODE_VERSION, claude_code_image, claude_code_tag
+from corebench_runner.agent_image import agent_image as build_layer
+from corebench_runner.agent_image import layer_tag
+from corebench_runner.agents.npm_fetch import fetch
+from corebench_runner.agents.recipe import bundled_recipe, with_version
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.pricing import find_price, load_prices
@@ -21,7 +24,8 @@ from corebench_runner.sandbox.docker import DockerSandbox
 from corebench_runner.store import open_store
 from corebench_runner.messages_server import MessagesServer
 
-COMMAND = load_plugin("scaffolds", "command")
+COMMAND = load_plugin("scaffolds", "claude-code")
+RECIPE = bundled_recipe("claude-code")
 TASK_IMAGE = "corebench/python:bookworm"
 MODEL = "claude-sonnet-4-5"
 REAL_KEY = "sk-ant-api03-REAL-KEY-must-never-reach-a-container-4f1c9a"
@@ -39,7 +43,7 @@ def say(text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def agent_image() -> str:
-    return claude_code_image(TASK_IMAGE)
+    return build_layer(TASK_IMAGE, RECIPE)
 
 
 @pytest.fixture
@@ -98,13 +102,17 @@ def test_claude_code_runs_the_task_and_its_report_is_collected_and_metered(agent
     calls = [t for t in submission.transcript if t["type"] == "model_call"]
     price = find_price(MODEL, load_prices())
     assert usage.cost_usd == pytest.approx(sum(price.cost(Usage(**c["usage"])) for c in calls))
-    events = [t["event"] for t in submission.transcript if t["type"] == "agent_event"]
-    # Claude Code's own reckoning of the cost agrees with the relay's.
-    assert usage.cost_usd > 0 and events[-1]["total_cost_usd"] == pytest.approx(usage.cost_usd)
-    # The transcript holds Claude Code's own events: the tool call and the final result.
-    assert any(b.get("type") == "tool_use" and b.get("name") == "Bash"
-               for e in events if e.get("type") == "assistant" for b in e["message"]["content"])
-    assert events[-1]["type"] == "result" and events[-1]["result"] == "I wrote report.json."
+    # Claude Code's own reckoning of the cost (its final result line) agrees with the relay's.
+    final = [t for t in submission.transcript if t["type"] == "note" and "agent_cost_usd" in t][-1]
+    assert usage.cost_usd > 0 and final["agent_cost_usd"] == pytest.approx(usage.cost_usd)
+    assert "I wrote report.json." in final["text"]
+    # The transcript holds the tool call with its output, and what the agent said.
+    (call,) = [t for t in submission.transcript if t["type"] == "tool_call"]
+    assert call["name"] == "Bash" and call["action"]["kind"] == "command" and "statistics" in call["action"]["command"]
+    assert call["is_error"] is False
+    assert {"type": "message", "role": "assistant", "text": "Running a command."} in submission.transcript
+    # One run, no resume: the report was there.
+    assert [t["attempt"] for t in submission.transcript if t["type"] == "command"] == [1]
     assert submission.steps == 2
 
 
@@ -148,19 +156,36 @@ def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
 
 @pytest.mark.docker
 @pytest.mark.slow
-def test_an_agent_that_writes_no_report_is_no_report(agent_image, task, upstream):
-    upstream.add(say("I could not run the code."))
+def test_an_agent_that_writes_no_report_is_resumed_once_then_no_report(agent_image, task, upstream):
+    upstream.add(say("I could not run the code."), say("Still nothing to report."))
     submission = run_task(agent_image, task, upstream)
     assert submission.outcome is Outcome.NO_REPORT
     assert submission.answers is None
     assert "wrote no report at /workspace/report.json" in submission.error
-    assert submission.usage.calls == 1
+    assert submission.usage.calls == 2
+    assert [t["attempt"] for t in submission.transcript if t["type"] == "command"] == [1, 2]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_resumed_session_continues_the_conversation_and_its_report_counts(agent_image, task, upstream):
+    upstream.add(say("I think the mean is 2.5."),
+                 bash(f"echo '{{\"{QUESTION}\": 2.5}}' > /workspace/report.json"), say("Written."))
+    submission = run_task(agent_image, task, upstream)
+    assert submission.outcome is None and submission.answers == {QUESTION: 2.5}
+    reminder = next(t for t in submission.transcript if t["type"] == "reminder")
+    assert "/workspace/report.json" in reminder["text"] and reminder["attempt"] == 2
+    commands = [t for t in submission.transcript if t["type"] == "command"]
+    assert [c["attempt"] for c in commands] == [1, 2] and commands[1]["resumed_session"]
+    # The same session went on: the model saw its first answer and then the reminder.
+    resumed = upstream.main_requests[1].body["messages"]
+    assert "the mean is 2.5" in json.dumps(resumed) and "report.json" in json.dumps(resumed[-1])
 
 
 @pytest.mark.docker
 @pytest.mark.slow
 def test_an_agent_past_the_wall_clock_is_stopped_as_a_timeout(agent_image, task, upstream):
-    upstream.add(bash("sleep 300"), say("never reached"))
+    upstream.add(bash("python3 -c \"import time; time.sleep(300)\""), say("never reached"))
     submission = run_task(agent_image, task, upstream, Limits(wall_seconds=20))
     assert submission.outcome is Outcome.TIMEOUT
     assert "ran past 20s" in submission.error
@@ -180,11 +205,12 @@ def test_a_container_without_the_agent_layer_is_an_infrastructure_error(task, up
 
 @pytest.mark.docker
 def test_the_agent_layer_is_cached_by_content(agent_image):
-    assert agent_image == claude_code_tag(TASK_IMAGE)
-    assert claude_code_image(TASK_IMAGE) == agent_image  # no rebuild: same tag back
-    assert claude_code_tag(TASK_IMAGE, version="2.1.99") != agent_image
-    assert claude_code_tag("corebench/r:bookworm") != agent_image
-    assert COMMAND.version == f"claude-code@{CLAUDE_CODE_VERSION}"
+    fetched = fetch(RECIPE)
+    assert agent_image == layer_tag(TASK_IMAGE, RECIPE, fetched)
+    assert build_layer(TASK_IMAGE, RECIPE) == agent_image  # no rebuild: same tag back
+    assert layer_tag(TASK_IMAGE, with_version(RECIPE, "2.1.99"), fetched) != agent_image
+    assert layer_tag("corebench/r:bookworm", RECIPE, fetched) != agent_image
+    assert COMMAND.version == f"claude-code@{RECIPE.version}"
 
 
 def test_default_gateway_is_read_from_the_route_table():
@@ -214,7 +240,7 @@ def test_a_scripted_claude_code_session_runs_end_to_end_through_the_cli_with_no_
 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     store = tmp_path / "results.sqlite"
-    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{CLAUDE_CODE_SESSION}", "--scaffold", "command",
+    result = CliRunner().invoke(main, ["run", "--model", f"scripted:{CLAUDE_CODE_SESSION}", "--scaffold", "claude-code",
                                        "--capsules", "iris-lda", "--level", "hard", "--quiet", "--store", str(store)])
     assert result.exit_code == 0, result.output
     with open_store(store, create=False) as opened:

@@ -1,0 +1,65 @@
+"""The relay an agent talks to, for the model API it speaks, and what it forwards to.
+
+The key stays on the host: the relay holds it; the container only gets the relay's per-task token.
+"""
+
+from __future__ import annotations
+
+import os
+from corebench_runner.errors import UserError
+from corebench_runner.models.base import ModelClient
+from corebench_runner.models.pricing import find_price, load_prices
+from corebench_runner.records import Limits, Usage
+from corebench_runner.relay import CostFunction, MeteringRelay
+from corebench_runner.relay_usage import MESSAGES, RESPONSES
+from corebench_runner.settings import load_settings
+
+# api -> (key variable, base URL variable, public API)
+UPSTREAMS = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+             "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")}
+
+
+def upstream_of(model: ModelClient, api: str) -> tuple[str, str, str]:
+    """(base URL, API key, model id) the relay forwards to; the key stays on the host."""
+    key_env, url_env, public = UPSTREAMS[api]
+    protocol = str(getattr(model, "protocol", "") or "")
+    if protocol and not protocol.startswith(api):  # e.g. codex given an anthropic: model
+        raise UserError(f"this agent speaks the {'OpenAI' if api == 'openai' else 'Anthropic'} API, but --model "
+                        f"{model.name} is {protocol}; pass --model {api}:MODEL (or a scripted session whose "
+                        f"protocol is {'openai-responses or openai-chat' if api == 'openai' else 'anthropic-messages'})")
+    base_url = getattr(model, "base_url", None) or os.environ.get(url_env) or public
+    # The clients keep their key inside their SDK client (e.g. a scripted model's local key).
+    inner = getattr(model, "inner", None) or getattr(model, "_inner", None) or model
+    sdk = getattr(inner, "_sdk", None) or getattr(model, "_sdk", None)
+    api_key = getattr(inner, "api_key", None) or getattr(sdk, "api_key", None) or os.environ.get(key_env, "")
+    if not api_key:
+        raise UserError(f"${key_env} is not set; the agent's relay needs a key to add (or use --model scripted:FILE)")
+    model_id = getattr(inner, "model", None) or model.name.split(":", 1)[-1]
+    return str(base_url).rstrip("/"), api_key, model_id
+
+
+def price_lookup() -> CostFunction:
+    prices = load_prices()
+
+    def cost(model_id: str, usage: Usage) -> float | None:
+        price = find_price(model_id, prices)
+        return price.cost(usage) if price else None
+
+    return cost
+
+
+# The relay's protocol for each API; its OpenAI routes serve Responses and Chat Completions alike.
+PROTOCOLS = {"anthropic": MESSAGES, "openai": RESPONSES}
+
+
+def start_relay(api: str, base_url: str, api_key: str, limits: Limits, host: str, model_id: str) -> MeteringRelay:
+    """A relay on the host's address on the container network (all addresses where that one cannot be
+    bound, e.g. when the engine runs in a VM); the per-task token still guards it. Every call is
+    pinned to the run's model."""
+    settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens,
+                    ca_file=load_settings().ca_bundle, protocol=PROTOCOLS[api], model=model_id)
+    try:
+        relay = MeteringRelay(base_url, api_key, host=host, **settings)
+    except OSError:
+        relay = MeteringRelay(base_url, api_key, host="0.0.0.0", **settings)
+    return relay.start()

@@ -1,0 +1,9 @@
+"""The claude-code scaffold: Claude Code (Anthropic Messages API) in the task's container, behind the metering relay.
+
+Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_CLAUDE_CODE_VERSION); see docs/scaffolds.md.
+"""
+
+from corebench_runner.agents.recipe import bundled_recipe
+from corebench_runner.agents.scaffold import AgentScaffold
+
+SCAFFOLD = AgentScaffold("claude-code", lambda: bundled_recipe("claude-code"))

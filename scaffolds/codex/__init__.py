@@ -1,0 +1,9 @@
+"""The codex scaffold: OpenAI's Codex CLI (OpenAI Responses API) in the task's container, behind the metering relay.
+
+Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_CODEX_VERSION); see docs/scaffolds.md.
+"""
+
+from corebench_runner.agents.recipe import bundled_recipe
+from corebench_runner.agents.scaffold import AgentScaffold
+
+SCAFFOLD = AgentScaffold("codex", lambda: bundled_recipe("codex"))
