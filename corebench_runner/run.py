@@ -114,7 +114,12 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
                         "--model anthropic:claude-sonnet-4-5 (or use --scaffold oracle)")
     from corebench_runner.models.factory import make_model
 
-    model = make_model(options.model, base_url=options.model_base_url)  # a UserError for a missing key
+    if options.model.startswith("scripted:"):  # every session the run will play, step by step
+        from corebench_runner.scripted_sessions import check_sessions
+
+        check_sessions(Path(options.model.partition(":")[2].strip()).expanduser(), options.capsule_ids)
+    model = make_model(options.model, base_url=options.model_base_url,
+                       capsule_id=options.capsule_ids[0] if options.capsule_ids else None)
     if hasattr(model, "close"):
         model.close()
     caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
@@ -222,6 +227,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 job = queue.pop(0)
                 if claim_task(store, job.task_id, owner=owner):
                     executor.submit(job)
+                    progress.task_started(job.capsule_id)
             if not executor.in_flight():
                 break
             job, attempt = executor.next_result()
@@ -238,7 +244,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 queue_flagged_in(conn, task_id)
 
             if finish_task(store, job.task_id, record, also=also, owner=owner):
-                progress.task_done(record.outcome, record.usage.cost_usd)
+                progress.task_done(record.outcome, record.usage.cost_usd, job.capsule_id, record.seconds)
                 # An unknown cost is never counted as $0: under a run cap, nothing more starts.
                 spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
                     (float("inf") if options.max_cost is not None else 0.0)
@@ -318,7 +324,7 @@ def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progre
         record = TaskRecord(outcome=Outcome.BUDGET_EXCEEDED.value,
                             error=f"not started: the run had spent its --max-cost of ${max_cost:.2f}")
         if finish_task(store, job.task_id, record):
-            progress.task_done(record.outcome, 0.0)
+            progress.task_done(record.outcome, 0.0, job.capsule_id)
 
 
 def hash_drift(store: Store, run_id: str, suite: Suite) -> list[str]:

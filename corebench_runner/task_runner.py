@@ -250,7 +250,8 @@ def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
     if scaffold.needs_model:
         from corebench_runner.models.factory import make_model
 
-        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent, on_call)
+        client = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)
+        model = MeteredModel(client, spent, on_call)
 
     limits = job.limits
     if limits.wall_seconds is None:

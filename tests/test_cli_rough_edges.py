@@ -79,3 +79,11 @@ def test_without_docker_host_the_fix_is_to_start_the_local_engine(monkeypatch):
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     assert engine.engine_not_answering() == "the local Docker engine is not answering"
     assert "bash scripts/start_docker.sh" in engine.engine_fix()
+
+
+def test_runs_limit_must_be_a_positive_number(tmp_path: Path):
+    store = tmp_path / "results.sqlite"
+    open_store(store).close()
+    result = CliRunner().invoke(main, ["runs", "--limit", "-3", "--store", str(store)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--limit': -3 is not in the range x>=1." in result.output

@@ -66,7 +66,9 @@ def test_one_run_records_every_outcome_and_cleans_up(tmp_path: Path, monkeypatch
     assert (artifacts / Path(good["transcript_path"]).parent / "report.json").is_file()
 
     # What a person sees while it runs (the bar on stderr) and at the end, and in `runs`.
-    assert "8/8" in result.output and "acc=25%" in result.output and "cost=$3.50" in result.output
+    # No terminal here: one line per finished task, with the totals so far, and no redrawn bar frames.
+    assert "[8/8] " in result.output and "(acc 25%, cost $3.50 so far)" in result.output
+    assert "\r" not in result.output
     assert "accuracy 25.0% (2/8 tasks correct)" in result.output and "infra errors 1" in result.output
     listed = runner.invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output)[0]["accuracy"] == pytest.approx(0.25)

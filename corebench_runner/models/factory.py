@@ -9,6 +9,7 @@ from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.base import ModelClient
 from corebench_runner.messages_server import Script, load_script
 from corebench_runner.models.openai_client import OpenAIClient
+from corebench_runner.scripted_sessions import check_session_file, session_file
 
 PROVIDERS = ("anthropic", "openai", "scripted")
 SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is no secret
@@ -55,14 +56,18 @@ class ScriptedOpenAIClient(OpenAIClient):
 
 def scripted_client(script_file: Path) -> ModelClient:
     """A client playing the script file, through the local server of the protocol the file names."""
+    check_session_file(script_file)  # a malformed step is one line naming it, not a server error mid-run
     script = load_script(script_file)
     if script.protocol == "anthropic-messages":
         return ScriptedClient(script_file, script)
     return ScriptedOpenAIClient(script_file, script)
 
 
-def make_model(spec: str, base_url: str | None = None) -> ModelClient:
-    """A client for `spec`; a bad spec or a missing key raises UserError naming --model."""
+def make_model(spec: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
+    """A client for `spec`; a bad spec or a missing key raises UserError naming --model.
+
+    scripted:FOLDER plays FOLDER/<capsule_id>.json, else FOLDER/default.json (scripted_sessions.py).
+    """
     provider, _, rest = spec.partition(":")
     if provider not in PROVIDERS or not rest.strip():
         raise UserError(f"--model {spec!r}: expected PROVIDER:NAME with PROVIDER one of "
@@ -74,4 +79,4 @@ def make_model(spec: str, base_url: str | None = None) -> ModelClient:
         return OpenAIClient(rest, base_url=base_url)
     if base_url:
         raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
-    return scripted_client(Path(rest).expanduser())
+    return scripted_client(session_file(Path(rest).expanduser(), capsule_id))
