@@ -91,8 +91,8 @@ def step_problem(step: Any) -> str | None:
         bad = next((k for k, kinds in ERROR_FIELDS.items() if k in error and not _is(error[k], kinds)), None)
         return f"error \"{bad}\" must be {_type_name(ERROR_FIELDS[bad])}" if bad else None
     content = step["content"]
-    if not isinstance(content, list) or not content:
-        return ("\"content\" must be a non-empty list of blocks, e.g. [{\"type\": \"text\", \"text\": \"...\"}], "
+    if not isinstance(content, list):
+        return ("\"content\" must be a list of blocks, e.g. [{\"type\": \"text\", \"text\": \"...\"}], "
                 f"not {json.dumps(content)[:60]}")
     for number, block in enumerate(content, 1):
         kind = block.get("type") if isinstance(block, dict) else None

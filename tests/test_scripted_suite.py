@@ -76,7 +76,7 @@ def test_a_folder_without_a_session_for_a_capsule_is_refused_before_the_run(suit
 
 @pytest.mark.parametrize("bad_step, problem", [
     ({"content": "I will run the code."},
-     '"content" must be a non-empty list of blocks, e.g. [{"type": "text", "text": "..."}], not "I will run the code."'),
+     '"content" must be a list of blocks, e.g. [{"type": "text", "text": "..."}], not "I will run the code."'),
     ({"content": [{"type": "tool_use", "input": {"command": "ls"}}]}, 'block 1 (tool_use) needs "name" as a string'),
     ({"content": [{"type": "tool_use", "name": "bash", "input": "ls"}]}, 'block 1 (tool_use) needs "input" as an object'),
     ({"content": [{"text": "hi"}]}, 'block 1 must have "type" text, thinking, tool_use, custom_tool_use, not null'),
