@@ -79,7 +79,6 @@ def paper_repository(root: Path, files: dict[str, str]) -> tuple[str, str]:
 
 
 @pytest.mark.docker
-@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_a_capsule_authored_with_cli_commands_only_runs_correct_at_every_level(tmp_path: Path, variant: str,
                                                                                monkeypatch):
