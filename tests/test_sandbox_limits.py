@@ -5,6 +5,7 @@ Real containers (corebench/python:bookworm), real iptables, a real run for the d
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+import docker
 import pytest
 import tomli_w
 from click.testing import CliRunner
@@ -224,7 +226,9 @@ def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept(
     require_image()
     with open_sandbox("docker", spec()) as sandbox:
         sandbox.allow_host_port(4242)
-        left_behind = firewall.allow("10.99.99.99", 4343)  # a container that no longer exists
+        subnet = ipaddress.ip_network(docker.from_env().networks.get(firewall.TASK_NETWORK).attrs["IPAM"]["Config"][0]["Subnet"])
+        gone = str(subnet.broadcast_address - 1)  # on the task network, but no container has it
+        left_behind = firewall.allow(gone, 4343)
         assert left_behind is not None and "--dport 4343" in _chain_rules()
         remove_leftovers(run_id=test_run_id())  # what `corebench clean` runs
         assert "--dport 4343" not in _chain_rules()
