@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     image = toolbox_image()
-    floor1, floor4, wall1, score1, slowest4, phases = [], [], [], [], [], []
+    floor1, floor4, wall1, score1, slowest4, phases, phases4 = [], [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         make_suite(work / "suite")
@@ -134,6 +134,7 @@ def main() -> None:
             phases.extend(tasks.values())
             _, tasks4 = timed_run(work, work / "suite", work / "session.json", 4)
             slowest4.append(max(t["start_to_score"] for t in tasks4.values()))
+            phases4.extend(tasks4.values())
     median = statistics.median
     f1, f4 = median(floor1), median(floor4)
     print(f"image {image}; medians of {args.rounds} rounds; load average {os.getloadavg()[0]:.2f}")
@@ -144,11 +145,10 @@ def main() -> None:
         ratio = seconds / floor
         verdict = "MET" if ratio <= GOALS[label] else "NOT MET"
         print(f"{label:>32}: {seconds:6.3f}s = {ratio:5.2f}x floor (goal <= {GOALS[label]:g}x: {verdict})")
-    print("phases of the 1-task runs (median seconds):")
+    print(f"phases, median seconds per task:{'1 task':>10}{'4 tasks':>10}")
     for name in PHASES + ("start_to_score", "start_to_recorded"):
-        values = [task[name] for task in phases if name in task]
-        if values:
-            print(f"{name:>32}: {median(values):6.3f}s")
+        cells = [[task[name] for task in runs if name in task] for runs in (phases, phases4)]
+        print(f"{name:>32}:" + "".join(f"{median(values):9.3f}s" if values else f"{'-':>10}" for values in cells))
 
 
 if __name__ == "__main__":

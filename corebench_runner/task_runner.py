@@ -8,13 +8,10 @@ TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
 import socket
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -29,14 +26,13 @@ from corebench_runner.errors import UserError
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
-from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
+from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.suite import Suite
 from corebench_runner.task_cleanup import TaskCleanup
 from corebench_runner.task_folders import TASK_FOLDER_PREFIX
+from corebench_runner.task_outputs import read_outputs
 from corebench_runner.usage_journal import journal_for
 
-# Produced files larger than this stay in the container; the task notes that they were dropped.
-MAX_RESULTS_BYTES = 200 * 1024 * 1024
 # Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
 TIMEOUT_GRACE_SECONDS = 30.0
 # Labels on every container, so leftovers of a run can be found and removed.
@@ -238,13 +234,13 @@ def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
             prepared = _prepare(job, spent, on_call, cleanup)
         if isinstance(prepared, Attempt):
             return prepared
-        return _in_sandbox(job, *prepared, cleanup)
+        return _in_sandbox(job, *prepared, cleanup, spent, on_call)
     finally:
         cleanup.run_soon()  # container removal and model shutdown: not on the way to the score
 
 
 def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Attempt | tuple[Any, ...]:
-    """(capsule, scaffold, model, limits, sandbox spec, details), or the Attempt of a task that cannot run here."""
+    """(capsule, scaffold, limits, sandbox spec, details), or the Attempt of a task that cannot run here."""
     from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
     suite = Suite(Path(job.suite_root))
@@ -260,14 +256,6 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
     image = _image_for(capsule, scaffold, job.level)
     _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
-    model = None
-    if scaffold.needs_model:
-        from corebench_runner.models.factory import make_model
-
-        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent, on_call)
-        if hasattr(model, "close"):
-            cleanup.add(model.close)  # e.g. a scripted model's local server
-
     limits = job.limits
     if limits.wall_seconds is None:
         limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
@@ -276,18 +264,27 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
                        pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
                        user=None if capsule.agent_user == "root" else capsule.agent_user,
                        labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
-    return capsule, scaffold, model, limits, spec, details
+    return capsule, scaffold, limits, spec, details
 
 
-def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: Limits, spec: SandboxSpec,
-                details: dict[str, Any], cleanup: TaskCleanup) -> Attempt:
+def _make_model(job: TaskJob, scaffold: Any, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Any:
+    if not scaffold.needs_model:
+        return None
+    from corebench_runner.models.factory import make_model
+
+    model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent, on_call)
+    if hasattr(model, "close"):
+        cleanup.add(model.close)  # e.g. a scripted model's local server
+    return model
+
+
+def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, limits: Limits, spec: SandboxSpec, details: dict[str, Any],
+                cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
     tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))  # its pid: a killed run's is found
     try:
         workspace = levels.prepare(capsule, job.level, tmp / "workspace")
         started = time.monotonic()
         deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
-        if hasattr(model, "bind_deadline"):
-            model.bind_deadline(deadline)
         sandbox, task = _start_sandbox(job, spec, workspace.path, workspace.task, deadline)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -295,6 +292,9 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
     cleanup.add(sandbox.close)
     cleanup.add(getattr(sandbox, "wait_closed", lambda: None))  # a start still under way closes what it made
     cleanup.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    model = _make_model(job, scaffold, spent, on_call, cleanup)  # while the container starts
+    if hasattr(model, "bind_deadline"):
+        model.bind_deadline(deadline)
     watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None, deadline)
     try:
         with tracing.phase(job.task_id, "agent"):
@@ -315,10 +315,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: L
     if deadline.stopped:  # e.g. the workspace passed its disk limit
         submission.error, submission.outcome = deadline.stopped
     attempt = Attempt(job=job, submission=submission, details=details)
-    with tracing.phase(job.task_id, "report_read"):
-        _read_report(sandbox, task.report_path, attempt)
-    with tracing.phase(job.task_id, "results_copy"):
-        attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", tmp, details)
+    read_outputs(sandbox, task, attempt, tmp)
     return attempt
 
 
@@ -396,48 +393,3 @@ def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
         return image
     with _lock_for(f"layer:{image}"):
         return add_layer(image)
-
-
-def _read_report(sandbox: Any, report_path: str, attempt: Attempt) -> None:
-    """The agent's report.json is authoritative: missing -> no_report; not a JSON object -> invalid."""
-    try:
-        data = sandbox.read_file(report_path)
-    except (OSError, RecursionError):  # none, a folder, or a link to nowhere (or to itself)
-        attempt.report_state = "missing"
-        return
-    raw = data.decode("utf-8", errors="replace")
-    attempt.report_raw = raw
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        attempt.report_state, attempt.report_problem = "invalid", f"report.json is not valid JSON ({exc})"
-        return
-    if not isinstance(value, dict):
-        attempt.report_state = "invalid"
-        attempt.report_problem = f"report.json holds a {type(value).__name__}, not a JSON object of question: answer"
-        return
-    attempt.report_state, attempt.report = "ok", value
-
-
-def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[str, Any]) -> bytes | None:
-    """Copy results/ out of the sandbox and pack it, so it can travel back from any node."""
-    out = tmp / "produced"
-    out.mkdir()
-    try:
-        sandbox.copy_out(results_dir, out, max_bytes=MAX_RESULTS_BYTES)  # streamed: stops at the cap
-    except CopyTooLarge as exc:
-        details["results_dropped"] = f"results/ is over the {MAX_RESULTS_BYTES} byte cap: {exc}"
-        return None
-    except Exception as exc:  # an agent may have deleted results/; the task still counts
-        details["results_copy_error"] = f"{type(exc).__name__}: {exc}"
-        return None
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink())
-    if size > MAX_RESULTS_BYTES:
-        details["results_dropped"] = f"results/ holds {size} bytes, over the {MAX_RESULTS_BYTES} byte cap"
-        return None
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for entry in sorted(out.iterdir()):
-            tar.add(entry, arcname=entry.name)
-    return buffer.getvalue()
-
