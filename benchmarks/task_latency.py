@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,11 @@ def timed_run(work: Path, suite: Path, script: Path, tasks: int) -> tuple[float,
     wall = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"corebench run failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    conn = sqlite3.connect(store / "results.sqlite")
+    outcomes = [row[0] for row in conn.execute("SELECT outcome FROM tasks")]
+    conn.close()
+    if outcomes != ["correct"] * tasks:  # a fast run that graded nothing would prove nothing
+        raise SystemExit(f"benchmark run went wrong: outcomes {outcomes}")
     return wall, phases_of(trace)
 
 
