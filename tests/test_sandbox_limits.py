@@ -164,7 +164,7 @@ def test_results_past_the_cap_stop_the_copy_early_and_keep_nothing(tmp_path):
 
 
 def test_the_engine_drops_results_over_its_cap_and_says_so(tmp_path, monkeypatch):
-    from corebench_runner import task_runner
+    from corebench_runner import task_outputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -173,10 +173,10 @@ def test_the_engine_drops_results_over_its_cap_and_says_so(tmp_path, monkeypatch
         results = Path(sandbox.workdir) / "results"
         results.mkdir()
         (results / "big.bin").write_bytes(b"x" * 3000)
-        monkeypatch.setattr(task_runner, "MAX_RESULTS_BYTES", 2000)
+        monkeypatch.setattr(task_outputs, "MAX_RESULTS_BYTES", 2000)
         details: dict = {}
         (tmp_path / "t").mkdir()
-        assert task_runner._collect_results(sandbox, str(results), tmp_path / "t", details) is None
+        assert task_outputs._collect_results(sandbox, str(results), tmp_path / "t", details) is None
         assert "over the 2000 byte cap" in details["results_dropped"]
         assert not (tmp_path / "t" / "produced" / "results").exists()
 
