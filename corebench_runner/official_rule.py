@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 NUMERIC, LIST, STRING = "numeric", "list", "string"
 
@@ -90,7 +89,10 @@ def coerce_reported(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _t975(degrees_of_freedom: int) -> float:
-    return student_t.ppf(0.975, degrees_of_freedom)
+    # scipy.stats.t.ppf(q, df) is stdtrit(df, q) bit for bit; scipy.stats takes a second longer to load.
+    from scipy.special import stdtrit
+
+    return stdtrit(degrees_of_freedom, 0.975)
 
 
 def _compute_interval(runs: Sequence[Any]) -> Interval:

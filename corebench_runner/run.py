@@ -20,13 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from corebench_runner import __version__, lease
+from corebench_runner import __version__, lease, tracing
 from corebench_runner.capsule import LEVELS, Capsule
 from corebench_runner.diagnostics.stored import queue_flagged_in
 from corebench_runner.errors import UserError
 from corebench_runner.executors import make_executor
 from corebench_runner.grading import grader_for
 from corebench_runner.plugins import load_plugin
+from corebench_runner.preload import preload_for_grading
 from corebench_runner.progress import Progress
 from corebench_runner.records import Limits, Outcome
 from corebench_runner.recording import build_record, write_artifacts
@@ -35,6 +36,7 @@ from corebench_runner.store import (
     Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
 )
 from corebench_runner.suite import Suite
+from corebench_runner.task_cleanup import wait_for_cleanups
 from corebench_runner.task_folders import remove_dead_task_folders
 from corebench_runner.task_runner import TaskJob, cancel_run, execute_task
 from corebench_runner.usage_journal import close_journal, open_journal
@@ -188,6 +190,7 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
         raise
     finally:
         close_journal(run_id)
+        wait_for_cleanups()  # tasks are recorded before their containers are gone; nothing outlives the run
 
 
 def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
@@ -209,6 +212,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         progress.close()
         run_lease.release("interrupted")  # planned but never started: resumable
         raise
+    preload_for_grading(suite, [job.capsule_id for job in jobs])  # overlaps the first containers' start
     if resumed:
         _remove_leftovers(executor, run_id, options, progress)
     owner = run_lease.owner
@@ -235,7 +239,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
             grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
                 grader_name, load_plugin("graders", grader_name, suite.root))
-            record = build_record(attempt, capsule, grader, grader_name, options.model)
+            with tracing.phase(job.task_id, "grading"):
+                record = build_record(attempt, capsule, grader, grader_name, options.model)
 
             def also(conn: Any, task_id: int, attempt: Any = attempt) -> None:
                 # Only the process that records the task writes its artifacts; flagged correct
@@ -243,7 +248,9 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 write_artifacts(attempt, store.artifacts_dir)
                 queue_flagged_in(conn, task_id)
 
-            if finish_task(store, job.task_id, record, also=also, owner=owner):
+            with tracing.phase(job.task_id, "recording"):
+                recorded = finish_task(store, job.task_id, record, also=also, owner=owner)
+            if recorded:
                 progress.task_done(record.outcome, record.usage.cost_usd, job.capsule_id, record.seconds)
                 # An unknown cost is never counted as $0: under a run cap, nothing more starts.
                 spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
