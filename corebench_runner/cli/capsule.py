@@ -311,3 +311,7 @@ def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | 
 
 
 commands = [capsule_group]
+
+# `capsule check` is defined in cli/health.py and attaches itself to this group: load it with the
+# group, since the CLI loads only the module a command lives in (cli/__init__.py, COMMAND_HOMES).
+from corebench_runner.cli import health as _health  # noqa: E402,F401
