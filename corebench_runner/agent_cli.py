@@ -89,7 +89,9 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             f"the task container has no {RUN_SCRIPT_IN_IMAGE}: start it from the scaffold's image_for(task image) "
             f"(the {recipe.name} layer), not from the task image itself"))
     host = host_address_seen_from(sandbox)
-    relay = start_relay(recipe.api, base_url, api_key, limits, host, model_id)
+    # The engine's meter (models/metered.py) hears each relayed call as it happens, so a killed
+    # process still leaves a usage row for every call the provider billed.
+    relay = start_relay(recipe.api, base_url, api_key, limits, host, model_id, getattr(model, "record_call", None))
     if hasattr(sandbox, "allow_host_port"):  # the task network's firewall lets this container reach its relay only
         sandbox.allow_host_port(relay.port)
     env = {"CBR_BASE_URL": relay_url(recipe, host, relay.port), "CBR_TOKEN": relay.token, "CBR_MODEL": model_id,

@@ -167,7 +167,6 @@ class Toolbox:
         path, content = self.resolve(tool_input["path"]), tool_input["content"]
         if not isinstance(content, str):
             return ToolResult("content must be a string", is_error=True)
-        self.sandbox.exec(["mkdir", "-p", posixpath.dirname(path)])
         self.sandbox.write_file(path, content)
         return ToolResult(f"wrote {len(content.encode())} bytes to {path}", event={"path": path})
 
@@ -210,7 +209,6 @@ class Toolbox:
             lines += [f"unknown: {json.dumps(k)}" for k in unknown]
             return ToolResult("\n".join(lines), is_error=True,
                               event={"accepted": False, "missing": missing, "unknown": unknown})
-        self.sandbox.exec(["mkdir", "-p", posixpath.dirname(self.task.report_path)])
         self.sandbox.write_file(self.task.report_path, json.dumps(answers, indent=2))
         return ToolResult(f"accepted; wrote {self.task.report_path}", event={"accepted": True},
                           accepted_answers=answers)

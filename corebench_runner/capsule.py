@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,8 +235,12 @@ def _inside(root: Path, relative: str) -> bool:
         return False
 
 
-def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
-    """Parse and validate a capsule folder. Returns (capsule or None, problems)."""
+def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, list[Problem]]:
+    """Parse and validate a capsule folder. Returns (capsule or None, problems).
+
+    A draft (a capsule being authored) may still lack its task prompt, its questions and their
+    reference runs: `capsule reproduce` and `capsule check --record` run before those exist.
+    """
     folder = Path(folder)
     file = folder / CAPSULE_FILE
     problems: list[Problem] = []
@@ -328,6 +333,8 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
                                 "`corebench capsule import-corebench TASKS.json --tarballs DIR` or `--download`", "warning"))
     for name, message in file_problems(folder):
         r.error(name, message)
+    if draft:
+        problems[:] = [p for p in problems if not _unfinished_part(p)]
 
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -338,6 +345,12 @@ def parse_capsule(folder: Path) -> tuple[Capsule | None, list[Problem]]:
         levels=tuple(levels), upstream=dict(upstream), agent_user=agent_user, benchmark=benchmark,
     )
     return capsule, problems
+
+
+def _unfinished_part(problem: Problem) -> bool:
+    """A missing or empty prompt, question list or reference runs: what a draft has not written yet."""
+    unfinished = problem.field in ("questions", "task_prompt") or re.fullmatch(r"questions\[\d+\]\.runs", problem.field)
+    return bool(unfinished) and problem.message.startswith(("missing", "is empty"))
 
 
 def _valid_memory(text: str) -> bool:
@@ -364,7 +377,8 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
             r.error(f"{name}.text", f"duplicate question text {text!r}; every question must be asked once")
         seen.add(text)
         if "runs" in item and not runs:
-            r.error(f"{name}.runs", "is empty; give the reference value of each reference run")
+            r.error(f"{name}.runs", "is empty; give the reference value of each reference run "
+                    f"(`corebench capsule check {capsule_id} --runs 3 --record` measures them)")
         types = {_type_name(v) for v in runs}
         if len(types) > 1:
             r.error(f"{name}.runs", f"reference runs disagree in type ({', '.join(sorted(types))}); "
@@ -404,9 +418,9 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
     return questions
 
 
-def load_capsule(folder: Path) -> Capsule:
+def load_capsule(folder: Path, draft: bool = False) -> Capsule:
     """Load a capsule or raise CapsuleError naming the first problem."""
-    capsule, problems = parse_capsule(folder)
+    capsule, problems = parse_capsule(folder, draft=draft)
     errors = [p for p in problems if p.severity == "error"]
     if capsule is None or errors:
         raise CapsuleError(errors or problems)

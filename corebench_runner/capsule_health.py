@@ -5,7 +5,8 @@ that vary while the references agree (or that fall outside the references' 95% p
 interval on some runs only) mark the question flaky; answers that agree with each other but
 not with the references mark it mismatched (a likely broken capsule or a drifted environment).
 Each run's time and peak memory (read from the container's cgroup before it is removed) give
-suggested `[resources]` for capsule.toml.
+suggested `[resources]` for capsule.toml. With `record`, the K answers become each question's
+reference `runs` in capsule.toml (the capsule may have none yet), provided every run answered.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import math
 import secrets
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,6 +63,7 @@ class HealthReport:
     runs: list[OracleRun]
     questions: list[QuestionHealth]
     suggested: dict[str, Any] = field(default_factory=dict)
+    recorded: bool = False  # the runs' answers were written into capsule.toml as reference runs
 
     @property
     def flaky(self) -> list[QuestionHealth]:
@@ -74,7 +76,7 @@ class HealthReport:
     def to_json(self) -> dict[str, Any]:
         return {"capsule": self.capsule_id, "level": self.level, "healthy": self.healthy,
                 "runs": [vars(r) for r in self.runs], "questions": [vars(q) for q in self.questions],
-                "suggested_resources": self.suggested}
+                "suggested_resources": self.suggested, "recorded": self.recorded}
 
 
 # ----------------------------------------------------------------------------- judging answers
@@ -90,6 +92,9 @@ def judge_question(question: Question, observed: list[Any]) -> QuestionHealth:
     if any(v is None for v in observed):
         return QuestionHealth(question.text, references, observed, "unanswered",
                               f"some runs gave no answer ({shown})")
+    if not references:
+        return QuestionHealth(question.text, references, observed, "unrecorded",
+                              f"answers {shown}; no reference runs yet (--record writes them)")
     inside = [official_rule.check(references, v).correct for v in observed]
     varies = not _spread_zero(observed)
     interval = official_rule.prediction_interval(references)
@@ -106,6 +111,18 @@ def judge_question(question: Question, observed: list[Any]) -> QuestionHealth:
         return QuestionHealth(question.text, references, observed, "mismatch",
                               f"answers {shown} agree with each other but not with the references; {where}")
     return QuestionHealth(question.text, references, observed, "stable", f"answers {shown}; {where}")
+
+
+def recorded_lines(report: HealthReport) -> list[str]:
+    """What --record did, for the terminal."""
+    if not report.recorded:
+        return ["", "nothing recorded: every run must answer every question; fix the runs above and try again"]
+    lines = ["", f"recorded {len(report.runs)} reference runs for {len(report.questions)} question(s) in capsule.toml"]
+    for q in report.questions:
+        if not _spread_zero(q.observed):
+            lines.append(f"  varies between runs (a stochastic result; check further runs land inside its "
+                         f"interval): {q.question[:90]}")
+    return lines
 
 
 # ----------------------------------------------------------------------------- resources
@@ -178,16 +195,32 @@ def run_oracle_once(suite: Suite, capsule: Capsule, level: str, image: str, use_
                      gpu_memory_mib=gpu, outcome=outcome, error=submission.error)
 
 
+def _require_extract_rules(capsule: Capsule) -> None:
+    if not capsule.questions:
+        raise UserError(f"{capsule.toml_path}: no questions to record; add them with "
+                        f"`corebench capsule add-question {capsule.id} TEXT --file FILE --key KEY`")
+    without = [q.text for q in capsule.questions if not q.extract]
+    if without:
+        raise UserError(f"{capsule.toml_path}: --record needs an `extract` rule for every question; "
+                        f"{len(without)} lack one, first {without[0]!r}")
+
+
 def check_capsule(suite: Suite, capsule_id: str, runs: int = 3, level: str | None = None,
                   sandbox_kind: str = "docker", on_start: Callable[[Capsule, str], None] | None = None,
-                  on_run: Callable[[int, OracleRun], None] | None = None) -> HealthReport:
-    """Run the oracle `runs` times on a capsule and judge each question's answers (callbacks report progress)."""
+                  on_run: Callable[[int, OracleRun], None] | None = None, record: bool = False,
+                  progress: Callable[[str], None] | None = None) -> HealthReport:
+    """Run the oracle `runs` times on a capsule and judge each question's answers (callbacks report progress).
+
+    With `record`, the answers become the questions' reference runs when every run answered all.
+    """
     if runs < 2:
         raise UserError(f"--runs must be at least 2 to see a spread, not {runs}")
-    capsule = suite.load(capsule_id)
+    capsule = suite.load(capsule_id, draft=record)
     if not capsule.reproduce:
         raise UserError(f"{capsule.toml_path}: no `reproduce` command; add one (and an `extract` rule per "
                         "question) so the oracle can run this capsule")
+    if record:
+        _require_extract_rules(capsule)
     supported = capsule.supported_levels()
     level = level or ("medium" if "medium" in supported else supported[0] if supported else "medium")
     if level not in supported:
@@ -201,12 +234,20 @@ def check_capsule(suite: Suite, capsule_id: str, runs: int = 3, level: str | Non
         raise UserError(f"{capsule.toml_path}: {skip}")
     if on_start:
         on_start(capsule, level)
-    image = images.environment_image(capsule) if sandbox_kind == "docker" else "local"
+    image = images.environment_image(capsule, progress=progress) if sandbox_kind == "docker" else "local"
     results = []
     for number in range(1, runs + 1):
         result = run_oracle_once(suite, capsule, level, image, use_gpu, sandbox_kind)
         results.append(result)
         if on_run:
             on_run(number, result)
-    questions = [judge_question(q, [(r.answers or {}).get(q.text) for r in results]) for q in capsule.questions]
-    return HealthReport(capsule.id, level, results, questions, suggest_resources(capsule, results))
+    observed = {q.text: [(r.answers or {}).get(q.text) for r in results] for q in capsule.questions}
+    recorded = record and all(r.outcome is None for r in results) and \
+        all(v is not None for values in observed.values() for v in values)
+    if recorded:
+        from corebench_runner.capsule_edit import record_runs
+
+        record_runs(capsule.path, observed)
+        capsule = replace(capsule, questions=tuple(replace(q, runs=tuple(observed[q.text])) for q in capsule.questions))
+    questions = [judge_question(q, observed[q.text]) for q in capsule.questions]
+    return HealthReport(capsule.id, level, results, questions, suggest_resources(capsule, results), recorded)

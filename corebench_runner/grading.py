@@ -6,6 +6,7 @@ grade_report (below) grades a whole report, question by question, with any grade
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,9 +42,21 @@ class Grader(Protocol):
 
 
 # ---------------------------------------------------------------- whole reports
-# Added by the graders issue: grading one report (every question of a task) with any grader.
+# Grading one report (every question of a task) with any grader.
 
 NOT_REPORTED = "not reported"
+PLAUSIBLE = "plausibly right: "
+
+
+def misnamed_key_verdict(verdict: Verdict, key: str) -> Verdict:
+    """A tolerant grader's verdict on an answer given under a key that differs from the question only
+    in case, spacing or punctuation, from its verdict on the answer itself: never correct."""
+    if verdict.status is VerdictStatus.INCORRECT:
+        return Verdict(VerdictStatus.INCORRECT, f"{NOT_REPORTED} (the near-identical key {json.dumps(key)} "
+                                                f"has a wrong answer too: {verdict.reason})")
+    return Verdict(VerdictStatus.DISPUTED,
+                   f"{PLAUSIBLE}the report answers under the key {json.dumps(key)}, which differs from the "
+                   f"question only in case, spacing or punctuation; its answer: {verdict.reason.removeprefix(PLAUSIBLE)}")
 
 
 @dataclass(frozen=True)

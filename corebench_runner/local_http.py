@@ -9,6 +9,8 @@ with server-sent events.
 from __future__ import annotations
 
 import json
+import selectors
+import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,13 +82,45 @@ class QuietHandler(BaseHTTPRequestHandler):
         return
 
 
+class _WakeableServer(ThreadingHTTPServer):
+    """Serves until stop() and stops at once: serve_forever() notices a shutdown only at its next
+    0.5 s poll, which every task with a local model server would wait through."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._stopping = False
+
+    def serve_until_stopped(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self and not self._stopping:
+                        self._handle_request_noblock()
+
+    def stop_serving(self) -> None:
+        self._stopping = True
+        try:
+            self._wake_write.send(b"x")
+        except OSError:  # already closed
+            pass
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_read.close()
+        self._wake_write.close()
+
+
 class BackgroundServer:
     """A ThreadingHTTPServer served from a daemon thread; a context manager."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0,
                  name: str = "local-http") -> None:
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _WakeableServer((host, port), handler)
         self._name = name
         self._thread: threading.Thread | None = None
 
@@ -103,14 +137,14 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=self._name, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_until_stopped, name=self._name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         if self._thread is None:
             self._httpd.server_close()
             return
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.stop_serving()
         self._thread.join(timeout=5)
+        self._httpd.server_close()
         self._thread = None

@@ -9,10 +9,17 @@ from tqdm import tqdm
 
 from corebench_runner.records import Outcome
 from corebench_runner.results import RunSummary
+from corebench_runner.scripted_sessions import display_name
 
 
 class Progress:
-    """A bar of tasks done with live accuracy and dollars spent; silent when quiet."""
+    """A bar of tasks done with live accuracy, dollars spent and the capsules running; silent when quiet.
+
+    Without a terminal (a log file, CI) there is no bar, whose redrawn frames would fill the log:
+    each finished task is one line instead (capsule, outcome, time, cost).
+    """
+
+    SHOWN_RUNNING = 3  # capsules named beside the bar; the rest counted
 
     def __init__(self, total: int, already_done: int = 0, correct: int = 0, scored: int = 0,
                  cost_usd: float | None = 0.0, quiet: bool = False, stream: TextIO | None = None) -> None:
@@ -20,11 +27,22 @@ class Progress:
         self.scored = scored
         self.cost_usd = cost_usd
         self.infra_errors = 0
-        self._bar = None if quiet else tqdm(total=total, initial=already_done, unit="task", desc="tasks",
-                                            file=stream or sys.stderr, dynamic_ncols=True, leave=True)
+        self.total = total
+        self.done = already_done
+        self.running: list[str] = []
+        self._stream = stream or sys.stderr
+        live = not quiet and _is_terminal(self._stream)
+        self._log_lines = not quiet and not live
+        self._bar = tqdm(total=total, initial=already_done, unit="task", desc="tasks", file=self._stream,
+                         dynamic_ncols=True, leave=True) if live else None
         self._refresh()
 
-    def task_done(self, outcome: str, cost_usd: float | None) -> None:
+    def task_started(self, capsule_id: str) -> None:
+        self.running.append(capsule_id)
+        self._refresh()
+
+    def task_done(self, outcome: str, cost_usd: float | None, capsule_id: str | None = None,
+                  seconds: float | None = None) -> None:
         if outcome != Outcome.SKIPPED.value:
             self.scored += 1
         if outcome == Outcome.CORRECT.value:
@@ -33,14 +51,26 @@ class Progress:
             self.infra_errors += 1
         if self.cost_usd is not None:
             self.cost_usd = None if cost_usd is None else self.cost_usd + cost_usd
+        self.done += 1
+        if capsule_id in self.running:
+            self.running.remove(capsule_id)
+        if self._log_lines:
+            took = "-" if seconds is None else f"{seconds:.0f}s"
+            cost = "?" if cost_usd is None else f"${cost_usd:.2f}"
+            accuracy = f"{self.correct / self.scored:.0%}" if self.scored else "-"
+            total = "?" if self.cost_usd is None else f"${self.cost_usd:.2f}"
+            print(f"[{self.done}/{self.total}] {capsule_id or '?'}  {outcome}  {took}  {cost}   "
+                  f"(acc {accuracy}, cost {total} so far)", file=self._stream, flush=True)
         if self._bar is not None:
             self._bar.update(1)
         self._refresh()
 
     def note(self, text: str) -> None:
-        """A line above the bar (nothing when quiet)."""
+        """A line above the bar, or in the log (nothing when quiet)."""
         if self._bar is not None:
             self._bar.write(text, file=self._bar.fp)
+        elif self._log_lines:
+            print(text, file=self._stream, flush=True)
 
     def _refresh(self) -> None:
         if self._bar is None:
@@ -50,11 +80,20 @@ class Progress:
         postfix = {"acc": accuracy, "cost": cost}
         if self.infra_errors:
             postfix["infra"] = str(self.infra_errors)
+        if self.running:
+            shown = ", ".join(self.running[:self.SHOWN_RUNNING])
+            more = len(self.running) - self.SHOWN_RUNNING
+            postfix["running"] = shown + (f" +{more}" if more > 0 else "")
         self._bar.set_postfix(postfix, refresh=True)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def percent(value: float | None, missing: str = "-") -> str:
@@ -67,7 +106,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
     cost = "unknown (a model's price is not known)" if summary.cost_usd is None else f"${summary.cost_usd:.2f}"
     lines = [
         f"run {summary.id}  [{summary.status}]",
-        f"  model {summary.model}   scaffold {summary.scaffold} {summary.scaffold_version}   "
+        f"  model {display_name(summary.model)}   scaffold {summary.scaffold} {summary.scaffold_version}   "
         f"level {summary.level}   grader {summary.grader}",
         f"  tasks {summary.tasks_done}/{summary.tasks_total} finished",
         f"  accuracy {percent(summary.accuracy)} ({summary.correct}/{summary.scored} tasks correct)   "

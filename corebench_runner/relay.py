@@ -99,7 +99,8 @@ class MeteringRelay:
     def __init__(self, upstream_url: str, api_key: str, cost: CostFunction | None = None,
                  max_cost_usd: float | None = None, max_tokens: int | None = None,
                  host: str = "127.0.0.1", port: int = 0, upstream_timeout: float = 600.0,
-                 ca_file: str | None = None, protocol: str = MESSAGES, model: str | None = None) -> None:
+                 ca_file: str | None = None, protocol: str = MESSAGES, model: str | None = None,
+                 on_usage: Callable[[Usage], object] | None = None) -> None:
         if protocol not in ROUTES:
             raise ValueError(f"protocol must be one of {', '.join(ROUTES)}, not {protocol!r}")
         key_env, url_env = KEY_NAMES.get(protocol, OPENAI_NAMES)
@@ -117,6 +118,7 @@ class MeteringRelay:
         self.max_tokens = max_tokens
         self.upstream_timeout = upstream_timeout
         self._tls = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
+        self.on_usage = on_usage  # hears each metered call at once (the engine's meter, hence the usage journal)
         self.token = "cbr-" + secrets.token_urlsafe(24)  # what the container gets instead of a key
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
@@ -203,6 +205,8 @@ class MeteringRelay:
             self.state.calls.append(call)
             if call.usage is not None:
                 self.state.usage.add(call.usage)
+        if call.usage is not None and self.on_usage is not None:
+            self.on_usage(call.usage)
         if call.usage is not None and self.refusal():
             self.budget_exceeded.set()
 

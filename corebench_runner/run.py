@@ -20,13 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from corebench_runner import __version__, lease
+from corebench_runner import __version__, lease, tracing
 from corebench_runner.capsule import LEVELS, Capsule
 from corebench_runner.diagnostics.stored import queue_flagged_in
 from corebench_runner.errors import UserError
 from corebench_runner.executors import make_executor
 from corebench_runner.grading import grader_for
 from corebench_runner.plugins import load_plugin
+from corebench_runner.preload import preload_for_grading
 from corebench_runner.progress import Progress
 from corebench_runner.records import Limits, Outcome
 from corebench_runner.recording import build_record, write_artifacts
@@ -35,6 +36,7 @@ from corebench_runner.store import (
     Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
 )
 from corebench_runner.suite import Suite
+from corebench_runner.task_cleanup import wait_for_cleanups
 from corebench_runner.task_folders import remove_dead_task_folders
 from corebench_runner.task_runner import TaskJob, cancel_run, execute_task
 from corebench_runner.usage_journal import close_journal, open_journal
@@ -114,7 +116,12 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
                         "--model anthropic:claude-sonnet-4-5 (or use --scaffold oracle)")
     from corebench_runner.models.factory import make_model
 
-    model = make_model(options.model, base_url=options.model_base_url)  # a UserError for a missing key
+    if options.model.startswith("scripted:"):  # every session the run will play, step by step
+        from corebench_runner.scripted_sessions import check_sessions
+
+        check_sessions(Path(options.model.partition(":")[2].strip()).expanduser(), options.capsule_ids)
+    model = make_model(options.model, base_url=options.model_base_url,
+                       capsule_id=options.capsule_ids[0] if options.capsule_ids else None)
     if hasattr(model, "close"):
         model.close()
     caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
@@ -183,6 +190,7 @@ def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, ex
         raise
     finally:
         close_journal(run_id)
+        wait_for_cleanups()  # tasks are recorded before their containers are gone; nothing outlives the run
 
 
 def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
@@ -204,6 +212,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         progress.close()
         run_lease.release("interrupted")  # planned but never started: resumable
         raise
+    preload_for_grading(suite, [job.capsule_id for job in jobs])  # overlaps the first containers' start
     if resumed:
         _remove_leftovers(executor, run_id, options, progress)
     owner = run_lease.owner
@@ -222,6 +231,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 job = queue.pop(0)
                 if claim_task(store, job.task_id, owner=owner):
                     executor.submit(job)
+                    progress.task_started(job.capsule_id)
             if not executor.in_flight():
                 break
             job, attempt = executor.next_result()
@@ -229,7 +239,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
             grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
                 grader_name, load_plugin("graders", grader_name, suite.root))
-            record = build_record(attempt, capsule, grader, grader_name, options.model)
+            with tracing.phase(job.task_id, "grading"):
+                record = build_record(attempt, capsule, grader, grader_name, options.model)
 
             def also(conn: Any, task_id: int, attempt: Any = attempt) -> None:
                 # Only the process that records the task writes its artifacts; flagged correct
@@ -237,8 +248,10 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 write_artifacts(attempt, store.artifacts_dir)
                 queue_flagged_in(conn, task_id)
 
-            if finish_task(store, job.task_id, record, also=also, owner=owner):
-                progress.task_done(record.outcome, record.usage.cost_usd)
+            with tracing.phase(job.task_id, "recording"):
+                recorded = finish_task(store, job.task_id, record, also=also, owner=owner)
+            if recorded:
+                progress.task_done(record.outcome, record.usage.cost_usd, job.capsule_id, record.seconds)
                 # An unknown cost is never counted as $0: under a run cap, nothing more starts.
                 spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
                     (float("inf") if options.max_cost is not None else 0.0)
@@ -318,7 +331,7 @@ def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progre
         record = TaskRecord(outcome=Outcome.BUDGET_EXCEEDED.value,
                             error=f"not started: the run had spent its --max-cost of ${max_cost:.2f}")
         if finish_task(store, job.task_id, record):
-            progress.task_done(record.outcome, 0.0)
+            progress.task_done(record.outcome, 0.0, job.capsule_id)
 
 
 def hash_drift(store: Store, run_id: str, suite: Suite) -> list[str]:

@@ -30,7 +30,8 @@ import platformdirs
 
 from corebench_runner.errors import UserError
 
-APP_NAME = "corebench"
+APP_NAME = "corebench-runner"  # one folder name for config, cache and data, as the store and prices use
+LEGACY_APP_NAME = "corebench"  # settings were once read from here; still read, and `doctor` says to move them
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SNAPSHOT_URL = "http://snapshot.debian.org/archive/debian/{date}/"
 # Where Debian, Ubuntu, Fedora and Alpine keep the system bundle, in that order.
@@ -57,7 +58,15 @@ ENV_NAMES = {
 
 
 def settings_file() -> Path:
-    return Path(os.environ.get("COREBENCH_SETTINGS") or Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml")
+    if os.environ.get("COREBENCH_SETTINGS"):
+        return Path(os.environ["COREBENCH_SETTINGS"])
+    current = Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"
+    legacy = legacy_settings_file()
+    return legacy if not current.is_file() and legacy.is_file() else current
+
+
+def legacy_settings_file() -> Path:
+    return Path(platformdirs.user_config_dir(LEGACY_APP_NAME)) / "settings.toml"
 
 
 def default_ca_bundle() -> str | None:

@@ -33,13 +33,18 @@ class Suite:
             return []
         return sorted(p.name for p in self.capsules_dir.iterdir() if (p / CAPSULE_FILE).is_file())
 
-    def load(self, capsule_id: str) -> Capsule:
+    def load(self, capsule_id: str, draft: bool = False) -> Capsule:
         folder = self.capsule_dir(capsule_id)
         if not folder.is_dir():
-            known = ", ".join(self.capsule_ids()[:8]) or "none"
-            raise UserError(f"no capsule {capsule_id!r} in {self.capsules_dir} (known: {known}); "
+            raise UserError(f"no capsule {capsule_id!r} in {self.capsules_dir} (known: {self.known_ids()}); "
                             "check the id with `corebench capsule list`")
-        return load_capsule(folder)
+        return load_capsule(folder, draft=draft)
+
+    def known_ids(self, shown: int = 8) -> str:
+        """The first capsule ids and how many more there are, for "no such capsule" messages."""
+        ids = self.capsule_ids()
+        more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        return (", ".join(ids[:shown]) + more) or "none"
 
     def load_all(self) -> list[Capsule]:
         return [self.load(cid) for cid in self.capsule_ids()]

@@ -8,11 +8,10 @@ TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
 
 from __future__ import annotations
 
-import io
-import json
 import os
+import shutil
 import socket
-import tarfile
+import sys
 import tempfile
 import threading
 import time
@@ -21,19 +20,19 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from corebench_runner import levels, retry
+from corebench_runner import levels, retry, tracing
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
-from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
+from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.suite import Suite
+from corebench_runner.task_cleanup import TaskCleanup
 from corebench_runner.task_folders import TASK_FOLDER_PREFIX
+from corebench_runner.task_outputs import read_outputs
 from corebench_runner.usage_journal import journal_for
 
-# Produced files larger than this stay in the container; the task notes that they were dropped.
-MAX_RESULTS_BYTES = 200 * 1024 * 1024
 # Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
 TIMEOUT_GRACE_SECONDS = 30.0
 # Labels on every container, so leftovers of a run can be found and removed.
@@ -131,6 +130,8 @@ def execute_task(job: TaskJob) -> Attempt:
     waits for it (retry.ENGINE) rather than failing. What retried attempts spent on the model is
     charged to the task too: a failed attempt's tokens were billed all the same.
     """
+    now = time.monotonic()
+    tracing.mark(job.task_id, "started", now, now)
     tries = 1 + max(0, job.infra_retries)
     failures: list[str] = []
     earlier = Usage()  # spent by attempts that did not count
@@ -220,17 +221,26 @@ def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str],
 
 def _worker_name() -> str:
     name = f"{socket.gethostname()}:{os.getpid()}"
-    try:
-        import ray
-
-        if ray.is_initialized():
-            return f"{name}:node={ray.get_runtime_context().get_node_id()}"
-    except ImportError:
-        pass
+    ray = sys.modules.get("ray")  # only a Ray worker has it loaded; importing it costs a local task 0.3 s
+    if ray is not None and ray.is_initialized():
+        return f"{name}:node={ray.get_runtime_context().get_node_id()}"
     return name
 
 
 def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
+    cleanup = TaskCleanup(job.task_id)
+    try:
+        with tracing.phase(job.task_id, "prepare"):
+            prepared = _prepare(job, spent, on_call, cleanup)
+        if isinstance(prepared, Attempt):
+            return prepared
+        return _in_sandbox(job, *prepared, cleanup, spent, on_call)
+    finally:
+        cleanup.run_soon()  # container removal and model shutdown: not on the way to the score
+
+
+def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Attempt | tuple[Any, ...]:
+    """(capsule, scaffold, limits, sandbox spec, details), or the Attempt of a task that cannot run here."""
     from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
     suite = Suite(Path(job.suite_root))
@@ -246,12 +256,6 @@ def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
     image = _image_for(capsule, scaffold, job.level)
     _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
-    model = None
-    if scaffold.needs_model:
-        from corebench_runner.models.factory import make_model
-
-        model = MeteredModel(make_model(job.model, base_url=job.model_base_url), spent, on_call)
-
     limits = job.limits
     if limits.wall_seconds is None:
         limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
@@ -260,45 +264,59 @@ def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
                        pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
                        user=None if capsule.agent_user == "root" else capsule.agent_user,
                        labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
+    return capsule, scaffold, limits, spec, details
+
+
+def _make_model(job: TaskJob, scaffold: Any, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Any:
+    if not scaffold.needs_model:
+        return None
+    from corebench_runner.models.factory import make_model
+
+    client = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)
+    model = MeteredModel(client, spent, on_call)
+    if hasattr(model, "close"):
+        cleanup.add(model.close)  # e.g. a scripted model's local server
+    return model
+
+
+def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, limits: Limits, spec: SandboxSpec, details: dict[str, Any],
+                cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))  # its pid: a killed run's is found
     try:
-        return _in_sandbox(job, capsule, scaffold, model, limits, spec, details)
-    finally:
-        if hasattr(model, "close"):
-            model.close()  # e.g. a scripted model's local server
-
-
-def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, model: Any, limits: Limits, spec: SandboxSpec,
-                details: dict[str, Any]) -> Attempt:
-    with tempfile.TemporaryDirectory(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-") as tmp:
-        workspace = levels.prepare(capsule, job.level, Path(tmp) / "workspace")
+        workspace = levels.prepare(capsule, job.level, tmp / "workspace")
         started = time.monotonic()
         deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
-        if hasattr(model, "bind_deadline"):
-            model.bind_deadline(deadline)
         sandbox, task = _start_sandbox(job, spec, workspace.path, workspace.task, deadline)
-        with sandbox:
-            watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None,
-                                 deadline)
-            try:
-                submission = scaffold.run(task, sandbox, model, limits)
-            except Exception:
-                if not watchdog.fired:
-                    raise
-                # The scaffold died with its sandbox; what its model calls cost is still known.
-                submission = Submission(answers=None, usage=replace(model.spent) if model is not None else Usage())
-            finally:
-                watchdog.cancel()
-            if not submission.seconds:
-                submission.seconds = time.monotonic() - started
-            if watchdog.fired:
-                submission.outcome = Outcome.TIMEOUT
-                submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
-                return Attempt(job=job, submission=submission, report_state="unread", details=details)
-            if deadline.stopped:  # e.g. the workspace passed its disk limit
-                submission.error, submission.outcome = deadline.stopped
-            attempt = Attempt(job=job, submission=submission, details=details)
-            _read_report(sandbox, task.report_path, attempt)
-            attempt.results_tar = _collect_results(sandbox, f"{task.workspace_dir}/results", Path(tmp), details)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    cleanup.add(sandbox.close)
+    cleanup.add(getattr(sandbox, "wait_closed", lambda: None))  # a start still under way closes what it made
+    cleanup.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    model = _make_model(job, scaffold, spent, on_call, cleanup)  # while the container starts
+    if hasattr(model, "bind_deadline"):
+        model.bind_deadline(deadline)
+    watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None, deadline)
+    try:
+        with tracing.phase(job.task_id, "agent"):
+            submission = scaffold.run(task, sandbox, model, limits)
+    except Exception:
+        if not watchdog.fired:
+            raise
+        # The scaffold died with its sandbox; what its model calls cost is still known.
+        submission = Submission(answers=None, usage=replace(model.spent) if model is not None else Usage())
+    finally:
+        watchdog.cancel()
+    if not submission.seconds:
+        submission.seconds = time.monotonic() - started
+    if watchdog.fired:
+        submission.outcome = Outcome.TIMEOUT
+        submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
+        return Attempt(job=job, submission=submission, report_state="unread", details=details)
+    if deadline.stopped:  # e.g. the workspace passed its disk limit
+        submission.error, submission.outcome = deadline.stopped
+    attempt = Attempt(job=job, submission=submission, details=details)
+    read_outputs(sandbox, task, attempt, tmp)
     return attempt
 
 
@@ -330,10 +348,12 @@ def _start_sandbox(job: TaskJob, spec: SandboxSpec, workspace: Path, task: TaskS
 
     def start() -> Any:
         _stop_if_cancelled(job)
-        sandbox = open_sandbox(kind, spec, deadline)
+        with tracing.phase(job.task_id, "sandbox_start"):
+            sandbox = open_sandbox(kind, spec, deadline)
         try:
             _stop_if_cancelled(job)  # cancelled while the container was being made: it goes at once
-            sandbox.copy_in(workspace, task.workspace_dir)
+            with tracing.phase(job.task_id, "copy_in"):
+                sandbox.copy_in(workspace, task.workspace_dir)
         except BaseException:
             sandbox.close()
             raise
@@ -374,46 +394,3 @@ def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
         return image
     with _lock_for(f"layer:{image}"):
         return add_layer(image)
-
-
-def _read_report(sandbox: Any, report_path: str, attempt: Attempt) -> None:
-    """The agent's report.json is authoritative: missing -> no_report; not a JSON object -> invalid."""
-    if sandbox.exec(["test", "-f", report_path], timeout=60).exit_code != 0:
-        attempt.report_state = "missing"
-        return
-    raw = sandbox.read_file(report_path).decode("utf-8", errors="replace")
-    attempt.report_raw = raw
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        attempt.report_state, attempt.report_problem = "invalid", f"report.json is not valid JSON ({exc})"
-        return
-    if not isinstance(value, dict):
-        attempt.report_state = "invalid"
-        attempt.report_problem = f"report.json holds a {type(value).__name__}, not a JSON object of question: answer"
-        return
-    attempt.report_state, attempt.report = "ok", value
-
-
-def _collect_results(sandbox: Any, results_dir: str, tmp: Path, details: dict[str, Any]) -> bytes | None:
-    """Copy results/ out of the sandbox and pack it, so it can travel back from any node."""
-    out = tmp / "produced"
-    out.mkdir()
-    try:
-        sandbox.copy_out(results_dir, out, max_bytes=MAX_RESULTS_BYTES)  # streamed: stops at the cap
-    except CopyTooLarge as exc:
-        details["results_dropped"] = f"results/ is over the {MAX_RESULTS_BYTES} byte cap: {exc}"
-        return None
-    except Exception as exc:  # an agent may have deleted results/; the task still counts
-        details["results_copy_error"] = f"{type(exc).__name__}: {exc}"
-        return None
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink())
-    if size > MAX_RESULTS_BYTES:
-        details["results_dropped"] = f"results/ holds {size} bytes, over the {MAX_RESULTS_BYTES} byte cap"
-        return None
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for entry in sorted(out.iterdir()):
-            tar.add(entry, arcname=entry.name)
-    return buffer.getvalue()
-

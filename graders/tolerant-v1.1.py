@@ -8,7 +8,6 @@ reviewer can settle it at a glance (see corebench_runner/disputes_v11.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ from corebench_runner import official_rule_v11
 from corebench_runner.answer_aliases import v11_aliases
 from corebench_runner.capsule import Question
 from corebench_runner.disputes_v11 import dispute
-from corebench_runner.grading import NOT_REPORTED
+from corebench_runner.grading import NOT_REPORTED, misnamed_key_verdict
 from corebench_runner.official_rule import StopPoint
 from corebench_runner.records import Verdict, VerdictStatus
 from corebench_runner.tolerance import within_tolerance
@@ -47,14 +46,7 @@ class TolerantV11Grader:
 
     def grade_misnamed(self, question: Question, key: str, reported: Any) -> Verdict:
         """The report answered under a key differing only in case, spacing or punctuation."""
-        verdict = self.grade(question, reported)
-        if verdict.status is VerdictStatus.INCORRECT:
-            return Verdict(VerdictStatus.INCORRECT, f"{NOT_REPORTED} (the near-identical key {json.dumps(key)} "
-                                                    f"has a wrong answer too: {verdict.reason})")
-        return Verdict(VerdictStatus.DISPUTED,
-                       f"{_PLAUSIBLE}the report answers under the key {json.dumps(key)}, which differs from the "
-                       f"question only in case, spacing or punctuation; its answer: "
-                       f"{verdict.reason.removeprefix(_PLAUSIBLE)}")
+        return misnamed_key_verdict(self.grade(question, reported), key)
 
     def upstream_stop_point(self, questions: Sequence[Question], report: Mapping[str, Any]) -> StopPoint | None:
         return official_rule_v11.upstream_stop_point([(q.text, q.runs, _aliases(q)) for q in questions], report)

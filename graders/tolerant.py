@@ -15,7 +15,7 @@ from typing import Any
 
 from corebench_runner import official_rule
 from corebench_runner.capsule import Question
-from corebench_runner.grading import NOT_REPORTED
+from corebench_runner.grading import NOT_REPORTED, misnamed_key_verdict
 from corebench_runner.records import Verdict, VerdictStatus
 from corebench_runner.tolerance import read_number, reference_range, within_tolerance
 
@@ -171,14 +171,7 @@ class TolerantGrader:
 
     def grade_misnamed(self, question: Question, key: str, reported: Any) -> Verdict:
         """The report answered under a key differing only in case, spacing or punctuation."""
-        verdict = self.grade(question, reported)
-        if verdict.status is VerdictStatus.INCORRECT:
-            return Verdict(VerdictStatus.INCORRECT, f"{NOT_REPORTED} (the near-identical key {json.dumps(key)} "
-                                                    f"has a wrong answer too: {verdict.reason})")
-        return Verdict(VerdictStatus.DISPUTED,
-                       f"plausibly right: the report answers under the key {json.dumps(key)}, which differs from "
-                       f"the question only in case, spacing or punctuation; its answer: "
-                       f"{verdict.reason.removeprefix(_PLAUSIBLE)}")
+        return misnamed_key_verdict(self.grade(question, reported), key)
 
 
 GRADER = TolerantGrader()

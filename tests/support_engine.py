@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.sandbox import firewall
+
 SMALL_IMAGE = "corebench/base:bookworm"
 
 
@@ -63,6 +65,14 @@ class OwnEngine:
             ids = self.docker("ps", "-a", "-q", check=False).stdout.split()
             if ids:
                 self.docker("rm", "-f", *ids, check=False)
+            # The runner made its task network on this engine too; removing it takes its Linux bridge
+            # and the firewall's INPUT rule for that bridge off the host.
+            bridge = self.docker("network", "inspect", firewall.TASK_NETWORK, "--format",
+                                 '{{index .Options "com.docker.network.bridge.name"}}', check=False).stdout.strip()
+            self.docker("network", "rm", firewall.TASK_NETWORK, check=False)
+            if bridge:
+                subprocess.run(["iptables", "-w", "10", "-D", "INPUT", "-i", bridge, "-j", firewall.CHAIN],
+                               capture_output=True)
             self._process.send_signal(signal.SIGTERM)
             try:
                 self._process.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,11 @@ def test_agent_solves_a_capsule_and_its_run_is_graded_metered_and_reported(agent
     # Usage came through the relay, priced from the price table.
     prompt_tokens = sum(task[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
     assert task["cost_usd"] > 0 and prompt_tokens > 0 and task["output_tokens"] > 0
+    # Each relayed call is a usage row written as it happened, and the task's totals count each once.
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("SELECT COUNT(*), SUM(input_tokens), SUM(output_tokens), MIN(live) FROM usage "
+                            "WHERE task_id = ?", (task["task_id"],)).fetchone()
+    assert rows[0] >= 3 and rows[1:] == (task["input_tokens"], task["output_tokens"], 1)
     # The agent's normalised transcript has both tool calls, with what the commands printed.
     events = json.loads((artifacts / task["transcript_path"]).read_text())
     calls = [e for e in events if e["type"] == "tool_call"]

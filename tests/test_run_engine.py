@@ -66,7 +66,9 @@ def test_one_run_records_every_outcome_and_cleans_up(tmp_path: Path, monkeypatch
     assert (artifacts / Path(good["transcript_path"]).parent / "report.json").is_file()
 
     # What a person sees while it runs (the bar on stderr) and at the end, and in `runs`.
-    assert "8/8" in result.output and "acc=25%" in result.output and "cost=$3.50" in result.output
+    # No terminal here: one line per finished task, with the totals so far, and no redrawn bar frames.
+    assert "[8/8] " in result.output and "(acc 25%, cost $3.50 so far)" in result.output
+    assert "\r" not in result.output
     assert "accuracy 25.0% (2/8 tasks correct)" in result.output and "infra errors 1" in result.output
     listed = runner.invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output)[0]["accuracy"] == pytest.approx(0.25)
@@ -282,7 +284,7 @@ def test_model_usage_of_a_crashed_attempt_is_charged_to_its_task(tmp_path: Path,
 
 
 def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
-    """A user without a running engine is told how to start it; nothing is recorded as a run."""
+    """A user whose engine does not answer is told what to fix; nothing is recorded as a run."""
     from corebench_runner.sandbox.engine import docker_client
 
     docker_client.cache_clear()
@@ -295,6 +297,8 @@ def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
         docker_client.cache_clear()
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [result.output.strip()]
-    assert "Docker engine is not answering" in result.output and "start_docker.sh" in result.output
+    # The engine is the one DOCKER_HOST names, so the message names DOCKER_HOST, not the local engine.
+    assert f"the Docker engine at DOCKER_HOST=unix://{tmp_path}/no-engine.sock is not answering" in result.output
+    assert "point DOCKER_HOST at a running engine, or unset it" in result.output
     listed = CliRunner().invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output) == []

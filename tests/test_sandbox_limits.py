@@ -5,6 +5,7 @@ Real containers (corebench/python:bookworm), real iptables, a real run for the d
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+import docker
 import pytest
 import tomli_w
 from click.testing import CliRunner
@@ -162,7 +164,7 @@ def test_results_past_the_cap_stop_the_copy_early_and_keep_nothing(tmp_path):
 
 
 def test_the_engine_drops_results_over_its_cap_and_says_so(tmp_path, monkeypatch):
-    from corebench_runner import task_runner
+    from corebench_runner import task_outputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -171,10 +173,10 @@ def test_the_engine_drops_results_over_its_cap_and_says_so(tmp_path, monkeypatch
         results = Path(sandbox.workdir) / "results"
         results.mkdir()
         (results / "big.bin").write_bytes(b"x" * 3000)
-        monkeypatch.setattr(task_runner, "MAX_RESULTS_BYTES", 2000)
+        monkeypatch.setattr(task_outputs, "MAX_RESULTS_BYTES", 2000)
         details: dict = {}
         (tmp_path / "t").mkdir()
-        assert task_runner._collect_results(sandbox, str(results), tmp_path / "t", details) is None
+        assert task_outputs._collect_results(sandbox, str(results), tmp_path / "t", details) is None
         assert "over the 2000 byte cap" in details["results_dropped"]
         assert not (tmp_path / "t" / "produced" / "results").exists()
 
@@ -224,7 +226,9 @@ def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept(
     require_image()
     with open_sandbox("docker", spec()) as sandbox:
         sandbox.allow_host_port(4242)
-        left_behind = firewall.allow("10.99.99.99", 4343)  # a container that no longer exists
+        subnet = ipaddress.ip_network(docker.from_env().networks.get(firewall.TASK_NETWORK).attrs["IPAM"]["Config"][0]["Subnet"])
+        gone = str(subnet.broadcast_address - 1)  # on the task network, but no container has it
+        left_behind = firewall.allow(gone, 4343)
         assert left_behind is not None and "--dport 4343" in _chain_rules()
         remove_leftovers(run_id=test_run_id())  # what `corebench clean` runs
         assert "--dport 4343" not in _chain_rules()

@@ -112,3 +112,44 @@ def test_calls_of_an_attempt_killed_with_the_process_are_kept_and_counted_once(t
     assert sum(r[1] for r in rows) == tokens_in and sum(r[2] for r in rows) == pytest.approx(cost)
     killed = json.loads(details)["killed_or_replaced_attempts_usage"]
     assert killed["calls"] == 3 and killed["input_tokens"] == 3000
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_calls_an_agent_cli_made_through_the_relay_survive_a_kill(tmp_path: Path):
+    """Claude Code's calls go through the metering relay, not the engine's client: each is still a
+    usage row the moment the relay meters it, so SIGKILL mid-task loses none of them."""
+    from support_agents import session_file, step
+    from support_capsules import write_capsule
+
+    write_capsule(tmp_path / "suite" / "capsules", "tiny")
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    script = session_file(tmp_path, "claude-code", [
+        step("claude-code", "Looking around.", "ls /workspace", usage=usage),
+        step("claude-code", "Waiting for the analysis.", "sleep 600", usage=usage),
+    ], model=PRICED_MODEL)
+    store = tmp_path / "results.sqlite"
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")}
+    env.update(PYTHONWARNINGS="ignore::UserWarning", COREBENCH_SUITE=str(tmp_path / "suite"))
+    process = subprocess.Popen([str(CORE), "run", "--scaffold", "claude-code", "--model", f"scripted:{script}",
+                                "--capsules", "tiny", "--level", "hard", "--store", str(store), "--quiet"],
+                               env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    main_calls = "SELECT input_tokens, output_tokens, live, attempt FROM usage WHERE input_tokens = 1000"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and len(_rows(store, main_calls)) < 2 and process.poll() is None:
+            time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        runs = _rows(store, "SELECT id FROM runs")
+        if runs:  # the killed run's container, as `corebench clean` would
+            subprocess.run(["docker", "rm", "-f", *subprocess.run(
+                ["docker", "ps", "-a", "-q", "--filter", f"label=corebench.run={runs[0][0]}"],
+                capture_output=True, text=True).stdout.split()], capture_output=True)
+    # Both scripted turns were billed before the kill, and both are in the store, live, attempt 1.
+    assert _rows(store, main_calls) == [(1000, 100, 1, 1)] * 2
+    assert _rows(store, "SELECT status FROM tasks") == [("running",)]
+    (cost,) = _rows(store, "SELECT SUM(cost_usd) FROM usage WHERE input_tokens = 1000")[0]
+    price = find_price(PRICED_MODEL, load_prices())
+    assert cost == pytest.approx(2 * price.cost(Usage(input_tokens=1000, output_tokens=100)))

@@ -6,6 +6,8 @@ The key stays on the host: the relay holds it; the container only gets the relay
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.pricing import find_price, load_prices
@@ -52,12 +54,13 @@ def price_lookup() -> CostFunction:
 PROTOCOLS = {"anthropic": MESSAGES, "openai": RESPONSES}
 
 
-def start_relay(api: str, base_url: str, api_key: str, limits: Limits, host: str, model_id: str) -> MeteringRelay:
+def start_relay(api: str, base_url: str, api_key: str, limits: Limits, host: str, model_id: str,
+                on_usage: Callable[[Usage], object] | None = None) -> MeteringRelay:
     """A relay on the host's address on the container network (all addresses where that one cannot be
     bound, e.g. when the engine runs in a VM); the per-task token still guards it. Every call is
     pinned to the run's model."""
     settings = dict(cost=price_lookup(), max_cost_usd=limits.max_cost_usd, max_tokens=limits.max_tokens,
-                    ca_file=load_settings().ca_bundle, protocol=PROTOCOLS[api], model=model_id)
+                    ca_file=load_settings().ca_bundle, protocol=PROTOCOLS[api], model=model_id, on_usage=on_usage)
     try:
         relay = MeteringRelay(base_url, api_key, host=host, **settings)
     except OSError:

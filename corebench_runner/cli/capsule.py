@@ -1,4 +1,4 @@
-"""`corebench capsule ...`: list, show, validate, new, import-corebench."""
+"""`corebench capsule ...`: list, show, validate, new, reproduce, add-question, import-corebench."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from corebench_runner.answer_leaks import answer_leaks
 from corebench_runner.capsule import CAPSULE_FILE, parse_capsule
+from corebench_runner.capsule_lint import authoring_warnings
 from corebench_runner.capsule_new import new_capsule
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.corebench_import import DEFAULT_PASSPHRASE, TaskSource, import_task, read_task_source
@@ -31,8 +32,7 @@ def _capsule_folder(ctx: click.Context, ref: str) -> Path:
     suite = suite_from(ctx)
     folder = suite.capsule_dir(ref)
     if not folder.is_dir():
-        known = ", ".join(suite.capsule_ids()[:8]) or "none"
-        raise UserError(f"no capsule {ref!r} in {suite.capsules_dir} (known: {known}); "
+        raise UserError(f"no capsule {ref!r} in {suite.capsules_dir} (known: {suite.known_ids()}); "
                         "check the id with `corebench capsule list` or give a folder path")
     return folder
 
@@ -109,7 +109,7 @@ def validate(ctx: click.Context, capsule_refs: tuple[str, ...], all_: bool) -> N
     for folder in folders:
         capsule, problems = parse_capsule(folder)
         if capsule is not None:  # answers already standing in files the agent sees (answer_leaks.py)
-            problems += answer_leaks(capsule)
+            problems += answer_leaks(capsule) + authoring_warnings(capsule)
         for problem in problems:
             click.echo(f"{problem.severity}: {problem.line()}", err=problem.severity == "error")
         if capsule is None:
@@ -129,14 +129,106 @@ def validate(ctx: click.Context, capsule_refs: tuple[str, ...], all_: bool) -> N
 @click.option("--rev", metavar="COMMIT", help="The commit (hash or tag) to pin; required with --from-git.")
 @click.option("--from-dir", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Copy this folder instead (a capsule layout is kept; anything else goes into code/).")
+@click.option("--reproduce", metavar="COMMAND", help="The command that runs the code from the capsule's top folder.")
+@click.option("--field", "field_name", metavar="FIELD", help="The paper's research field (else left to fill in).")
+@click.option("--title", metavar="TEXT", help="The paper's title (default: NAME).")
+@click.option("--task-prompt", "task_prompt", metavar="TEXT", help="What the agent is asked to reproduce.")
 @click.pass_context
-def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, from_dir: Path | None) -> None:
-    """Start capsule NAME in the suite's capsules/ from a git repository or a folder."""
+def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, from_dir: Path | None,
+        reproduce: str | None, field_name: str | None, title: str | None, task_prompt: str | None) -> None:
+    """Start capsule NAME in the suite's capsules/ from a git repository or a folder.
+
+    The language is detected from the code and the environment's base image chosen to match.
+    """
+    from corebench_runner.capsule import load_capsule
+
     suite = suite_from(ctx, for_writing=True)
-    dest = new_capsule(suite.capsules_dir, name, from_git=from_git, rev=rev, from_dir=from_dir)
+    dest = new_capsule(suite.capsules_dir, name, from_git=from_git, rev=rev, from_dir=from_dir,
+                       reproduce=reproduce or "", field=field_name or "", title=title or "", task_prompt=task_prompt or "")
+    draft = load_capsule(dest, draft=True)
     click.echo(f"created {dest}")
-    click.echo(f"next: fill in {dest / CAPSULE_FILE} (task prompt, questions with reference runs, reproduce), "
-               f"environment/Dockerfile and REPRODUCING.md, then run `corebench capsule validate {name}`")
+    click.echo(f"language: {draft.language or '(not detected: fill it in)'}; environment: "
+               f"{draft.dockerfile.read_text().split('FROM ', 1)[-1].split()[0]}")
+    unfilled = [key for key, value in (("reproduce", draft.reproduce), ("field", draft.field),
+                                         ("language", draft.language), ("task_prompt", draft.task_prompt)) if not value]
+    todo = f"fill in {', '.join(unfilled)} in {dest / CAPSULE_FILE}, " if unfilled else ""
+    click.echo(f"next: {todo}add what the code needs to environment/Dockerfile, then "
+               f"`corebench capsule reproduce {name}` to run the code and see its numbers")
+
+
+@capsule_group.command("reproduce")
+@click.argument("capsule_ref", metavar="ID")
+@click.option("--keep/--no-keep", default=True, show_default=True,
+              help="Copy what the run wrote under results/ into the capsule's results/ (what the easy level shows).")
+@click.pass_context
+def reproduce_command(ctx: click.Context, capsule_ref: str, keep: bool) -> None:
+    """Build the environment and run the `reproduce` command once; list the files and values it produced.
+
+    Works before any question exists. Each value is shown with the options of `capsule add-question`
+    that read it. Exits 1 when the command fails.
+    """
+    from corebench_runner.capsule import load_capsule
+    from corebench_runner.capsule_reproduce import reproduce
+
+    capsule = load_capsule(_capsule_folder(ctx, capsule_ref), draft=True)
+    result = reproduce(capsule, progress=lambda text: click.echo(text, err=True), keep=keep)
+    state = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+    click.echo(f"`{result.command}`: {state} after {result.seconds:.1f} s")
+    if not result.ok:
+        click.echo(f"its output ends with:\n{result.output_tail}")
+    if not result.files:
+        click.echo("it wrote no file; make the code write its outputs into results/")
+    for produced in result.files:
+        where = "kept in the capsule" if produced.kept else (
+            "in results/, not kept (--no-keep)" if produced.path.startswith("results/")
+            else "outside results/: not kept; make the code write into results/")
+        click.echo(f"{produced.path}  ({produced.size} bytes; {where})")
+        for found in produced.values:
+            value = found.value if not isinstance(found.value, str) else repr(found.value)
+            click.echo(f"    {value!s:<14} --file {produced.path} {found.rule_text()}")
+    if result.files and result.ok:
+        click.echo(f"next: `corebench capsule add-question {capsule.id} TEXT --file FILE --key KEY` for each "
+                   f"answer, then `corebench capsule check {capsule.id} --runs 3 --record`")
+    if not result.ok:
+        ctx.exit(1)
+
+
+@capsule_group.command("add-question")
+@click.argument("capsule_ref", metavar="ID")
+@click.argument("text")
+@click.option("--file", "file", required=True, metavar="PATH", help="The output file the answer is read from "
+              "(relative to the capsule's top folder, e.g. results/model.json).")
+@click.option("--key", metavar="A.B.0", help="Dotted path into a JSON file.")
+@click.option("--regex", metavar="PATTERN", help="Group 1 of the first match in a text file.")
+@click.option("--csv-row", "csv_row", metavar="ROW", help="A CSV row: its first cell, or a 0-based number.")
+@click.option("--csv-column", "csv_column", metavar="COLUMN", help="A CSV column: its header, or a 0-based number.")
+@click.option("--vision/--no-vision", default=None,
+              help="Whether the answer is read off a figure (default: upstream's rule, \"fig\" in the text).")
+@click.pass_context
+def add_question(ctx: click.Context, capsule_ref: str, text: str, file: str, key: str | None, regex: str | None,
+                 csv_row: str | None, csv_column: str | None, vision: bool | None) -> None:
+    """Add question TEXT to a capsule, with the rule that reads its answer from an output file.
+
+    Its reference runs come next, from `corebench capsule check ID --runs 3 --record`.
+    """
+    from corebench_runner.capsule_edit import add_question as add
+
+    folder = _capsule_folder(ctx, capsule_ref)
+    extract: dict = {"file": file}
+    if key is not None:
+        extract["key"] = key
+    if regex is not None:
+        extract["regex"] = regex
+    if (csv_row is None) != (csv_column is None):
+        raise UserError("--csv-row and --csv-column go together: give both")
+    if csv_row is not None:
+        extract["csv"] = {"row": _number_or_text(csv_row), "column": _number_or_text(csv_column or "")}
+    count = add(folder, text, extract, vision)
+    click.echo(f"added question {count} to {folder / CAPSULE_FILE}")
+
+
+def _number_or_text(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
 
 
 def _merge_tasks_json(source: TaskSource, tarballs_dir: Path, quiet: bool) -> list[dict]:
@@ -219,3 +311,7 @@ def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | 
 
 
 commands = [capsule_group]
+
+# `capsule check` is defined in cli/health.py and attaches itself to this group: load it with the
+# group, since the CLI loads only the module a command lives in (cli/__init__.py, COMMAND_HOMES).
+from corebench_runner.cli import health as _health  # noqa: E402,F401

@@ -10,7 +10,7 @@ import json
 import click
 
 from corebench_runner.capsule import LEVELS, Capsule
-from corebench_runner.capsule_health import HealthReport, OracleRun, check_capsule, resources_toml
+from corebench_runner.capsule_health import HealthReport, OracleRun, check_capsule, recorded_lines, resources_toml
 from corebench_runner.cli.capsule import capsule_group
 from corebench_runner.cli.common import suite_from
 
@@ -47,9 +47,11 @@ def _report_lines(report: HealthReport) -> list[str]:
 @click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
               help="Where the reproduction runs; 'local' has no isolation and measures no memory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the health report as JSON.")
+@click.option("--record", is_flag=True, help="Write the runs' answers into capsule.toml as each question's "
+              "reference `runs` (replacing any), when every run answered every question.")
 @click.pass_context
 def check_command(ctx: click.Context, capsule_id: str, runs: int, level: str | None, sandbox: str,
-                  as_json: bool) -> None:
+                  as_json: bool, record: bool) -> None:
     """Run a capsule's reproduction several times: flaky questions, run time, peak memory, suggested resources.
 
     Exits 1 when a question is flaky, mismatched or unanswered, so CI can gate on it.
@@ -65,13 +67,14 @@ def check_command(ctx: click.Context, capsule_id: str, runs: int, level: str | N
             click.echo(_run_line(number, run))
 
     report = check_capsule(suite, capsule_id, runs=runs, level=level, sandbox_kind=sandbox,
-                          on_start=started, on_run=progress)
+                          on_start=started, on_run=progress, record=record,
+                          progress=None if as_json else lambda text: click.echo(text, err=True))
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
     else:
-        for line in _report_lines(report):
+        for line in _report_lines(report) + (recorded_lines(report) if record else []):
             click.echo(line)
-    if not report.healthy:
+    if not report.healthy or (record and not report.recorded):
         ctx.exit(1)
 
 

@@ -49,9 +49,12 @@ def build_base(only: tuple[str, ...], rebuild: bool, from_registry: str | None, 
 @click.option("--rebuild", is_flag=True, help="Build again even when an image for this content exists.")
 @click.pass_context
 def build_environment(ctx: click.Context, capsule_id: str, rebuild: bool) -> None:
-    """Build (or reuse) the environment image of CAPSULE_ID and print its tag."""
-    capsule = suite_from(ctx).load(capsule_id)
-    click.echo(images.environment_image(capsule, rebuild=rebuild))
+    """Build (or reuse) the environment image of CAPSULE_ID and print its tag.
+
+    The capsule may still lack questions: authors build its environment before writing them.
+    """
+    capsule = suite_from(ctx).load(capsule_id, draft=True)
+    click.echo(images.environment_image(capsule, rebuild=rebuild, progress=lambda text: click.echo(text, err=True)))
 
 
 def _managed_images() -> list:

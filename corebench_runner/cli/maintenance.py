@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import click
+import platformdirs
 
 from corebench_runner.errors import UserError
 from corebench_runner.images import BASE_IMAGES
-from corebench_runner.settings import load_settings, settings_file
+from corebench_runner.settings import APP_NAME, legacy_settings_file, load_settings, settings_file
 from corebench_runner.task_folders import dead_task_folders
 
 MIN_FREE_GB = 20
@@ -36,14 +37,18 @@ def doctor() -> None:
     checks = _Checklist()
     settings = load_settings()
     click.echo(f"settings: {settings_file()}{'' if settings_file().is_file() else ' (not present; defaults)'}")
+    if settings_file() == legacy_settings_file():
+        checks.warn(f"settings read from the old place {legacy_settings_file()}",
+                    f"move it to {Path(platformdirs.user_config_dir(APP_NAME)) / 'settings.toml'}")
     try:
         from corebench_runner.sandbox.engine import docker_client
 
         client = docker_client()
         info = client.info()
     except UserError:
-        checks.fail("docker engine", "not answering; start it with `bash scripts/start_docker.sh` "
-                                     "(scripts/setup.sh installs docker.io when it is missing)")
+        from corebench_runner.sandbox.engine import engine_fix, engine_not_answering
+
+        checks.fail(engine_not_answering(), engine_fix())
         client = info = None
     if client is not None:
         checks.ok(f"docker engine {info.get('ServerVersion', '?')} ({info.get('CgroupDriver', '?')}, "

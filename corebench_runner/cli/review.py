@@ -175,7 +175,7 @@ def list_command(ctx: click.Context, store_path: str | None, run_id: str | None,
     with _open(ctx, store_path) as store:
         views = review.find_answers(store, run_id=run_id, capsule_id=capsule_id, standing=status)
         echo_table(["answer", "run", "capsule", "rep", "auto", "standing", "question"],
-                   [[v.answer_id, v.key.run_id[:12], v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
+                   [[v.answer_id, v.key.run_id, v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
                      printable(v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "...")]
                     for v in views])
 

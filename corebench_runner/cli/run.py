@@ -20,6 +20,7 @@ from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_li
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
 from corebench_runner.progress import percent, summary_lines
+from corebench_runner.scripted_sessions import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.reliability import Reliability, reliability_lines
 from corebench_runner.rerun import reset_for_retry
@@ -138,7 +139,7 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
                 docker_client()
             run_id = plan_run(store, suite, options, chosen, execution)
         if not quiet:
-            click.echo(f"run {run_id}: {options.scaffold} / {options.model} / level {options.level}; store {store.path}",
+            click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",
                        err=True)
         # A killed run can leave containers behind (they carry its label): a resume removes them first.
         with interrupts_end_the_run(run_id):
@@ -201,7 +202,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @click.command("runs")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs, newest first (documented contract).")
-@click.option("--limit", type=int, help="Show only the newest N runs.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N runs.")
 def runs_command(store_path, as_json, limit) -> None:
     """List runs, newest first, with automatic and verified accuracy and open disputes."""
     with open_store(store_path, create=False) as store:
@@ -209,7 +210,8 @@ def runs_command(store_path, as_json, limit) -> None:
             data = runs_json(store)
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
-        rows = [[s.id, s.created, s.status, s.suite, s.model, s.scaffold, s.level, f"{s.tasks_done}/{s.tasks_total}",
+        rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
+                 f"{s.tasks_done}/{s.tasks_total}",
                  percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
         if not rows:

@@ -29,7 +29,7 @@ DETAILS_KEY = "diagnostics"  # where the run engine keeps a Diagnosis in tasks.d
 class Diagnosis:
     """stages in funnel order; primary_reason is None for a correct (or skipped) task."""
 
-    stages: dict[str, bool]
+    stages: dict[str, bool | None]  # None: the transcript cannot tell (e.g. output piped into tail)
     primary_reason: dict[str, Any] | None = None
     flags: list[dict[str, Any]] = field(default_factory=list)
     monitored: bool = True  # False when the transcript showed no actions to judge
@@ -41,7 +41,8 @@ class Diagnosis:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Diagnosis":
-        return cls(stages={s: bool(data.get("stages", {}).get(s)) for s in STAGES},
+        stages = data.get("stages", {})
+        return cls(stages={s: None if stages.get(s) is None and s in stages else bool(stages.get(s)) for s in STAGES},
                    primary_reason=data.get("primary_reason"), flags=list(data.get("flags") or []),
                    monitored=bool(data.get("monitored", True)), summary=data.get("summary"))
 

@@ -8,6 +8,7 @@ judged on its own, so a task that wrote a correct report without running anythin
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from corebench_runner.diagnostics.actions import Action
+from corebench_runner.diagnostics.code_status import FAILED, OK, UNKNOWN, code_run_status
 
 STAGES = ("deps_installed", "code_ran", "outputs_produced", "report_written", "answers_correct")
 STAGE_LABELS = {
@@ -29,6 +31,8 @@ INTERPRETERS = {"python", "python3", "python2", "rscript", "r", "bash", "sh", "j
                 "make", "matlab", "octave", "stata", "node", "ipython", "quarto", "source"}
 CODE_SUFFIXES = {".py", ".r", ".sh", ".ipynb", ".jl", ".m", ".rmd", ".qmd", ".do", ".js", ""}
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\||\n")
+_SHELL_KEYWORDS = {"do", "then", "else", "!", "{", "("}  # words that open a segment before its command
+_LOOP = re.compile(r"\bfor\s+(\w+)\s+in\s+([^;\n]+)")
 _INSTALL = re.compile(r"\b(?:pip3?|python3? -m pip|uv pip|conda|mamba|apt-get|apt)\s+install\b|install\.packages\s*\(|"
                       r"BiocManager::install|remotes::install|devtools::install|Pkg\.add", re.I)
 _INSTALL_FAILED_OUTPUT = re.compile(
@@ -44,7 +48,7 @@ _MISSING_MODULE = re.compile(r"No module named ['\"]?([\w.]+)|there is no packag
 class StageEvidence:
     """What the stage rules found; the failure-reason rules read the same facts."""
 
-    stages: dict[str, bool]
+    stages: dict[str, bool | None]  # None: cannot be told from the transcript
     install_failure: tuple[Action, str] | None = None  # (action, package) still unresolved at the end
     code_runs: list[Action] = field(default_factory=list)
     last_code_failure: Action | None = None  # the last failed run of the capsule's code, if never fixed
@@ -65,8 +69,8 @@ def _segments(command: str) -> list[list[str]]:
             words = shlex.split(part)
         except ValueError:  # unbalanced quotes: fall back to whitespace
             words = part.split()
-        while words and "=" in words[0] and not words[0].startswith(("-", "/", ".")):
-            words = words[1:]  # VAR=value prefixes
+        while words and (words[0] in _SHELL_KEYWORDS or ("=" in words[0] and not words[0].startswith(("-", "/", ".")))):
+            words = words[1:]  # `do`, `then` ... and VAR=value prefixes
         if words and words[0] in ("time", "timeout", "nohup", "xvfb-run", "stdbuf", "sudo", "exec"):
             words = [w for w in words[1:] if not w[:1].isdigit()] or words
         if words:
@@ -74,13 +78,32 @@ def _segments(command: str) -> list[list[str]]:
     return out
 
 
-def runs_capsule_code(command: str, code_names: set[str], reproduce: str = "") -> bool:
-    """A command that executes one of the capsule's code files (not one that only reads it)."""
+def _named_files(words: list[str], code_names: set[str], loops: dict[str, list[str]]) -> set[str]:
+    """Basenames the words name: `$f` of a `for f in ...` loop stands for the loop's words, a glob for its matches."""
+    named: set[str] = set()
+    for word in words:
+        word = word.strip("'\"()")
+        variable = re.fullmatch(r"\$\{?(\w+)\}?", word)
+        for candidate in loops.get(variable.group(1), []) if variable else [word]:
+            name = PurePosixPath(candidate.strip("'\"")).name
+            if any(c in name for c in "*?["):
+                named |= set(fnmatch.filter(code_names, name))
+            else:
+                named.add(name)
+    return named
+
+
+def runs_capsule_code(command: str, code_names: set[str], reproduce: str = "", context: str = "") -> bool:
+    """A command that executes one of the capsule's code files (not one that only reads it).
+
+    `context` is the whole command line when `command` is one segment of it (for loop variables).
+    """
     if reproduce and command.strip() == reproduce.strip():
         return True
+    loops = {m.group(1): m.group(2).split() for m in _LOOP.finditer(context or command)}
     for words in _segments(command):
         head = PurePosixPath(words[0]).name.lower()
-        named = {PurePosixPath(w.strip("'\"()")).name for w in words[1:]} | {PurePosixPath(words[0]).name}
+        named = _named_files(words[1:], code_names, loops) | {PurePosixPath(words[0]).name}
         mentions = bool(named & code_names) or any(name in " ".join(words) for name in code_names if "." in name)
         if head.startswith(("python", "rscript")) or head in INTERPRETERS:
             if mentions or head == "make":
@@ -118,6 +141,11 @@ def missing_dependency(action: Action) -> str | None:
     return next((g for g in match.groups() if g), "a shared library")
 
 
+def _missing_in_output(action: Action) -> str | None:
+    match = _MISSING_MODULE.search(action.output)
+    return next((g for g in match.groups() if g), "a shared library") if match else None
+
+
 def _named_packages(command: str) -> str:
     segment = next((part for part in _SEGMENT_SPLIT.split(command) if _INSTALL.search(part)), command)
     match = re.search(r"install(?:\.packages)?\s*\(?\s*(?:c\()?(.*)", segment)
@@ -134,6 +162,7 @@ def judge_stages(actions: list[Action], capsule: Any, level: str, answers: dict[
     code_names = capsule_code_names(capsule)
     evidence = StageEvidence(stages={})
     unresolved: tuple[Action, str] | None = None
+    statuses: list[str] = []
     for action in actions:
         if action.kind != "command":
             continue
@@ -149,15 +178,19 @@ def judge_stages(actions: list[Action], capsule: Any, level: str, answers: dict[
                 continue
         if runs_code:
             evidence.code_runs.append(action)
-            if _clean(action):
+            status = code_run_status(action, lambda segment: runs_capsule_code(
+                segment, code_names, capsule.reproduce, context=action.command))
+            statuses.append(status)
+            if status == OK:
                 unresolved, evidence.last_code_failure = None, None  # whatever failed before, the code now runs
-            else:
+            elif status == FAILED:
                 evidence.last_code_failure = action
-                missing = missing_dependency(action)
+                missing = _missing_in_output(action)
                 if missing and unresolved is None:  # a failed install before it is the better evidence
                     unresolved = (action, missing)
     evidence.install_failure = unresolved
-    code_ran = any(_clean(a) for a in evidence.code_runs)
+    # None: the code ran but no exit status or output says how it went (see code_status.py).
+    code_ran = True if OK in statuses else None if UNKNOWN in statuses else False
     evidence.stages = {
         "deps_installed": unresolved is None,
         "code_ran": code_ran,
@@ -176,12 +209,12 @@ def expected_outputs(capsule: Any) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")}
 
 
-def _outputs_produced(capsule: Any, level: str, code_ran: bool, actions: list[Action],
-                      produced_files: list[str] | None) -> bool:
+def _outputs_produced(capsule: Any, level: str, code_ran: bool | None, actions: list[Action],
+                      produced_files: list[str] | None) -> bool | None:
     if produced_files is None:  # the engine could not copy results/ out: judge by the code run alone
         return code_ran
     if level == "easy" and not code_ran:
-        return False  # at easy level results/ starts full: only a run makes them "produced"
+        return code_ran  # at easy level results/ starts full: only a run makes them "produced"
     written_by_hand = {PurePosixPath(a.path).name for a in actions if a.kind == "write"}
     produced = {f for f in produced_files if PurePosixPath(f).name not in written_by_hand}
     expected = expected_outputs(capsule)

@@ -81,6 +81,6 @@ def queue_flagged_in(conn: sqlite3.Connection, task_id: int) -> int:
 def run_page_diagnostics(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     """For a report's run page: the funnel rows and, per task id, its diagnosis as plain data."""
     diagnoses = run_diagnoses(store, run_id)
-    rows = [{"stage": r.stage, "label": r.label, "reached": r.reached, "total": r.total,
+    rows = [{"stage": r.stage, "label": r.label, "reached": r.reached, "total": r.total, "unknown": r.unknown,
              "percent": round(100 * r.share)} for r in funnel(diagnoses.values())] if diagnoses else []
     return rows, {task_id: d.to_json() for task_id, d in diagnoses.items()}

@@ -20,6 +20,7 @@ class FunnelRow:
     label: str
     reached: int
     total: int
+    unknown: int = 0  # tasks whose transcript cannot tell whether they reached the stage
 
     @property
     def share(self) -> float:
@@ -38,7 +39,8 @@ def diagnosis_of(details_json: str | Mapping[str, Any] | None) -> Diagnosis | No
 def funnel(diagnoses: Iterable[Diagnosis]) -> list[FunnelRow]:
     """How many tasks reached each stage (each stage counted on its own), in funnel order."""
     items = list(diagnoses)
-    return [FunnelRow(stage, STAGE_LABELS[stage], sum(1 for d in items if d.stages.get(stage)), len(items))
+    return [FunnelRow(stage, STAGE_LABELS[stage], sum(1 for d in items if d.stages.get(stage) is True), len(items),
+                      sum(1 for d in items if stage in d.stages and d.stages[stage] is None))
             for stage in STAGES]
 
 
@@ -63,7 +65,8 @@ def funnel_lines(diagnoses: list[Diagnosis]) -> list[str]:
     lines = ["stages (tasks that reached each):"]
     for row in rows:
         bar = "#" * round(20 * row.share)
-        lines.append(f"  {row.label:<{width}}  {row.reached:>4}/{row.total:<4} {bar}")
+        unknown = f"  ({row.unknown} unknown)" if row.unknown else ""
+        lines.append(f"  {row.label:<{width}}  {row.reached:>4}/{row.total:<4} {bar}{unknown}".rstrip())
     reasons = reason_counts(diagnoses)
     if reasons:
         lines.append("failure reasons: " + ", ".join(f"{code} {n}" for code, n in reasons))

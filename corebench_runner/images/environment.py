@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Callable
 
 import docker.errors
 
@@ -76,10 +77,12 @@ def environment_tag(capsule: Capsule) -> str:
     return f"{_repository(capsule.id)}:{digest.hexdigest()[:HASH_CHARS]}"
 
 
-def environment_image(capsule: Capsule, log_dir: Path | None = None, rebuild: bool = False) -> str:
+def environment_image(capsule: Capsule, log_dir: Path | None = None, rebuild: bool = False,
+                      progress: Callable[[str], None] | None = None) -> str:
     """Build (or reuse) the capsule's environment image and return its tag.
 
     A failed build raises UserError naming the build log; the Dockerfile is kept beside it.
+    `progress` hears the log's path and the build's steps (nothing when the image is reused).
     """
     tag = environment_tag(capsule)
     client = docker_client()
@@ -95,5 +98,5 @@ def environment_image(capsule: Capsule, log_dir: Path | None = None, rebuild: bo
     labels = {"corebench.image": "environment", "corebench.capsule": capsule.id, "corebench.env_hash": content_hash}
     dockerfile = capsule.dockerfile
     run_build(dockerfile.parent, tag, Path(log_dir), labels=labels, dockerfile=dockerfile.name,
-              what=f"the environment of capsule {capsule.id} ({dockerfile})")
+              what=f"the environment of capsule {capsule.id} ({dockerfile})", progress=progress)
     return tag

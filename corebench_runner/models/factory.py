@@ -8,7 +8,7 @@ from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.base import ModelClient
 from corebench_runner.messages_server import Script, load_script
-from corebench_runner.models.openai_client import OpenAIClient
+from corebench_runner.scripted_sessions import check_session_file, session_file
 
 PROVIDERS = ("anthropic", "openai", "scripted")
 SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is no secret
@@ -36,33 +36,22 @@ class ScriptedClient(AnthropicClient):
         self.server.stop()
 
 
-class ScriptedOpenAIClient(OpenAIClient):
-    """Plays an OpenAI script ("protocol": "openai-responses" | "openai-chat") through a local OpenAI server."""
-
-    def __init__(self, script_file: Path, script: Script) -> None:
-        from corebench_runner.openai_server import OpenAIServer
-
-        self.server = OpenAIServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
-                                   side_replies=script.side_replies, model=script.model).start()
-        super().__init__(script.model, api_key=SCRIPTED_KEY, base_url=self.server.base_url, max_retries=2,
-                         api="responses" if script.protocol == "openai-responses" else "chat",
-                         name=f"scripted:{script_file}")
-
-    def close(self) -> None:
-        super().close()
-        self.server.stop()
-
-
 def scripted_client(script_file: Path) -> ModelClient:
     """A client playing the script file, through the local server of the protocol the file names."""
+    check_session_file(script_file)  # a malformed step is one line naming it, not a server error mid-run
     script = load_script(script_file)
     if script.protocol == "anthropic-messages":
         return ScriptedClient(script_file, script)
+    from corebench_runner.models.scripted_openai import ScriptedOpenAIClient  # the openai SDK only when used
+
     return ScriptedOpenAIClient(script_file, script)
 
 
-def make_model(spec: str, base_url: str | None = None) -> ModelClient:
-    """A client for `spec`; a bad spec or a missing key raises UserError naming --model."""
+def make_model(spec: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
+    """A client for `spec`; a bad spec or a missing key raises UserError naming --model.
+
+    scripted:FOLDER plays FOLDER/<capsule_id>.json, else FOLDER/default.json (scripted_sessions.py).
+    """
     provider, _, rest = spec.partition(":")
     if provider not in PROVIDERS or not rest.strip():
         raise UserError(f"--model {spec!r}: expected PROVIDER:NAME with PROVIDER one of "
@@ -71,7 +60,9 @@ def make_model(spec: str, base_url: str | None = None) -> ModelClient:
     if provider == "anthropic":
         return AnthropicClient(rest, base_url=base_url)
     if provider == "openai":
+        from corebench_runner.models.openai_client import OpenAIClient  # 0.2-1 s to load: only when used
+
         return OpenAIClient(rest, base_url=base_url)
     if base_url:
         raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
-    return scripted_client(Path(rest).expanduser())
+    return scripted_client(session_file(Path(rest).expanduser(), capsule_id))

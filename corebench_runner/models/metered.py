@@ -29,5 +29,12 @@ class MeteredModel:
             self._on_call(response.usage)
         return response
 
+    def record_call(self, usage: Usage) -> None:
+        """A call made for this model by something outside it (an agent CLI through the metering
+        relay): counted and journaled the same way, as it happens."""
+        self.spent.add(usage)
+        if self._on_call is not None:
+            self._on_call(usage)
+
     def __getattr__(self, name: str) -> Any:  # name, model, base_url, close, ... of the real client
         return getattr(self._inner, name)

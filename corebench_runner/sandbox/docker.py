@@ -309,9 +309,10 @@ class DockerSandbox:
         if isinstance(data, str):
             data = data.encode("utf-8")
         parent = posixpath.dirname(path)
-        made = self._run(["mkdir", "-p", parent], user=self.spec.user or "root", timeout=60)
-        if made.exit_code != 0:
-            raise PermissionError(f"cannot create {parent} in the sandbox: {made.stderr.strip()}")
+        if posixpath.normpath(parent) != posixpath.normpath(self.workdir):  # _prepare made it: an exec less
+            made = self._run(["mkdir", "-p", parent], user=self.spec.user or "root", timeout=60)
+            if made.exit_code != 0:
+                raise PermissionError(f"cannot create {parent} in the sandbox: {made.stderr.strip()}")
         self._put_file(path, data, owner=self._owner, mode=0o644)
 
     def _put_file(self, path: str, data: bytes, owner: tuple[int, int], mode: int) -> None:
@@ -326,9 +327,10 @@ class DockerSandbox:
     def copy_in(self, host_dir: Path, dest: str) -> None:
         """Copy the contents of host_dir into dest (created if missing), owned by the sandbox user."""
         dest = self._abs(dest)
-        made = self._run(["mkdir", "-p", dest], user=self.spec.user or "root", timeout=60)
-        if made.exit_code != 0:
-            raise PermissionError(f"cannot create {dest} in the sandbox: {made.stderr.strip()}")
+        if posixpath.normpath(dest) != posixpath.normpath(self.workdir):  # _prepare made it: an exec less
+            made = self._run(["mkdir", "-p", dest], user=self.spec.user or "root", timeout=60)
+            if made.exit_code != 0:
+                raise PermissionError(f"cannot create {dest} in the sandbox: {made.stderr.strip()}")
         uid, gid = self._owner
 
         def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import docker
 import docker.errors
@@ -22,6 +23,18 @@ def docker_client() -> docker.DockerClient:
         client = docker.from_env(timeout=300)
         client.ping()
     except docker.errors.DockerException as exc:
-        raise UserError(f"the Docker engine is not answering ({exc.__class__.__name__}); "
-                        "start it with `bash scripts/start_docker.sh` and check with `corebench doctor`") from None
+        raise UserError(f"{engine_not_answering()} ({exc.__class__.__name__}); {engine_fix()}") from None
     return client
+
+
+def engine_not_answering() -> str:
+    host = os.environ.get("DOCKER_HOST")
+    return f"the Docker engine at DOCKER_HOST={host} is not answering" if host else \
+        "the local Docker engine is not answering"
+
+
+def engine_fix() -> str:
+    """What to do about an engine that does not answer: DOCKER_HOST, when set, is the first suspect."""
+    if os.environ.get("DOCKER_HOST"):
+        return "point DOCKER_HOST at a running engine, or unset it to use the local one"
+    return "start it with `bash scripts/start_docker.sh` (scripts/setup.sh installs docker.io when it is missing)"

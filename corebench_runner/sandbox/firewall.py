@@ -1,8 +1,8 @@
 """The task network: task containers reach the internet and their own relay, not the host's services.
 
-Task containers join a bridge network of their own (TASK_NETWORK, Linux bridge BRIDGE, no traffic
-between containers). Packets from a container to any address of the host enter the host's
-INPUT chain, where one rule sends everything that comes in on BRIDGE to CHAIN:
+Task containers join a bridge network of their own (TASK_NETWORK, on a Linux bridge named per engine
+by bridge_name, no traffic between containers). Packets from a container to any address of the host
+enter the host's INPUT chain, where one rule sends everything that comes in on that bridge to CHAIN:
 
     CHAIN: ACCEPT  -s <container> -p tcp --dport <its relay's port>   (one per task, while it runs)
            ACCEPT  replies to connections the host opened
@@ -17,6 +17,8 @@ or refuses (not root), the run says so once and goes on without the firewall.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import shutil
 import subprocess
 import sys
@@ -27,17 +29,35 @@ import docker.errors
 from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
 
 TASK_NETWORK = "corebench-tasks"
-BRIDGE = "cb-tasks0"
 CHAIN = "COREBENCH-TASKS"
-BASE_RULES = (  # (chain, rule), in order; each is added only when `iptables -C` does not find it
-    ("INPUT", ["-i", BRIDGE, "-j", CHAIN]),
-    (CHAIN, ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]),
-    (CHAIN, ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]),
-)
 
 _lock = threading.Lock()
 _network: str | None = None
+_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 _firewall_on = False
+
+
+def bridge_name(engine_id: str) -> str:
+    """The Linux bridge of one engine's task network. Named per engine, because two engines on one
+    host (a test's own dockerd, a second daemon) that both asked for one fixed name would share the
+    interface, and the second would take the first's gateway address away."""
+    return "cb-tasks-" + hashlib.sha256(engine_id.encode()).hexdigest()[:6]  # 15 characters: the Linux maximum
+
+
+def _engine_identity(client: docker.DockerClient) -> str:
+    """What tells engines on one host apart: engines that share /etc/docker share their ID, never
+    their data root."""
+    info = client.info()
+    return f"{info.get('ID', '')}:{info.get('DockerRootDir', '')}"
+
+
+def base_rules(bridge: str) -> tuple[tuple[str, list[str]], ...]:
+    """(chain, rule) in order; each is added only when `iptables -C` does not find it."""
+    return (
+        ("INPUT", ["-i", bridge, "-j", CHAIN]),
+        (CHAIN, ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]),
+        (CHAIN, ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]),
+    )
 
 
 class FirewallError(Exception):
@@ -61,44 +81,52 @@ def _ensure(chain: str, rule: list[str], insert: bool) -> None:
         raise FirewallError(done.stderr.strip() or f"iptables exit {done.returncode}")
 
 
-def install_rules() -> None:
+def install_rules(bridge: str) -> None:
     """The chain and its base rules, when missing (FirewallError when iptables cannot add them)."""
     made = _iptables("-N", CHAIN)
     if made.returncode != 0 and "exists" not in made.stderr:
         raise FirewallError(made.stderr.strip() or f"iptables exit {made.returncode}")
-    for chain, rule in BASE_RULES:
+    for chain, rule in base_rules(bridge):
         _ensure(chain, rule, insert=chain == "INPUT")
 
 
-def _ensure_network() -> None:
+def _ensure_network() -> tuple[str, str]:
+    """Make the task network when missing; returns its Linux bridge and its subnet."""
     client = docker_client()
-    if client.networks.list(names=[TASK_NETWORK]):
-        return
-    try:
-        client.networks.create(TASK_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1"}, options={
-            "com.docker.network.bridge.name": BRIDGE, "com.docker.network.bridge.enable_icc": "false"})
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # 409: another process made it first
-            raise
+    if not client.networks.list(names=[TASK_NETWORK]):
+        try:
+            client.networks.create(TASK_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1"}, options={
+                "com.docker.network.bridge.name": bridge_name(_engine_identity(client)),
+                "com.docker.network.bridge.enable_icc": "false"})
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: another process made it first
+                raise
+    attrs = client.networks.get(TASK_NETWORK).attrs
+    bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
+    subnet = next((c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or []), "")
+    return bridge, subnet
 
 
 def task_network() -> str:
     """The network task containers join: TASK_NETWORK behind its firewall, or Docker's `bridge`
     (said once on stderr) when the network cannot be made; without the rules, also said once."""
-    global _network, _firewall_on
+    global _network, _firewall_on, _subnet
     with _lock:
         if _network is not None:
             return _network
         try:
-            _ensure_network()
+            bridge, subnet = _ensure_network()
             _network = TASK_NETWORK
+            _subnet = ipaddress.ip_network(subnet) if subnet else None
         except docker.errors.APIError as exc:
             _network = "bridge"
             _say(f"the task network {TASK_NETWORK} could not be made ({exc.explanation or exc}); tasks use Docker's "
                  "bridge network and can reach services on this host")
             return _network
         try:
-            install_rules()
+            if not bridge:
+                raise FirewallError(f"the network {TASK_NETWORK} names no Linux bridge")
+            install_rules(bridge)
             _firewall_on = True
             prune()  # rules a killed run left behind
         except FirewallError as exc:
@@ -136,10 +164,21 @@ def prune() -> list[str]:
     removed = []
     for line in listed.stdout.splitlines():
         parts = line.split()
-        if parts[:2] == ["-A", CHAIN] and "-s" in parts and parts[parts.index("-s") + 1].split("/")[0] not in live:
+        if not (parts[:2] == ["-A", CHAIN] and "-s" in parts):
+            continue
+        source = parts[parts.index("-s") + 1].split("/")[0]
+        if source not in live and _ours(source):
             if _iptables("-D", *parts[1:]).returncode == 0:
                 removed.append(" ".join(parts[1:]))
     return removed
+
+
+def _ours(address: str) -> bool:
+    """Whether an address is on this engine's task network (another engine's rules are its own business)."""
+    try:
+        return _subnet is None or ipaddress.ip_address(address) in _subnet
+    except ValueError:
+        return False
 
 
 def _say(message: str) -> None:
