@@ -114,6 +114,12 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
     if options.model == NO_MODEL:
         raise UserError(f"--model: scaffold {options.scaffold} needs a model; pass e.g. "
                         "--model anthropic:claude-sonnet-4-5 (or use --scaffold oracle)")
+    # An agent CLI speaks one provider's API: say so before asking for that provider's key.
+    api = getattr(getattr(scaffold, "recipe", None), "api", None)
+    provider = options.model.partition(":")[0]
+    if api in ("anthropic", "openai") and provider in ("anthropic", "openai") and provider != api:
+        raise UserError(f"--model {options.model}: scaffold {options.scaffold} speaks the "
+                        f"{'OpenAI' if api == 'openai' else 'Anthropic'} API; pass --model {api}:MODEL")
     from corebench_runner.models.factory import make_model
 
     if options.model.startswith("scripted:"):  # every session the run will play, step by step

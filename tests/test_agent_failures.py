@@ -119,3 +119,23 @@ def test_an_agent_given_a_model_of_the_other_api_says_which_model_flag_to_pass()
     model = AnthropicClient("claude-sonnet-4-5", api_key="sk-ant-test")
     with pytest.raises(UserError, match="speaks the OpenAI API.*pass --model openai:MODEL"):
         load_plugin("scaffolds", "codex").run(None, None, model, Limits())
+
+
+@pytest.mark.parametrize(("agent", "model", "flag"), [("codex", "anthropic:claude-opus-4-5", "openai:MODEL"),
+                                                      ("claude-code", "openai:gpt-5.5", "anthropic:MODEL")])
+def test_a_run_with_a_model_of_the_other_api_stops_before_asking_for_a_key(agent, model, flag, tmp_path,
+                                                                          monkeypatch):
+    """Before planning, and before any key is asked for: the key a user lacks is not the problem."""
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = tmp_path / "results.sqlite"
+    result = CliRunner().invoke(main, ["run", "--scaffold", agent, "--model", model, "--capsules", "iris-lda",
+                                       "--store", str(store)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: --model {model}: scaffold {agent} speaks the "
+        f"{'OpenAI' if flag.startswith('openai') else 'Anthropic'} API; pass --model {flag}")
