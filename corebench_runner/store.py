@@ -1,4 +1,5 @@
-"""The results store: one SQLite file, schema by named migrations, every write a transaction.
+"""The results store: one SQLite file, schema by named migrations (store_schema.py), every write a
+transaction.
 
 Tables: runs, tasks (one row per capsule x repeat), answers (one row per question of a
 task, holding the automatic verdict), reviews (human verdicts; append-only audit trail),
@@ -21,6 +22,7 @@ import platformdirs
 from corebench_runner.errors import UserError
 from corebench_runner.records import TOKEN_FIELDS, Usage
 from corebench_runner.store_health import check_intact, store_failure
+from corebench_runner.store_schema import MIGRATIONS, migrate  # noqa: F401 (MIGRATIONS: the schema's history, for tests)
 
 STORE_ENV = "COREBENCH_STORE"
 
@@ -35,95 +37,6 @@ def default_store_path() -> Path:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# Named migrations, applied in order and recorded in the `migrations` table.
-# Never edit one that has shipped: add a new one.
-MIGRATIONS: list[tuple[str, str]] = [
-    ("0001_initial", """
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY,
-            created TEXT NOT NULL,
-            finished TEXT,
-            status TEXT NOT NULL DEFAULT 'running',  -- running | finished | interrupted | failed
-            model TEXT NOT NULL,
-            scaffold TEXT NOT NULL,
-            scaffold_version TEXT NOT NULL DEFAULT '',
-            level TEXT NOT NULL,
-            grader TEXT NOT NULL,
-            engine_version TEXT NOT NULL DEFAULT '',
-            host TEXT NOT NULL DEFAULT '',
-            config_json TEXT NOT NULL DEFAULT '{}'
-        );
-        CREATE TABLE tasks (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL REFERENCES runs(id),
-            capsule_id TEXT NOT NULL,
-            repeat INTEGER NOT NULL DEFAULT 0,
-            status TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done
-            outcome TEXT,                            -- records.Outcome value once done
-            error TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            started TEXT,
-            finished TEXT,
-            seconds REAL,
-            steps INTEGER,
-            input_tokens INTEGER NOT NULL DEFAULT 0,
-            output_tokens INTEGER NOT NULL DEFAULT 0,
-            cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
-            cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL,                           -- NULL when the price is unknown
-            capsule_hash TEXT NOT NULL DEFAULT '',
-            transcript_path TEXT,                    -- relative to the artifacts folder
-            artifacts_dir TEXT,                      -- relative to the artifacts folder
-            details_json TEXT NOT NULL DEFAULT '{}', -- stages, failure reason, flags (diagnostics)
-            UNIQUE (run_id, capsule_id, repeat)
-        );
-        CREATE TABLE answers (
-            id INTEGER PRIMARY KEY,
-            task_id INTEGER NOT NULL REFERENCES tasks(id),
-            question TEXT NOT NULL,
-            reported_json TEXT,                      -- NULL when the question was not reported
-            references_json TEXT NOT NULL,           -- list of reference run values
-            vision INTEGER NOT NULL DEFAULT 0,
-            status TEXT NOT NULL,                    -- automatic verdict: correct | incorrect | disputed
-            reason TEXT NOT NULL DEFAULT '',
-            UNIQUE (task_id, question)
-        );
-        CREATE TABLE reviews (
-            id INTEGER PRIMARY KEY,
-            answer_id INTEGER NOT NULL REFERENCES answers(id),
-            reviewer TEXT NOT NULL,
-            created TEXT NOT NULL,
-            old_status TEXT NOT NULL,
-            new_status TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            source TEXT NOT NULL DEFAULT 'cli'       -- cli | import | regrade
-        );
-        CREATE TABLE usage (
-            id INTEGER PRIMARY KEY,
-            task_id INTEGER NOT NULL REFERENCES tasks(id),
-            model TEXT NOT NULL,
-            input_tokens INTEGER NOT NULL DEFAULT 0,
-            output_tokens INTEGER NOT NULL DEFAULT 0,
-            cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
-            cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL,
-            created TEXT NOT NULL
-        );
-        CREATE INDEX tasks_by_run ON tasks(run_id, status);
-        CREATE INDEX answers_by_task ON answers(task_id);
-        CREATE INDEX reviews_by_answer ON reviews(answer_id, id);
-    """),
-    ("0002_run_owner_and_live_usage", """
-        ALTER TABLE runs ADD COLUMN owner TEXT;        -- host:pid of the process running it (lease.py)
-        ALTER TABLE runs ADD COLUMN heartbeat REAL;    -- unix time the owner last said it is alive
-        ALTER TABLE usage ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;  -- tasks.attempts when it was spent
-        ALTER TABLE usage ADD COLUMN live INTEGER NOT NULL DEFAULT 0;     -- written as the call happened
-        CREATE INDEX usage_by_task ON usage(task_id, attempt);
-    """),
-]
-KNOWN_MIGRATIONS = {name for name, _ in MIGRATIONS}
 
 
 @dataclass
@@ -195,7 +108,7 @@ def open_store(path: Path | str | None = None, create: bool = True) -> Store:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
-        _migrate(conn, path)
+        migrate(conn, path, now_iso())
     except sqlite3.DatabaseError as exc:
         raise UserError(store_failure(path, exc)) from None
     _opened.append(path)
@@ -207,28 +120,6 @@ _opened: list[Path] = []  # so the CLI can name the store in an error it did not
 
 def last_opened() -> Path | None:
     return _opened[-1] if _opened else None
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
-    applied = {row[0] for row in conn.execute("SELECT name FROM migrations")}
-    unknown = applied - KNOWN_MIGRATIONS
-    if unknown:
-        raise UserError(f"{path}: made by a newer corebench-runner (migrations {', '.join(sorted(unknown))}); "
-                        "upgrade corebench-runner to read it")
-    for name, sql in MIGRATIONS:
-        if name in applied:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO migrations (name, applied) VALUES (?, ?)", (name, now_iso()))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
 
 def dumps(value: Any) -> str:
