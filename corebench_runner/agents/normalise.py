@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from corebench_runner.diagnostics.actions import text_of  # noqa: F401 (the readers take it from here)
+
 
 @dataclass
 class AgentStream:
@@ -53,16 +55,6 @@ def tool_call(name: str, tool_input: Any, output: str, is_error: bool, action: d
     if exit_code is not None:
         event["exit_code"] = exit_code
     return event
-
-
-def text_of(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # content blocks
-        return "\n".join(text_of(b.get("text", "") if isinstance(b, dict) else b) for b in value)
-    return str(value)
 
 
 def lines_stream(stdout: str) -> AgentStream:

@@ -73,20 +73,21 @@ def observable(transcript: Iterable[dict[str, Any]]) -> bool:
                for e in transcript)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """The text of a tool result or message content: a string, content blocks, or anything else."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, list):  # content blocks
-        return "\n".join(_text(b.get("text", "") if isinstance(b, dict) else b) for b in value)
+        return "\n".join(text_of(b.get("text", "") if isinstance(b, dict) else b) for b in value)
     return str(value)
 
 
 def _core_agent_action(event: dict[str, Any]) -> Action | None:
     name = event.get("name")
     tool_input = event.get("input") if isinstance(event.get("input"), dict) else {}
-    output, failed = _text(event.get("output")), bool(event.get("is_error"))
+    output, failed = text_of(event.get("output")), bool(event.get("is_error"))
     path = str(event.get("path") or tool_input.get("path") or "")
     if name == "bash":
         return Action(kind="command", command=str(tool_input.get("command", "")), output=output,
@@ -111,7 +112,7 @@ def _agent_cli_action(event: dict[str, Any]) -> Action | None:
     """An agent CLI's tool call, already classified by its reader (agents/normalise*.py)."""
     action = event["action"]
     kind = action.get("kind")
-    output, failed = _text(event.get("output")), bool(action.get("failed"))
+    output, failed = text_of(event.get("output")), bool(action.get("failed"))
     if kind == "command":
         exit_code = action.get("exit_code")
         return Action(kind="command", command=str(action.get("command", "")), output=output,
@@ -123,7 +124,7 @@ def _agent_cli_action(event: dict[str, Any]) -> Action | None:
 
 
 def _oracle_command(event: dict[str, Any]) -> Action:
-    output = "\n".join(_text(event.get(k)) for k in ("stdout_tail", "stderr_tail", "stdout", "stderr") if event.get(k))
+    output = "\n".join(text_of(event.get(k)) for k in ("stdout_tail", "stderr_tail", "stdout", "stderr") if event.get(k))
     return Action(kind="command", command=str(event.get("command", "")), output=output,
                   exit_code=event.get("exit_code"), timed_out=bool(event.get("timed_out")))
 
@@ -137,7 +138,7 @@ def _claude_results(events: list[dict[str, Any]]) -> dict[str, tuple[str, bool]]
             continue
         for block in (inner.get("message") or {}).get("content") or []:
             if isinstance(block, dict) and block.get("type") == "tool_result":
-                results[str(block.get("tool_use_id"))] = (_text(block.get("content")), bool(block.get("is_error")))
+                results[str(block.get("tool_use_id"))] = (text_of(block.get("content")), bool(block.get("is_error")))
     return results
 
 
