@@ -11,10 +11,10 @@ from __future__ import annotations
 import errno
 import json
 import platform
-import shutil
-import time
 import secrets
+import shutil
 import socket
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
