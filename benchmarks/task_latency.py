@@ -13,8 +13,9 @@ Prints medians over the rounds:
 - start-to-score: the worker starts the task -> its answers are graded; goal <= 2.5x the floor
   for 1 task, and for the slowest of 4 tasks <= 2x the floor of 4 parallel `docker run`s;
 - process wall of the whole `corebench run` for 1 task; goal <= 10x the floor;
-- the breakdown by phase (each task's median; sandbox start and copy-in overlap the agent's
-  first model call, cleanup runs after the task is recorded).
+- the breakdown by phase (each task's median; the sandbox start, which hands the workspace in
+  before the container starts, overlaps the agent's first model call; cleanup runs after the
+  task is recorded).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from corebench_runner.tracing import TRACE_ENV
 QUESTION = "Report the number of rows in data/values.csv."
 CAPSULE = "latency"
 GOALS = {"1 task start-to-score": 2.5, "4 tasks slowest start-to-score": 2.0, "1 task process wall": 10.0}
-PHASES = ("prepare", "sandbox_start", "copy_in", "agent", "report_read", "results_copy", "grading", "recording",
+PHASES = ("prepare", "sandbox_start", "agent", "report_read", "results_copy", "grading", "recording",
           "cleanup")
 
 

@@ -341,19 +341,17 @@ def _start_sandbox(job: TaskJob, spec: SandboxSpec, workspace: Path, task: TaskS
         return sandbox, task
 
     from corebench_runner.sandbox.background import BackgroundSandbox
-    from corebench_runner.sandbox.docker import image_labels
+    from corebench_runner.sandbox.docker import DockerSandbox, image_labels
 
     image_labels(spec.image)  # a missing image is the user's to fix: say so before any model call
     task = _at_workdir(task, spec.workdir)
 
     def start() -> Any:
         _stop_if_cancelled(job)
-        with tracing.phase(job.task_id, "sandbox_start"):
-            sandbox = open_sandbox(kind, spec, deadline)
+        with tracing.phase(job.task_id, "sandbox_start"):  # the workspace goes in before the container starts
+            sandbox = DockerSandbox(spec, deadline=deadline, workspace=workspace)
         try:
             _stop_if_cancelled(job)  # cancelled while the container was being made: it goes at once
-            with tracing.phase(job.task_id, "copy_in"):
-                sandbox.copy_in(workspace, task.workspace_dir)
         except BaseException:
             sandbox.close()
             raise

@@ -116,6 +116,20 @@ def test_agent_user_is_unprivileged_and_files_are_its_own():
         assert box.exec("stat -c %U mine.txt && echo more >> mine.txt").stdout == "agent\n"
 
 
+def test_a_workspace_handed_in_at_start_is_the_agent_users_own(tmp_path: Path):
+    # The task runner hands the workspace in before the container starts (no setup round trips).
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "values.csv").write_text("x\n1\n")
+    (tmp_path / "run.sh").write_text("echo ran\n")
+    (tmp_path / "run.sh").chmod(0o755)
+    with DockerSandbox(spec(user="agent"), workspace=tmp_path) as box:
+        listing = box.exec("stat -c '%U %a %n' . data data/values.csv run.sh").stdout.split("\n")
+        assert listing[:4] == ["agent 755 .", "agent 755 data", "agent 644 data/values.csv", "agent 755 run.sh"]
+        assert box.exec("./run.sh && echo 2 >> data/values.csv && mkdir results").stdout == "ran\n"
+        assert box.read_file("data/values.csv") == b"x\n1\n2\n"
+        assert box.exec("touch /etc/owned").exit_code != 0  # the files are its own, the system is not
+
+
 def test_containers_are_never_privileged_and_drop_capabilities():
     with DockerSandbox(spec()) as box:
         host_config = engine().api.inspect_container(box.container.id)["HostConfig"]

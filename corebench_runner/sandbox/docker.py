@@ -14,18 +14,15 @@ import hashlib
 import io
 import os
 import posixpath
-import secrets
 import socket
 import tarfile
 import tempfile
 import threading
 import time
 import weakref
-from importlib import resources
 from pathlib import Path
 
 import docker.errors
-import docker.types
 
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
@@ -33,27 +30,22 @@ from corebench_runner.records import ExecResult, Outcome
 from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.container_setup import (EXEC_WRAPPER, OWNER_HOST_LABEL, OWNER_PID_LABEL, add_bytes,
+                                                      container_config, user_ids, write_setup_archive)
 from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
 from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
 
-# Kept: what apt-get and pip need as root (chown, setuid to _apt, ...). Dropped: raw sockets,
-# device nodes, audit and file capabilities, none of which reproducing a paper needs.
-DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"]
-OWNER_HOST_LABEL = "corebench.owner_host"
-OWNER_PID_LABEL = "corebench.owner_pid"
-EXEC_WRAPPER = "/usr/local/libexec/corebench-exec"
-CA_PATH = "/usr/local/share/corebench/host-ca.crt"
-CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
 # Past its timeout, a command whose output is still open (a child that escaped its process
 # group) gets this long before every process but init is killed.
 ESCAPE_GRACE_SECONDS = 5.0
 TIMEOUT_EXIT_CODES = (137,)
-PREPARE_SCRIPT = '''id -u "$2" >/dev/null 2>&1 || { echo "no such user" >&2; exit 3; }; mkdir -p "$1" && chown "$2": "$1" && id -u "$2" && id -g "$2" && (cat /proc/1/task/1/children 2>/dev/null || true)'''
 OOM_COUNT_SCRIPT = "cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null || cat /sys/fs/cgroup/memory.events"
-# Kills every process except init, the idle sleep ($1) and itself.
-KILL_ALL_SCRIPT = '''for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$1" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
+# Kills every process except init, the idle sleep and itself. The sleep is init's first child, and
+# stays first in its list of children (orphans it adopts come after); read with builtins only, since
+# a fork bomb may have used up the pids limit.
+KILL_ALL_SCRIPT = '''idle=1; { read -r first _ </proc/1/task/1/children; } 2>/dev/null; [ -n "$first" ] && idle=$first; for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$idle" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
 
 _open_sandboxes: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
 
@@ -74,44 +66,17 @@ def image_labels(image: str) -> dict[str, str]:
                         "or `corebench images build CAPSULE_ID`") from None
 
 
-def container_config(spec: SandboxSpec, hand_in_ca: bool = False, network: str | None = None,
-                     blocked_hosts: dict[str, str] | None = None) -> dict:
-    """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
-    # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
-    labels = {**spec.labels, MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
-    name_bits = [spec.labels.get(k, "") for k in ("corebench.run", "corebench.task")]
-    name = "-".join(["corebench", *[b for b in name_bits if b], secrets.token_hex(3)])
-    env = dict(spec.env)
-    if hand_in_ca:
-        env.update({k: CA_PATH for k in CA_ENV_NAMES})
-    config: dict = dict(
-        image=spec.image, command=["sleep", "infinity"], name=_docker_name(name), labels=labels,
-        environment=env, working_dir="/", init=True, detach=True, network_mode=network or spec.network,
-        pids_limit=spec.pids_limit, cap_drop=DROPPED_CAPABILITIES, security_opt=["no-new-privileges"],
-        privileged=False, stdin_open=False, tty=False,
-    )
-    if spec.cpus:
-        config["nano_cpus"] = int(spec.cpus * 1e9)
-    if spec.memory:
-        config["mem_limit"] = spec.memory
-        config["memswap_limit"] = spec.memory  # no swap beyond the memory limit
-    if blocked_hosts:  # names whose sites serve the original results resolve to nowhere (settings.blocked_hosts)
-        config.setdefault("extra_hosts", {}).update(blocked_hosts)
-    if spec.gpu:
-        config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    return config
-
-
 class DockerSandbox:
-    def __init__(self, spec: SandboxSpec, settings: Settings | None = None, deadline: Deadline | None = None) -> None:
-        """deadline: stopped (with the reason) when this sandbox stops the task itself, e.g. for its disk limit."""
+    def __init__(self, spec: SandboxSpec, settings: Settings | None = None, deadline: Deadline | None = None,
+                 workspace: Path | None = None) -> None:
+        """deadline: stopped (with the reason) when this sandbox stops the task itself, e.g. for its disk limit.
+        workspace: a host folder whose contents the workdir starts with (as copy_in would put them there)."""
         self.spec = spec
         self.workdir = spec.workdir
         self._client = docker_client()
         self._closed = False
         self._lock = threading.Lock()
         self._owner: tuple[int, int] = (0, 0)
-        self._idle_pid = "1"
         self._oom_kills = 0
         self._deadline = deadline
         self._disk_guard: DiskGuard | None = None
@@ -119,15 +84,20 @@ class DockerSandbox:
         self._disk_scope = ""
         self._firewall_rules: list[list[str]] = []
         settings = settings or load_settings()
-        self._ca_bytes = self._ca_to_hand_in(spec.image, settings)
+        ca_bytes = self._ca_to_hand_in(spec.image, settings)
         # "bridge" (internet on) means the task network, whose firewall keeps the host's services out of reach.
         network = firewall.task_network() if spec.network == "bridge" else spec.network
         self.container = self._client.containers.create(**container_config(
-            spec, self._ca_bytes is not None, network, settings.blocked_host_entries()))
+            spec, ca_bytes is not None, network, settings.blocked_host_entries()))
         _open_sandboxes.add(self)
         try:
+            self._owner = user_ids(self.container, spec.image, spec.user or "root")
+            # Everything the container starts with, in one archive before it starts: no setup exec.
+            with tempfile.TemporaryFile() as archive:  # on disk: a capsule's data can be large
+                write_setup_archive(archive, self.workdir, self._owner, ca_bytes, workspace)
+                archive.seek(0)
+                self.container.put_archive("/", archive)
             self.container.start()
-            self._prepare(settings)
             if spec.disk:
                 measure, self._disk_scope = usage_measure(self.container.attrs, self.workdir, self._du_in_container)
                 self._disk_guard = DiskGuard(lambda: None if self._closed else measure(), size_bytes(spec.disk),
@@ -151,24 +121,6 @@ class DockerSandbox:
         if ca is None or labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
             return None
         return ca
-
-    def _prepare(self, settings: Settings) -> None:
-        """Create the workdir (owned by the agent user) and hand in the CA bundle when needed."""
-        wrapper = resources.files("corebench_runner.sandbox").joinpath("corebench-exec.sh").read_bytes()
-        self._put_file(EXEC_WRAPPER, wrapper, owner=(0, 0), mode=0o755)
-        user = self.spec.user or "root"
-        # One exec: make the workdir, own it, learn the uid/gid and the pid of the idle `sleep`.
-        result = self._run(["sh", "-c", PREPARE_SCRIPT, "prepare", self.workdir, user], user="root", timeout=60)
-        if result.exit_code != 0:
-            if "no such user" in result.stderr.lower():
-                raise UserError(f"image {self.spec.image} has no user {user!r}; build it FROM a corebench base image "
-                                "(they have `agent`) or run without a sandbox user")
-            raise RuntimeError(f"preparing the sandbox ({self.spec.image}) failed: {result.stderr.strip()}")
-        uid, gid, *idle = result.stdout.split()
-        self._owner = (int(uid), int(gid))
-        self._idle_pid = idle[0] if idle else "1"
-        if self._ca_bytes is not None:
-            self._put_file(CA_PATH, self._ca_bytes, owner=(0, 0), mode=0o644)
 
     def close(self) -> None:
         """Kill and remove the container. Idempotent, thread-safe, never raises for a gone container."""
@@ -272,7 +224,7 @@ class DockerSandbox:
     def _kill_everything(self) -> None:
         """Last resort for a timed-out command whose children left its process group."""
         try:
-            exec_id = self._client.api.exec_create(self.container.id, ["sh", "-c", KILL_ALL_SCRIPT, "kill-all", self._idle_pid],
+            exec_id = self._client.api.exec_create(self.container.id, ["sh", "-c", KILL_ALL_SCRIPT, "kill-all"],
                                                    user="root")["Id"]
             self._client.api.exec_start(exec_id)
         except docker.errors.APIError:
@@ -309,7 +261,7 @@ class DockerSandbox:
         if isinstance(data, str):
             data = data.encode("utf-8")
         parent = posixpath.dirname(path)
-        if posixpath.normpath(parent) != posixpath.normpath(self.workdir):  # _prepare made it: an exec less
+        if posixpath.normpath(parent) != posixpath.normpath(self.workdir):  # it came with the container: an exec less
             made = self._run(["mkdir", "-p", parent], user=self.spec.user or "root", timeout=60)
             if made.exit_code != 0:
                 raise PermissionError(f"cannot create {parent} in the sandbox: {made.stderr.strip()}")
@@ -318,16 +270,13 @@ class DockerSandbox:
     def _put_file(self, path: str, data: bytes, owner: tuple[int, int], mode: int) -> None:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo(path.lstrip("/"))  # extracted at "/", so missing parents are made
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            info.uid, info.gid = owner
-            tar.addfile(info, io.BytesIO(data))
+            add_bytes(tar, path, data, owner, mode, int(time.time()))
         self.container.put_archive("/", buffer.getvalue())
 
     def copy_in(self, host_dir: Path, dest: str) -> None:
         """Copy the contents of host_dir into dest (created if missing), owned by the sandbox user."""
         dest = self._abs(dest)
-        if posixpath.normpath(dest) != posixpath.normpath(self.workdir):  # _prepare made it: an exec less
+        if posixpath.normpath(dest) != posixpath.normpath(self.workdir):  # it came with the container: an exec less
             made = self._run(["mkdir", "-p", dest], user=self.spec.user or "root", timeout=60)
             if made.exit_code != 0:
                 raise PermissionError(f"cannot create {dest} in the sandbox: {made.stderr.strip()}")
@@ -356,11 +305,6 @@ class DockerSandbox:
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
         extract_capped(chunks, host_dir, max_bytes, src)
-
-
-def _docker_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in name)
-    return cleaned[:120]
 
 
 def owner_alive(container) -> bool:
