@@ -134,9 +134,11 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
                                  allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url)
             if sandbox == "docker" and execution.executor == "local":
                 # Fail fast, before a run is planned, rather than record every task as an infra error.
+                from corebench_runner.sandbox import firewall
                 from corebench_runner.sandbox.engine import docker_client
 
                 docker_client()
+                firewall.prepare_in_background()  # while the run checks its model, not on the first task's way
             run_id = plan_run(store, suite, options, chosen, execution)
         if not quiet:
             click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",

@@ -135,6 +135,18 @@ def task_network() -> str:
         return _network
 
 
+def prepare_in_background() -> None:
+    """Make the task network and its rules in a thread, so that a run's first task does not wait for
+    them (about 0.1 s of iptables calls); a failure is left for task_network() to raise or say."""
+    def prepare() -> None:
+        try:
+            task_network()
+        except Exception:  # e.g. the engine went away: the first task meets it and says so
+            pass
+
+    threading.Thread(target=prepare, name="task-network", daemon=True).start()
+
+
 def allow(container_ip: str, port: int) -> list[str] | None:
     """Let one container reach one TCP port of the host (its relay); returns the rule for `revoke`."""
     if not _firewall_on:
