@@ -45,7 +45,9 @@ OOM_COUNT_SCRIPT = "cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null || 
 # Kills every process except init, the idle sleep and itself. The sleep is init's first child, and
 # stays first in its list of children (orphans it adopts come after); read with builtins only, since
 # a fork bomb may have used up the pids limit.
-KILL_ALL_SCRIPT = '''idle=1; { read -r first _ </proc/1/task/1/children; } 2>/dev/null; [ -n "$first" ] && idle=$first; for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$idle" ] || [ "$p" = $$ ] || kill -KILL "$p" 2>/dev/null; done; true'''
+KILL_ALL_SCRIPT = ('idle=1; { read -r first _ </proc/1/task/1/children; } 2>/dev/null; [ -n "$first" ] && idle=$first; '
+                   'for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = "$idle" ] || [ "$p" = $$ ] || '
+                   'kill -KILL "$p" 2>/dev/null; done; true')
 
 _open_sandboxes: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
 
