@@ -1,6 +1,7 @@
 """Libraries a run's driver will need, loaded in a thread while its first tasks wait on Docker.
 
-Grading a numeric answer needs scipy.special (0.3-0.5 s to load). Loaded at the first grade, it
+Grading a numeric answer whose question has more than 31 reference runs (or one) needs
+scipy.special (0.3-0.5 s to load; fewer runs use official_rule.T975). Loaded at the first grade, it
 would sit between a task's end and its score; loaded here, it overlaps the containers' start,
 while the driver has nothing to do. Only what the run's capsules will use is loaded.
 """
@@ -19,12 +20,14 @@ def preload_for_grading(suite: Any, capsule_ids: Iterable[str]) -> None:
 
 
 def grading_libraries(capsules: Iterable[Any]) -> list[str]:
-    """scipy.special when some question's first reference run is a number (the official rule's interval)."""
-    from corebench_runner.official_rule import coerce_reported
+    """scipy.special when some question's first reference run is a number (the official rule's interval)
+    and its number of runs is not in the rule's own table of t quantiles."""
+    from corebench_runner.official_rule import coerce_reported, needs_scipy
 
     for capsule in capsules:
         for question in capsule.questions:
-            if question.runs and isinstance(coerce_reported(question.runs[0]), (int, float)):
+            if question.runs and isinstance(coerce_reported(question.runs[0]), (int, float)) \
+                    and needs_scipy(len(question.runs)):
                 return ["scipy.special"]
     return []
 

@@ -6,6 +6,7 @@ import math
 import random
 import statistics
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,19 @@ def test_interval_matches_the_textbook_formula_for_every_numeric_question_in_cor
             assert upper == pytest.approx(want_upper, rel=1e-9, abs=1e-12)
             checked += 1
     assert checked >= 70
+
+
+@pytest.mark.parametrize("runs", [2, 3, 5, 31, 32, 60])
+def test_the_interval_is_scipys_bit_for_bit_with_or_without_the_rules_own_t_table(runs):
+    # Up to 31 runs the rule reads t(0.975, n-1) from its table instead of loading scipy.
+    values = [1.0 + 0.37 * i ** 1.5 for i in range(runs)]
+    official_rule._cached_interval.cache_clear()
+    t_value = float(student_t.ppf(0.975, runs - 1))
+    lower, upper = official_rule.prediction_interval(values)
+    mean, std = np.mean(values), np.std(values, ddof=1)
+    half = t_value * std * math.sqrt(1 + 1 / runs)
+    assert (lower, upper) == (mean - half, mean + half)
+    assert official_rule.needs_scipy(runs) == (runs > 31)
 
 
 def test_values_just_inside_the_interval_are_correct_and_just_outside_are_not():
