@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from corebench_runner.extract import ExtractionError, extract_answers
+from corebench_runner.capsules.extract import ExtractionError, extract_answers
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox

@@ -11,7 +11,7 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from corebench_runner.capsule import load_capsule, parse_capsule, CapsuleError
+from corebench_runner.capsules.format import load_capsule, parse_capsule, CapsuleError
 from corebench_runner.cli import main
 from support_capsules import good_capsule_doc, write_capsule
 
@@ -179,8 +179,8 @@ def _non_utf8_file(folder: Path) -> None:
 
 
 def test_a_file_name_that_is_not_utf8_fails_validate_in_one_line_and_run_all_leaves_only_it_out(suite: Path):
-    from corebench_runner.run import select_capsules
-    from corebench_runner.suite import Suite
+    from corebench_runner.capsules.suite import Suite
+    from corebench_runner.running.run import select_capsules
 
     _non_utf8_file(write_capsule(suite / "capsules", "tiny"))
     write_capsule(suite / "capsules", "other")
@@ -225,8 +225,8 @@ def test_a_number_with_one_reference_run_is_flagged_for_what_it_means(suite: Pat
 
 
 def test_the_tolerant_grader_names_the_single_run_not_numpys_last_bit(suite: Path):
-    from corebench_runner.capsule import Question
-    from corebench_runner.plugins import load_plugin
+    from corebench_runner.capsules.format import Question
+    from corebench_runner.capsules.plugins import load_plugin
 
     grader = load_plugin("graders", "tolerant", suite)
     verdict = grader.grade(Question(text="Report the mean.", runs=(3.7333,)), 3.7333)

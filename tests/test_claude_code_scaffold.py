@@ -8,21 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agent_cli import default_gateway
-from corebench_runner.agent_image import agent_image as build_layer
-from corebench_runner.agent_image import layer_tag
+from corebench_runner.agents.cli_session import default_gateway
+from corebench_runner.agents.image import agent_image as build_layer
+from corebench_runner.agents.image import layer_tag
 from corebench_runner.agents.npm_fetch import fetch
 from corebench_runner.agents.recipe import bundled_recipe, with_version
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.pricing import find_price, load_prices
-from corebench_runner.plugins import load_plugin
-from corebench_runner.results import list_runs, show_json
 from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.store import open_store
-from corebench_runner.messages_server import MessagesServer
+from corebench_runner.servers.messages_api import MessagesServer
+from corebench_runner.store.database import open_store
+from corebench_runner.store.results import list_runs
 
 COMMAND = load_plugin("scaffolds", "claude-code")
 RECIPE = bundled_recipe("claude-code")

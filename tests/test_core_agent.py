@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
-from corebench_runner.grading import grade_report
-from corebench_runner.levels import prepare
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.models.anthropic_client import AnthropicClient
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
@@ -112,7 +112,7 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
 def test_the_api_key_never_reaches_the_container(core_agent, capsule_task, container, monkeypatch):
     canary = f"sk-ant-canary-{uuid.uuid4().hex}"
     monkeypatch.setenv("ANTHROPIC_API_KEY", canary)
-    from corebench_runner.messages_server import MessagesServer
+    from corebench_runner.servers.messages_api import MessagesServer
 
     with MessagesServer(api_key=canary) as server:
         server.add(reply(tool_use("bash", command="env; cat /proc/1/environ | tr '\\0' '\\n'")),
@@ -255,7 +255,7 @@ def test_prompt_caching_cuts_the_billed_input_of_a_30_step_session_below_a_third
 
 
 def test_a_scaffold_dropped_into_a_suite_is_found_by_name_with_no_engine_change(tmp_path):
-    from corebench_runner.plugins import available
+    from corebench_runner.capsules.plugins import available
 
     (tmp_path / "scaffolds").mkdir()
     (tmp_path / "scaffolds" / "shouty.py").write_text(

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from corebench_runner.capsule import load_capsule
-from corebench_runner.grading import grade_report
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.images import environment_image
-from corebench_runner.levels import prepare
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox

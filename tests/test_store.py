@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
 from corebench_runner.records import Usage
-from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
-from corebench_runner.store import (
+from corebench_runner.store.database import (
     MIGRATIONS, AnswerRecord, TaskRecord, claim_task, create_run, finish_task, now_iso, open_store,
     set_run_status, tasks_to_resume,
 )
+from corebench_runner.store.results import list_runs, run_summary, runs_json, task_details
 
 
 def _new_run(store, run_id="run-a", capsules=("cap-1", "cap-2", "cap-3"), repeats=1):
@@ -189,7 +190,7 @@ def test_writers_in_other_connections_wait_instead_of_failing(tmp_path: Path):
 
 
 def test_default_store_location_env_then_user_data_dir(tmp_path: Path, monkeypatch):
-    from corebench_runner.store import default_store_path
+    from corebench_runner.store.database import default_store_path
 
     monkeypatch.setenv("COREBENCH_STORE", str(tmp_path / "chosen.sqlite"))
     assert default_store_path() == tmp_path / "chosen.sqlite"

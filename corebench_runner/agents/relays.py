@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from corebench_runner.agents.relay import CostFunction, MeteringRelay
+from corebench_runner.agents.relay_usage import MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Usage
-from corebench_runner.relay import CostFunction, MeteringRelay
-from corebench_runner.relay_usage import MESSAGES, RESPONSES
 from corebench_runner.settings import load_settings
 
 # api -> (key variable, base URL variable, public API)

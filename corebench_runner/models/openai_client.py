@@ -16,8 +16,8 @@ import openai
 
 from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
-from corebench_runner.models.base import ModelResponse
 from corebench_runner.models import openai_responses as responses
+from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.pricing import CostMeter
 from corebench_runner.records import Usage

@@ -1,7 +1,7 @@
 """The report's tables, built with pandas from the store. All arithmetic for the site lives here.
 
 Templates only lay these tables out; they never add, divide or count. Accuracy numbers come
-from corebench_runner.results (the same numbers `corebench` prints), per-task verified outcomes
+from corebench_runner.store.results (the same numbers `corebench` prints), per-task verified outcomes
 from the standing verdict of every answer (VERIFIED_STATUS_SQL). Every run and task carries its
 suite (benchmark label): leaderboards, trends and the capsule matrix are built per suite, so runs
 of different benchmark versions or splits never share a row, a line or a cell.
@@ -21,8 +21,8 @@ import pandas as pd
 
 from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
-from corebench_runner.results import GRADED_OUTCOMES, capsule_suites, run_summary
-from corebench_runner.store import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.results import GRADED_OUTCOMES, capsule_suites, run_summary
 
 # Columns of the "tasks by outcome" breakdown, in the order a reader scans them.
 OUTCOMES = [o.value for o in Outcome]
@@ -97,7 +97,7 @@ def _task_suites(runs: pd.DataFrame, tasks: pd.DataFrame) -> pd.Series:
 def _verified_outcomes(tasks: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     """A graded task's outcome after review: any incorrect answer fails it, any open dispute leaves it disputed.
 
-    Agrees with results.py: verified-correct iff graded and every answer's standing status is correct.
+    Agrees with store/results.py: verified-correct iff graded and every answer's standing status is correct.
     """
     status = answers.assign(
         incorrect=answers["verified_status"].eq("incorrect"),
@@ -138,7 +138,7 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
                               ("open_disputes", "open_disputes"), ("cost_usd", "cost_usd"),
                               ("agent_seconds", "seconds"), ("suite", "suite")):
         runs[column] = [getattr(summaries[r], attribute) for r in runs["id"]]
-    # Reliability over repeats (reliability.py), from the same summaries.
+    # Reliability over repeats (store/reliability.py), from the same summaries.
     for column, key in RELIABILITY_COLUMNS.items():
         runs[column] = [summaries[r].reliability.get(key) for r in runs["id"]]
     for column in RELIABILITY_COLUMNS:
