@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from corebench_runner.capsules import levels
-
 from corebench_runner.capsules.format import Capsule, Question
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite

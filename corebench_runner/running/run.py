@@ -21,9 +21,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from corebench_runner import __version__
-
-from corebench_runner.store import lease
-
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
@@ -39,6 +36,7 @@ from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
 from corebench_runner.running.recording import build_record, write_artifacts
 from corebench_runner.running.task import TaskJob, cancel_run, execute_task
+from corebench_runner.store import lease
 from corebench_runner.store.database import (
     Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
 )

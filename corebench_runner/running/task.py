@@ -21,16 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules import levels
-
-from corebench_runner.running import retry
-
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
-from corebench_runner.running import tracing
+from corebench_runner.running import retry, tracing
 from corebench_runner.running.cleanup import TaskCleanup
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
