@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +208,34 @@ def test_a_migration_that_commits_by_itself_is_refused_and_not_recorded(tmp_path
     conn = sqlite3.connect(tmp_path / "r.sqlite")
     assert "0999_notes" not in [row[0] for row in conn.execute("SELECT name FROM migrations")]
     conn.close()
+
+
+def test_commands_opening_a_new_store_at_once_all_open_it(tmp_path: Path):
+    """Two commands started together on a new store (two terminals, a run and the review server):
+    each found no migration applied, then waited for the write lock; the second used to apply them
+    again and stop with "the store is damaged ... (table runs already exists)"."""
+    path = tmp_path / "r.sqlite"
+    creator = sqlite3.connect(path, isolation_level=None)
+    creator.execute("PRAGMA journal_mode=WAL")
+    creator.execute(MIGRATIONS_TABLE)
+    creator.execute("BEGIN IMMEDIATE")  # a first opener holding the write lock
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            open_store(path).close()
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    openers = [threading.Thread(target=open_it) for _ in range(3)]
+    for opener in openers:
+        opener.start()
+    time.sleep(1.0)  # each has read the (empty) migrations table and waits for the lock
+    creator.execute("ROLLBACK")
+    creator.close()
+    for opener in openers:
+        opener.join(timeout=60)
+    assert errors == []
+    with open_store(path) as store:
+        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY rowid")] == [m.name for m in MIGRATIONS]
+    assert _schema(path) == _fresh_schema(tmp_path)

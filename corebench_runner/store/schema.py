@@ -143,11 +143,14 @@ def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            step.apply(conn)
-            if not conn.in_transaction:
-                raise RuntimeError(f"store migration {step.name} ended its transaction; "
-                                   "it must only conn.execute (no commit, no executescript)")
-            conn.execute("INSERT INTO migrations (name, applied) VALUES (?, ?)", (step.name, applied_at))
+            # Another process opening the same store may have applied it since we looked.
+            applied = _applied(conn, path)
+            if step.name not in applied:
+                step.apply(conn)
+                if not conn.in_transaction:
+                    raise RuntimeError(f"store migration {step.name} ended its transaction; "
+                                       "it must only conn.execute (no commit, no executescript)")
+                conn.execute("INSERT INTO migrations (name, applied) VALUES (?, ?)", (step.name, applied_at))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
