@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.files import file_problems
-from corebench_runner.errors import UserError
+# Validation findings have a module of their own; their names stay importable from here.
+from corebench_runner.capsules.problems import CapsuleError, FieldReader, Problem, inside
 from corebench_runner.records import OracleSpec
 
 CAPSULE_FILE = "capsule.toml"
@@ -161,29 +162,6 @@ class Capsule:
         return tuple(ok)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One validation finding: the file, the field, and what to do."""
-
-    file: Path
-    field: str
-    message: str
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
-
-
-class CapsuleError(UserError):
-    """A capsule that cannot be loaded; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        first = problems[0].line()
-        more = f" (and {len(problems) - 1} more problem(s); run `corebench capsule validate`)" if len(problems) > 1 else ""
-        super().__init__(first + more)
-
-
 # ---------------------------------------------------------------- parsing
 
 def _type_name(value: Any) -> str:
@@ -197,42 +175,6 @@ def _type_name(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return type(value).__name__
-
-
-class _Reader:
-    """Reads typed fields from a TOML table, recording a Problem for each bad one."""
-
-    def __init__(self, file: Path, problems: list[Problem]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def error(self, name: str, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(self.file, name, message, severity))
-
-    def get(self, table: dict, key: str, kind: type | tuple, name: str, required: bool = False, default: Any = None) -> Any:
-        if key not in table:
-            if required:
-                self.error(name, f"missing; add `{key} = ...` to {self.file.name}")
-            return default
-        value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(value, kinds)
-        if not ok:
-            wanted = " or ".join(k.__name__ for k in kinds)
-            self.error(name, f"must be {wanted}, not {type(value).__name__} ({value!r})")
-            return default
-        return value
-
-
-def _inside(root: Path, relative: str) -> bool:
-    try:
-        (root / relative).resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
 
 
 def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, list[Problem]]:
@@ -253,7 +195,7 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [Problem(file, "syntax", f"not valid TOML: {exc}")]
 
-    r = _Reader(file, problems)
+    r = FieldReader(file, problems)
     for key in sorted(set(data) - KNOWN_KEYS):
         r.error(key, f"unknown field; known fields are {', '.join(sorted(KNOWN_KEYS))} (a typo?)", "warning")
     capsule_id = r.get(data, "id", str, "id", required=True, default="")
@@ -318,7 +260,7 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
         r.error("resources.disk", f"is {resources.disk!r}; write a size such as '500m' or '10g'")
 
     for name, rel in (("environment", environment),):
-        if rel and not _inside(folder, rel):
+        if rel and not inside(folder, rel):
             r.error(name, f"{rel!r} points outside the capsule folder; use a path inside it")
 
     questions = _parse_questions(data, r, folder, capsule_id or folder.name)
@@ -360,7 +302,7 @@ def _valid_memory(text: str) -> bool:
     return text.isdigit() and int(text) > 0
 
 
-def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> list[Question]:
+def _parse_questions(data: dict, r: FieldReader, folder: Path, capsule_id: str) -> list[Question]:
     raw = r.get(data, "questions", list, "questions", required=True, default=[])
     if "questions" in data and not raw:
         r.error("questions", "is empty; add at least one [[questions]] table")
@@ -408,7 +350,7 @@ def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> l
             target = extract.get("file")
             if not isinstance(target, str):
                 r.error(f"{name}.extract.file", "missing; name the output file the oracle reads this answer from")
-            elif not _inside(folder, target):
+            elif not inside(folder, target):
                 r.error(f"{name}.extract.file", f"{target!r} points outside the capsule folder")
         questions.append(Question(
             text=text, runs=tuple(runs),
