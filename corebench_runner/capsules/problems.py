@@ -1,5 +1,5 @@
 """What validating a capsule.toml finds: a Problem per bad field, the CapsuleError that carries them,
-and the reader that checks a field's type as it reads it (format.py uses it)."""
+and the reader that checks a field's type as it reads it (format.py and questions.py use it)."""
 
 from __future__ import annotations
 
