@@ -49,7 +49,7 @@ def test_new_store_is_wal_with_every_migration_recorded(tmp_path: Path):
     with open_store(tmp_path / "r.sqlite") as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         applied = [row[0] for row in store.query("SELECT name FROM migrations ORDER BY name")]
-        assert applied == [name for name, _ in MIGRATIONS]
+        assert applied == [m.name for m in MIGRATIONS]
         tables = {row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"runs", "tasks", "answers", "reviews", "usage"} <= tables
     # Reopening applies nothing twice.
@@ -222,7 +222,7 @@ def test_a_store_from_before_the_run_owner_migration_is_upgraded_with_its_rows(t
     """A store stopped after 0001 (rows and all) gains the lease and per-call usage columns on open."""
     path = tmp_path / "r.sqlite"
     conn = sqlite3.connect(path)
-    conn.executescript(dict(MIGRATIONS)["0001_initial"])
+    MIGRATIONS[0].apply(conn)
     conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
     conn.execute("INSERT INTO migrations VALUES ('0001_initial', 'then')")
     conn.execute("INSERT INTO runs (id, created, model, scaffold, level, grader) VALUES ('old', 'then', 'm', 's', "
@@ -232,7 +232,7 @@ def test_a_store_from_before_the_run_owner_migration_is_upgraded_with_its_rows(t
     conn.commit()
     conn.close()
     with open_store(path) as store:
-        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY name")] == [n for n, _ in MIGRATIONS]
+        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY name")] == [m.name for m in MIGRATIONS]
         run_columns = [r["name"] for r in store.query("PRAGMA table_info(runs)")]
         usage_columns = [r["name"] for r in store.query("PRAGMA table_info(usage)")]
         assert run_columns[-2:] == ["owner", "heartbeat"] and usage_columns[-2:] == ["attempt", "live"]

@@ -1,4 +1,5 @@
-"""Capsules on disk: the capsule.toml format, its loader and its validator.
+"""Capsules on disk: the capsule.toml format, its loader and its validator (its [[questions]] in
+questions.py, the findings it reports in problems.py).
 
 A capsule folder holds capsule.toml, code/, data/, results/, environment/Dockerfile and
 REPRODUCING.md. capsule.toml is the only file that carries reference answers; it is
@@ -10,7 +11,6 @@ capsules whose code needs no system packages installed; "root", the default, let
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import tomllib
@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.files import file_problems
-from corebench_runner.errors import UserError
+# Questions and validation findings have modules of their own; their names stay importable from
+# here, where plugins import Question (and corebench_runner.capsule is an old name of this module).
+from corebench_runner.capsules.problems import CapsuleError, FieldReader, Problem, inside
+from corebench_runner.capsules.questions import Question, Tolerance, is_vision_question, parse_questions  # noqa: F401
 from corebench_runner.records import OracleSpec
 
 CAPSULE_FILE = "capsule.toml"
@@ -33,33 +36,6 @@ RUN_SCRIPTS = ("code/run", "code/run.sh")
 CONTENT_DIRS = ("code", "data", "results", "environment")
 KNOWN_KEYS = {"id", "title", "field", "language", "gpu", "agent_user", "task_prompt", "environment", "reproduce", "grader",
               "contents", "levels", "upstream", "paper", "resources", "questions", "source", "benchmark"}
-
-
-def is_vision_question(text: str) -> bool:
-    """Upstream's rule, exactly: "fig" in the question text (case-sensitive, as upstream checks it).
-
-    A question that says "Figure 2" without a lower-case "fig" can set `vision = true` explicitly.
-    """
-    return "fig" in text
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Extra slack for our own capsules, used by the tolerant grader only."""
-
-    abs: float | None = None
-    rel: float | None = None
-    sig_figs: int | None = None
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    runs: tuple[Any, ...]  # one reference value per reference run
-    vision: bool = False
-    tolerance: Tolerance | None = None
-    extract: dict[str, Any] | None = None  # oracle extraction rule (no reference value)
-    capsule_id: str = ""  # the capsule asking it: graders with per-capsule tables (v1.1 aliases) need it
 
 
 @dataclass(frozen=True)
@@ -161,79 +137,7 @@ class Capsule:
         return tuple(ok)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One validation finding: the file, the field, and what to do."""
-
-    file: Path
-    field: str
-    message: str
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
-
-
-class CapsuleError(UserError):
-    """A capsule that cannot be loaded; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        first = problems[0].line()
-        more = f" (and {len(problems) - 1} more problem(s); run `corebench capsule validate`)" if len(problems) > 1 else ""
-        super().__init__(first + more)
-
-
 # ---------------------------------------------------------------- parsing
-
-def _type_name(value: Any) -> str:
-    """Reference value types as upstream grades them: numbers, lists, strings."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__
-
-
-class _Reader:
-    """Reads typed fields from a TOML table, recording a Problem for each bad one."""
-
-    def __init__(self, file: Path, problems: list[Problem]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def error(self, name: str, message: str, severity: str = "error") -> None:
-        self.problems.append(Problem(self.file, name, message, severity))
-
-    def get(self, table: dict, key: str, kind: type | tuple, name: str, required: bool = False, default: Any = None) -> Any:
-        if key not in table:
-            if required:
-                self.error(name, f"missing; add `{key} = ...` to {self.file.name}")
-            return default
-        value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(value, kinds)
-        if not ok:
-            wanted = " or ".join(k.__name__ for k in kinds)
-            self.error(name, f"must be {wanted}, not {type(value).__name__} ({value!r})")
-            return default
-        return value
-
-
-def _inside(root: Path, relative: str) -> bool:
-    try:
-        (root / relative).resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
-
 
 def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, list[Problem]]:
     """Parse and validate a capsule folder. Returns (capsule or None, problems).
@@ -253,7 +157,7 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [Problem(file, "syntax", f"not valid TOML: {exc}")]
 
-    r = _Reader(file, problems)
+    r = FieldReader(file, problems)
     for key in sorted(set(data) - KNOWN_KEYS):
         r.error(key, f"unknown field; known fields are {', '.join(sorted(KNOWN_KEYS))} (a typo?)", "warning")
     capsule_id = r.get(data, "id", str, "id", required=True, default="")
@@ -318,10 +222,10 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
         r.error("resources.disk", f"is {resources.disk!r}; write a size such as '500m' or '10g'")
 
     for name, rel in (("environment", environment),):
-        if rel and not _inside(folder, rel):
+        if rel and not inside(folder, rel):
             r.error(name, f"{rel!r} points outside the capsule folder; use a path inside it")
 
-    questions = _parse_questions(data, r, folder, capsule_id or folder.name)
+    questions = parse_questions(data, r, folder, capsule_id or folder.name)
 
     if contents == "present":
         if not (folder / "code").is_dir():
@@ -358,64 +262,6 @@ def _valid_memory(text: str) -> bool:
     if text and text[-1] in "bkmg":
         text = text[:-1]
     return text.isdigit() and int(text) > 0
-
-
-def _parse_questions(data: dict, r: _Reader, folder: Path, capsule_id: str) -> list[Question]:
-    raw = r.get(data, "questions", list, "questions", required=True, default=[])
-    if "questions" in data and not raw:
-        r.error("questions", "is empty; add at least one [[questions]] table")
-    questions: list[Question] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        name = f"questions[{i}]"
-        if not isinstance(item, dict):
-            r.error(name, "must be a table with `text` and `runs`")
-            continue
-        text = r.get(item, "text", str, f"{name}.text", required=True, default="")
-        runs = r.get(item, "runs", list, f"{name}.runs", required=True, default=[])
-        if text in seen:
-            r.error(f"{name}.text", f"duplicate question text {text!r}; every question must be asked once")
-        seen.add(text)
-        if "runs" in item and not runs:
-            r.error(f"{name}.runs", "is empty; give the reference value of each reference run "
-                    f"(`corebench capsule check {capsule_id} --runs 3 --record` measures them)")
-        types = {_type_name(v) for v in runs}
-        if len(types) > 1:
-            r.error(f"{name}.runs", f"reference runs disagree in type ({', '.join(sorted(types))}); "
-                    "every run must give the same kind of value")
-        bad_numbers = [v for v in runs if isinstance(v, float) and not math.isfinite(v)]
-        if bad_numbers:
-            r.error(f"{name}.runs", f"holds {', '.join(map(repr, bad_numbers))}; a reference value must be a finite "
-                    "number (write the value the run printed, or leave the question out)")
-        elif types == {"number"} and len(runs) == 1:
-            r.problems.append(Problem(r.file, f"{name}.runs", "a number with one reference run: the official rule's "
-                                      "interval needs two or more runs, so no answer to it can be graded correct; "
-                                      "add the values of more runs", "warning"))
-        elif runs and 0 < len(runs) < 3:
-            r.problems.append(Problem(r.file, f"{name}.runs", f"only {len(runs)} reference run(s); 3 or more make "
-                                      "the prediction interval meaningful", "warning"))
-        vision = r.get(item, "vision", bool, f"{name}.vision", default=None)
-        tol_table = r.get(item, "tolerance", dict, f"{name}.tolerance", default=None)
-        tolerance = None
-        if tol_table is not None:
-            tolerance = Tolerance(
-                abs=r.get(tol_table, "abs", (int, float), f"{name}.tolerance.abs", default=None),
-                rel=r.get(tol_table, "rel", (int, float), f"{name}.tolerance.rel", default=None),
-                sig_figs=r.get(tol_table, "sig_figs", int, f"{name}.tolerance.sig_figs", default=None),
-            )
-        extract = r.get(item, "extract", dict, f"{name}.extract", default=None)
-        if extract is not None:
-            target = extract.get("file")
-            if not isinstance(target, str):
-                r.error(f"{name}.extract.file", "missing; name the output file the oracle reads this answer from")
-            elif not _inside(folder, target):
-                r.error(f"{name}.extract.file", f"{target!r} points outside the capsule folder")
-        questions.append(Question(
-            text=text, runs=tuple(runs),
-            vision=is_vision_question(text) if vision is None else vision,
-            tolerance=tolerance, extract=extract, capsule_id=capsule_id,
-        ))
-    return questions
 
 
 def load_capsule(folder: Path, draft: bool = False) -> Capsule:
