@@ -15,7 +15,6 @@ from corebench_runner.capsules.format import load_capsule, parse_capsule, Capsul
 from corebench_runner.cli import main
 from support_capsules import good_capsule_doc, write_capsule
 
-CORBENCH = [sys.executable, "-m", "corebench_runner.cli"]
 
 
 def run_cli(args: list[str], suite: Path):
