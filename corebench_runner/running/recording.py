@@ -15,6 +15,7 @@ from typing import Any
 from corebench_runner.capsules.format import Capsule
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.running.task import EARLIER_USAGE_KEY, Attempt
 from corebench_runner.store.database import AnswerRecord, TaskRecord
@@ -24,22 +25,12 @@ UNGRADED = (Outcome.INFRA_ERROR, Outcome.SKIPPED)
 
 
 def grade_answers(capsule: Capsule, grader: Any, report: dict[str, Any] | None) -> list[AnswerRecord]:
-    """One AnswerRecord per question of the capsule; keys must match exactly, as upstream grades."""
+    """One AnswerRecord per question of the capsule, graded by the one grading loop (grading.loop)."""
     report = report or {}
-    answers = []
-    for question in capsule.questions:
-        present = question.text in report
-        reported = report.get(question.text)
-        try:
-            verdict = grader.grade(question, reported, reported_present=present)
-            status, reason = VerdictStatus(verdict.status).value, verdict.reason
-        except Exception as exc:  # a grader bug must reach a person, not silently score zero
-            status = VerdictStatus.DISPUTED.value
-            reason = f"grader {getattr(grader, 'name', '?')} failed on this answer ({type(exc).__name__}: {exc})"
-        answers.append(AnswerRecord(question=question.text, reported=reported, reported_present=present,
-                                    references=list(question.runs), vision=question.vision, status=status,
-                                    reason=reason))
-    return answers
+    graded = grade_report(grader, capsule.questions, report)
+    return [AnswerRecord(question=q.text, reported=report.get(q.text), reported_present=g.reported,
+                         references=list(q.runs), vision=q.vision, status=g.status.value, reason=g.reason)
+            for q, g in zip(capsule.questions, graded.grades)]
 
 
 def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
