@@ -145,3 +145,36 @@ def test_a_grader_that_raises_disputes_that_answer_alike_in_run_regrade_and_grad
     assert in_run == regraded == graded
     assert in_run[SPECIES] == ("disputed", "the grader failed: ValueError: cannot compare 'setosa'")
     assert in_run[MEAN][0] == in_run[CLUSTERS][0] == "correct"  # the rest of the report is graded as ever
+
+
+STOP_FAILS_GRADER = '''
+from corebench_runner.capsules.plugins import load_plugin
+
+OFFICIAL = load_plugin("graders", "corebench")
+
+
+class StopFails:
+    name = "stop-fails"
+
+    def grade(self, question, reported, *, reported_present=True):
+        return OFFICIAL.grade(question, reported, reported_present=reported_present)
+
+    def upstream_stop_point(self, questions, report):
+        raise KeyError("runs")
+
+
+GRADER = StopFails()
+'''
+
+
+def test_a_grader_whose_upstream_stop_point_fails_leaves_every_answer_for_a_person(suite, tmp_path):
+    (suite / "graders" / "stop_fails.py").write_text(STOP_FAILS_GRADER)
+    capsule = Suite(suite).load("near-a")
+    tasks = [{"capsule_id": "near-a", "results": [{q.text: q.runs[i] for q in capsule.questions} for i in range(3)]}]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    (tmp_path / "answers.json").write_text(json.dumps([{"capsule_id": "near-a", "report": {MEAN: 3.7333}}]))
+    result = corebench(suite, "grade", "--tasks", str(tmp_path / "tasks.json"), "--answers",
+                       str(tmp_path / "answers.json"), "--grader", "stop_fails", "--upstream-stop", "--json")
+    (entry,) = json.loads(result.output)
+    assert {(q["status"], q["reason"]) for q in entry["questions"]} == {
+        ("disputed", "the grader failed: KeyError: 'runs'")}
