@@ -390,7 +390,7 @@ def test_a_grader_that_crashes_leaves_the_answer_for_a_person(sample):
     regrade(store, run_id, Broken(), "broken", reviewer="ops")
     disputes = open_disputes(store, run_id=run_id)
     assert len(disputes) == 7
-    assert "grader broken failed on this answer (ValueError: cannot parse 'Adam W')" in {
+    assert "the grader failed: ValueError: cannot parse 'Adam W'" in {
         v.auto_reason for v in disputes}
     assert run_summary(store, run_id).accuracy == 0.0
 

@@ -146,37 +146,72 @@ def _stop_point(grader: Grader, questions: Sequence[Question], report: Mapping[s
     return official_rule.upstream_stop_point([(q.text, q.runs) for q in questions], report)
 
 
+def grader_failed(exc: Exception) -> Verdict:
+    """A grader's exception, as the verdict on the answer it was grading: a person settles it."""
+    return Verdict(VerdictStatus.DISPUTED, f"the grader failed: {type(exc).__name__}: {exc}")
+
+
+def _grade_one(grader: Grader, question: Question, report: Mapping[str, Any], exact: set[str]) -> Verdict:
+    misnamed = getattr(grader, "grade_misnamed", None)
+    if question.text in report:
+        verdict = grader.grade(question, report[question.text], reported_present=True)
+    else:
+        near = _near_key(question.text, report, exact) if misnamed is not None else None
+        if near is not None:
+            verdict = misnamed(question, near, report[near])
+        else:
+            verdict = grader.grade(question, None, reported_present=False)
+    return Verdict(VerdictStatus(verdict.status), verdict.reason)  # a plugin may give the status as text
+
+
+def _tolerance_note(question: Question, report: Mapping[str, Any]) -> str | None:
+    if question.tolerance is None or question.text not in report:
+        return None
+    try:
+        return within_tolerance(question, report[question.text])
+    except Exception:  # a side note, never worth losing the verdict for
+        return None
+
+
 def grade_report(grader: Grader, questions: Sequence[Question], report: Any, *,
                  upstream_stop: bool = False) -> ReportGrade:
     """Grade every question of a task against one report ({question text: value}).
 
-    A question the report does not answer is incorrect ("not reported"), unless the grader
-    offers `grade_misnamed(question, key, value)` and the report has a key that differs only
-    in case, spacing or punctuation. upstream_stop=True reproduces upstream's habit of
-    silently scoring nothing after the first value it cannot compare (see official_rule).
+    The one grading loop: `corebench run`, `regrade` and `grade` all grade through it, so one
+    answer gets one verdict whichever command graded it. A question the report does not answer
+    is incorrect ("not reported"), unless the grader offers `grade_misnamed(question, key, value)`
+    and the report has a key that differs only in case, spacing or punctuation. A grader that
+    raises makes that answer disputed, with the exception as the reason, so a grader bug reaches
+    a person instead of losing the task or silently scoring zero. upstream_stop=True reproduces
+    upstream's habit of silently scoring nothing after the first value it cannot compare (see
+    official_rule).
     """
     has_tolerances = any(q.tolerance is not None for q in questions)
     if not isinstance(report, Mapping):
         reason = f"the report is not a JSON object of question: answer (got {type(report).__name__})"
         return ReportGrade(tuple(QuestionGrade(q.text, VerdictStatus.INCORRECT, reason, q.vision, False)
                                  for q in questions), has_tolerances)
-    stop = _stop_point(grader, questions, report) if upstream_stop else None
+    stop: official_rule.StopPoint | None = None
+    stop_failed: Verdict | None = None
+    if upstream_stop:
+        try:
+            stop = _stop_point(grader, questions, report)
+        except Exception as exc:
+            stop_failed = grader_failed(exc)
     exact = {q.text for q in questions}
-    misnamed = getattr(grader, "grade_misnamed", None)
     grades = []
     for q in questions:
         present = q.text in report
         if stop is not None and present and q.text not in stop.scored:
             grades.append(QuestionGrade(q.text, VerdictStatus.INCORRECT, stop.reason, q.vision, True))
             continue
-        if present:
-            verdict = grader.grade(q, report[q.text], reported_present=True)
+        if stop_failed is not None:
+            verdict = stop_failed
         else:
-            near = _near_key(q.text, report, exact) if misnamed is not None else None
-            if near is not None:
-                verdict = misnamed(q, near, report[near])
-            else:
-                verdict = grader.grade(q, None, reported_present=False)
-        note = within_tolerance(q, report[q.text]) if present and q.tolerance is not None else None
-        grades.append(QuestionGrade(q.text, verdict.status, verdict.reason, q.vision, present, note))
+            try:
+                verdict = _grade_one(grader, q, report, exact)
+            except Exception as exc:
+                verdict = grader_failed(exc)
+        grades.append(QuestionGrade(q.text, verdict.status, verdict.reason, q.vision, present,
+                                    _tolerance_note(q, report)))
     return ReportGrade(tuple(grades), has_tolerances)

@@ -12,12 +12,14 @@ import getpass
 import json
 import subprocess
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.format import Question
 from corebench_runner.errors import UserError
-from corebench_runner.records import VerdictStatus, outcome_from_verdicts
+from corebench_runner.grading.loop import grade_report
+from corebench_runner.records import outcome_from_verdicts
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 STATUSES = ("correct", "incorrect", "disputed")
@@ -259,7 +261,8 @@ class RegradeResult:
 
 def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewer: str,
             questions: dict[tuple[str, str], Question] | None = None) -> RegradeResult:
-    """Grade a run's stored answers again with `grader`; human verdicts stay and stand.
+    """Grade a run's answers again with `grader`, each task on the report it was graded on (see
+    graded_report); human verdicts stay and stand.
 
     The automatic verdict (answers.status/reason) is replaced, and each change is also
     written to the audit trail (source "regrade") when no person has ruled on that answer,
@@ -272,16 +275,12 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
     changed: list[RegradeChange] = []
     disagreements: list[tuple[AnswerView, str]] = []
     graded = []
-    for view in views:
-        known = (questions or {}).get((view.key.capsule_id, view.key.question))
-        question = Question(view.key.question, runs=view.references, vision=view.vision,
-                            tolerance=known.tolerance if known else None, capsule_id=view.key.capsule_id)
-        try:
-            verdict = grader.grade(question, view.reported, reported_present=view.reported_present)
-            graded.append((view, VerdictStatus(verdict.status).value, verdict.reason))
-        except Exception as exc:  # a grader bug must reach a person, not silently score zero (as in a run)
-            graded.append((view, "disputed", f"grader {grader_name} failed on this answer "
-                                             f"({type(exc).__name__}: {exc})"))
+    # Task by task through the one grading loop, on the report the run graded, as a run grades.
+    for _, answers in groupby(views, key=lambda view: (view.key.capsule_id, view.key.repeat)):
+        answers = list(answers)
+        task_questions = [_question(view, questions or {}) for view in answers]
+        grade = grade_report(grader, task_questions, graded_report(store, answers))
+        graded.extend((view, g.status.value, g.reason) for view, g in zip(answers, grade.grades))
     with store.transaction() as conn:
         for view, new_auto, new_reason in graded:
             conn.execute("UPDATE answers SET status = ?, reason = ? WHERE id = ?",
@@ -303,6 +302,30 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
         conn.execute("UPDATE runs SET grader = ? WHERE id = ?", (grader_name, run_id))
     return RegradeResult(graded=len(graded), changed=changed, disagreements=disagreements,
                          verdicts=[(view, view.auto_status, new_auto) for view, new_auto, _ in graded])
+
+
+def _question(view: AnswerView, known: dict[tuple[str, str], Question]) -> Question:
+    """The question as stored with the answer, with the suite's tolerance when the capsule is at hand."""
+    suite_question = known.get((view.key.capsule_id, view.key.question))
+    return Question(view.key.question, runs=view.references, vision=view.vision,
+                    tolerance=suite_question.tolerance if suite_question else None, capsule_id=view.key.capsule_id)
+
+
+def graded_report(store: Store, answers: list[AnswerView]) -> dict[str, Any]:
+    """The report a task was graded on: its report.json, kept beside its transcript, so an answer given
+    under a near-identical key is graded again too; else (a store copied without its artifacts, a
+    report that was not a JSON object) the answers stored under the questions' own keys."""
+    transcript = answers[0].transcript if answers else None
+    if transcript is not None:
+        kept = transcript.parent / "report.json"
+        try:
+            if kept.resolve().is_relative_to(store.artifacts_dir.resolve()):
+                report = json.loads(kept.read_text(encoding="utf-8"))
+                if isinstance(report, dict):
+                    return report
+        except (OSError, ValueError, RecursionError):  # not kept, or not JSON: the stored answers are what was graded
+            pass
+    return {view.key.question: view.reported for view in answers if view.reported_present}
 
 
 def task_outcome(statuses: list[str]) -> str:

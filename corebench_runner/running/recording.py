@@ -9,12 +9,14 @@ import io
 import json
 import shutil
 import tarfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.format import Capsule
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.running.task import EARLIER_USAGE_KEY, Attempt
 from corebench_runner.store.database import AnswerRecord, TaskRecord
@@ -24,22 +26,12 @@ UNGRADED = (Outcome.INFRA_ERROR, Outcome.SKIPPED)
 
 
 def grade_answers(capsule: Capsule, grader: Any, report: dict[str, Any] | None) -> list[AnswerRecord]:
-    """One AnswerRecord per question of the capsule; keys must match exactly, as upstream grades."""
+    """One AnswerRecord per question of the capsule, graded by the one grading loop (grading.loop)."""
     report = report or {}
-    answers = []
-    for question in capsule.questions:
-        present = question.text in report
-        reported = report.get(question.text)
-        try:
-            verdict = grader.grade(question, reported, reported_present=present)
-            status, reason = VerdictStatus(verdict.status).value, verdict.reason
-        except Exception as exc:  # a grader bug must reach a person, not silently score zero
-            status = VerdictStatus.DISPUTED.value
-            reason = f"grader {getattr(grader, 'name', '?')} failed on this answer ({type(exc).__name__}: {exc})"
-        answers.append(AnswerRecord(question=question.text, reported=reported, reported_present=present,
-                                    references=list(question.runs), vision=question.vision, status=status,
-                                    reason=reason))
-    return answers
+    graded = grade_report(grader, capsule.questions, report)
+    return [AnswerRecord(question=q.text, reported=report.get(q.text), reported_present=g.reported,
+                         references=list(q.runs), vision=q.vision, status=g.status.value, reason=g.reason)
+            for q, g in zip(capsule.questions, graded.grades)]
 
 
 def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
@@ -86,21 +78,50 @@ def artifacts_folder(attempt: Attempt) -> Path:
 
 def write_artifacts(attempt: Attempt, artifacts_root: Path) -> None:
     """Save the transcript, the report as written and the produced files. Called by store.finish_task's
-    `also`, so only the process that records the task writes them, and only when it does."""
+    `also`, so only the process that records the task writes them, and only when it does.
+
+    The task's folder is replaced whole: built beside it, then swapped in. So it never mixes files
+    of two attempts (a process killed after writing them but before its record committed leaves
+    files that no recorded attempt owns: a later record must not keep its report.json), and a
+    failed write (a full disk) leaves nothing half-saved.
+    """
     folder = artifacts_root / artifacts_folder(attempt)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers_of(folder)
+    staging = folder.with_name(f"{_staging_stem(folder)}{uuid.uuid4().hex[:8]}")
     try:
-        (folder / "transcript.json").write_text(json.dumps(attempt.submission.transcript, indent=1,
-                                                           ensure_ascii=False, default=str), encoding="utf-8")
+        staging.mkdir()
+        (staging / "transcript.json").write_text(json.dumps(attempt.submission.transcript, indent=1,
+                                                            ensure_ascii=False, default=str), encoding="utf-8")
         if attempt.report_raw is not None:
-            (folder / "report.json").write_text(attempt.report_raw, encoding="utf-8")
+            (staging / "report.json").write_text(attempt.report_raw, encoding="utf-8")
         if attempt.results_tar:
-            _unpack(attempt.results_tar, folder / "produced")
+            _unpack(attempt.results_tar, staging / "produced")
     except BaseException as exc:
-        shutil.rmtree(folder, ignore_errors=True)  # the task is not recorded: no half-saved files (e.g. a full disk)
-        if isinstance(exc, OSError) and exc.filename is None:
-            raise OSError(exc.errno, exc.strerror, str(folder)) from exc  # say where
+        shutil.rmtree(staging, ignore_errors=True)  # the task is not recorded: no half-saved files
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(folder)) from exc  # the task's folder, not the staging one
         raise
+    if folder.exists():
+        folder.rename(staging.with_name(f"{_staging_stem(folder)}replaced"))
+    staging.rename(folder)
+    _remove_leftovers_of(folder)
+
+
+# Folders beside a task's own while it is being written; any found later were left by a killed process.
+STAGING_PREFIX = ".writing-"
+
+
+def _staging_stem(folder: Path) -> str:
+    return f"{STAGING_PREFIX}{folder.name}~"
+
+
+def _remove_leftovers_of(folder: Path) -> None:
+    """Staging folders of this task left by a killed process. Only one process is ever here at a time
+    (this runs inside the store's write transaction), so none of them is still being written."""
+    for leftover in folder.parent.iterdir():
+        if leftover.name.startswith(_staging_stem(folder)):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _diagnose(attempt: Attempt, capsule: Capsule, answers: list[AnswerRecord], outcome: Outcome) -> Diagnosis:
@@ -127,7 +148,6 @@ def _usage_per_call(transcript: list[dict[str, Any]], earlier: dict[str, Any] | 
 
 def _unpack(data: bytes, dest: Path) -> None:
     """Unpack an agent-made archive with tarfile's 'data' filter: no links out, no devices, no absolute paths."""
-    shutil.rmtree(dest, ignore_errors=True)  # a killed earlier attempt may have left files here
     dest.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         tar.extractall(dest, filter="data")
