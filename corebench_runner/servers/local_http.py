@@ -47,12 +47,6 @@ def api_key_of(headers: Message, api: str) -> str:
     return _one(keys)
 
 
-def offered_key(headers: Any) -> str:
-    """The key a client sent: Anthropic's x-api-key, else OpenAI's `Authorization: Bearer KEY`."""
-    bearer = headers.get("authorization") or ""
-    return headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
-
-
 def _one(keys: set[str]) -> str:
     return keys.pop() if len(keys) == 1 else ""
 
