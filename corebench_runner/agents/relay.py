@@ -142,7 +142,7 @@ class MeteringRelay(LocalServer):
         forward(self, handler, request, call, protocol)
 
     def refuse(self, handler: QuietHandler, request: Request, status: int, kind: str, message: str,
-               code: str | None = None, extra: dict[str, str] | None = None) -> None:
+               code: str | None = None) -> None:
         self.refuse_call(handler, RelayCall(request.method, request.path, 0), status, kind, message)
 
     def refuse_call(self, handler: QuietHandler, call: RelayCall, status: int, kind: str, message: str,

@@ -18,10 +18,11 @@ import socket
 import threading
 import uuid
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Self
+from typing import Any, Self
 
 # The two API families: how a key is sent and how an error looks.
 ANTHROPIC, OPENAI = "anthropic", "openai"
@@ -35,16 +36,15 @@ def api_of(protocol: str) -> str:
 
 def api_key_of(headers: Message, api: str) -> str:
     """The key a request carries, read as the real API reads it. OpenAI: `Authorization: Bearer KEY`.
-    Anthropic: `x-api-key: KEY`, else the bearer token (its SDK sends the key that way since 2026).
-    The scheme may be in any case and whitespace around the key is no part of it. "" when there is
+    Anthropic: `x-api-key: KEY`, else the bearer token (today's anthropic SDK sends its key that way).
+    The scheme may be in any case, and whitespace around the key is no part of it. "" when there is
     none, or when the header comes twice with different keys (neither is sure to be the one)."""
-    if api == ANTHROPIC and "".join(headers.get_all("x-api-key") or []).strip():
-        return _one({value.strip() for value in headers.get_all("x-api-key") or []})
-    keys = set()
-    for value in headers.get_all("authorization") or []:
-        bearer = _BEARER.fullmatch(value.strip())
-        keys.add(bearer.group(1) if bearer else "")
-    return _one(keys)
+    if api == ANTHROPIC:
+        sent = {value.strip() for value in headers.get_all("x-api-key") or []} - {""}
+        if sent:
+            return _one(sent)
+    bearers = [_BEARER.fullmatch(value.strip()) for value in headers.get_all("authorization") or []]
+    return _one({bearer.group(1) if bearer else "" for bearer in bearers})
 
 
 def _one(keys: set[str]) -> str:
@@ -198,7 +198,7 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _bound(self) -> "BackgroundServer":
+    def _bound(self) -> BackgroundServer:
         if self._http is None:
             raise RuntimeError("the server is not running; use it as a context manager")
         return self._http
@@ -219,9 +219,9 @@ class LocalServer:
     def handle(self, handler: QuietHandler) -> None:
         request = Request(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()},
                           api_key_of(handler.headers, self.api), b"")
-        try:
+        try:  # read before any answer, a refusal too: unread bytes would spoil the kept-alive connection
             request.raw = read_body(handler)
-        except (ValueError, OSError, EOFError, zlib.error) as exc:  # read before any answer, to keep the connection
+        except (ValueError, OSError, EOFError, zlib.error) as exc:
             return self.refuse(handler, request, 400, "invalid_request_error", str(exc))
         self.serve(handler, request)
 
@@ -237,8 +237,8 @@ class LocalServer:
         return False
 
     def refuse(self, handler: QuietHandler, request: Request, status: int, kind: str, message: str,
-               code: str | None = None, extra: dict[str, str] | None = None) -> None:
-        send_json(handler, status, error_body(self.api, kind, message, code), extra)
+               code: str | None = None) -> None:
+        send_json(handler, status, error_body(self.api, kind, message, code))
 
 
 def handler_for(server: LocalServer) -> type[QuietHandler]:
