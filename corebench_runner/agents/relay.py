@@ -121,7 +121,7 @@ class MeteringRelay(LocalServer):
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
         self._lock = threading.Lock()
-        super().__init__(self.token, host, port)
+        super().__init__(self.token, host, port)  # the key its requests must carry (self.api_key) is the token
         self.bind()  # at once: the caller learns here that the address cannot be bound, and the port
 
     # ------------------------------------------------------------ requests
