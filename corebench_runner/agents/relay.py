@@ -22,26 +22,19 @@ The real key never leaves this process.
 
 from __future__ import annotations
 
-import gzip
-import hmac
-import http.client
-import json
 import secrets
 import ssl
 import threading
-import time
-import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES, StreamUsageReader, usage_of_body
+from corebench_runner.agents.relay_forward import forward
+from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
 from corebench_runner.models.pricing import warn_unpriced
 from corebench_runner.records import Usage
-from corebench_runner.servers.local_http import (BackgroundServer, QuietHandler, end_chunked, offered_key, send_json,
-                                                 start_chunked, write_chunk)
+from corebench_runner.servers.local_http import ANTHROPIC, LocalServer, QuietHandler, Request, api_of, error_body, send_json
 
 # (model name, usage of one call without cost) -> dollars, or None when the price is unknown.
 CostFunction = Callable[[str, Usage], "float | None"]
@@ -61,7 +54,6 @@ OPENAI_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 _NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
                   "upgrade", "proxy-authorization", "proxy-connection", "x-api-key", "authorization",
                   "accept-encoding", "content-encoding"}
-_NOT_RETURNED = {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding"}
 
 
 @dataclass
@@ -85,7 +77,7 @@ class RelayState:
     calls: list[RelayCall] = field(default_factory=list)
 
 
-class MeteringRelay:
+class MeteringRelay(LocalServer):
     """Start with `with MeteringRelay(...) as relay:`; hand `relay.url`/`relay.port` and `relay.token`
     to the agent.
 
@@ -94,7 +86,10 @@ class MeteringRelay:
     protocol: the upstream's ("anthropic-messages", or "openai-responses"/"openai-chat" for
     OpenAI, which forward both OpenAI routes). model: the run's model, which every request
     is pinned to and priced as (None: keep and price what the answer names).
+    The agent sends the token the way its API's SDK sends a key (servers/local_http.py's api_key_of).
     """
+
+    thread_name = "metering-relay"
 
     def __init__(self, upstream_url: str, api_key: str, cost: CostFunction | None = None,
                  max_cost_usd: float | None = None, max_tokens: int | None = None,
@@ -111,45 +106,52 @@ class MeteringRelay:
             raise UserError(f"no API key for the relay to add; set {key_env}")
         self.upstream = parts
         self.protocol = protocol
+        self.api = api_of(protocol)  # the API family whose keys and errors the agent speaks
         self.model = model
-        self._api_key = api_key
+        self._upstream_key = api_key
         self.cost = cost
         self.max_cost_usd = max_cost_usd
         self.max_tokens = max_tokens
         self.upstream_timeout = upstream_timeout
-        self._tls = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
+        self.tls = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         self.on_usage = on_usage  # hears each metered call at once (the engine's meter, hence the usage journal)
         self.token = "cbr-" + secrets.token_urlsafe(24)  # what the container gets instead of a key
+        self.key_refusal = ("authentication_error", "unknown task token (the relay reads it from "
+                            f"{'x-api-key or ' if self.api == ANTHROPIC else ''}Authorization: Bearer)", None)
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
         self._lock = threading.Lock()
-        self._http = BackgroundServer(_handler_for(self), host, port, name="metering-relay")
+        super().__init__(self.token, host, port)  # the key its requests must carry (self.api_key) is the token
+        self.bind()  # at once: the caller learns here that the address cannot be bound, and the port
 
-    # ------------------------------------------------------------ lifecycle
-    @property
-    def port(self) -> int:
-        return self._http.port
+    # ------------------------------------------------------------ requests
+    def serve(self, handler: QuietHandler, request: Request) -> None:
+        """The relay's rules, in order: the token, the route, the budget; then the call is forwarded."""
+        call = RelayCall(request.method, request.path, 0)
+        if not self.check_key(handler, request):
+            return
+        protocol = self.route(request.method, request.path)
+        if protocol is None:
+            return self.refuse_call(handler, call, 403, "permission_error", f"{request.method} {request.path} is "
+                                    f"not forwarded; agents may call {self.allowed()}")
+        refusal = self.refusal()
+        if refusal:
+            self.budget_exceeded.set()
+            return self.refuse_call(handler, call, 400, "invalid_request_error", f"{refusal}; the task is stopped",
+                                    refusal)
+        forward(self, handler, request, call, protocol)
 
-    @property
-    def host(self) -> str:
-        return self._http.host
+    def refuse(self, handler: QuietHandler, request: Request, status: int, kind: str, message: str,
+               code: str | None = None) -> None:
+        self.refuse_call(handler, RelayCall(request.method, request.path, 0), status, kind, message)
 
-    @property
-    def url(self) -> str:
-        return self._http.url
-
-    def start(self) -> "MeteringRelay":
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> "MeteringRelay":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def refuse_call(self, handler: QuietHandler, call: RelayCall, status: int, kind: str, message: str,
+                    reason: str = "") -> None:
+        """Answer the agent with an error in its API's shape, and keep the call and why (`reason`, else
+        the message) in the transcript."""
+        call.status, call.refused = status, reason or message
+        self.record(call, None)
+        send_json(handler, status, error_body(self.api, kind, f"corebench relay: {message}"))
 
     # ------------------------------------------------------------ metering
     @property
@@ -177,9 +179,6 @@ class MeteringRelay:
         others = list(dict.fromkeys(c.upstream_error for c in failed if not c.upstream_error.isdigit()))
         kinds = ([f"answered {'/'.join(statuses)}"] if statuses else []) + others
         return f"upstream {' and '.join(kinds)} to {len(failed)} of {len(forwarded)} calls"
-
-    def token_matches(self, offered: str) -> bool:
-        return bool(offered) and hmac.compare_digest(offered.encode(), self.token.encode())
 
     def refusal(self) -> str:
         """Why a new call must be refused, or "" while the budget lasts."""
@@ -239,163 +238,8 @@ class MeteringRelay:
     def forward_headers(self, incoming: dict[str, str]) -> dict[str, str]:
         headers = {k: v for k, v in incoming.items() if k.lower() not in _NOT_FORWARDED}
         if self.protocol == MESSAGES:
-            headers["x-api-key"] = self._api_key
+            headers["x-api-key"] = self._upstream_key
         else:
-            headers["authorization"] = f"Bearer {self._api_key}"
+            headers["authorization"] = f"Bearer {self._upstream_key}"
         headers["accept-encoding"] = "identity"  # so usage can be read from the bytes as they pass
         return headers
-
-    def open_upstream(self) -> http.client.HTTPConnection:
-        host, port = self.upstream.hostname or "", self.upstream.port
-        if self.upstream.scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=self.upstream_timeout)
-        proxy = urllib.request.getproxies().get("https")
-        if proxy and not urllib.request.proxy_bypass(host):  # honour $HTTPS_PROXY / $NO_PROXY like the SDK
-            via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            connection = http.client.HTTPSConnection(via.hostname or "", via.port or 8080,
-                                                     timeout=self.upstream_timeout, context=self._tls)
-            connection.set_tunnel(host, port or 443)
-            return connection
-        return http.client.HTTPSConnection(host, port, timeout=self.upstream_timeout, context=self._tls)
-
-
-def _read_request_body(handler: QuietHandler) -> bytes:
-    """The request body, de-chunked and un-gzipped; ValueError for an encoding the relay cannot read."""
-    if "chunked" in (handler.headers.get("transfer-encoding") or "").lower():
-        body = b""
-        while (size := int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
-            body += handler.rfile.read(size)
-            handler.rfile.readline()
-        while handler.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
-            pass
-    else:
-        length = int(handler.headers.get("content-length") or 0)
-        body = handler.rfile.read(length) if length else b""
-    encoding = (handler.headers.get("content-encoding") or "identity").lower()
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding != "identity":
-        raise ValueError(f"content-encoding {encoding} is not supported by the relay; send the body uncompressed")
-    return body
-
-
-def _handler_for(relay: MeteringRelay) -> type[QuietHandler]:
-    class RelayHandler(QuietHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            self._relay()
-
-        do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
-
-        def _error(self, status: int, kind: str, message: str, protocol: str) -> None:
-            if protocol == MESSAGES:
-                payload: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
-            else:
-                payload = {"error": {"message": message, "type": kind, "param": None, "code": None}}
-            send_json(self, status, payload)
-
-        def _relay(self) -> None:
-            started = time.monotonic()
-            path = self.path.split("?")[0]
-            call = RelayCall(self.command, path, 0)
-            protocol = relay.route(self.command, path)
-            try:
-                raw = _read_request_body(self)
-            except (ValueError, OSError, EOFError, zlib.error) as exc:  # a body it cannot read is refused
-                return self._refuse(call, 400, "invalid_request_error", f"corebench relay: {exc}")
-            if not relay.token_matches(offered_key(self.headers)):
-                return self._refuse(call, 401, "authentication_error", "corebench relay: unknown task token")
-            if protocol is None:
-                return self._refuse(call, 403, "permission_error",
-                                    f"corebench relay: {self.command} {path} is not forwarded; "
-                                    f"agents may call {relay.allowed()}")
-            refusal = relay.refusal()
-            if refusal:
-                relay.budget_exceeded.set()
-                return self._refuse(call, 400, "invalid_request_error",
-                                    f"corebench relay: {refusal}; the task is stopped", refusal)
-            if raw:
-                try:
-                    body = json.loads(raw)
-                    if not isinstance(body, dict):
-                        raise ValueError("not a JSON object")
-                except ValueError as exc:
-                    return self._refuse(call, 400, "invalid_request_error", f"corebench relay: body: {exc}")
-                raw = json.dumps(relay.rewrite(protocol, body, call)).encode()
-            headers = relay.forward_headers(dict(self.headers.items()))
-            headers["content-length"] = str(len(raw))
-            connection = relay.open_upstream()
-            try:
-                connection.request(self.command, relay.upstream_path(self.path), body=raw or None, headers=headers)
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                call.upstream_error = f"gave no answer ({type(exc).__name__})"
-                self._refuse(call, 502, "api_error", f"corebench relay: the model API did not answer ({exc})",
-                             f"upstream: {exc}")
-                connection.close()
-                return
-            try:
-                self._pass_back(call, protocol, response, started)
-            finally:
-                connection.close()
-
-        def _refuse(self, call: RelayCall, status: int, kind: str, message: str, reason: str = "") -> None:
-            call.status, call.refused = status, reason or message.removeprefix("corebench relay: ")
-            relay.record(call, None)
-            self._error(status, kind, message, relay.route(call.method, call.path) or relay.protocol)
-
-        def _pass_back(self, call: RelayCall, protocol: str, response: http.client.HTTPResponse,
-                       started: float) -> None:
-            call.status = response.status
-            if response.status >= 500 or response.status == 429:
-                call.upstream_error = str(response.status)
-            headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _NOT_RETURNED]
-            if "text/event-stream" not in (response.getheader("content-type") or ""):
-                try:
-                    payload = response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    call.upstream_error = call.upstream_error or f"cut the answer ({type(exc).__name__})"
-                    return self._refuse(call, 502, "api_error", f"corebench relay: the answer broke off ({exc})")
-                # Metered before the agent has the answer, so the count is complete when its call returns.
-                call.seconds = time.monotonic() - started
-                call.model, usage = usage_of_body(protocol, payload) if call.status < 300 else ("", None)
-                relay.record(call, usage)
-                self.send_response(response.status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                return
-            start_chunked(self, response.status, headers)
-            reader = StreamUsageReader(protocol)
-            recorded = False
-
-            def record() -> None:
-                nonlocal recorded
-                if not recorded:
-                    recorded = True
-                    call.model = reader.model
-                    call.seconds = time.monotonic() - started
-                    relay.record(call, reader.usage if call.status < 300 else None)
-
-            try:
-                while True:
-                    try:
-                        chunk = response.read1(65536)
-                    except (OSError, http.client.HTTPException) as exc:  # the upstream dropped the stream
-                        call.upstream_error = f"cut the stream ({type(exc).__name__})"
-                        break
-                    if not chunk:
-                        break
-                    reader.feed(chunk)
-                    if reader.finished:  # metered before the agent reads the end of the answer
-                        record()
-                    write_chunk(self, chunk)
-            finally:  # a client that hangs up mid-stream has still been billed for what was sent
-                record()
-            if call.upstream_error:  # end the agent's stream as broken too, so it retries rather than trusts it
-                self.close_connection = True
-                return
-            end_chunked(self)
-
-    return RelayHandler

@@ -26,12 +26,11 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
-from corebench_runner.servers.local_http import (BackgroundServer, QuietHandler, offered_key, read_body, send_events,
+from corebench_runner.servers.local_http import (ANTHROPIC, LocalServer, QuietHandler, Request, error_body, send_events,
                                                  send_json)
 from corebench_runner.servers.sse import encode_event, reply_events
 
@@ -202,35 +201,21 @@ class ScriptSteps:
             return step
 
 
-class MessagesServer:
-    """Serve a script on 127.0.0.1 (ephemeral port) in a background thread; use as a context manager.
+class ScriptedServer(LocalServer):
+    """What the Messages and OpenAI servers share: the script's steps, side replies, and every request
+    they received (`requests`; those answered as side calls also in `side_requests`)."""
 
-    restart_per_conversation: start the script again whenever a request holds a single message
-    (a new conversation), so one script serves several tasks run one after another.
-    api_key: when set, requests must carry it (x-api-key or a bearer token), else 401 as the API answers.
-    side_replies: answer requests that offer no tools with a short text, without using up a step.
-    """
-
-    def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
-                 restart_per_conversation: bool = False, side_replies: bool = False) -> None:
+    def __init__(self, script: list[dict[str, Any]] | None, api_key: str | None, restart_per_conversation: bool,
+                 side_replies: bool) -> None:
+        super().__init__(api_key)
         self.steps = ScriptSteps(script, restart_per_conversation)
         self.requests: list[RecordedRequest] = []
         self.side_requests: list[RecordedRequest] = []
         self.side_replies = side_replies
-        self.api_key = api_key
-        self.cache = PromptCache()
-        self._http: BackgroundServer | None = None
-        self._stopping = threading.Event()  # ends scripted delays when the server stops
 
     @property
     def script(self) -> list[dict[str, Any]]:
         return self.steps.steps
-
-    @property
-    def url(self) -> str:
-        if self._http is None:
-            raise RuntimeError("the server is not running; use it as a context manager")
-        return self._http.url
 
     def is_side_call(self, body: dict[str, Any]) -> bool:
         """A request answered without a step: side replies are on and it offers no tools."""
@@ -249,27 +234,54 @@ class MessagesServer:
         """Append steps to the script."""
         self.steps.add(*steps)
 
-    def start(self) -> "MessagesServer":
-        self._http = BackgroundServer(_handler_for(self), name="messages-server")
-        self._http.start()
-        return self
+    def record(self, request: Request) -> tuple[RecordedRequest, dict[str, Any] | None]:
+        """Keep the request, refused ones too (a test asks what the client sent); its body is None
+        when it is not a JSON object."""
+        try:
+            body: dict[str, Any] | None = request.json_object()
+        except ValueError:
+            body = None
+        recorded = RecordedRequest(request.target, request.headers, body or {})
+        self.requests.append(recorded)
+        return recorded, body
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
 
-    def __enter__(self) -> "MessagesServer":
-        return self.start()
+class MessagesServer(ScriptedServer):
+    """Serve a script on 127.0.0.1 (ephemeral port) in a background thread; use as a context manager.
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    restart_per_conversation: start the script again whenever a request holds a single message
+    (a new conversation), so one script serves several tasks run one after another.
+    api_key: when set, requests must carry it in x-api-key, else 401 as the API answers.
+    side_replies: answer requests that offer no tools with a short text, without using up a step.
+    """
+
+    api = ANTHROPIC
+    thread_name = "messages-server"
+
+    def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
+                 restart_per_conversation: bool = False, side_replies: bool = False) -> None:
+        super().__init__(script, api_key, restart_per_conversation, side_replies)
+        self.cache = PromptCache()
+
+    def serve(self, handler: QuietHandler, request: Request) -> None:
+        record, body = self.record(request)
+        if not self.check_key(handler, request):
+            return
+        if request.method != "POST" or request.path not in ("/v1/messages", "/v1/messages/count_tokens"):
+            return self.refuse(handler, request, 404, "not_found_error", f"no route {request.target}")
+        if body is None:
+            return self.refuse(handler, request, 400, "invalid_request_error", "body is not valid JSON")
+        if request.path == "/v1/messages/count_tokens":
+            return send_json(handler, 200, {"input_tokens": estimate_tokens(body.get("messages"))})
+        if self.is_side_call(body):
+            self.side_requests.append(record)
+        status, extra, payload = self.answer(request.headers, body)
+        if status == 200 and body.get("stream"):
+            return send_events(handler, (encode_event(name, data) for name, data in reply_events(payload)))
+        send_json(handler, status, payload, extra)
 
     def answer(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """(status, extra headers, JSON body) for one request."""
-        if self.api_key is not None and offered_key(headers) != self.api_key:
-            return _error(401, "authentication_error", "invalid x-api-key")
+        """(status, extra headers, JSON body) for one request to /v1/messages whose key was accepted."""
         try:
             check_request(body)
         except ScriptError as exc:
@@ -282,7 +294,7 @@ class MessagesServer:
         except ScriptError as exc:
             return _error(exc.status, exc.type, exc.message)
         if step.get("delay"):
-            self._stopping.wait(float(step["delay"]))
+            self.stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}
@@ -307,35 +319,6 @@ def _reply(body: dict[str, Any], content: list[dict[str, Any]], stop_reason: str
             "usage": {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **usage}}
 
 
-def _error(status: int, kind: str, message: str, extra: dict[str, str] | None = None):
-    return status, extra or {}, {"type": "error", "error": {"type": kind, "message": message}}
-
-
-def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(QuietHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            send_json(self, 404, _error(404, "not_found_error", f"no route {self.path}")[2])
-
-        def do_POST(self) -> None:  # noqa: N802
-            raw = read_body(self)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                body = json.loads(raw or b"{}")
-            except json.JSONDecodeError:
-                return send_json(self, 400, _error(400, "invalid_request_error", "body is not valid JSON")[2])
-            record = RecordedRequest(self.path, headers, body)
-            server.requests.append(record)
-            path = self.path.split("?")[0]
-            if path == "/v1/messages/count_tokens":
-                return send_json(self, 200, {"input_tokens": estimate_tokens(body.get("messages"))})
-            if path != "/v1/messages":
-                return send_json(self, 404, _error(404, "not_found_error", f"no route {self.path}")[2])
-            if server.is_side_call(body):
-                server.side_requests.append(record)
-            status, extra, payload = server.answer(headers, body)
-            if status == 200 and body.get("stream"):
-                return send_events(self, (encode_event(name, data) for name, data in reply_events(payload)))
-            send_json(self, status, payload, extra)
-
-    return Handler
-
+def _error(status: int, kind: str, message: str, extra: dict[str, str] | None = None
+           ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    return status, extra or {}, error_body(ANTHROPIC, kind, message)

@@ -22,17 +22,12 @@ import json
 import threading
 from typing import Any
 
-from corebench_runner.servers.local_http import (BackgroundServer, QuietHandler, offered_key, read_body, send_events,
-                                                 send_json)
-from corebench_runner.servers.messages_api import RecordedRequest, ScriptError, ScriptSteps, estimate_tokens
+from corebench_runner.servers.local_http import OPENAI, QuietHandler, Request, error_body, send_events, send_json
+from corebench_runner.servers.messages_api import ScriptedServer, ScriptError, estimate_tokens
 from corebench_runner.servers.openai_wire import (chat_chunks, chat_completion, encode_data, response_events,
                                                   response_items, response_object, usage_fields)
 
 RESPONSES, CHAT = "/v1/responses", "/v1/chat/completions"
-
-
-def _error_body(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 class AutomaticCache:
@@ -113,7 +108,7 @@ def is_new_conversation(path: str, body: dict[str, Any]) -> bool:
     return not any(m.get("role") in ("assistant", "tool") for m in body.get("messages") or [])
 
 
-class OpenAIServer:
+class OpenAIServer(ScriptedServer):
     """Serve a script on 127.0.0.1 (ephemeral port) in both OpenAI protocols; use as a context manager.
 
     Options as MessagesServer's: api_key (a bearer token the requests must carry, else 401),
@@ -122,63 +117,48 @@ class OpenAIServer:
     `model` is what GET /v1/models lists.
     """
 
+    api = OPENAI
+    thread_name = "openai-server"
+    key_refusal = ("invalid_request_error", "Incorrect API key provided.", "invalid_api_key")
+
     def __init__(self, script: list[dict[str, Any]] | None = None, *, api_key: str | None = None,
                  restart_per_conversation: bool = False, side_replies: bool = False, model: str = "scripted") -> None:
-        self.steps = ScriptSteps(script, restart_per_conversation)
-        self.requests: list[RecordedRequest] = []
-        self.side_requests: list[RecordedRequest] = []
-        self.api_key = api_key
-        self.side_replies = side_replies
+        super().__init__(script, api_key, restart_per_conversation, side_replies)
         self.model = model
         self.cache = AutomaticCache()
-        self._http: BackgroundServer | None = None
-
-    @property
-    def url(self) -> str:
-        """The server's root; OpenAI clients take `url + "/v1"` as their base URL."""
-        if self._http is None:
-            raise RuntimeError("the server is not running; use it as a context manager")
-        return self._http.url
 
     @property
     def base_url(self) -> str:
+        """What OpenAI clients take as their base URL: the server's root and /v1."""
         return self.url + "/v1"
 
-    @property
-    def steps_left(self) -> int:
-        return self.steps.left
-
-    @property
-    def main_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if not any(r is side for side in self.side_requests)]
-
-    def add(self, *steps: dict[str, Any]) -> None:
-        self.steps.add(*steps)
-
-    def start(self) -> "OpenAIServer":
-        self._http = BackgroundServer(_handler_for(self), name="openai-server")
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-            self._http = None
-
-    def __enter__(self) -> "OpenAIServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def is_side_call(self, body: dict[str, Any]) -> bool:
-        return self.side_replies and not body.get("tools")
+    def serve(self, handler: QuietHandler, request: Request) -> None:
+        record, body = self.record(request)
+        if not self.check_key(handler, request):
+            return
+        path = request.path
+        if request.method == "GET" and path == "/v1/models":
+            return send_json(handler, 200, {"object": "list", "data": [
+                {"id": self.model, "object": "model", "created": 0, "owned_by": "corebench-scripted"}]})
+        if request.method != "POST" or path not in (RESPONSES, CHAT):
+            return self.refuse(handler, request, 404, "invalid_request_error", f"Invalid URL ({request.method} {path})")
+        if body is None:
+            return self.refuse(handler, request, 400, "invalid_request_error",
+                               "We could not parse the JSON body of your request.")
+        if self.is_side_call(body):
+            self.side_requests.append(record)
+        status, extra, payload = self.answer(path, request.headers, body)
+        if status != 200 or not body.get("stream"):
+            return send_json(handler, status, payload, extra)
+        if path == RESPONSES:
+            return send_events(handler, (encode_data(data, name) for name, data in response_events(payload)))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = [encode_data(chunk) for chunk in chat_chunks(payload, include_usage)]
+        send_events(handler, [*chunks, encode_data("[DONE]")])
 
     def answer(self, path: str, headers: dict[str, str], body: dict[str, Any]
                ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """(status, extra headers, JSON body): a complete answer of the API at `path`."""
-        if self.api_key is not None and offered_key(headers) != self.api_key:
-            return 401, {}, _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        """(status, extra headers, JSON body): a complete answer of the API at `path`; the key was accepted."""
         try:
             (check_responses if path == RESPONSES else check_chat)(body)
             if self.is_side_call(body):
@@ -186,12 +166,12 @@ class OpenAIServer:
             else:
                 step = self.steps.take(is_new_conversation(path, body))
         except ScriptError as exc:
-            return exc.status, {}, _error_body(exc.message, exc.type)
+            return exc.status, {}, error_body(OPENAI, exc.type, exc.message)
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}
-            return err.get("status", 500), extra, _error_body(err.get("message", "scripted error"),
-                                                              err.get("type", "server_error"))
+            return err.get("status", 500), extra, error_body(OPENAI, err.get("type", "server_error"),
+                                                             err.get("message", "scripted error"))
         content = step["content"]
         incomplete = step.get("stop_reason") in ("max_tokens", "length", "max_output_tokens")
         if step.get("usage"):
@@ -205,42 +185,3 @@ class OpenAIServer:
         if path == RESPONSES:
             return 200, {}, response_object(body, response_items(content), usage, incomplete)
         return 200, {}, chat_completion(body, content, usage, incomplete)
-
-
-def _handler_for(server: OpenAIServer) -> type[QuietHandler]:
-    class Handler(QuietHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            path = self.path.split("?")[0]
-            server.requests.append(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, {}))
-            if server.api_key is not None and offered_key(self.headers) != server.api_key:
-                return send_json(self, 401, _error_body("Incorrect API key provided.", "invalid_request_error",
-                                                        "invalid_api_key"))
-            if path == "/v1/models":
-                return send_json(self, 200, {"object": "list", "data": [
-                    {"id": server.model, "object": "model", "created": 0, "owned_by": "corebench-scripted"}]})
-            send_json(self, 404, _error_body(f"Invalid URL (GET {path})", "invalid_request_error"))
-
-        def do_POST(self) -> None:  # noqa: N802
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                body = json.loads(read_body(self) or b"{}")
-            except json.JSONDecodeError:
-                return send_json(self, 400, _error_body("We could not parse the JSON body of your request.",
-                                                        "invalid_request_error"))
-            path = self.path.split("?")[0]
-            record = RecordedRequest(self.path, headers, body)
-            server.requests.append(record)
-            if path not in (RESPONSES, CHAT):
-                return send_json(self, 404, _error_body(f"Invalid URL (POST {path})", "invalid_request_error"))
-            if server.is_side_call(body):
-                server.side_requests.append(record)
-            status, extra, payload = server.answer(path, headers, body)
-            if status != 200 or not body.get("stream"):
-                return send_json(self, status, payload, extra)
-            if path == RESPONSES:
-                return send_events(self, (encode_data(data, name) for name, data in response_events(payload)))
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            chunks = [encode_data(chunk) for chunk in chat_chunks(payload, include_usage)]
-            send_events(self, [*chunks, encode_data("[DONE]")])
-
-    return Handler
