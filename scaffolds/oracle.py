@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from corebench_runner.agents.contract import ScaffoldBase
 from corebench_runner.capsules.extract import ExtractionError, extract_answers
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec
@@ -25,7 +26,7 @@ def _tail(text: str, chars: int = TAIL_CHARS) -> str:
     return text if len(text) <= chars else "..." + text[-chars:]
 
 
-class OracleScaffold:
+class OracleScaffold(ScaffoldBase):
     name = "oracle"
     version = "1"
     needs_model = False

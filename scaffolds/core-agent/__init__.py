@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from corebench_runner.agents.context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
+from corebench_runner.agents.contract import ScaffoldBase
 from corebench_runner.agents.tools import TOOL_SPECS, Toolbox
 from corebench_runner.deadline import DeadlineReached
 from corebench_runner.errors import UserError
@@ -160,11 +161,10 @@ class _Session:
                           error=reason if outcome is not None else None, seconds=self.now(), steps=self.steps)
 
 
-class CoreAgent:
+class CoreAgent(ScaffoldBase):
     name = "core-agent"
     version = "1.0.0"
     needs_model = True
-    always_uses_capsule_environment = False
 
     def __init__(self, context_budget_tokens: int = CONTEXT_BUDGET_TOKENS) -> None:
         self.context_budget_tokens = context_budget_tokens
