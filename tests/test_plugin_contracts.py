@@ -1,7 +1,8 @@
-"""The written plugin contracts: what a scaffold must have and what a model client must do.
+"""The written plugin contracts: what a scaffold must have, what a model client must do, and who
+decides that a task left no report to grade.
 
 Real plugins loaded by path, the CLI as a user types it, real SQLite; the model clients through
-their real SDKs against the local servers.
+their real SDKs against the local servers; the report tests in real containers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from corebench_runner.agents.contract import MEMBERS, Scaffold, contract_problem
 from corebench_runner.capsules.plugins import available, load_plugin
 from corebench_runner.capsules.suite import BUNDLED_SUITE
 from corebench_runner.cli import main
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.factory import make_model
 from corebench_runner.models.metered import MeteredModel
@@ -25,6 +27,7 @@ from corebench_runner.servers.messages_api import MessagesServer
 from corebench_runner.servers.openai_api import OpenAIServer
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import list_runs
+from support_capsules import good_capsule_doc, write_capsule
 from support_run import RIGHT, make_suite
 
 BUNDLED_SCAFFOLDS = available("scaffolds", BUNDLED_SUITE)
@@ -161,3 +164,61 @@ def test_a_run_closes_its_model_so_no_socket_outlives_it(tmp_path):
         (run,) = list_runs(opened)
         assert run.accuracy == 1.0  # each task did talk to its scripted model ...
     assert _connections() - before == set()  # ... whose server and connections closed with the task
+
+
+# --- report.json: read by the engine, the same for every scaffold ------------------------------
+
+# What each capsule's agent leaves at /workspace/report.json: nothing, or this line.
+GARBLED = "echo 'not json{' > /workspace/report.json"
+REASONS = {"silent": ("no_report", "the agent wrote no report at /workspace/report.json"),
+           "garbled": ("invalid_report",
+                       "/workspace/report.json is not valid JSON (Expecting value: line 1 column 1 (char 0))")}
+
+
+def _report_suite(root: Path) -> Path:
+    """Two capsules. The oracle's reproduce command fails for `silent` and writes a malformed report
+    for `garbled`; neither has an output its extract rules can read, so the oracle writes no report."""
+    for capsule_id, reproduce in (("silent", "exit 3"), ("garbled", GARBLED)):
+        doc = good_capsule_doc(capsule_id)
+        doc["reproduce"] = reproduce
+        for question in doc["questions"]:
+            question["extract"] = {"file": "results/never-written.json", "key": "x"}
+        write_capsule(root / "capsules", capsule_id, doc)
+    return root
+
+
+def _sessions(folder: Path, agent: str) -> Path:
+    """Scripted sessions per capsule: `silent` only talks; `garbled` writes the malformed report first."""
+    folder.mkdir()
+    talk = [{"content": [{"type": "text", "text": "I am done."}]}] * 3
+    if agent == "core-agent":
+        write = {"content": [{"type": "tool_use", "name": "bash", "input": {"command": GARBLED}}]}
+        protocol = {}
+    else:
+        write = {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": GARBLED, "description": "w"}}]}
+        protocol = {"protocol": "anthropic-messages", "side_replies": True}
+    for capsule_id, steps in (("silent", talk), ("garbled", [write, *talk])):
+        (folder / f"{capsule_id}.json").write_text(json.dumps({**protocol, "model": "claude-sonnet-4-5",
+                                                               "steps": steps}))
+    return folder
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("scaffold", ["core-agent", "oracle", "claude-code"])
+def test_a_missing_or_malformed_report_ends_the_same_way_whatever_the_scaffold(scaffold, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    suite = _report_suite(tmp_path / "suite")
+    model = ["--model", f"scripted:{_sessions(tmp_path / 'sessions', scaffold)}"] if scaffold != "oracle" else []
+    store = tmp_path / "results.sqlite"
+    result = CliRunner().invoke(main, ["--suite", str(suite), "run", "--scaffold", scaffold, *model, "--all",
+                                       "--level", "hard", "--infra-retries", "0", "--quiet", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    with open_store(store) as opened:
+        (run,) = list_runs(opened)
+        tasks = {t["capsule_id"]: t for t in show_json(opened, run.id)["tasks"]}
+    for capsule_id, (outcome, reason) in REASONS.items():
+        task = tasks[capsule_id]
+        assert task["outcome"] == outcome, task
+        # The engine's reason first; after it, the scaffold's own account of how it ended, if it gave one.
+        assert task["error"] == reason or task["error"].startswith(reason + "; "), task["error"]
+        assert not any(q["reported_present"] for q in task["questions"])
