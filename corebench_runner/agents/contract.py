@@ -77,10 +77,11 @@ REQUIRED = ("name", "version", "needs_model", "run")
 OPTIONAL = ("always_uses_capsule_environment", "model_api", "image_for")
 MEMBERS = REQUIRED + OPTIONAL
 # How each member is named in a refusal: what to define.
-SHAPES = {"name": "`name` (a string)", "version": "`version` (a string)", "needs_model": "`needs_model` (True or False)",
-          "run": "`run(task, sandbox, model, limits) -> Submission`",
+SHAPES = {"name": "`name` (a string)", "version": "`version` (a string)",
+          "needs_model": "`needs_model` (True or False)", "run": "`run(task, sandbox, model, limits) -> Submission`",
           "always_uses_capsule_environment": "`always_uses_capsule_environment` (True or False)",
-          "model_api": "`model_api` (\"anthropic\", \"openai\" or None)", "image_for": "`image_for(task_image) -> str`"}
+          "model_api": "`model_api` (\"anthropic\", \"openai\" or None)",
+          "image_for": "`image_for(task_image) -> str`"}
 
 
 def contract_problems(plugin: Any) -> dict[str, str]:
