@@ -21,6 +21,7 @@ from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.grading.loop import grade_report
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.records import Limits, Outcome, TaskSpec
+from corebench_runner.running.outputs import read_report
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
 from support_capsules import GOOD_QUESTIONS, write_capsule
@@ -156,7 +157,8 @@ def test_the_step_limit_ends_the_task_as_timeout_keeping_written_answers(core_ag
     submission = core_agent.run(task, sandbox, anthropic_client(messages_server), Limits(max_steps=3))
     assert submission.outcome is Outcome.TIMEOUT and "step limit (3" in submission.error
     assert submission.steps == 3 and len(messages_server.requests) == 3
-    assert submission.answers == {"What is 6 x 7?": 42}  # written by the agent itself, before the limit
+    # Written by the agent itself before the limit: the engine reads it from the sandbox and grades it.
+    assert read_report(sandbox, task.report_path).value == {"What is 6 x 7?": 42}
     assert submission.transcript[-1] == {**submission.transcript[-1], "type": "end", "outcome": "timeout"}
 
 

@@ -10,7 +10,6 @@ transcript.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import asdict
@@ -61,19 +60,9 @@ def _tail(text: str) -> str:
     return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
 
 
-def read_report(sandbox: Sandbox, task: TaskSpec) -> tuple[dict[str, Any] | None, Outcome | None, str | None]:
-    """(answers, outcome, problem): the agent's report.json, or why there is none to grade."""
-    if sandbox.exec(["test", "-f", task.report_path], timeout=60).exit_code != 0:
-        return None, Outcome.NO_REPORT, f"the agent wrote no report at {task.report_path}"
-    raw = sandbox.read_file(task.report_path)
-    try:
-        answers = json.loads(raw)
-    except ValueError as exc:
-        return None, Outcome.INVALID_REPORT, f"{task.report_path} is not valid JSON ({exc})"
-    if not isinstance(answers, dict):
-        return None, Outcome.INVALID_REPORT, (f"{task.report_path} must hold a JSON object {{question: answer}}, "
-                                              f"not {type(answers).__name__}")
-    return answers, None, None
+def report_written(sandbox: Sandbox, task: TaskSpec) -> bool:
+    """Whether the agent wrote anything at task.report_path; what it wrote is the engine's to read."""
+    return sandbox.exec(["test", "-f", task.report_path], timeout=60).exit_code == 0
 
 
 def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: ModelClient | None,
@@ -187,7 +176,7 @@ def _should_resume(sandbox: Sandbox, task: TaskSpec, relay: Any, result: ExecRes
         return False
     if limits.max_steps is not None and _model_steps(relay) >= limits.max_steps:
         return False  # it used its steps: a reminder would give it more than the limit
-    return sandbox.exec(["test", "-f", task.report_path], timeout=60).exit_code != 0
+    return not report_written(sandbox, task)
 
 
 def _model_steps(relay: Any) -> int:
@@ -201,33 +190,30 @@ def _upstream_failure(relay: Any) -> str | None:
 
 
 def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: Any, result: ExecResult,
-                streams: list[AgentStream], transcript: list[dict[str, Any]], limits: Limits) -> Submission:
-    """Report, metered usage and, when the task ended early, why."""
-    answers, report_outcome, problem = read_report(sandbox, task)
-    submission = Submission(answers=answers, transcript=transcript, usage=relay.usage,
+                 streams: list[AgentStream], transcript: list[dict[str, Any]], limits: Limits) -> Submission:
+    """Metered usage and, when the agent ended the task early, why; with no report, how the agent ended."""
+    submission = Submission(answers=None, transcript=transcript, usage=relay.usage,
                             steps=_model_steps(relay) or sum(s.turns for s in streams))
+    unreported = not report_written(sandbox, task)
     failure = _upstream_failure(relay)
     last = streams[-1]
     if relay.budget_exceeded.is_set():
         submission.outcome = Outcome.BUDGET_EXCEEDED
         submission.error = next((c.refused for c in reversed(relay.calls) if c.refused), "the budget is spent")
-    elif problem and failure:  # an outage is not the agent's failure, even when it ran out the clock retrying
+    elif unreported and failure:  # an outage is not the agent's failure, even when it ran out the clock retrying
         submission.outcome = Outcome.INFRA_ERROR
-        submission.error = f"the model API was unavailable ({failure}); {problem}"
+        submission.error = f"the model API was unavailable ({failure}); the agent wrote no report at {task.report_path}"
     elif result.timed_out:
         submission.outcome = Outcome.TIMEOUT
         submission.error = f"{recipe.name} ran past {limits.wall_seconds:g}s and was stopped"
-    elif problem and not relay.calls and (result.exit_code in NOT_STARTED_CODES or
-                                          (not last.events and result.exit_code != 0)):
+    elif unreported and not relay.calls and (result.exit_code in NOT_STARTED_CODES or
+                                             (not last.events and result.exit_code != 0)):
         submission.outcome = Outcome.INFRA_ERROR
         submission.error = (f"the {recipe.label} agent did not start (exit code {result.exit_code}); its log, "
                             f"in the task's transcript: {_tail(result.stderr or result.stdout).strip()[:500]}")
-    elif problem:
-        submission.outcome = report_outcome
-        submission.error = problem
-        if last.stopped:
-            submission.error += f"; {recipe.name} was {last.stopped}"
-        elif result.exit_code != 0:
-            submission.error += (f"; {recipe.name} exited with code {result.exit_code}: "
-                                 f"{_tail(last.final_text or result.stderr or '(no message)').strip()[-500:]}")
+    elif unreported and last.stopped:  # the engine, finding no report, says so first
+        submission.error = f"{recipe.name} was {last.stopped}"
+    elif unreported and result.exit_code != 0:
+        submission.error = (f"{recipe.name} exited with code {result.exit_code}: "
+                            f"{_tail(last.final_text or result.stderr or '(no message)').strip()[-500:]}")
     return submission

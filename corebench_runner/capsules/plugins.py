@@ -71,6 +71,11 @@ def available(kind: str, suite_root: Path | None = None) -> list[str]:
 
 def load_plugin(kind: str, name: str, suite_root: Path | None = None) -> Any:
     """Return the plugin object (e.g. a grader) named `name`, or raise a UserError listing the choices."""
+    return find_plugin(kind, name, suite_root)[0]
+
+
+def find_plugin(kind: str, name: str, suite_root: Path | None = None) -> tuple[Any, str]:
+    """(the plugin object, where it came from: its file, or its entry point), for messages about it."""
     export = EXPORTS.get(kind)
     for root in _search_roots(suite_root):
         path = _file_for(root / kind, name)
@@ -78,10 +83,10 @@ def load_plugin(kind: str, name: str, suite_root: Path | None = None) -> Any:
             module = _import_file(path, kind, name)
             if export and not hasattr(module, export):
                 raise UserError(f"{path}: a {kind[:-1]} plugin must define {export}")
-            return getattr(module, export) if export else module
+            return (getattr(module, export) if export else module), str(path)
     for ep in entry_points(group=f"corebench_runner.{kind}"):
         if ep.name == name:
-            return ep.load()
+            return ep.load(), f"entry point {name} ({ep.value})"
     choices = ", ".join(available(kind, suite_root)) or "none"
     raise UserError(f"unknown {kind[:-1]} {name!r}; choose one of: {choices} "
                     f"(or add {kind}/{name}.py to the suite)")

@@ -102,8 +102,7 @@ def explain_command(run_id: str, model: str, base_url: str | None, redo: bool, s
         try:
             explained = explain_run(store, run_id, client, redo=redo)
         finally:
-            if hasattr(client, "close"):
-                client.close()
+            client.close()
     for item in explained:
         click.echo(f"{item.capsule_id} (task {item.task_id}): {item.summary}")
     if not explained:

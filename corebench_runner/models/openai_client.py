@@ -113,9 +113,11 @@ class OpenAIClient:
         return str(self._sdk.base_url).rstrip("/")
 
     def close(self) -> None:
+        """Release the HTTP connections (the run engine calls this when a task ends)."""
         self._sdk.close()
 
     def bind_deadline(self, deadline: Deadline) -> None:
+        """Bound every later call by this task's deadline (DeadlineReached once it passes)."""
         self.deadline = deadline
 
     def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,

@@ -26,6 +26,7 @@ from corebench_runner.capsules.suite import Suite
 from corebench_runner.errors import UserError
 from corebench_runner.grading import official_rule
 from corebench_runner.records import Limits
+from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
 
 CHECK_LABEL = "corebench.run"  # same label as runs, so `corebench clean` finds leftovers
@@ -188,6 +189,7 @@ def run_oracle_once(suite: Suite, capsule: Capsule, level: str, image: str, use_
         with open_sandbox(sandbox_kind, spec) as sandbox:
             sandbox.copy_in(workspace.path, workspace.task.workspace_dir)
             submission = oracle.run(workspace.task, sandbox, None, limits)
+            settle(submission, read_report(sandbox, workspace.task.report_path))  # as a run would
             # Read before close(): the cgroup goes away with the container.
             peak = _read_peak_memory(sandbox) if sandbox_kind == "docker" else None
             gpu = _read_gpu_memory(sandbox) if use_gpu else None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from corebench_runner import __version__
+from corebench_runner.agents.contract import Scaffold, load_scaffold
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
@@ -109,7 +110,7 @@ def select_capsules(suite: Suite, ids: list[str] | None, level: str) -> tuple[li
     return capsules, notes
 
 
-def check_model(options: RunOptions, scaffold: Any) -> None:
+def check_model(options: RunOptions, scaffold: Scaffold) -> None:
     """Fail before planning when a scaffold needs a model that cannot be made (e.g. no API key)."""
     if not scaffold.needs_model:
         return
@@ -117,9 +118,9 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
         raise UserError(f"--model: scaffold {options.scaffold} needs a model; pass e.g. "
                         "--model anthropic:claude-sonnet-4-5 (or use --scaffold oracle)")
     # An agent CLI speaks one provider's API: say so before asking for that provider's key.
-    api = getattr(getattr(scaffold, "recipe", None), "api", None)
+    api = scaffold.model_api
     provider = options.model.partition(":")[0]
-    if api in ("anthropic", "openai") and provider in ("anthropic", "openai") and provider != api:
+    if api is not None and provider in ("anthropic", "openai") and provider != api:
         raise UserError(f"--model {options.model}: scaffold {options.scaffold} speaks the "
                         f"{'OpenAI' if api == 'openai' else 'Anthropic'} API; pass --model {api}:MODEL")
     from corebench_runner.models.factory import make_model
@@ -130,14 +131,13 @@ def check_model(options: RunOptions, scaffold: Any) -> None:
         check_sessions(Path(options.model.partition(":")[2].strip()).expanduser(), options.capsule_ids)
     model = make_model(options.model, base_url=options.model_base_url,
                        capsule_id=options.capsule_ids[0] if options.capsule_ids else None)
-    if hasattr(model, "close"):
-        model.close()
+    model.close()
     caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
                                      ("--max-cost", options.max_cost)) if value is not None]
     if caps:
         from corebench_runner.models.pricing import require_price
 
-        require_price(getattr(model, "model", options.model), caps[0])
+        require_price(model.model, caps[0])
 
 
 def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Capsule],
@@ -145,7 +145,7 @@ def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Cap
     """Record the run and every task it will execute; returns the run id."""
     if options.repeats < 1:
         raise UserError(f"--repeats must be at least 1, not {options.repeats}")
-    scaffold = load_plugin("scaffolds", options.scaffold, suite.root)
+    scaffold = load_scaffold(options.scaffold, suite.root)  # a plugin short of the contract stops here
     check_model(options, scaffold)
     load_plugin("graders", options.grader, suite.root)
     for capsule in capsules:
@@ -162,7 +162,7 @@ def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Cap
     }
     run_id = new_run_id()
     create_run(store, run_id, model=options.model, scaffold=options.scaffold,
-               scaffold_version=str(getattr(scaffold, "version", "")), level=options.level, grader=options.grader,
+               scaffold_version=scaffold.version, level=options.level, grader=options.grader,
                engine_version=__version__, host=socket.gethostname(), config=config,
                tasks=[(c.id, r, hashes[c.id]) for c in capsules for r in range(options.repeats)])
     return run_id

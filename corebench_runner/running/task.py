@@ -1,8 +1,8 @@
 """Execute one task on whatever machine an executor chose: workspace -> sandbox -> scaffold -> report.
 
 This is the worker half of a run. It never touches the store and never grades: it returns an
-Attempt (the scaffold's submission, the raw report.json, the produced files as a tar archive)
-that travels back to the driver, which grades and records it (see run.py). Everything in a
+Attempt (the scaffold's submission, report.json as running/outputs.py read it, the produced files as
+a tar archive) that travels back to the driver, which grades and records it (see run.py). Everything in a
 TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
 """
 
@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from corebench_runner.agents.contract import Scaffold, load_scaffold
 from corebench_runner.capsules import levels
-from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
+from corebench_runner.models.base import ModelClient
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
 from corebench_runner.running import retry, tracing
@@ -91,7 +92,7 @@ class Attempt:
     report_state: str = "missing"  # ok | missing | invalid | unread
     report: dict[str, Any] | None = None
     report_raw: str | None = None
-    report_problem: str = ""
+    report_problem: str = ""  # why report.json cannot be graded (running/outputs.py)
     results_tar: bytes | None = None
     infra_attempts: int = 1
     details: dict[str, Any] = field(default_factory=dict)
@@ -246,8 +247,8 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
 
     suite = Suite(Path(job.suite_root))
     capsule = suite.load(job.capsule_id)
-    scaffold = load_plugin("scaffolds", job.scaffold, suite.root)
-    details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": getattr(scaffold, "version", "")}
+    scaffold = load_scaffold(job.scaffold, suite.root)
+    details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": scaffold.version}
 
     use_gpu, skip_reason = gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu)
     if skip_reason:
@@ -268,20 +269,21 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
     return capsule, scaffold, limits, spec, details
 
 
-def _make_model(job: TaskJob, scaffold: Any, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Any:
+def _make_model(job: TaskJob, scaffold: Scaffold, spent: Usage, on_call: Any, cleanup: TaskCleanup,
+                deadline: Deadline) -> MeteredModel | None:
     if not scaffold.needs_model:
         return None
     from corebench_runner.models.factory import make_model
 
-    client = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)
+    client: ModelClient = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)
     model = MeteredModel(client, spent, on_call)
-    if hasattr(model, "close"):
-        cleanup.add(model.close)  # e.g. a scripted model's local server
+    cleanup.add(model.close)  # its connections, and a scripted model's local server
+    model.bind_deadline(deadline)
     return model
 
 
-def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, limits: Limits, spec: SandboxSpec, details: dict[str, Any],
-                cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
+def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, spec: SandboxSpec,
+                details: dict[str, Any], cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
     tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))  # its pid: a killed run's is found
     try:
         workspace = levels.prepare(capsule, job.level, tmp / "workspace")
@@ -294,9 +296,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Any, limits: Limits, spec:
     cleanup.add(sandbox.close)
     cleanup.add(getattr(sandbox, "wait_closed", lambda: None))  # a start still under way closes what it made
     cleanup.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    model = _make_model(job, scaffold, spent, on_call, cleanup)  # while the container starts
-    if hasattr(model, "bind_deadline"):
-        model.bind_deadline(deadline)
+    model = _make_model(job, scaffold, spent, on_call, cleanup, deadline)  # while the container starts
     watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None, deadline)
     try:
         with tracing.phase(job.task_id, "agent"):
@@ -381,17 +381,14 @@ def _lock_for(key: str) -> threading.Lock:
         return _build_locks.setdefault(key, threading.Lock())
 
 
-def _image_for(capsule: Any, scaffold: Any, level: str) -> str:
+def _image_for(capsule: Any, scaffold: Scaffold, level: str) -> str:
     from corebench_runner import images
 
-    if getattr(scaffold, "always_uses_capsule_environment", False) or level == "medium":
+    if scaffold.always_uses_capsule_environment or level == "medium":
         # Repeats of one capsule start together: build its image once, not once per thread.
         with _lock_for(capsule.id):
             image = images.environment_image(capsule)
     else:
         image = images.toolbox_image()
-    add_layer = getattr(scaffold, "image_for", None)  # e.g. the command scaffold's agent CLI layer
-    if add_layer is None:
-        return image
-    with _lock_for(f"layer:{image}"):
-        return add_layer(image)
+    with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
+        return scaffold.image_for(image)
