@@ -35,13 +35,10 @@ def grade_answers(capsule: Capsule, grader: Any, report: dict[str, Any] | None) 
 
 
 def decide_outcome(attempt: Attempt, answers: list[AnswerRecord]) -> Outcome:
-    """Scaffold-set outcomes win; then the report's state; then the verdicts."""
+    """How the worker settled the task (running/outputs.settle: the scaffold's ending, or the report's
+    absence or damage), else the verdicts."""
     if attempt.submission.outcome is not None:
         return Outcome(attempt.submission.outcome)
-    if attempt.report_state == "missing" or attempt.report_state == "unread":
-        return Outcome.NO_REPORT
-    if attempt.report_state == "invalid":
-        return Outcome.INVALID_REPORT
     return outcome_from_verdicts(a.status for a in answers)
 
 
@@ -53,8 +50,6 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     outcome = decide_outcome(attempt, answers)
     diagnosis = _diagnose(attempt, capsule, answers, outcome)  # stages, reason, flags
     error = submission.error or (attempt.report_problem or None)
-    if outcome == Outcome.NO_REPORT and not error:
-        error = "the agent wrote no report.json"
 
     relative = artifacts_folder(attempt)
     produced = (relative / "produced").as_posix() if attempt.results_tar else None
