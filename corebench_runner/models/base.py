@@ -48,3 +48,17 @@ class ModelClient(Protocol):
     def close(self) -> None:
         """Release what the client holds: its HTTP connections, and a scripted client's local server."""
         ...
+
+
+@runtime_checkable
+class RemoteModel(ModelClient, Protocol):
+    """A client of a model API, whose calls an agent's relay can make on the agent's behalf."""
+
+    protocol: str
+    """The wire protocol it speaks: "anthropic-messages", "openai-responses" or "openai-chat"."""
+
+    base_url: str
+    """Where its calls go (a scripted session's local server, or the provider's API)."""
+
+    api_key: str
+    """The key it sends; it stays on the host."""
