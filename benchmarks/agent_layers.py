@@ -16,7 +16,7 @@ import secrets
 import sys
 import time
 
-from corebench_runner import agent_image as layers
+from corebench_runner.agents import image as layers
 from corebench_runner.agents.recipe import BUNDLED, bundled_recipe
 from corebench_runner.images import BASE_IMAGES
 from corebench_runner.sandbox.engine import docker_client

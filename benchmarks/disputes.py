@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corebench_runner.capsule import Question  # noqa: E402
-from corebench_runner.corebench_import import decrypt  # noqa: E402
-from corebench_runner.plugins import load_plugin  # noqa: E402
+from corebench_runner.capsules.corebench_import import decrypt  # noqa: E402
+from corebench_runner.capsules.format import Question  # noqa: E402
+from corebench_runner.capsules.plugins import load_plugin  # noqa: E402
 from corebench_runner.records import VerdictStatus  # noqa: E402
 
 DEFAULT_FIXTURE = ROOT / "tests" / "fixtures" / "v11_disputes.json.gpg"

@@ -15,10 +15,10 @@ from typing import Any
 
 import tomli_w
 
-from corebench_runner.messages_server import MessagesServer
-from corebench_runner.run import ExecutionOptions, RunOptions, execute_run, plan_run, select_capsules
-from corebench_runner.store import open_store
-from corebench_runner.suite import Suite
+from corebench_runner.capsules.suite import Suite
+from corebench_runner.running.run import ExecutionOptions, RunOptions, execute_run, plan_run, select_capsules
+from corebench_runner.servers.messages_api import MessagesServer
+from corebench_runner.store.database import open_store
 
 KEY = "benchmark-local-key"
 MODEL = "anthropic:claude-haiku-4-5"

@@ -27,8 +27,8 @@ from scipy.stats import t as student_t
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corebench_runner.plugins import load_plugin  # noqa: E402
-from corebench_runner.tasks_json import load_tasks  # noqa: E402
+from corebench_runner.capsules.plugins import load_plugin  # noqa: E402
+from corebench_runner.grading.tasks_json import load_tasks  # noqa: E402
 
 DEFAULT_TASKS = Path("/work/shared/corebench/core_train.json")
 

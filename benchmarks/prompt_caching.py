@@ -17,15 +17,15 @@ import sys
 import warnings
 from pathlib import Path
 
-from corebench_runner.messages_server import MessagesServer
+from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.openai_client import OpenAIClient
-from corebench_runner.openai_server import OpenAIServer
 from corebench_runner.models.pricing import find_price, load_prices
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
+from corebench_runner.servers.messages_api import MessagesServer
+from corebench_runner.servers.openai_api import OpenAIServer
 
 STEPS = 30
 MODEL = "claude-haiku-4-5"

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the report tests' store builder
 
 from corebench_runner.report.site import build_site  # noqa: E402
-from corebench_runner.store import open_store  # noqa: E402
+from corebench_runner.store.database import open_store  # noqa: E402
 from support_fleet import build_fleet_store  # noqa: E402
 
 TASKS_AT_SCALE_1 = 360  # about what build_fleet_store(scale=1) records

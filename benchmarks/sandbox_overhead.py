@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from corebench_runner.capsule import Capsule
+from corebench_runner.capsules.format import Capsule
 from corebench_runner.images import BASE_IMAGES, environment_image, environment_tag
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from corebench_runner import store as store_module
 from corebench_runner.records import Usage
-from corebench_runner.store import AnswerRecord, TaskRecord, claim_task, create_run, finish_task, open_store
+from corebench_runner.store import database as store_module
+from corebench_runner.store.database import AnswerRecord, TaskRecord, claim_task, create_run, finish_task, open_store
 
 QUESTIONS = ("Report the test accuracy.", "Report the number of epochs.", "From the figure, report the best model.")
 REPEATS = 5

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from corebench_runner.records import Usage
-from corebench_runner.results import run_summary, task_details
-from corebench_runner.store import AnswerRecord, TaskRecord, claim_task, create_run, finish_task, open_store
+from corebench_runner.store.database import AnswerRecord, TaskRecord, claim_task, create_run, finish_task, open_store
+from corebench_runner.store.results import run_summary, task_details
 
 QUESTIONS = ("Report the test accuracy.", "Report the number of epochs.", "From the figure, report the best model.")
 

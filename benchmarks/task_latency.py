@@ -7,7 +7,7 @@ HTTP to the local Messages server) whose first step writes report.json with one 
 whose second submits; warm images. Each round runs, one after the other on the same image:
 `docker run --rm IMAGE true` once and 4 at a time (the floors), then `corebench run` as a user
 types it for 1 task and for 4 tasks at concurrency 4. Phase times come from the engine's trace
-($COREBENCH_TRACE, corebench_runner/tracing.py), not from the store's whole-second columns.
+($COREBENCH_TRACE, corebench_runner/running/tracing.py), not from the store's whole-second columns.
 Prints medians over the rounds:
 
 - start-to-score: the worker starts the task -> its answers are graded; goal <= 2.5x the floor
@@ -35,7 +35,7 @@ from pathlib import Path
 import tomli_w
 
 from corebench_runner.images import toolbox_image
-from corebench_runner.tracing import TRACE_ENV
+from corebench_runner.running.tracing import TRACE_ENV
 
 QUESTION = "Report the number of rows in data/values.csv."
 CAPSULE = "latency"

@@ -131,11 +131,14 @@ class TaskSpec:
 
 @dataclass
 class Submission:
-    """What a scaffold returns for one task.
+    """What a scaffold returns for one task: what it did, and how it ended if it ended early.
 
-    answers is None when no report was produced. outcome is set only when the scaffold
-    itself ended the task early (timeout, budget_exceeded, infra_error, ...); otherwise
-    grading decides.
+    answers: what the scaffold handed in by its own means (core-agent's submit, the oracle's
+    extraction), or None; the engine grades report.json as it finds it in the sandbox. outcome is
+    set only when the scaffold itself ended the task early (timeout, budget_exceeded, infra_error,
+    skipped); whether there is a report to grade (no_report, invalid_report) is the engine's to
+    decide, the same for every scaffold (running/outputs.py). error says why it ended early, or,
+    with no outcome, how it ended (the engine adds it after its own reason when it finds no report).
     """
 
     answers: dict[str, Any] | None

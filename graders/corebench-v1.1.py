@@ -1,7 +1,7 @@
 """CORE-Bench v1.1's rule exactly: the original rule, a widened interval, booleans and answer aliases.
 
-See corebench_runner/official_rule_v11.py. Aliases are looked up per (capsule id, question)
-in the encrypted table shipped with the package (corebench_runner/answer_aliases.py).
+See corebench_runner/grading/official_rule_v11.py. Aliases are looked up per (capsule id, question)
+in the encrypted table shipped with the package (corebench_runner/grading/answer_aliases.py).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corebench_runner import official_rule_v11
-from corebench_runner.answer_aliases import v11_aliases
-from corebench_runner.capsule import Question
-from corebench_runner.grading import NOT_REPORTED
-from corebench_runner.official_rule import StopPoint
+from corebench_runner.capsules.format import Question
+from corebench_runner.grading import official_rule_v11
+from corebench_runner.grading.answer_aliases import v11_aliases
+from corebench_runner.grading.loop import NOT_REPORTED
+from corebench_runner.grading.official_rule import StopPoint
 from corebench_runner.records import Verdict, VerdictStatus
 
 

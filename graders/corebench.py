@@ -1,16 +1,16 @@
 """The official CORE-Bench rule, exactly as upstream grades, question by question.
 
 Numbers must lie in the 95% prediction interval of the reference runs, lists must equal the
-first run, strings must equal it ignoring case (see corebench_runner/official_rule.py).
+first run, strings must equal it ignoring case (see corebench_runner/grading/official_rule.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner import official_rule
-from corebench_runner.capsule import Question
-from corebench_runner.grading import NOT_REPORTED
+from corebench_runner.capsules.format import Question
+from corebench_runner.grading import official_rule
+from corebench_runner.grading.loop import NOT_REPORTED
 from corebench_runner.records import Verdict, VerdictStatus
 
 

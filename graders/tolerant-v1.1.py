@@ -3,7 +3,7 @@
 Never `correct` on its own: only the v1.1 rule or a person in review says that. A dispute
 names what is off (a unit, percent vs fraction, rounding, a stochastic drift, a decorated
 label, yes/no for a boolean, a list written as text) and then the v1.1 reason, so a
-reviewer can settle it at a glance (see corebench_runner/disputes_v11.py).
+reviewer can settle it at a glance (see corebench_runner/grading/disputes_v11.py).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corebench_runner import official_rule_v11
-from corebench_runner.answer_aliases import v11_aliases
-from corebench_runner.capsule import Question
-from corebench_runner.disputes_v11 import dispute
-from corebench_runner.grading import NOT_REPORTED, misnamed_key_verdict
-from corebench_runner.official_rule import StopPoint
+from corebench_runner.capsules.format import Question
+from corebench_runner.grading import official_rule_v11
+from corebench_runner.grading.answer_aliases import v11_aliases
+from corebench_runner.grading.disputes_v11 import dispute
+from corebench_runner.grading.loop import NOT_REPORTED, misnamed_key_verdict
+from corebench_runner.grading.official_rule import StopPoint
+from corebench_runner.grading.tolerance import within_tolerance
 from corebench_runner.records import Verdict, VerdictStatus
-from corebench_runner.tolerance import within_tolerance
 
 _PLAUSIBLE = "plausibly right: "
 

@@ -13,11 +13,11 @@ import json
 import math
 from typing import Any
 
-from corebench_runner import official_rule
-from corebench_runner.capsule import Question
-from corebench_runner.grading import NOT_REPORTED, misnamed_key_verdict
+from corebench_runner.capsules.format import Question
+from corebench_runner.grading import official_rule
+from corebench_runner.grading.loop import NOT_REPORTED, misnamed_key_verdict
+from corebench_runner.grading.tolerance import read_number, reference_range, within_tolerance
 from corebench_runner.records import Verdict, VerdictStatus
-from corebench_runner.tolerance import read_number, reference_range, within_tolerance
 
 _QUOTES = "\"'`\u2018\u2019\u201c\u201d"
 _TRAILING = ".,;:!?"

@@ -4,7 +4,8 @@ It runs the capsule's `reproduce` command (capsule.toml) in /workspace inside th
 capsule's own environment image, then reads each answer from the outputs by the
 question's `extract` rule, and writes report.json like any agent would. A capsule whose
 oracle answers grade correct is reproducible end to end; the demo uses it when no API
-key is set.
+key is set. When the command fails or an answer cannot be extracted it writes no report and
+says why; the engine, finding no report, ends the task no_report as for any agent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 import time
 from typing import Any
 
-from corebench_runner.extract import ExtractionError, extract_answers
+from corebench_runner.agents.contract import ScaffoldBase
+from corebench_runner.capsules.extract import ExtractionError, extract_answers
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, Outcome, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox
@@ -25,7 +27,7 @@ def _tail(text: str, chars: int = TAIL_CHARS) -> str:
     return text if len(text) <= chars else "..." + text[-chars:]
 
 
-class OracleScaffold:
+class OracleScaffold(ScaffoldBase):
     name = "oracle"
     version = "1"
     needs_model = False
@@ -53,7 +55,6 @@ class OracleScaffold:
             submission.outcome = Outcome.TIMEOUT
             submission.error = f"the reproduce command ran past {limits.wall_seconds:g}s and was stopped"
         elif result.exit_code != 0:
-            submission.outcome = Outcome.NO_REPORT
             submission.error = (f"the reproduce command `{spec.reproduce}` exited with code {result.exit_code}; "
                                 f"stderr ends with:\n{_tail(result.stderr or result.stdout)}")
         else:
@@ -68,7 +69,6 @@ class OracleScaffold:
         try:
             answers = extract_answers(spec, lambda rel: sandbox.read_file(f"{workspace}/{rel.lstrip('/')}"))
         except ExtractionError as exc:
-            submission.outcome = Outcome.NO_REPORT if exc.missing_file else Outcome.INVALID_REPORT
             submission.error = f"answer extraction failed: {exc}"
             submission.transcript.append({"type": "extract", "error": str(exc)})
             return

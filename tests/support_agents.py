@@ -13,8 +13,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.results import list_runs, show_json
-from corebench_runner.store import open_store
+from corebench_runner.diagnostics.stored import show_json
+from corebench_runner.store.database import open_store
+from corebench_runner.store.results import list_runs
 
 AGENTS = ("claude-code", "codex", "opencode")
 PROTOCOL = {"claude-code": "anthropic-messages", "codex": "openai-responses", "opencode": "openai-chat"}

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from corebench_runner.review import record_verdict
-from corebench_runner.store import Store, open_store
+from corebench_runner.review.verdicts import record_verdict
+from corebench_runner.store.database import Store, open_store
 from support_report import HOSTILE_TEXT, add_run
 
 V11 = "core-bench 1.1 mainline"

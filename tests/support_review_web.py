@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from corebench_runner.review_web.pages import Filters  # noqa: E402
 from corebench_runner.review_web.server import start  # noqa: E402
-from corebench_runner.store import Store, open_store  # noqa: E402
+from corebench_runner.store.database import Store, open_store  # noqa: E402
 from support_report import HOSTILE_IMG, HOSTILE_LINK, HOSTILE_SCRIPT, HOSTILE_TEXT  # noqa: E402
 from support_store import ACCURACY_Q, FIG_Q, LOSS_Q, QA, SampleTask, add_run, bash_call, model_call  # noqa: E402
 

@@ -97,7 +97,7 @@ def test_a_version_that_is_not_a_version_number_is_refused(monkeypatch):
 @pytest.mark.parametrize("agent", ["codex", "opencode"])
 def test_an_openai_outage_is_an_infra_error_naming_the_status_not_the_agents_failure(agent, suite, tmp_path,
                                                                                       monkeypatch):
-    from corebench_runner.openai_server import OpenAIServer
+    from corebench_runner.servers.openai_api import OpenAIServer
 
     overloaded = {"error": {"status": 503, "type": "server_error", "message": "Overloaded", "retry_after": 0}}
     monkeypatch.setenv("OPENAI_API_KEY", "sk-outage-test")
@@ -112,8 +112,8 @@ def test_an_openai_outage_is_an_infra_error_naming_the_status_not_the_agents_fai
 
 
 def test_an_agent_given_a_model_of_the_other_api_says_which_model_flag_to_pass():
+    from corebench_runner.capsules.plugins import load_plugin
     from corebench_runner.models.anthropic_client import AnthropicClient
-    from corebench_runner.plugins import load_plugin
     from corebench_runner.records import Limits
 
     model = AnthropicClient("claude-sonnet-4-5", api_key="sk-ant-test")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.plugins import load_plugin
+from corebench_runner.capsules.plugins import load_plugin
 from support_agents import AGENTS, PRICED_MODEL, report_command, run_cli, session_file, step
 from support_capsules import write_capsule
 from support_report import render_site

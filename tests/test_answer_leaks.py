@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from corebench_runner.answer_leaks import answer_leaks
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.answer_leaks import answer_leaks
+from corebench_runner.capsules.format import load_capsule
 from corebench_runner.cli import main
 from support_capsules import good_capsule_doc, write_capsule
 

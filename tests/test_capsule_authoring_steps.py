@@ -11,8 +11,8 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
+from corebench_runner.capsules.output_numbers import found_values
 from corebench_runner.cli import main
-from corebench_runner.output_numbers import found_values
 from support_capsules import good_capsule_doc, write_capsule
 
 

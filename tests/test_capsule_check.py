@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corebench_runner.capsule import Question
-from corebench_runner.capsule_health import OracleRun, judge_question, suggest_resources
+from corebench_runner.capsules.format import Question
+from corebench_runner.capsules.suite import Suite
 from corebench_runner.cli import main
-from corebench_runner.suite import Suite
+from corebench_runner.running.capsule_check import OracleRun, judge_question, suggest_resources
 from support_capsules import good_capsule_doc, write_capsule
 
 MEAN = "Report the mean petal length, rounded to 4 decimal places."

@@ -11,11 +11,10 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from corebench_runner.capsule import load_capsule, parse_capsule, CapsuleError
+from corebench_runner.capsules.format import load_capsule, parse_capsule, CapsuleError
 from corebench_runner.cli import main
 from support_capsules import good_capsule_doc, write_capsule
 
-CORBENCH = [sys.executable, "-m", "corebench_runner.cli"]
 
 
 def run_cli(args: list[str], suite: Path):
@@ -179,8 +178,8 @@ def _non_utf8_file(folder: Path) -> None:
 
 
 def test_a_file_name_that_is_not_utf8_fails_validate_in_one_line_and_run_all_leaves_only_it_out(suite: Path):
-    from corebench_runner.run import select_capsules
-    from corebench_runner.suite import Suite
+    from corebench_runner.capsules.suite import Suite
+    from corebench_runner.running.run import select_capsules
 
     _non_utf8_file(write_capsule(suite / "capsules", "tiny"))
     write_capsule(suite / "capsules", "other")
@@ -225,8 +224,8 @@ def test_a_number_with_one_reference_run_is_flagged_for_what_it_means(suite: Pat
 
 
 def test_the_tolerant_grader_names_the_single_run_not_numpys_last_bit(suite: Path):
-    from corebench_runner.capsule import Question
-    from corebench_runner.plugins import load_plugin
+    from corebench_runner.capsules.format import Question
+    from corebench_runner.capsules.plugins import load_plugin
 
     grader = load_plugin("graders", "tolerant", suite)
     verdict = grader.grade(Question(text="Report the mean.", runs=(3.7333,)), 3.7333)
@@ -240,3 +239,31 @@ def test_the_disk_limit_is_read_and_checked(suite: Path):
     _rewrite(resources={"disk": "lots"})(folder)
     result = run_cli(["capsule", "validate", "tiny"], suite)
     assert result.exit_code == 2 and "resources.disk" in result.output, result.output
+
+
+# What capsules/format.py offered before its questions and findings got modules of their own.
+FORMAT_NAMES = ("CAPSULE_FILE", "GPU_CHOICES", "AGENT_USERS", "LEVELS", "RUN_SCRIPTS", "CONTENT_DIRS", "KNOWN_KEYS",
+                "is_vision_question", "Tolerance", "Question", "Paper", "Benchmark", "Resources", "Capsule", "Problem",
+                "CapsuleError", "parse_capsule", "load_capsule")
+
+
+def test_a_plugin_importing_from_the_capsule_format_gets_the_classes_the_loader_builds(suite: Path):
+    """Plugins import Question (and the rest) from capsules/format.py or its old name corebench_runner.capsule:
+    an isinstance check there must hold for what loading a capsule gives."""
+    import warnings
+
+    from corebench_runner.capsules import format as capsule_format
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from corebench_runner import capsule as old_name
+    folder = write_capsule(suite / "capsules")
+    questions = load_capsule(folder).questions
+    _questions(lambda qs: qs[0].update(runs=[]))(folder)
+    with pytest.raises(old_name.CapsuleError) as err:
+        load_capsule(folder)
+    for module in (capsule_format, old_name):
+        assert [name for name in FORMAT_NAMES if not hasattr(module, name)] == []
+        assert all(isinstance(q, module.Question) for q in questions)
+        assert all(isinstance(p, module.Problem) for p in err.value.problems)
+        assert module.is_vision_question("From fig 2, report the peak.")

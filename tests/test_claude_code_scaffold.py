@@ -8,21 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agent_cli import default_gateway
-from corebench_runner.agent_image import agent_image as build_layer
-from corebench_runner.agent_image import layer_tag
+from corebench_runner.agents.cli_session import default_gateway
+from corebench_runner.agents.image import agent_image as build_layer
+from corebench_runner.agents.image import layer_tag
 from corebench_runner.agents.npm_fetch import fetch
 from corebench_runner.agents.recipe import bundled_recipe, with_version
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.pricing import find_price, load_prices
-from corebench_runner.plugins import load_plugin
-from corebench_runner.results import list_runs, show_json
 from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
+from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.store import open_store
-from corebench_runner.messages_server import MessagesServer
+from corebench_runner.servers.messages_api import MessagesServer
+from corebench_runner.store.database import open_store
+from corebench_runner.store.results import list_runs
 
 COMMAND = load_plugin("scaffolds", "claude-code")
 RECIPE = bundled_recipe("claude-code")
@@ -66,18 +68,21 @@ def upstream(monkeypatch):
 
 
 def run_task(agent_image: str, task, upstream, limits: Limits = Limits(wall_seconds=300), keep: list | None = None):
+    """(the submission, as the engine settles it, and report.json as the engine reads it)."""
     spec, workspace = task
     model = AnthropicClient(MODEL, api_key=REAL_KEY, base_url=upstream.url)
     sandbox_spec = SandboxSpec(image=agent_image, labels={"corebench.task": "test-command"})
     with DockerSandbox(sandbox_spec) as sandbox:
         sandbox.copy_in(workspace, spec.workspace_dir)
         submission = COMMAND.run(spec, sandbox, model, limits)
+        report = read_report(sandbox, spec.report_path)
+        settle(submission, report)
         if keep is not None:  # evidence gathered from inside the container after the run
             keep.append(sandbox.exec(["grep", "-rlsF", REAL_KEY, "/", "--exclude-dir=proc", "--exclude-dir=sys",
                                       "--exclude-dir=dev"], timeout=300))
             keep.append(sandbox.container.attrs["Config"]["Env"])
             keep.append(sandbox.read_file("/workspace/env.txt").decode())
-    return submission
+    return submission, report
 
 
 @pytest.mark.docker
@@ -88,9 +93,9 @@ def test_claude_code_runs_the_task_and_its_report_is_collected_and_metered(agent
              f"json.dump({{'{QUESTION}': statistics.mean(v)}}, open('report.json','w'))\""),
         say("I wrote report.json."),
     )
-    submission = run_task(agent_image, task, upstream)
+    submission, report = run_task(agent_image, task, upstream)
     assert submission.error is None and submission.outcome is None
-    assert submission.answers == {QUESTION: 2.5}
+    assert report.value == {QUESTION: 2.5}
     # Both turns went upstream, with the real key; the agent ran its command and saw the result.
     assert len(upstream.main_requests) == 2 and upstream.steps_left == 0
     assert {r.headers["x-api-key"] for r in upstream.requests} == {REAL_KEY}
@@ -125,9 +130,9 @@ def test_the_api_key_never_enters_the_container(agent_image, task, upstream):
         say("done"),
     )
     evidence: list = []
-    submission = run_task(agent_image, task, upstream, keep=evidence)
+    _, report = run_task(agent_image, task, upstream, keep=evidence)
     grep, container_env, agent_env = evidence
-    assert submission.answers == {}
+    assert report.value == {}
     # What the agent's own processes had: the relay's token and address, never the key.
     assert "ANTHROPIC_API_KEY=cbr-" in agent_env and "ANTHROPIC_BASE_URL=http://" in agent_env
     assert REAL_KEY not in agent_env
@@ -144,13 +149,13 @@ def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
     # Each scripted turn bills 100k input tokens: $0.30 at the sonnet price; the cap is $0.50.
     expensive = {"input_tokens": 100_000, "output_tokens": 10}
     upstream.add(*[dict(bash(f"echo step {i}"), usage=expensive) for i in range(6)], say("never reached"))
-    submission = run_task(agent_image, task, upstream, Limits(wall_seconds=300, max_cost_usd=0.50))
+    submission, report = run_task(agent_image, task, upstream, Limits(wall_seconds=300, max_cost_usd=0.50))
     assert submission.outcome is Outcome.BUDGET_EXCEEDED
     assert "budget of $0.5 is spent" in submission.error
     assert len(upstream.main_requests) == 2 and upstream.steps_left == 5
     assert submission.usage.calls == 2
     assert submission.usage.cost_usd == pytest.approx(2 * (100_000 * 3.0 + 10 * 15.0) / 1e6)
-    assert submission.answers is None
+    assert report.state == "missing"
     assert submission.seconds < 120  # stopped at once, not at the wall clock
 
 
@@ -158,10 +163,9 @@ def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
 @pytest.mark.slow
 def test_an_agent_that_writes_no_report_is_resumed_once_then_no_report(agent_image, task, upstream):
     upstream.add(say("I could not run the code."), say("Still nothing to report."))
-    submission = run_task(agent_image, task, upstream)
-    assert submission.outcome is Outcome.NO_REPORT
-    assert submission.answers is None
-    assert "wrote no report at /workspace/report.json" in submission.error
+    submission, report = run_task(agent_image, task, upstream)
+    assert submission.outcome is Outcome.NO_REPORT and report.state == "missing"
+    assert submission.error.startswith("the agent wrote no report at /workspace/report.json")
     assert submission.usage.calls == 2
     assert [t["attempt"] for t in submission.transcript if t["type"] == "command"] == [1, 2]
 
@@ -171,8 +175,8 @@ def test_an_agent_that_writes_no_report_is_resumed_once_then_no_report(agent_ima
 def test_the_resumed_session_continues_the_conversation_and_its_report_counts(agent_image, task, upstream):
     upstream.add(say("I think the mean is 2.5."),
                  bash(f"echo '{{\"{QUESTION}\": 2.5}}' > /workspace/report.json"), say("Written."))
-    submission = run_task(agent_image, task, upstream)
-    assert submission.outcome is None and submission.answers == {QUESTION: 2.5}
+    submission, report = run_task(agent_image, task, upstream)
+    assert submission.outcome is None and report.value == {QUESTION: 2.5}
     reminder = next(t for t in submission.transcript if t["type"] == "reminder")
     assert "/workspace/report.json" in reminder["text"] and reminder["attempt"] == 2
     commands = [t for t in submission.transcript if t["type"] == "command"]
@@ -186,7 +190,7 @@ def test_the_resumed_session_continues_the_conversation_and_its_report_counts(ag
 @pytest.mark.slow
 def test_an_agent_past_the_wall_clock_is_stopped_as_a_timeout(agent_image, task, upstream):
     upstream.add(bash("python3 -c \"import time; time.sleep(300)\""), say("never reached"))
-    submission = run_task(agent_image, task, upstream, Limits(wall_seconds=20))
+    submission, _ = run_task(agent_image, task, upstream, Limits(wall_seconds=20))
     assert submission.outcome is Outcome.TIMEOUT
     assert "ran past 20s" in submission.error
     assert submission.seconds < 60

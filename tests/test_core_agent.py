@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
-from corebench_runner.grading import grade_report
-from corebench_runner.levels import prepare
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.models.anthropic_client import AnthropicClient
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
+from corebench_runner.running.outputs import read_report
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
 from support_capsules import GOOD_QUESTIONS, write_capsule
@@ -112,7 +113,7 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
 def test_the_api_key_never_reaches_the_container(core_agent, capsule_task, container, monkeypatch):
     canary = f"sk-ant-canary-{uuid.uuid4().hex}"
     monkeypatch.setenv("ANTHROPIC_API_KEY", canary)
-    from corebench_runner.messages_server import MessagesServer
+    from corebench_runner.servers.messages_api import MessagesServer
 
     with MessagesServer(api_key=canary) as server:
         server.add(reply(tool_use("bash", command="env; cat /proc/1/environ | tr '\\0' '\\n'")),
@@ -156,7 +157,8 @@ def test_the_step_limit_ends_the_task_as_timeout_keeping_written_answers(core_ag
     submission = core_agent.run(task, sandbox, anthropic_client(messages_server), Limits(max_steps=3))
     assert submission.outcome is Outcome.TIMEOUT and "step limit (3" in submission.error
     assert submission.steps == 3 and len(messages_server.requests) == 3
-    assert submission.answers == {"What is 6 x 7?": 42}  # written by the agent itself, before the limit
+    # Written by the agent itself before the limit: the engine reads it from the sandbox and grades it.
+    assert read_report(sandbox, task.report_path).value == {"What is 6 x 7?": 42}
     assert submission.transcript[-1] == {**submission.transcript[-1], "type": "end", "outcome": "timeout"}
 
 
@@ -255,7 +257,7 @@ def test_prompt_caching_cuts_the_billed_input_of_a_30_step_session_below_a_third
 
 
 def test_a_scaffold_dropped_into_a_suite_is_found_by_name_with_no_engine_change(tmp_path):
-    from corebench_runner.plugins import available
+    from corebench_runner.capsules.plugins import available
 
     (tmp_path / "scaffolds").mkdir()
     (tmp_path / "scaffolds" / "shouty.py").write_text(

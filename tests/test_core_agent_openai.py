@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
-from corebench_runner.grading import grade_report
-from corebench_runner.levels import prepare
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.models.factory import make_model
 from corebench_runner.models.openai_client import OpenAIClient
 from corebench_runner.models.pricing import find_price, load_prices
-from corebench_runner.openai_server import OpenAIServer
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
+from corebench_runner.servers.openai_api import OpenAIServer
 from support_capsules import GOOD_QUESTIONS, write_capsule
 from support_messages import error, reply, text, tool_use
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corebench_runner.capsule import load_capsule, parse_capsule
+from corebench_runner.capsules.corebench_import import read_tasks, task_from_capsule
+from corebench_runner.capsules.format import load_capsule, parse_capsule
+from corebench_runner.capsules.tarballs import download_tarball
 from corebench_runner.cli import main
-from corebench_runner.corebench_import import read_tasks, task_from_capsule
 from corebench_runner.errors import UserError
-from corebench_runner.tarballs import download_tarball
 
 # shared/ sits beside the repository (CI, the main checkout) or beside the worktrees' folder.
 SHARED = next((p / "shared" / "corebench" for p in Path(__file__).resolve().parents

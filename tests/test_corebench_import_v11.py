@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corebench_runner.capsule import load_capsule, parse_capsule
+from corebench_runner.capsules.corebench_import import read_task_source, read_tasks, task_from_capsule
+from corebench_runner.capsules.format import load_capsule, parse_capsule
 from corebench_runner.cli import main
-from corebench_runner.corebench_import import read_task_source, read_tasks, task_from_capsule
 from support_grading_v11 import MAINLINE, OOD, gpg_json
 from test_corebench_import import TRAIN, UPSTREAM_LAYOUT, FlakyRangeServer, make_tarball
 

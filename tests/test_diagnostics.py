@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
 from corebench_runner.diagnostics import diagnose
 from corebench_runner.diagnostics.inputs import task_spec_for
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel, funnel_lines
-from corebench_runner.store import AnswerRecord
+from corebench_runner.store.database import AnswerRecord
 from support_capsules import write_capsule
 
 MEAN = "Report the mean petal length, rounded to 4 decimal places."
@@ -263,10 +263,10 @@ def test_a_scaffold_that_records_no_actions_is_not_judged(capsule):
 
 
 def test_flagged_correct_answers_join_the_review_queue_without_changing_accuracy(capsule, tmp_path):
-    from corebench_runner import review
     from corebench_runner.diagnostics.stored import answer_flags, queue_flagged_answers
-    from corebench_runner.results import run_summary
-    from corebench_runner.store import TaskRecord, claim_task, create_run, finish_task, open_store
+    from corebench_runner.review import verdicts as review
+    from corebench_runner.store.database import TaskRecord, claim_task, create_run, finish_task, open_store
+    from corebench_runner.store.results import run_summary
 
     d = run_diagnose(capsule, [PROMPT, submit(RIGHT)], RIGHT, all_status("correct"), "correct")
     with open_store(tmp_path / "r.sqlite") as store:
@@ -319,7 +319,7 @@ def test_a_constant_put_in_by_sed_is_flagged_but_sed_on_data_is_not(capsule):
 
 def test_the_run_page_escapes_what_the_agent_wrote_in_reasons_and_flags(capsule, tmp_path):
     from corebench_runner.report.site import build_site
-    from corebench_runner.store import TaskRecord, claim_task, create_run, finish_task, open_store
+    from corebench_runner.store.database import TaskRecord, claim_task, create_run, finish_task, open_store
 
     hostile = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
     transcript = [PROMPT, bash(f"python3 code/analysis.py # {hostile}", f"exit code: 1\nValueError: {hostile}", 1),

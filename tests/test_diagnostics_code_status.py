@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
 from corebench_runner.diagnostics import Diagnosis, diagnose
 from corebench_runner.diagnostics.inputs import task_spec_for
 from corebench_runner.diagnostics.summary import funnel_lines

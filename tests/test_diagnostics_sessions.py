@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from corebench_runner.cli import main
 from corebench_runner.diagnostics.stored import run_diagnoses
 from corebench_runner.diagnostics.summary import funnel
-from corebench_runner.store import open_store
+from corebench_runner.store.database import open_store
 from support_capsules import good_capsule_doc, write_capsule
 from support_messages import reply, text, tool_use, write_script
 
@@ -171,7 +171,7 @@ def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, t
 
 
 def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recorded, monkeypatch):
-    from corebench_runner.messages_server import MessagesServer
+    from corebench_runner.servers.messages_api import MessagesServer
     from support_messages import PRICED_MODEL, TEST_KEY
 
     store, shown = recorded

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.results import run_summary, task_details
+from corebench_runner.store.results import run_summary, task_details
 from support_report import build_report_store
 
 

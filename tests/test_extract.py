@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.extract import ExtractionError, extract_answers
+from corebench_runner.capsules.extract import ExtractionError, extract_answers
 from corebench_runner.records import OracleSpec
 
 

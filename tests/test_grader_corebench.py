@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import t as student_t
 
-from corebench_runner import official_rule
-from corebench_runner.capsule import Question
-from corebench_runner.grading import grade_report
-from corebench_runner.plugins import load_plugin
+from corebench_runner.capsules.format import Question
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading import official_rule
+from corebench_runner.grading.loop import grade_report
+from corebench_runner.grading.tasks_json import task_questions
 from corebench_runner.records import VerdictStatus
-from corebench_runner.tasks_json import task_questions
 from support_grading import (answer_reports, task_by_id, train_tasks, upstream_counts,
                                    upstream_task_correct)
 

@@ -11,13 +11,13 @@ import pytest
 from scipy.stats import t as student_t
 from click.testing import CliRunner
 
-from corebench_runner.capsule import Question
+from corebench_runner.capsules.format import Question
+from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli import main
-from corebench_runner.grading import grade_report
-from corebench_runner.official_rule_v11 import decimal_places, widened_interval
-from corebench_runner.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
+from corebench_runner.grading.official_rule_v11 import decimal_places, widened_interval
+from corebench_runner.grading.tasks_json import task_questions
 from corebench_runner.records import VerdictStatus
-from corebench_runner.tasks_json import task_questions
 from support_grading import answer_reports
 from support_grading_v11 import MAINLINE, OOD, alias_tables, upstream_v11_counts, v11_tasks
 

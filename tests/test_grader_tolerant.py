@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corebench_runner.capsule import Question, load_capsule
-from corebench_runner.grading import grade_report
-from corebench_runner.plugins import load_plugin
+from corebench_runner.capsules.format import Question, load_capsule
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
+from corebench_runner.grading.tasks_json import task_questions
 from corebench_runner.records import VerdictStatus
-from corebench_runner.tasks_json import task_questions
 from support_capsules import good_capsule_doc, write_capsule
 from support_grading import answer_reports, train_tasks
 

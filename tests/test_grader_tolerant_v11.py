@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import Question
-from corebench_runner.corebench_import import decrypt
-from corebench_runner.grading import grade_report
-from corebench_runner.plugins import load_plugin
+from corebench_runner.capsules.corebench_import import decrypt
+from corebench_runner.capsules.format import Question
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
+from corebench_runner.grading.tasks_json import task_questions
 from corebench_runner.records import VerdictStatus
-from corebench_runner.tasks_json import task_questions
 from support_grading import answer_reports
 from support_grading_v11 import v11_tasks
 

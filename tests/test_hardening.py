@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare, visible_files
 from corebench_runner.errors import UserError
-from corebench_runner.levels import prepare, visible_files
 from corebench_runner.sandbox.docker import DockerSandbox
 from corebench_runner.settings import load_settings
 from support_capsules import write_capsule

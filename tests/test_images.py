@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
 from corebench_runner.cli import main
 from corebench_runner.errors import UserError
 from corebench_runner.images import BASE_IMAGES, environment_image, toolbox_image
 from corebench_runner.images.base import BaseImage, build_layer
 from corebench_runner.images.environment import parent_images
-from corebench_runner.sandbox.docker import DockerSandbox
 from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.docker import DockerSandbox
 from corebench_runner.settings import DEFAULT_MIRROR, load_settings
 
 from support_capsules import write_capsule

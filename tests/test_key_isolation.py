@@ -115,8 +115,8 @@ json.dump(found, open("results/scan.json", "w"))
 @pytest.fixture(params=["claude-code", "codex", "opencode"])
 def agent_upstream(request, monkeypatch):
     """(agent, canary key, --model, --base-url): a local server for the agent's API that takes only the canary."""
-    from corebench_runner.messages_server import MessagesServer
-    from corebench_runner.openai_server import OpenAIServer
+    from corebench_runner.servers.messages_api import MessagesServer
+    from corebench_runner.servers.openai_api import OpenAIServer
 
     agent = request.param
     canary = f"sk-canary-{secrets.token_hex(12)}"
@@ -152,7 +152,7 @@ def test_no_agent_container_holds_the_key_in_env_files_or_processes(agent_upstre
     assert result.exit_code == 0, result.output
     shown = json.loads(CliRunner().invoke(main, ["show", "", "--json", "--store", str(store)]).output)
     (task,) = shown["tasks"]
-    from corebench_runner.store import open_store
+    from corebench_runner.store.database import open_store
 
     with open_store(store, create=False) as opened:
         scan = json.loads((opened.artifacts_dir / task["artifacts_dir"] / "results" / "scan.json").read_text())

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.suite import BUNDLED_SUITE, Suite
 from corebench_runner.errors import UserError
-from corebench_runner.levels import prepare
-from corebench_runner.suite import BUNDLED_SUITE, Suite
 from support_capsules import write_capsule
 
 EXPECTED_FILES = {

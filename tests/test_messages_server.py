@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from corebench_runner.errors import UserError
-from corebench_runner.messages_server import MessagesServer, load_script
+from corebench_runner.servers.messages_api import MessagesServer, load_script
 from support_messages import (TEST_KEY, anthropic_client, error, messages_server, reply, text,  # noqa: F401
                                     tool_use, write_script)
 

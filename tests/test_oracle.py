@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from corebench_runner.capsule import load_capsule
-from corebench_runner.grading import grade_report
+from corebench_runner.capsules.format import load_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.images import environment_image
-from corebench_runner.levels import prepare
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
+from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
 
@@ -65,13 +66,14 @@ def make_capsule(root: Path, reproduce: str = "python3 code/analysis.py", questi
 
 
 def run_oracle(folder: Path, tmp_path: Path, limits: Limits = Limits(wall_seconds=300), level: str = "hard"):
-    """Returns (capsule, submission, report.json text read back from the container or None)."""
+    """Returns (capsule, submission as the engine settles it, report.json text read back from the container or None)."""
     capsule = load_capsule(folder)
     workspace = prepare(capsule, level, tmp_path / f"workspace-{level}")
     spec = SandboxSpec(image=environment_image(capsule), labels={"corebench.task": "test-oracle"}, network="none")
     with DockerSandbox(spec) as sandbox:
         sandbox.copy_in(workspace.path, workspace.task.workspace_dir)
         submission = ORACLE.run(workspace.task, sandbox, None, limits)
+        settle(submission, read_report(sandbox, workspace.task.report_path))
         try:
             report = sandbox.read_file(workspace.task.report_path).decode()
         except FileNotFoundError:
@@ -113,7 +115,7 @@ def test_an_extraction_rule_that_misses_names_the_question_and_file(tmp_path):
     questions = [dict(QUESTIONS[0], extract={"file": "results/metrics.json", "key": "stats.median"})]
     _, submission, report = run_oracle(make_capsule(tmp_path, questions=questions), tmp_path)
     assert submission.answers is None and report is None
-    assert submission.outcome is Outcome.INVALID_REPORT
+    assert submission.outcome is Outcome.NO_REPORT  # the oracle wrote none
     assert "'Report the mean of the values.'" in submission.error
     assert "results/metrics.json" in submission.error and "no key 'median'" in submission.error
 

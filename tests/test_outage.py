@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agent_image import claude_code_image
+from corebench_runner.agents.image import claude_code_image
+from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.models.anthropic_client import AnthropicClient
-from corebench_runner.messages_server import MessagesServer
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.servers.messages_api import MessagesServer
 
 KEY = "sk-ant-outage-test-key"
 OVERLOADED = {"error": {"status": 529, "type": "overloaded_error", "message": "Overloaded", "retry_after": 0}}

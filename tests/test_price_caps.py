@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.store import open_store
+from corebench_runner.store.database import open_store
 from support_messages import reply, tool_use
 
 

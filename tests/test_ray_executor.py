@@ -82,8 +82,8 @@ def test_a_resume_cleans_up_on_every_docker_node(three_node_cluster):
     import docker
 
     from corebench_runner.executors.ray_executor import RayExecutor
+    from corebench_runner.running.task import RUN_LABEL
     from corebench_runner.sandbox.docker import MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL, remove_leftovers
-    from corebench_runner.task_runner import RUN_LABEL
 
     cluster, docker_nodes, _ = three_node_cluster
     node_id = lambda: ray.get_runtime_context().get_node_id()  # noqa: E731 (a lambda travels by value to workers)

@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.reliability import reliability
+from corebench_runner.store.reliability import reliability
 from support_browser import PageWatch, browser_marks, chromium_context
 from support_capsules import good_capsule_doc, write_capsule
 from support_report import render_site

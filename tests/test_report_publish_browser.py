@@ -11,7 +11,7 @@ import pytest
 
 from corebench_runner.report.data import slug
 from corebench_runner.report.site import build_site
-from corebench_runner.results import run_summary
+from corebench_runner.store.results import run_summary
 from support_browser import PageWatch, browser_marks, chromium_context
 from support_fleet import BUNDLED, SINGLE_RUN_MODEL, UNPRICED_MODEL, V11, build_fleet_store
 

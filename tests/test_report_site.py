@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from corebench_runner.cli import main
 from corebench_runner.report.data import load_report_data, slug
 from corebench_runner.report.site import build_site
-from corebench_runner.results import run_summary
-from corebench_runner.store import open_store
+from corebench_runner.store.database import open_store
+from corebench_runner.store.results import run_summary
 from support_report import HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEXT, MODELS, build_report_store, report_site
 
 
@@ -261,7 +261,7 @@ def test_cost_with_an_unknown_price_shows_as_a_lower_bound(built):
 
 
 def test_a_run_still_in_progress_shows_its_pending_tasks_and_no_accuracy_yet(tmp_path):
-    from corebench_runner.store import create_run
+    from corebench_runner.store.database import create_run
 
     with open_store(tmp_path / "results.sqlite") as store:
         create_run(store, "running-run", model="anthropic:claude-haiku-4-5", scaffold="core-agent",

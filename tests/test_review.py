@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.errors import UserError
-from corebench_runner.results import run_summary
-from corebench_runner.review import (default_reviewer, history, open_disputes, record_verdict, regrade,
-                                     review_log)
-from corebench_runner.review_evidence import find_evidence
+from corebench_runner.review.evidence import find_evidence
+from corebench_runner.review.verdicts import (default_reviewer, history, open_disputes, record_verdict, regrade,
+                                              review_log)
+from corebench_runner.store.results import run_summary
 from support_store import ACCURACY_Q, BEST_Q, FIG_Q, QA, SampleTask, add_run, bash_call, dispute_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -306,7 +306,7 @@ def test_a_malformed_verdicts_file_is_one_clear_line(sample, tmp_path):
 
 STRICT_GRADER = '''
 """The official rule alone: no disputes."""
-from corebench_runner.official_rule import check
+from corebench_runner.grading.official_rule import check
 from corebench_runner.records import Verdict, VerdictStatus
 
 
@@ -390,7 +390,7 @@ def test_a_grader_that_crashes_leaves_the_answer_for_a_person(sample):
     regrade(store, run_id, Broken(), "broken", reviewer="ops")
     disputes = open_disputes(store, run_id=run_id)
     assert len(disputes) == 7
-    assert "grader broken failed on this answer (ValueError: cannot parse 'Adam W')" in {
+    assert "the grader failed: ValueError: cannot parse 'Adam W'" in {
         v.auto_reason for v in disputes}
     assert run_summary(store, run_id).accuracy == 0.0
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.results import run_summary
-from corebench_runner.review import history, review_log
+from corebench_runner.review.verdicts import history, review_log
+from corebench_runner.store.results import run_summary
 from support_store import ACCURACY_Q, BEST_Q, FIG_Q, QA, SampleTask, add_run, bash_call, dispute_store
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "corebench"
@@ -163,7 +163,7 @@ def test_ctrl_d_and_ctrl_c_stop_and_keep_what_was_decided(sample):
 def test_escape_sequences_an_agent_printed_reach_the_reviewer_as_text(tmp_path):
     """An agent's output may hold terminal escapes (clear screen, set the clipboard, retitle):
     the reviewer sees them spelled out, and the raw bytes never reach the terminal."""
-    from corebench_runner.store import open_store
+    from corebench_runner.store.database import open_store
 
     hostile = "accuracy 0.5\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;owned\x07 done"
     with open_store(tmp_path / "results.sqlite") as store:

@@ -21,9 +21,9 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.review import history
+from corebench_runner.review.verdicts import history
 from corebench_runner.review_web.pages import Filters
-from corebench_runner.store import open_store
+from corebench_runner.store.database import open_store
 from support_report import HOSTILE_LINK, HOSTILE_SCRIPT
 from support_review_web import HOSTILE_REPORTED, RUN_ID, review_server, review_store, thread_server
 

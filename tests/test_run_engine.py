@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from corebench_runner.cli import main
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Outcome, Usage
-from corebench_runner.store import open_store
-from corebench_runner.task_runner import TaskJob, execute_task
+from corebench_runner.running.task import TaskJob, execute_task
+from corebench_runner.store.database import open_store
 from support_run import RIGHT, containers_of, count_rows, make_suite, show_json
 
 OUTCOME_SUITE = ["good-a", "rounded-a", "wrong-a", "silent-a", "garbled-a", "listy-a", "flaky-a", "broken-a"]
@@ -149,7 +149,7 @@ def test_a_scaffold_that_needs_a_model_refuses_model_none(tmp_path: Path):
 
 @pytest.mark.docker
 def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path, monkeypatch):
-    from corebench_runner.messages_server import MessagesServer
+    from corebench_runner.servers.messages_api import MessagesServer
     from support_messages import PRICED_MODEL, TEST_KEY, reply, tool_use
 
     suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
@@ -175,8 +175,8 @@ def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path
 
 
 def test_all_leaves_out_broken_capsules_and_says_why(tmp_path: Path):
-    from corebench_runner.run import select_capsules
-    from corebench_runner.suite import Suite
+    from corebench_runner.capsules.suite import Suite
+    from corebench_runner.running.run import select_capsules
 
     suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])
     toml = suite / "capsules" / "good-b" / "capsule.toml"

@@ -57,7 +57,7 @@ class _Listener:
 
 
 def _host_seen_from(sandbox) -> str:
-    from corebench_runner.agent_cli import host_address_seen_from
+    from corebench_runner.agents.cli_session import host_address_seen_from
 
     return host_address_seen_from(sandbox)
 
@@ -164,7 +164,7 @@ def test_results_past_the_cap_stop_the_copy_early_and_keep_nothing(tmp_path):
 
 
 def test_the_engine_drops_results_over_its_cap_and_says_so(tmp_path, monkeypatch):
-    from corebench_runner import task_outputs
+    from corebench_runner.running import outputs as task_outputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -183,8 +183,8 @@ def test_gpu_decision_skips_with_a_reason(capsule_gpu, allow):
 
 CHILD = textwrap.dedent("""
     import sys, time
-    from corebench_runner.sandbox.factory import open_sandbox
     from corebench_runner.sandbox.base import SandboxSpec
+    from corebench_runner.sandbox.factory import open_sandbox
     spec = SandboxSpec(image=sys.argv[1], labels={"corebench.run": sys.argv[2], "corebench.task": "1"})
     with open_sandbox("docker", spec) as box:
         box.exec("true")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from corebench_runner.capsule import load_capsule
+from corebench_runner.capsules.format import load_capsule
 from corebench_runner.diagnostics import diagnose
 from corebench_runner.diagnostics.inputs import task_spec_for
 from support_capsules import write_capsule

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from support_run import containers_of, make_suite
+from corebench_runner.capsules.suite import Suite
 from corebench_runner.images.environment import environment_tag
-from corebench_runner.suite import Suite
 
 CORE = Path(sys.executable).parent / "corebench"
 QUIET_ENV = {"PYTHONWARNINGS": "ignore::UserWarning"}

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
 from corebench_runner.records import Usage
-from corebench_runner.results import list_runs, run_summary, runs_json, show_json, task_details
-from corebench_runner.store import (
+from corebench_runner.store.database import (
     MIGRATIONS, AnswerRecord, TaskRecord, claim_task, create_run, finish_task, now_iso, open_store,
     set_run_status, tasks_to_resume,
 )
+from corebench_runner.store.results import list_runs, run_summary, runs_json, task_details
 
 
 def _new_run(store, run_id="run-a", capsules=("cap-1", "cap-2", "cap-3"), repeats=1):
@@ -48,7 +49,7 @@ def test_new_store_is_wal_with_every_migration_recorded(tmp_path: Path):
     with open_store(tmp_path / "r.sqlite") as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         applied = [row[0] for row in store.query("SELECT name FROM migrations ORDER BY name")]
-        assert applied == [name for name, _ in MIGRATIONS]
+        assert applied == [m.name for m in MIGRATIONS]
         tables = {row[0] for row in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"runs", "tasks", "answers", "reviews", "usage"} <= tables
     # Reopening applies nothing twice.
@@ -189,7 +190,7 @@ def test_writers_in_other_connections_wait_instead_of_failing(tmp_path: Path):
 
 
 def test_default_store_location_env_then_user_data_dir(tmp_path: Path, monkeypatch):
-    from corebench_runner.store import default_store_path
+    from corebench_runner.store.database import default_store_path
 
     monkeypatch.setenv("COREBENCH_STORE", str(tmp_path / "chosen.sqlite"))
     assert default_store_path() == tmp_path / "chosen.sqlite"
@@ -221,7 +222,7 @@ def test_a_store_from_before_the_run_owner_migration_is_upgraded_with_its_rows(t
     """A store stopped after 0001 (rows and all) gains the lease and per-call usage columns on open."""
     path = tmp_path / "r.sqlite"
     conn = sqlite3.connect(path)
-    conn.executescript(dict(MIGRATIONS)["0001_initial"])
+    MIGRATIONS[0].apply(conn)
     conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
     conn.execute("INSERT INTO migrations VALUES ('0001_initial', 'then')")
     conn.execute("INSERT INTO runs (id, created, model, scaffold, level, grader) VALUES ('old', 'then', 'm', 's', "
@@ -231,7 +232,7 @@ def test_a_store_from_before_the_run_owner_migration_is_upgraded_with_its_rows(t
     conn.commit()
     conn.close()
     with open_store(path) as store:
-        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY name")] == [n for n, _ in MIGRATIONS]
+        assert [r[0] for r in store.query("SELECT name FROM migrations ORDER BY name")] == [m.name for m in MIGRATIONS]
         run_columns = [r["name"] for r in store.query("PRAGMA table_info(runs)")]
         usage_columns = [r["name"] for r in store.query("PRAGMA table_info(usage)")]
         assert run_columns[-2:] == ["owner", "heartbeat"] and usage_columns[-2:] == ["attempt", "live"]

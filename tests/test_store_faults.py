@@ -21,7 +21,7 @@ import pytest
 
 from support_run import make_suite
 from support_store import QA, SampleTask, add_run
-from corebench_runner.store import open_store
+from corebench_runner.store.database import open_store
 
 CORE = Path(sys.executable).parent / "corebench"
 

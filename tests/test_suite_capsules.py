@@ -17,16 +17,16 @@ import docker
 import pytest
 from click.testing import CliRunner
 
-from corebench_runner.capsule import LEVELS, RUN_SCRIPTS, parse_capsule
+from corebench_runner.capsules.format import LEVELS, RUN_SCRIPTS, parse_capsule
+from corebench_runner.capsules.levels import prepare
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.capsules.suite import BUNDLED_SUITE, Suite
 from corebench_runner.cli import main as cli
-from corebench_runner.grading import grade_report
+from corebench_runner.grading.loop import grade_report
 from corebench_runner.images import BASE_IMAGES, environment_image
-from corebench_runner.levels import prepare
-from corebench_runner.plugins import load_plugin
 from corebench_runner.records import Limits
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.suite import BUNDLED_SUITE, Suite
 
 SUITE = Suite(BUNDLED_SUITE)
 CAPSULE_IDS = SUITE.capsule_ids()

@@ -17,7 +17,7 @@ class AgentCheck:
 
 
 def agent_checks() -> list[AgentCheck]:
-    from corebench_runner.agent_image import built_layers
+    from corebench_runner.agents.image import built_layers
 
     checks = []
     for name in BUNDLED:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from corebench_runner.agents.relay import CostFunction, MeteringRelay
+from corebench_runner.agents.relay_usage import MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
-from corebench_runner.models.base import ModelClient
+from corebench_runner.models.base import RemoteModel
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Usage
-from corebench_runner.relay import CostFunction, MeteringRelay
-from corebench_runner.relay_usage import MESSAGES, RESPONSES
 from corebench_runner.settings import load_settings
 
 # api -> (key variable, base URL variable, public API)
@@ -21,22 +21,19 @@ UPSTREAMS = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://a
              "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")}
 
 
-def upstream_of(model: ModelClient, api: str) -> tuple[str, str, str]:
+def upstream_of(model: RemoteModel, api: str) -> tuple[str, str, str]:
     """(base URL, API key, model id) the relay forwards to; the key stays on the host."""
     key_env, url_env, public = UPSTREAMS[api]
-    protocol = str(getattr(model, "protocol", "") or "")
-    if protocol and not protocol.startswith(api):  # e.g. codex given an anthropic: model
+    protocol = model.protocol
+    if not protocol.startswith(api):  # e.g. codex given an anthropic: model
         raise UserError(f"this agent speaks the {'OpenAI' if api == 'openai' else 'Anthropic'} API, but --model "
                         f"{model.name} is {protocol}; pass --model {api}:MODEL (or a scripted session whose "
                         f"protocol is {'openai-responses or openai-chat' if api == 'openai' else 'anthropic-messages'})")
-    base_url = getattr(model, "base_url", None) or os.environ.get(url_env) or public
-    # The clients keep their key inside their SDK client (e.g. a scripted model's local key).
-    inner = getattr(model, "inner", None) or getattr(model, "_inner", None) or model
-    sdk = getattr(inner, "_sdk", None) or getattr(model, "_sdk", None)
-    api_key = getattr(inner, "api_key", None) or getattr(sdk, "api_key", None) or os.environ.get(key_env, "")
+    base_url = model.base_url or os.environ.get(url_env) or public
+    api_key = model.api_key or os.environ.get(key_env, "")
     if not api_key:
         raise UserError(f"${key_env} is not set; the agent's relay needs a key to add (or use --model scripted:FILE)")
-    model_id = getattr(inner, "model", None) or model.name.split(":", 1)[-1]
+    model_id = model.model
     return str(base_url).rstrip("/"), api_key, model_id
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Callable
 
-from corebench_runner.agent_cli import run_agent
-from corebench_runner.agent_image import agent_image
+from corebench_runner.agents.cli_session import run_agent
+from corebench_runner.agents.contract import ScaffoldBase
+from corebench_runner.agents.image import agent_image
 from corebench_runner.agents.recipe import AgentRecipe
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox
 
 
-class AgentScaffold:
+class AgentScaffold(ScaffoldBase):
     needs_model = True
-    always_uses_capsule_environment = False
 
     def __init__(self, name: str, recipe: Callable[[], AgentRecipe]) -> None:
         self.name = name
@@ -33,6 +33,11 @@ class AgentScaffold:
     def version(self) -> str:
         """Recorded in the run's config: which agent, at which version."""
         return self.recipe.label
+
+    @property
+    def model_api(self) -> str:
+        """An agent CLI speaks one provider's API: --model must be that provider's (or a scripted session of it)."""
+        return self.recipe.api
 
     def image_for(self, task_image: str) -> str:
         """The image the task's sandbox must use: task_image plus the agent's layer."""

@@ -17,8 +17,8 @@ import click
 
 from corebench_runner import __version__
 from corebench_runner.errors import UserError
-from corebench_runner.store import default_store_path, last_opened
-from corebench_runner.store_health import store_failure
+from corebench_runner.store.database import default_store_path, last_opened
+from corebench_runner.store.health import store_failure
 
 # Each module defines `commands`: a list of click commands/groups to attach to `corebench`.
 COMMAND_MODULES = [

@@ -9,14 +9,15 @@ import click
 import platformdirs
 from tqdm import tqdm
 
-from corebench_runner.answer_leaks import answer_leaks
-from corebench_runner.capsule import CAPSULE_FILE, parse_capsule
-from corebench_runner.capsule_lint import authoring_warnings
-from corebench_runner.capsule_new import new_capsule
+from corebench_runner.capsules.answer_leaks import answer_leaks
+from corebench_runner.capsules.corebench_import import DEFAULT_PASSPHRASE, TaskSource, import_task, read_task_source
+from corebench_runner.capsules.format import CAPSULE_FILE, parse_capsule
+from corebench_runner.capsules.lint import authoring_warnings
+from corebench_runner.capsules.new import new_capsule
+from corebench_runner.capsules.tarballs import (UPSTREAM_CAPSULE_URL, download_file, download_tarball, sha256_of,
+                                                tarball_name)
 from corebench_runner.cli.common import echo_table, suite_from
-from corebench_runner.corebench_import import DEFAULT_PASSPHRASE, TaskSource, import_task, read_task_source
 from corebench_runner.errors import UserError
-from corebench_runner.tarballs import UPSTREAM_CAPSULE_URL, download_file, download_tarball, sha256_of, tarball_name
 
 
 @click.group("capsule")
@@ -62,7 +63,7 @@ def list_capsules(ctx: click.Context) -> None:
 @click.pass_context
 def show_capsule(ctx: click.Context, capsule_ref: str) -> None:
     """Show one capsule's metadata, resources and questions with their reference runs."""
-    from corebench_runner.capsule import load_capsule
+    from corebench_runner.capsules.format import load_capsule
 
     capsule = load_capsule(_capsule_folder(ctx, capsule_ref))
     click.echo(f"{capsule.id}: {capsule.title}")
@@ -108,7 +109,7 @@ def validate(ctx: click.Context, capsule_refs: tuple[str, ...], all_: bool) -> N
     failed = 0
     for folder in folders:
         capsule, problems = parse_capsule(folder)
-        if capsule is not None:  # answers already standing in files the agent sees (answer_leaks.py)
+        if capsule is not None:  # answers already standing in files the agent sees (capsules/answer_leaks.py)
             problems += answer_leaks(capsule) + authoring_warnings(capsule)
         for problem in problems:
             click.echo(f"{problem.severity}: {problem.line()}", err=problem.severity == "error")
@@ -140,7 +141,7 @@ def new(ctx: click.Context, name: str, from_git: str | None, rev: str | None, fr
 
     The language is detected from the code and the environment's base image chosen to match.
     """
-    from corebench_runner.capsule import load_capsule
+    from corebench_runner.capsules.format import load_capsule
 
     suite = suite_from(ctx, for_writing=True)
     dest = new_capsule(suite.capsules_dir, name, from_git=from_git, rev=rev, from_dir=from_dir,
@@ -167,8 +168,8 @@ def reproduce_command(ctx: click.Context, capsule_ref: str, keep: bool) -> None:
     Works before any question exists. Each value is shown with the options of `capsule add-question`
     that read it. Exits 1 when the command fails.
     """
-    from corebench_runner.capsule import load_capsule
-    from corebench_runner.capsule_reproduce import reproduce
+    from corebench_runner.capsules.format import load_capsule
+    from corebench_runner.running.reproduce import reproduce
 
     capsule = load_capsule(_capsule_folder(ctx, capsule_ref), draft=True)
     result = reproduce(capsule, progress=lambda text: click.echo(text, err=True), keep=keep)
@@ -211,7 +212,7 @@ def add_question(ctx: click.Context, capsule_ref: str, text: str, file: str, key
 
     Its reference runs come next, from `corebench capsule check ID --runs 3 --record`.
     """
-    from corebench_runner.capsule_edit import add_question as add
+    from corebench_runner.capsules.edit import add_question as add
 
     folder = _capsule_folder(ctx, capsule_ref)
     extract: dict = {"file": file}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from corebench_runner.suite import Suite, resolve_suite
+from corebench_runner.capsules.suite import Suite, resolve_suite
 
 
 def suite_from(ctx: click.Context, for_writing: bool = False) -> Suite:

@@ -6,10 +6,10 @@ import json
 
 import click
 
+from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import suite_from
-from corebench_runner.grading import ReportGrade, grade_report
-from corebench_runner.plugins import load_plugin
-from corebench_runner.tasks_json import load_answers, load_tasks
+from corebench_runner.grading.loop import ReportGrade, grade_report
+from corebench_runner.grading.tasks_json import load_answers, load_tasks
 
 UPSTREAM_STOP_HELP = (
     "Reproduce upstream CORE-Bench's habit of silently scoring nothing after the first answer it cannot "

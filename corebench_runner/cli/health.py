@@ -9,10 +9,11 @@ import json
 
 import click
 
-from corebench_runner.capsule import LEVELS, Capsule
-from corebench_runner.capsule_health import HealthReport, OracleRun, check_capsule, recorded_lines, resources_toml
+from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.cli.capsule import capsule_group
 from corebench_runner.cli.common import suite_from
+from corebench_runner.running.capsule_check import (HealthReport, OracleRun, check_capsule, recorded_lines,
+                                                    resources_toml)
 
 
 def _run_line(number: int, run: OracleRun) -> str:
@@ -93,7 +94,7 @@ def explain_command(run_id: str, model: str, base_url: str | None, redo: bool, s
     """
     from corebench_runner.diagnostics.explain import explain_run, require_failed_tasks
     from corebench_runner.models.factory import make_model
-    from corebench_runner.store import open_store
+    from corebench_runner.store.database import open_store
 
     with open_store(store_path, create=False) as store:
         require_failed_tasks(store, run_id)
@@ -101,8 +102,7 @@ def explain_command(run_id: str, model: str, base_url: str | None, redo: bool, s
         try:
             explained = explain_run(store, run_id, client, redo=redo)
         finally:
-            if hasattr(client, "close"):
-                client.close()
+            client.close()
     for item in explained:
         click.echo(f"{item.capsule_id} (task {item.task_id}): {item.summary}")
     if not explained:

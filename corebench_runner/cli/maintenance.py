@@ -10,8 +10,8 @@ import platformdirs
 
 from corebench_runner.errors import UserError
 from corebench_runner.images import BASE_IMAGES
+from corebench_runner.running.folders import dead_task_folders
 from corebench_runner.settings import APP_NAME, legacy_settings_file, load_settings, settings_file
-from corebench_runner.task_folders import dead_task_folders
 
 MIN_FREE_GB = 20
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from corebench_runner import review
+from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
-from corebench_runner.cli.review_screen import answer_screen, log_lines, printable, summary_line
 from corebench_runner.errors import UserError
-from corebench_runner.plugins import load_plugin
-from corebench_runner.results import run_summary
-from corebench_runner.review_evidence import find_evidence
-from corebench_runner.review_io import export_verdicts, import_verdicts
-from corebench_runner.store import Store, open_store
+from corebench_runner.review import verdicts as review
+from corebench_runner.review.evidence import find_evidence
+from corebench_runner.review.exchange import export_verdicts, import_verdicts
+from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
+from corebench_runner.store.database import Store, open_store
+from corebench_runner.store.results import run_summary
 
 CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
            "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}

@@ -13,24 +13,25 @@ from typing import Any, Iterator
 
 import click
 
-from corebench_runner.capsule import LEVELS
+from corebench_runner.capsules.format import LEVELS
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses
+from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
-from corebench_runner.progress import percent, summary_lines
-from corebench_runner.scripted_sessions import display_name
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
-from corebench_runner.reliability import Reliability, reliability_lines
-from corebench_runner.rerun import reset_for_retry
-from corebench_runner.results import RunSummary, list_runs, run_summary, runs_json, show_json, task_details
-from corebench_runner.run import (
+from corebench_runner.running.folders import remove_own_task_folders
+from corebench_runner.running.progress import summary_lines
+from corebench_runner.running.rerun import reset_for_retry
+from corebench_runner.running.run import (
     DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, disk_full, ensure_room, execute_run, hash_drift,
     plan_run, select_capsules, stored_options,
 )
-from corebench_runner.store import open_store
-from corebench_runner.task_folders import remove_own_task_folders
+from corebench_runner.store.database import open_store
+from corebench_runner.store.reliability import Reliability, reliability_lines
+from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
 AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-4-5", "ANTHROPIC_API_KEY"
@@ -236,7 +237,7 @@ def show_command(run_id, store_path, as_json) -> None:
             return
         for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
             click.echo(line)
-        diagnoses = run_diagnoses(store, run_id)  # diagnostics (issue 11): funnel, reasons, flags
+        diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):
             click.echo(line)
         for task in task_details(store, run_id):
@@ -244,7 +245,7 @@ def show_command(run_id, store_path, as_json) -> None:
             seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
             click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
                        + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
-            for line in task_diagnosis_lines(diagnoses.get(task.task_id)):  # diagnostics (issue 11)
+            for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
                 click.echo(line)
             for q in task.questions:
                 reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"

@@ -16,7 +16,7 @@ from corebench_runner.diagnostics import DETAILS_KEY
 from corebench_runner.diagnostics.actions import read_actions
 from corebench_runner.diagnostics.summary import diagnosis_of
 from corebench_runner.errors import UserError
-from corebench_runner.store import Store, get_run, now_iso
+from corebench_runner.store.database import Store, get_run, now_iso
 
 SYSTEM_PROMPT = ("You review a failed attempt by an AI agent to reproduce a scientific paper's results from its "
                  "code and data. In at most three plain sentences, say what went wrong and what the agent should "

@@ -6,7 +6,7 @@ import io
 import tarfile
 from typing import Any
 
-from corebench_runner import levels
+from corebench_runner.capsules import levels
 from corebench_runner.records import TaskSpec
 
 

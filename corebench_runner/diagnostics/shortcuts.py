@@ -236,8 +236,8 @@ def shipped_answer_reads(answers: dict[str, Any], actions: list[Action], capsule
     """Answers first seen in a shipped file that already held them (medium and hard: easy's task is reading)."""
     if level == "easy" or not getattr(capsule, "path", None):
         return []
-    from corebench_runner.answer_leaks import distinctive  # the rule capsule validation uses
-    from corebench_runner.levels import visible_files  # the same rule that built the workspace
+    from corebench_runner.capsules.answer_leaks import distinctive  # the rule capsule validation uses
+    from corebench_runner.capsules.levels import visible_files  # the same rule that built the workspace
 
     shipped = {path.relative_to(capsule.path).as_posix(): path for path in visible_files(capsule, level)}
     extracted = {q for a in actions if a.kind == "extract" for q in (a.answers or {})}

@@ -8,7 +8,8 @@ from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel
-from corebench_runner.store import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+from corebench_runner.store.results import run_summary, task_details
 
 
 def run_diagnoses(store: Store, run_id: str) -> dict[int, Diagnosis]:
@@ -84,3 +85,10 @@ def run_page_diagnostics(store: Store, run_id: str) -> tuple[list[dict[str, Any]
     rows = [{"stage": r.stage, "label": r.label, "reached": r.reached, "total": r.total, "unknown": r.unknown,
              "percent": round(100 * r.share)} for r in funnel(diagnoses.values())] if diagnoses else []
     return rows, {task_id: d.to_json() for task_id, d in diagnoses.items()}
+
+
+def show_json(store: Store, run_id: str) -> dict[str, Any]:
+    """The `corebench show RUN_ID --json` contract: {"run": {...}, "tasks": [...]}, each task with its diagnosis."""
+    data = {"run": run_summary(store, run_id).to_json(),
+            "tasks": [task.to_json() for task in task_details(store, run_id)]}
+    return add_to_show_json(data, store, run_id)

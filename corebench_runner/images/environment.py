@@ -14,7 +14,7 @@ from typing import Callable
 
 import docker.errors
 
-from corebench_runner.capsule import Capsule
+from corebench_runner.capsules.format import Capsule
 from corebench_runner.errors import UserError
 from corebench_runner.images.base import BASE_IMAGES, ensure_base_images
 from corebench_runner.images.build import run_build

@@ -7,8 +7,8 @@ from pathlib import Path
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.base import ModelClient
-from corebench_runner.messages_server import Script, load_script
-from corebench_runner.scripted_sessions import check_session_file, session_file
+from corebench_runner.models.scripted_sessions import check_session_file, session_file
+from corebench_runner.servers.messages_api import Script, load_script
 
 PROVIDERS = ("anthropic", "openai", "scripted")
 SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is no secret
@@ -24,7 +24,7 @@ class ScriptedClient(AnthropicClient):
     protocol = "anthropic-messages"
 
     def __init__(self, script_file: Path, script: Script) -> None:
-        from corebench_runner.messages_server import MessagesServer
+        from corebench_runner.servers.messages_api import MessagesServer
 
         self.server = MessagesServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
                                      side_replies=script.side_replies).start()

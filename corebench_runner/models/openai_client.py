@@ -2,7 +2,8 @@
 
 Scaffolds speak Anthropic-shaped messages; this client translates at its edge. For Chat
 Completions (here): tool_use <-> tool_calls, tool_result -> role "tool" messages, base64 image
-blocks -> data URLs; for the Responses API: models/openai_responses.py.
+blocks -> data URLs; for the Responses API: models/openai_responses.py, which also holds the rules
+both follow (a user turn's order, image URLs, arguments read back, cached input).
 Usage is mapped so that cached prompt tokens count as cache reads, not plain input.
 """
 
@@ -16,8 +17,8 @@ import openai
 
 from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
-from corebench_runner.models.base import ModelResponse
 from corebench_runner.models import openai_responses as responses
+from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.pricing import CostMeter
 from corebench_runner.records import Usage
@@ -27,16 +28,11 @@ LOCAL_SERVER_KEY = "not-needed"  # local servers (vLLM, ...) usually accept any 
 STOP_REASONS = {"tool_calls": "tool_use", "function_call": "tool_use", "stop": "end_turn", "length": "max_tokens"}
 
 
-def _image_part(block: dict[str, Any]) -> dict[str, Any]:
-    source = block["source"]
-    url = source["url"] if source.get("type") == "url" else f"data:{source['media_type']};base64,{source['data']}"
-    return {"type": "image_url", "image_url": {"url": url}}
-
-
 def _parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
-    return [{"type": "text", "text": b["text"]} if b["type"] == "text" else _image_part(b)
+    return [{"type": "text", "text": b["text"]} if b["type"] == "text"
+            else {"type": "image_url", "image_url": {"url": responses.image_url(b)}}
             for b in content if b["type"] in ("text", "image")]
 
 
@@ -53,20 +49,10 @@ def to_openai_messages(system: str, messages: list[dict[str, Any]]) -> list[dict
             out.append({"role": "assistant", "content": text or None, **({"tool_calls": calls} if calls else {})})
             continue
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-        # Tool results must directly follow the assistant's tool calls; images they carry
-        # cannot go in a tool message, so they follow in a user message.
-        images, rest = [], []
-        for block in blocks:
-            if block["type"] == "tool_result":
-                result = _parts(block.get("content") or "")
-                text = "\n".join(p["text"] for p in result if p["type"] == "text")
-                out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": text})
-                images += [p for p in result if p["type"] == "image_url"]
-            else:
-                rest.append(block)
-        user_parts = images + _parts(rest)
-        if user_parts:
-            out.append({"role": "user", "content": user_parts})
+        results, parts = responses.user_turn(blocks, _parts)
+        out += [{"role": "tool", "tool_call_id": call_id, "content": output} for call_id, output in results]
+        if parts:
+            out.append({"role": "user", "content": parts})
     return out
 
 
@@ -78,11 +64,8 @@ def to_openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def from_openai_message(message: Any) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
     for call in message.tool_calls or []:
-        try:
-            arguments = json.loads(call.function.arguments or "{}")
-        except json.JSONDecodeError:
-            arguments = {"_unparsed_arguments": call.function.arguments}  # the tool will report the error
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.function.name, "input": arguments})
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.function.name,
+                       "input": responses.tool_input(call.function.arguments)})
     return blocks
 
 
@@ -130,9 +113,11 @@ class OpenAIClient:
         return str(self._sdk.base_url).rstrip("/")
 
     def close(self) -> None:
+        """Release the HTTP connections (the run engine calls this when a task ends)."""
         self._sdk.close()
 
     def bind_deadline(self, deadline: Deadline) -> None:
+        """Bound every later call by this task's deadline (DeadlineReached once it passes)."""
         self.deadline = deadline
 
     def complete(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
@@ -148,12 +133,8 @@ class OpenAIClient:
         if not reply.choices:
             raise ModelUnavailable(f"{self._sdk.base_url} answered with no choices")
         choice = reply.choices[0]
-        usage = Usage(calls=1)
-        if reply.usage is not None:
-            details = getattr(reply.usage, "prompt_tokens_details", None)
-            cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
-            usage = Usage(input_tokens=reply.usage.prompt_tokens - cached, output_tokens=reply.usage.completion_tokens,
-                          cache_read_input_tokens=cached, calls=1)
+        usage = Usage(calls=1) if reply.usage is None else responses.cached_usage(
+            reply.usage.prompt_tokens, reply.usage.completion_tokens, getattr(reply.usage, "prompt_tokens_details", None))
         return ModelResponse(content=from_openai_message(choice.message),
                              stop_reason=STOP_REASONS.get(choice.finish_reason, choice.finish_reason),
                              usage=self._meter.priced(usage), model=reply.model)

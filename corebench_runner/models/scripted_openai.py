@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corebench_runner.messages_server import Script
 from corebench_runner.models.factory import SCRIPTED_KEY
 from corebench_runner.models.openai_client import OpenAIClient
+from corebench_runner.servers.messages_api import Script
 
 
 class ScriptedOpenAIClient(OpenAIClient):
     """Plays an OpenAI script ("protocol": "openai-responses" | "openai-chat") through a local OpenAI server."""
 
     def __init__(self, script_file: Path, script: Script) -> None:
-        from corebench_runner.openai_server import OpenAIServer
+        from corebench_runner.servers.openai_api import OpenAIServer
 
         self.server = OpenAIServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
                                    side_replies=script.side_replies, model=script.model).start()

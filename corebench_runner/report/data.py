@@ -1,7 +1,7 @@
 """The report's tables, built with pandas from the store. All arithmetic for the site lives here.
 
 Templates only lay these tables out; they never add, divide or count. Accuracy numbers come
-from corebench_runner.results (the same numbers `corebench` prints), per-task verified outcomes
+from corebench_runner.store.results (the same numbers `corebench` prints), per-task verified outcomes
 from the standing verdict of every answer (VERIFIED_STATUS_SQL). Every run and task carries its
 suite (benchmark label): leaderboards, trends and the capsule matrix are built per suite, so runs
 of different benchmark versions or splits never share a row, a line or a cell.
@@ -21,8 +21,8 @@ import pandas as pd
 
 from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
-from corebench_runner.results import GRADED_OUTCOMES, capsule_suites, run_summary
-from corebench_runner.store import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.results import GRADED_OUTCOMES, capsule_suites, run_summary
 
 # Columns of the "tasks by outcome" breakdown, in the order a reader scans them.
 OUTCOMES = [o.value for o in Outcome]
@@ -80,9 +80,19 @@ def load_report_data(store: Store) -> ReportData:
         "(SELECT COUNT(*) FROM reviews r WHERE r.answer_id = answers.id) AS reviews "
         "FROM answers ORDER BY task_id, id", conn)
     tasks["verified_outcome"] = _verified_outcomes(tasks, answers)
+    tasks["cache_tokens"] = tasks["cache_creation_input_tokens"] + tasks["cache_read_input_tokens"]
+    tasks["tokens"] = token_count(tasks)
     runs = _summarise_runs(store, runs, tasks, answers)
     tasks["suite"] = _task_suites(runs, tasks)
     return ReportData(runs=runs, tasks=tasks, answers=answers)
+
+
+def token_count(rows: pd.DataFrame) -> pd.Series:
+    """What every page calls "Tokens": input plus output. Prompt-cache writes and reads are shown
+    apart as `cache_tokens` (as HAL and Inspect do): in an agent loop cache reads outnumber fresh
+    input many times over at a tenth of its price, and only some providers cache, so a sum with
+    them would rank runs by how much context they re-read rather than by the work done."""
+    return rows["input_tokens"] + rows["output_tokens"]
 
 
 def _task_suites(runs: pd.DataFrame, tasks: pd.DataFrame) -> pd.Series:
@@ -97,7 +107,7 @@ def _task_suites(runs: pd.DataFrame, tasks: pd.DataFrame) -> pd.Series:
 def _verified_outcomes(tasks: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     """A graded task's outcome after review: any incorrect answer fails it, any open dispute leaves it disputed.
 
-    Agrees with results.py: verified-correct iff graded and every answer's standing status is correct.
+    Agrees with store/results.py: verified-correct iff graded and every answer's standing status is correct.
     """
     status = answers.assign(
         incorrect=answers["verified_status"].eq("incorrect"),
@@ -138,7 +148,7 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
                               ("open_disputes", "open_disputes"), ("cost_usd", "cost_usd"),
                               ("agent_seconds", "seconds"), ("suite", "suite")):
         runs[column] = [getattr(summaries[r], attribute) for r in runs["id"]]
-    # Reliability over repeats (reliability.py), from the same summaries.
+    # Reliability over repeats (store/reliability.py), from the same summaries.
     for column, key in RELIABILITY_COLUMNS.items():
         runs[column] = [summaries[r].reliability.get(key) for r in runs["id"]]
     for column in RELIABILITY_COLUMNS:
@@ -161,7 +171,7 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
     runs["cost_total"] = cost
     runs["cost_per_task"] = cost / runs["tasks"].where(runs["tasks"] > 0)
     runs["cost_per_solved"] = cost / runs["verified_correct"].where(runs["verified_correct"] > 0)
-    runs["tokens"] = runs["input_tokens"] + runs["output_tokens"] + runs["cache_tokens"]
+    runs["tokens"] = token_count(runs)
     created = pd.to_datetime(runs["created"], utc=True, format="ISO8601")
     finished = pd.to_datetime(runs["finished"], utc=True, format="ISO8601", errors="coerce")
     runs["wall_seconds"] = (finished - created).dt.total_seconds().fillna(runs["agent_seconds"])
@@ -250,7 +260,6 @@ def run_tasks(data: ReportData, answers_by_task: dict[int, list[dict[str, Any]]]
     records = records_of(tasks)
     for task in records:
         task["answers"] = answers_by_task.get(task["id"], [])
-        task["tokens"] = task["input_tokens"] + task["output_tokens"]
     return records
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from corebench_runner.report.data import ReportData, records_of
-from corebench_runner.results import run_summary, task_details
-from corebench_runner.store import Store
+from corebench_runner.store.database import Store
+from corebench_runner.store.results import run_summary, task_details
 
 TASK_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                 "task_id", "status", "outcome", "verified_outcome", "capsule_share", "error", "seconds", "steps",

@@ -15,8 +15,8 @@ from typing import Any
 
 from corebench_runner.errors import UserError
 from corebench_runner.report.transcripts import load_events
-from corebench_runner.results import TaskDetail, run_summary, task_details
-from corebench_runner.store import Store
+from corebench_runner.store.database import Store
+from corebench_runner.store.results import TaskDetail, run_summary, task_details
 
 INSTALL_HINT = "pip install 'corebench-runner[inspect]' (or pip install inspect_ai)"
 

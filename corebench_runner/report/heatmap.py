@@ -16,7 +16,7 @@ import pandas as pd
 from corebench_runner.records import Outcome
 from corebench_runner.report.boards import Board
 from corebench_runner.report.data import ReportData
-from corebench_runner.store import TASK_DONE
+from corebench_runner.store.database import TASK_DONE
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from corebench_runner.report.data import records_of, slug
-from corebench_runner.store import Store
+from corebench_runner.store.database import Store
 
 
 def verdicts(store: Store) -> pd.DataFrame:

@@ -22,13 +22,13 @@ from typing import Any, Callable
 
 import jinja2
 
+from corebench_runner.capsules.suite import BUNDLED_SUITE
+from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
 from corebench_runner.report import boards as leaderboards, charts, conversation, data as tables, export, heatmap
 from corebench_runner.report import reviews as review_log
 from corebench_runner.report.transcripts import load_events, transcript_items
-from corebench_runner.store import Store
-from corebench_runner.suite import BUNDLED_SUITE
-from corebench_runner.diagnostics.stored import run_page_diagnostics
+from corebench_runner.store.database import Store
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -180,7 +180,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     answers = tables.answers_by_task(data)
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
-        stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])  # diagnostics (issue 11)
+        stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])
         for task in tasks:
             task["transcript_href"] = f"../transcripts/{task['id']}.html" if task["transcript_path"] else None
             task["diagnosis"] = diagnoses.get(task["id"])

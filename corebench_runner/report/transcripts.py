@@ -58,7 +58,7 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
         elif kind == "message":  # what an agent CLI said (agents/normalise.py)
             items.append({"kind": "note", "number": number, "label": _text(event.get("role")) or "message",
                           "text": _text(event.get("text"))})
-        elif kind == "command":  # an agent CLI started (agent_cli.py): which agent, how it ended
+        elif kind == "command":  # an agent CLI started (agents/cli_session.py): which agent, how it ended
             items.append(_agent_run(number, event))
         elif kind == "output":  # a line an agent CLI printed that was not JSON
             items.append({"kind": "note", "number": number, "label": "output", "text": _text(event.get("text"))})

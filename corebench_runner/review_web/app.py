@@ -21,14 +21,14 @@ from flask import Flask, Response, abort, flash, get_flashed_messages, redirect,
 from werkzeug.datastructures import MultiDict
 from werkzeug.security import safe_join
 
-from corebench_runner import review
-from corebench_runner.cli.review_screen import fmt_value
 from corebench_runner.errors import UserError
 from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
+from corebench_runner.review import verdicts as review
+from corebench_runner.review.screen import fmt_value
 from corebench_runner.review_web.pages import (STATUS_CHOICES, Filters, answer_exists, answer_page, neighbours,
                                                queue_context)
-from corebench_runner.store import Store, open_store
+from corebench_runner.store.database import Store, open_store
 
 HERE = Path(__file__).resolve().parent
 # Scripts only from this app's own files: no inline script, no eval, nothing from elsewhere.

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from corebench_runner import review
-from corebench_runner.cli.review_screen import describe_rule, fmt_value
 from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transcript_items
-from corebench_runner.results import run_summary
-from corebench_runner.review_evidence import excerpt, find_evidence
-from corebench_runner.store import Store
+from corebench_runner.review import verdicts as review
+from corebench_runner.review.evidence import excerpt, find_evidence
+from corebench_runner.review.screen import describe_rule, fmt_value
+from corebench_runner.store.database import Store
+from corebench_runner.store.results import run_summary
 
 STATUS_CHOICES = ("disputed", "correct", "incorrect", "all")
 MAX_PRODUCED_IMAGES = 40  # a results folder can hold hundreds of plots; the first ones (by path) are shown

@@ -9,12 +9,12 @@ every message, tool call, output, image, timing and usage (shape: docs/models.md
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from corebench_runner.agent_context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
-from corebench_runner.agent_tools import TOOL_SPECS, Toolbox
+from corebench_runner.agents.context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
+from corebench_runner.agents.contract import ScaffoldBase
+from corebench_runner.agents.tools import TOOL_SPECS, Toolbox
 from corebench_runner.deadline import DeadlineReached
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
@@ -46,7 +46,6 @@ class _Session:
         self.task, self.model, self.limits = task, model, limits
         self.context_budget_tokens = context_budget_tokens
         self.toolbox = Toolbox(sandbox, task)
-        self.sandbox = sandbox
         self.started = time.monotonic()
         self.transcript: list[dict[str, Any]] = []
         self.usage = Usage()
@@ -143,28 +142,17 @@ class _Session:
         return {"type": "tool_result", "tool_use_id": block["id"], "content": result.content,
                 "is_error": result.is_error}
 
-    def report_from_sandbox(self) -> dict[str, Any] | None:
-        """Answers the agent wrote itself (e.g. with bash), when it never called submit."""
-        try:
-            if self.sandbox.exec(["test", "-f", self.task.report_path]).exit_code != 0:
-                return None
-            answers = json.loads(self.sandbox.read_file(self.task.report_path))
-        except Exception:  # unreadable or not JSON: the run engine grades report.json itself
-            return None
-        return answers if isinstance(answers, dict) else None
-
     def finish(self, outcome: Outcome | None, reason: str) -> Submission:
-        answers = self.answers if self.answers is not None else self.report_from_sandbox()
+        """What the agent did; report.json, submitted or written by hand, is the engine's to read."""
         self.log("end", outcome=outcome.value if outcome else None, reason=reason, steps=self.steps)
-        return Submission(answers=answers, transcript=self.transcript, usage=self.usage, outcome=outcome,
+        return Submission(answers=self.answers, transcript=self.transcript, usage=self.usage, outcome=outcome,
                           error=reason if outcome is not None else None, seconds=self.now(), steps=self.steps)
 
 
-class CoreAgent:
+class CoreAgent(ScaffoldBase):
     name = "core-agent"
     version = "1.0.0"
     needs_model = True
-    always_uses_capsule_environment = False
 
     def __init__(self, context_budget_tokens: int = CONTEXT_BUDGET_TOKENS) -> None:
         self.context_budget_tokens = context_budget_tokens

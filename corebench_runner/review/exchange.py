@@ -1,0 +1,144 @@
+"""Sharing verdicts between stores as JSON lines: one verdict per line, author and time kept.
+
+An answer is matched across stores by (run id, capsule id, repeat, question), since answer
+ids are local to a store. Import never merges silently: a verdict already present is
+skipped, and an answer on which this store holds a person's verdict the file lacks while
+the two end on different statuses is a conflict: reported, and left as it was for a person
+to settle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corebench_runner.errors import UserError
+from corebench_runner.review.verdicts import (HUMAN_SOURCES, STATUSES, AnswerKey, ReviewRecord, answer_id_for, history,
+                                              review_log)
+from corebench_runner.store.database import Store
+
+FORMAT = "corebench-verdict/1"
+_FIELDS = ("run_id", "capsule_id", "repeat", "question", "reviewer", "created", "old_status", "new_status",
+           "reason", "source")
+
+
+@dataclass(frozen=True)
+class SharedVerdict:
+    key: AnswerKey
+    reviewer: str
+    created: str
+    old_status: str
+    new_status: str
+    reason: str
+    source: str
+
+    def identity(self) -> tuple[str, str, str, str, str]:
+        """Same author, time, change and reason: the same verdict, whichever store holds it."""
+        return (self.reviewer, self.created, self.old_status, self.new_status, self.reason)
+
+
+def _identity(record: ReviewRecord) -> tuple[str, str, str, str, str]:
+    return (record.reviewer, record.created, record.old_status, record.new_status, record.reason)
+
+
+def export_verdicts(store: Store, path: Path, *, run_id: str | None = None) -> int:
+    """Write every verdict (optionally of one run) to `path`, oldest first; returns how many."""
+    entries = review_log(store, run_id=run_id)
+    with path.open("w", encoding="utf-8") as out:
+        for entry in entries:
+            key, rec = entry.key, entry.record
+            line = {"format": FORMAT, "run_id": key.run_id, "capsule_id": key.capsule_id, "repeat": key.repeat,
+                    "question": key.question, "reviewer": rec.reviewer, "created": rec.created,
+                    "old_status": rec.old_status, "new_status": rec.new_status, "reason": rec.reason,
+                    "source": rec.source}
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return len(entries)
+
+
+def read_verdicts(path: Path) -> list[SharedVerdict]:
+    """Parse a verdicts file; a bad line is a UserError naming the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; pass the file written by `corebench review export`") from None
+    verdicts = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where}: not JSON ({exc.msg}); the file must hold one verdict per line") from None
+        if not isinstance(data, dict) or any(name not in data for name in _FIELDS):
+            missing = [n for n in _FIELDS if not isinstance(data, dict) or n not in data]
+            raise UserError(f"{where}: not a verdict (missing {', '.join(missing)}); "
+                            "use a file written by `corebench review export`")
+        if data["new_status"] not in STATUSES or data["old_status"] not in STATUSES:
+            raise UserError(f"{where}: status must be one of {', '.join(STATUSES)}")
+        verdicts.append(SharedVerdict(
+            AnswerKey(str(data["run_id"]), str(data["capsule_id"]), int(data["repeat"]), str(data["question"])),
+            str(data["reviewer"]), str(data["created"]), data["old_status"], data["new_status"],
+            str(data["reason"]), str(data["source"])))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class Conflict:
+    key: AnswerKey
+    answer_id: int
+    ours: ReviewRecord  # the standing verdict here
+    theirs: SharedVerdict  # the latest verdict in the file
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    already_present: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    unmatched: list[AnswerKey] = field(default_factory=list)
+
+
+def import_verdicts(store: Store, path: Path) -> ImportResult:
+    """Add the file's verdicts to the store, keeping author and time; see the module doc for conflicts."""
+    verdicts = read_verdicts(path)
+    incoming: dict[AnswerKey, list[SharedVerdict]] = {}
+    for verdict in verdicts:
+        incoming.setdefault(verdict.key, []).append(verdict)
+    result = ImportResult()
+    with store.transaction() as conn:
+        accepted: dict[AnswerKey, int] = {}  # answer id of each key whose new verdicts go in
+        for key, theirs in incoming.items():
+            answer_id = answer_id_for(store, key)
+            if answer_id is None:
+                result.unmatched.append(key)
+                continue
+            ours = history(store, answer_id)
+            our_ids = {_identity(r) for r in ours}
+            their_ids = {v.identity() for v in theirs}
+            new = [v for v in theirs if v.identity() not in our_ids]
+            result.already_present += len(theirs) - len(new)
+            if not new:
+                continue
+            # Only a person's verdict can conflict: a local regrade row is the grader's and gives way.
+            ours_only = [r for r in ours if _identity(r) not in their_ids and r.source in HUMAN_SOURCES]
+            if ours_only and ours[-1].new_status != theirs[-1].new_status:
+                result.conflicts.append(Conflict(key, answer_id, ours[-1], theirs[-1]))
+                continue
+            accepted[key] = answer_id
+        present = {(key, _identity(r)) for key, aid in accepted.items() for r in history(store, aid)}
+        for verdict in verdicts:  # in file order, so the trail reads as it did in the other store
+            if verdict.key not in accepted or (verdict.key, verdict.identity()) in present:
+                continue
+            # A person's verdict arrives as "import"; a machine's row (regrade, monitor) keeps its source.
+            source = "import" if verdict.source in HUMAN_SOURCES else verdict.source
+            conn.execute(
+                "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (accepted[verdict.key], verdict.reviewer, verdict.created, verdict.old_status, verdict.new_status,
+                 verdict.reason, source))
+            present.add((verdict.key, verdict.identity()))
+            result.imported += 1
+    return result
+

@@ -1,0 +1,356 @@
+"""A run: plan tasks (capsule x repeat) with their full config, then execute and record them.
+
+The plan is written to the store before any task starts. The driver (this module) is the only
+writer: workers execute tasks (task.py) wherever the executor puts them, and each
+result is graded and recorded here in one transaction, so killing the process at any moment
+loses no finished task and duplicates none. `resume_run` finishes exactly the unfinished ones.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import platform
+import secrets
+import shutil
+import socket
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from corebench_runner import __version__
+from corebench_runner.agents.contract import Scaffold, load_scaffold
+from corebench_runner.capsules.format import LEVELS, Capsule
+from corebench_runner.capsules.plugins import load_plugin
+from corebench_runner.capsules.suite import Suite
+from corebench_runner.diagnostics.stored import queue_flagged_in
+from corebench_runner.errors import UserError
+from corebench_runner.executors import make_executor
+from corebench_runner.grading.loop import grader_for
+from corebench_runner.records import Limits, Outcome
+from corebench_runner.running import tracing
+from corebench_runner.running.cleanup import wait_for_cleanups
+from corebench_runner.running.folders import remove_dead_task_folders
+from corebench_runner.running.preload import preload_for_grading
+from corebench_runner.running.progress import Progress
+from corebench_runner.running.recording import build_record, write_artifacts
+from corebench_runner.running.task import TaskJob, cancel_run, execute_task
+from corebench_runner.store import lease
+from corebench_runner.store.database import (
+    Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
+)
+from corebench_runner.store.results import RunSummary, run_summary
+from corebench_runner.store.usage_journal import close_journal, open_journal
+
+DEFAULT_GRADER = "tolerant"
+NO_MODEL = "none"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything that defines a run; stored as the run's config so --resume repeats it exactly."""
+
+    model: str
+    scaffold: str
+    level: str
+    capsule_ids: tuple[str, ...]
+    repeats: int = 1
+    grader: str = DEFAULT_GRADER
+    timeout: float | None = None  # per task; None: each capsule's resources.time_limit
+    max_steps: int | None = 60
+    max_cost_per_task: float | None = None
+    max_cost: float | None = None  # for the whole run
+    sandbox: str = "docker"
+    allow_no_gpu: bool = False
+    infra_retries: int = 2
+    model_base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """How and where to run; may change between a run and its resume."""
+
+    concurrency: int = 4
+    executor: str = "local"
+    ray_address: str | None = None
+    quiet: bool = False
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def select_capsules(suite: Suite, ids: list[str] | None, level: str) -> tuple[list[Capsule], list[str]]:
+    """Named capsules must support the level; with none named, all that do. Returns (capsules, notes)."""
+    if level not in LEVELS:
+        raise UserError(f"--level: unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    notes: list[str] = []
+    if ids:
+        capsules = [suite.load(cid) for cid in ids]
+        for capsule in capsules:
+            if level not in capsule.supported_levels():
+                raise UserError(f"{capsule.toml_path}: capsule {capsule.id} cannot run at level {level} "
+                                f"(it supports: {', '.join(capsule.supported_levels()) or 'none'}); pick another --level")
+        return capsules, notes
+    capsules = []
+    for capsule_id in suite.capsule_ids():
+        try:
+            capsule = suite.load(capsule_id)
+        except UserError as exc:  # one broken capsule must not stop the others
+            notes.append(f"left out {capsule_id}: {exc}")
+            continue
+        if level in capsule.supported_levels():
+            capsules.append(capsule)
+        else:
+            notes.append(f"left out {capsule.id}: it cannot run at level {level}")
+    if not capsules:
+        raise UserError(f"{suite.capsules_dir}: no capsule can run at level {level}; add capsules or pick another --level")
+    return capsules, notes
+
+
+def check_model(options: RunOptions, scaffold: Scaffold) -> None:
+    """Fail before planning when a scaffold needs a model that cannot be made (e.g. no API key)."""
+    if not scaffold.needs_model:
+        return
+    if options.model == NO_MODEL:
+        raise UserError(f"--model: scaffold {options.scaffold} needs a model; pass e.g. "
+                        "--model anthropic:claude-sonnet-4-5 (or use --scaffold oracle)")
+    # An agent CLI speaks one provider's API: say so before asking for that provider's key.
+    api = scaffold.model_api
+    provider = options.model.partition(":")[0]
+    if api is not None and provider in ("anthropic", "openai") and provider != api:
+        raise UserError(f"--model {options.model}: scaffold {options.scaffold} speaks the "
+                        f"{'OpenAI' if api == 'openai' else 'Anthropic'} API; pass --model {api}:MODEL")
+    from corebench_runner.models.factory import make_model
+
+    if options.model.startswith("scripted:"):  # every session the run will play, step by step
+        from corebench_runner.models.scripted_sessions import check_sessions
+
+        check_sessions(Path(options.model.partition(":")[2].strip()).expanduser(), options.capsule_ids)
+    model = make_model(options.model, base_url=options.model_base_url,
+                       capsule_id=options.capsule_ids[0] if options.capsule_ids else None)
+    model.close()
+    caps = [flag for flag, value in (("--max-cost-per-task", options.max_cost_per_task),
+                                     ("--max-cost", options.max_cost)) if value is not None]
+    if caps:
+        from corebench_runner.models.pricing import require_price
+
+        require_price(model.model, caps[0])
+
+
+def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Capsule],
+             execution: ExecutionOptions) -> str:
+    """Record the run and every task it will execute; returns the run id."""
+    if options.repeats < 1:
+        raise UserError(f"--repeats must be at least 1, not {options.repeats}")
+    scaffold = load_scaffold(options.scaffold, suite.root)  # a plugin short of the contract stops here
+    check_model(options, scaffold)
+    load_plugin("graders", options.grader, suite.root)
+    for capsule in capsules:
+        if capsule.grader:
+            load_plugin("graders", capsule.grader, suite.root)
+    from corebench_runner.sandbox.factory import host_has_gpu
+
+    hashes = {c.id: c.content_hash() for c in capsules}
+    config = {
+        "options": asdict(options), "suite_root": str(suite.root), "capsule_hashes": hashes,
+        "execution": asdict(execution), "gpu": bool(host_has_gpu()), "python": platform.python_version(),
+        "platform": platform.platform(),
+        "benchmarks": {c.id: c.benchmark.label for c in capsules},  # the suite key: versions never mix
+    }
+    run_id = new_run_id()
+    create_run(store, run_id, model=options.model, scaffold=options.scaffold,
+               scaffold_version=scaffold.version, level=options.level, grader=options.grader,
+               engine_version=__version__, host=socket.gethostname(), config=config,
+               tasks=[(c.id, r, hashes[c.id]) for c in capsules for r in range(options.repeats)])
+    return run_id
+
+
+def stored_options(store: Store, run_id: str) -> tuple[str, RunOptions, Suite]:
+    """The options a run was planned with, for --resume."""
+    run = get_run(store, run_id)
+    config = json.loads(run["config_json"])
+    fields = dict(config["options"])
+    fields["capsule_ids"] = tuple(fields.get("capsule_ids", ()))
+    return run["id"], RunOptions(**fields), Suite(Path(config["suite_root"]))
+
+
+def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
+                worker: Callable[[TaskJob], Any] = execute_task, resumed: bool = False) -> RunSummary:
+    """Run every unfinished task of a run and record each as it finishes.
+
+    The run's lease (store/lease.py) is taken first, in the transaction that marks it running, and
+    released with its final status. resumed: the run was interrupted before; first remove the
+    containers and scratch folders it left behind, on every machine the executor runs tasks on.
+    """
+    status_before = get_run(store, run_id)["status"]
+    ensure_room(store, run_id)  # a full disk must not flip the run to running and then fail
+    run_lease = lease.acquire(store, run_id)
+    try:
+        run_lease.start_heartbeat()
+        open_journal(run_id, store.path)
+        return _drive(store, run_id, options, suite, execution, worker, resumed, run_lease)
+    except BaseException as exc:
+        if disk_full(exc):
+            _restore_status(run_lease, status_before)
+        raise
+    finally:
+        close_journal(run_id)
+        wait_for_cleanups()  # tasks are recorded before their containers are gone; nothing outlives the run
+
+
+def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
+           worker: Callable[[TaskJob], Any], resumed: bool, run_lease: lease.RunLease) -> RunSummary:
+    pending = tasks_to_resume(store, run_id)
+    before = run_summary(store, run_id)
+    limits = Limits(max_steps=options.max_steps, wall_seconds=options.timeout, max_cost_usd=options.max_cost_per_task)
+    jobs = [TaskJob(run_id=run_id, task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"],
+                    suite_root=str(suite.root), level=options.level, scaffold=options.scaffold, model=options.model,
+                    limits=limits, model_base_url=options.model_base_url, sandbox_kind=options.sandbox,
+                    allow_no_gpu=options.allow_no_gpu, infra_retries=options.infra_retries) for t in pending]
+    progress = Progress(total=before.tasks_total, already_done=before.tasks_done, correct=before.correct,
+                        scored=before.scored, cost_usd=before.cost_usd, quiet=execution.quiet)
+    graders: dict[str, Any] = {}
+    capsules: dict[str, Capsule] = {}
+    try:
+        executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address)
+    except BaseException:
+        progress.close()
+        run_lease.release("interrupted")  # planned but never started: resumable
+        raise
+    preload_for_grading(suite, [job.capsule_id for job in jobs])  # overlaps the first containers' start
+    if resumed:
+        _remove_leftovers(executor, run_id, options, progress)
+    owner = run_lease.owner
+    spent = before.cost_usd or 0.0
+    status = "interrupted"
+    try:
+        queue = list(jobs)
+        while queue or executor.in_flight():
+            if run_lease.lost.is_set():
+                raise UserError(f"run {run_id} was taken over by another process; this one stopped recording")
+            while queue and executor.in_flight() < executor.slots:
+                if options.max_cost is not None and spent >= options.max_cost:
+                    _stop_for_budget(store, queue, options.max_cost, progress)
+                    queue = []
+                    break
+                job = queue.pop(0)
+                if claim_task(store, job.task_id, owner=owner):
+                    executor.submit(job)
+                    progress.task_started(job.capsule_id)
+            if not executor.in_flight():
+                break
+            job, attempt = executor.next_result()
+            capsule = capsules.get(job.capsule_id) or capsules.setdefault(job.capsule_id, suite.load(job.capsule_id))
+            grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
+            grader = graders.get(grader_name) or graders.setdefault(
+                grader_name, load_plugin("graders", grader_name, suite.root))
+            with tracing.phase(job.task_id, "grading"):
+                record = build_record(attempt, capsule, grader, grader_name, options.model)
+
+            def also(conn: Any, task_id: int, attempt: Any = attempt) -> None:
+                # Only the process that records the task writes its artifacts; flagged correct
+                # answers join the review queue in the same transaction as the task.
+                write_artifacts(attempt, store.artifacts_dir)
+                queue_flagged_in(conn, task_id)
+
+            with tracing.phase(job.task_id, "recording"):
+                recorded = finish_task(store, job.task_id, record, also=also, owner=owner)
+            if recorded:
+                progress.task_done(record.outcome, record.usage.cost_usd, job.capsule_id, record.seconds)
+                # An unknown cost is never counted as $0: under a run cap, nothing more starts.
+                spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
+                    (float("inf") if options.max_cost is not None else 0.0)
+        status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
+    except BaseException:
+        status = "interrupted"
+        _stop_running_tasks(run_id, options)
+        raise
+    finally:
+        executor.close()
+        progress.close()
+        run_lease.release(status)
+    return run_summary(store, run_id)
+
+
+def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress: Progress) -> None:
+    """What a killed process of this run left: its containers and its task scratch folders."""
+    folders = [name for names in executor.on_every_node(remove_dead_task_folders) for name in names]
+    if folders:
+        progress.note(f"removed {len(folders)} scratch folder(s) left by killed runs")
+    if options.sandbox == "docker":
+        from corebench_runner.sandbox.docker import remove_leftovers
+
+        removed = [name for names in executor.on_every_node(remove_leftovers, run_id) for name in names]
+        if removed:
+            progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
+
+
+# Below this much free space next to the store, a run does not start: SQLite and the artifacts need room.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def ensure_room(store: Store, run_id: str | None = None) -> None:
+    """Refuse to start (or resume) on a full disk, before the run is touched."""
+    free = shutil.disk_usage(store.path.parent).free
+    if free < MIN_FREE_BYTES:
+        then = f"`corebench run --resume {run_id}`" if run_id else "run again"
+        raise UserError(f"{store.path.parent}: the disk holding the store is full ({free} bytes free); free space "
+                        f"there, then {then}")
+
+
+def disk_full(exc: BaseException) -> bool:
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc)
+
+
+def _restore_status(run_lease: lease.RunLease, status: str) -> None:
+    """The disk filled up mid-run: try to leave the run as it was (the disk may refuse that too)."""
+    try:
+        run_lease.release(status if status != "running" else "interrupted")
+    except Exception:  # still full; the lease's heartbeat stops, so a resume can take the run over
+        pass
+
+
+def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
+    """On Ctrl-C or SIGTERM, end this run's tasks now rather than when their scaffolds finish (maybe
+    an hour); tasks not started yet start nothing (task_runner checks cancel_run)."""
+    cancel_run(run_id)
+    if options.sandbox == "docker":
+        from corebench_runner.sandbox.docker import remove_leftovers
+
+        try:
+            # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
+            remove_leftovers(run_id, include_live=True)
+            time.sleep(CANCEL_SETTLE_SECONDS)  # a container being created as we cancelled: it exists now
+            remove_leftovers(run_id, include_live=True)
+        except Exception:  # Docker itself may be what failed; `corebench clean` remains
+            pass
+
+
+# After a cancel, how long a container creation already sent to the engine may take to show up.
+CANCEL_SETTLE_SECONDS = 1.0
+
+
+def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progress: Progress) -> None:
+    """The run's --max-cost is spent: the tasks that never started end as budget_exceeded, said so."""
+    for job in queue:
+        record = TaskRecord(outcome=Outcome.BUDGET_EXCEEDED.value,
+                            error=f"not started: the run had spent its --max-cost of ${max_cost:.2f}")
+        if finish_task(store, job.task_id, record):
+            progress.task_done(record.outcome, 0.0, job.capsule_id)
+
+
+def hash_drift(store: Store, run_id: str, suite: Suite) -> list[str]:
+    """Capsules whose content changed since the run was planned (a resume then mixes versions)."""
+    changed = []
+    for row in store.query("SELECT DISTINCT capsule_id, capsule_hash FROM tasks WHERE run_id = ? AND status != 'done'",
+                           (run_id,)):
+        try:
+            if suite.load(row["capsule_id"]).content_hash() != row["capsule_hash"]:
+                changed.append(row["capsule_id"])
+        except UserError:
+            changed.append(row["capsule_id"])
+    return changed
+

@@ -1,0 +1,392 @@
+"""Execute one task on whatever machine an executor chose: workspace -> sandbox -> scaffold -> report.
+
+This is the worker half of a run. It never touches the store and never grades: it returns an
+Attempt (the scaffold's submission, report.json as running/outputs.py read it, the produced files as
+a tar archive) that travels back to the driver, which grades and records it (see run.py). Everything in a
+TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from corebench_runner.agents.contract import Scaffold, load_scaffold
+from corebench_runner.capsules import levels
+from corebench_runner.capsules.suite import Suite
+from corebench_runner.deadline import Deadline
+from corebench_runner.errors import UserError
+from corebench_runner.models.base import ModelClient
+from corebench_runner.models.metered import MeteredModel
+from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
+from corebench_runner.running import retry, tracing
+from corebench_runner.running.cleanup import TaskCleanup
+from corebench_runner.running.folders import TASK_FOLDER_PREFIX
+from corebench_runner.running.outputs import read_outputs
+from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.store.usage_journal import journal_for
+
+# Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
+TIMEOUT_GRACE_SECONDS = 30.0
+# Labels on every container, so leftovers of a run can be found and removed.
+RUN_LABEL = "corebench.run"
+TASK_LABEL = "corebench.task"
+# In an Attempt's details: the usage of retried attempts, already added to the submission's usage.
+EARLIER_USAGE_KEY = "earlier_attempts_usage"
+
+
+# Runs stopped by the user (Ctrl-C): their workers in this process start nothing new and return.
+_cancelled_runs: set[str] = set()
+_cancelled = threading.Event()  # set with the first cancel, to cut short a retry's wait
+
+
+def cancel_run(run_id: str) -> None:
+    _cancelled_runs.add(run_id)
+    _cancelled.set()
+
+
+class RunCancelled(Exception):
+    """The run was stopped: this task must start nothing more."""
+
+
+def _stop_if_cancelled(job: "TaskJob") -> None:
+    if job.run_id in _cancelled_runs:
+        raise RunCancelled("the run was stopped before this task finished")
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """Everything a worker needs to run one task, as plain picklable data."""
+
+    run_id: str
+    task_id: int
+    capsule_id: str
+    repeat: int
+    suite_root: str
+    level: str
+    scaffold: str
+    model: str  # model spec, or "none" for scaffolds that need no model
+    limits: Limits
+    model_base_url: str | None = None
+    sandbox_kind: str = "docker"
+    allow_no_gpu: bool = False
+    infra_retries: int = 2  # extra attempts after an infrastructure failure
+    timeout_grace: float = TIMEOUT_GRACE_SECONDS
+
+
+@dataclass
+class Attempt:
+    """What a worker sends back: the submission plus what it found in the sandbox."""
+
+    job: TaskJob
+    submission: Submission
+    report_state: str = "missing"  # ok | missing | invalid | unread
+    report: dict[str, Any] | None = None
+    report_raw: str | None = None
+    report_problem: str = ""  # why report.json cannot be graded (running/outputs.py)
+    results_tar: bytes | None = None
+    infra_attempts: int = 1
+    details: dict[str, Any] = field(default_factory=dict)
+    usage_live: bool = False  # every model call of the task is already a usage row (store/usage_journal.py)
+
+
+class _Watchdog:
+    """Stops a sandbox when a scaffold overruns its wall limit: the engine's last word on timeouts."""
+
+    def __init__(self, sandbox: Any, seconds: float | None, deadline: Deadline) -> None:
+        self.fired = False
+        self._sandbox = sandbox
+        self._deadline = deadline
+        self._timer = threading.Timer(seconds, self._fire) if seconds else None
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._deadline.stop("stopped by the engine's watchdog", Outcome.TIMEOUT)  # the scaffold's model calls end too
+        try:
+            self._sandbox.close()
+        except Exception:  # the sandbox may already be gone; closing is best effort here
+            pass
+
+    def cancel(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer.join()  # if it fired, wait until the container is really gone
+
+
+def execute_task(job: TaskJob) -> Attempt:
+    """Run one task, retrying infrastructure failures up to job.infra_retries times.
+
+    Each retry waits (retry.backoff_seconds), and while the Docker engine does not answer the task
+    waits for it (retry.ENGINE) rather than failing. What retried attempts spent on the model is
+    charged to the task too: a failed attempt's tokens were billed all the same.
+    """
+    now = time.monotonic()
+    tracing.mark(job.task_id, "started", now, now)
+    tries = 1 + max(0, job.infra_retries)
+    failures: list[str] = []
+    earlier = Usage()  # spent by attempts that did not count
+    journal = _Journal(job)
+    for attempt_no in range(1, tries + 1):
+        if attempt_no > 1:
+            _cancelled.wait(retry.backoff_seconds(attempt_no - 1))
+        if job.run_id in _cancelled_runs:
+            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier,
+                                  journal)
+        if job.sandbox_kind == "docker":
+            if not retry.ENGINE.wait(stop=_cancelled):
+                failures.append(f"the Docker engine did not answer for {retry.engine_wait_seconds():g}s "
+                                f"(${retry.ENGINE_WAIT_ENV})")
+                return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
+            if attempt_no > 1:
+                retry.remove_attempt_containers(job.run_id, job.task_id)
+        spent = Usage()  # this attempt's model calls, metered outside the scaffold
+        try:
+            attempt = _execute_once(job, spent, journal)
+        except RunCancelled as exc:
+            earlier.add(spent)
+            return _infra_attempt(job, str(exc), attempt_no, failures, earlier, journal)
+        except UserError as exc:
+            earlier.add(spent)
+            if job.sandbox_kind == "docker" and not retry.ENGINE.wait(limit=0):
+                failures.append(f"{exc} (the Docker engine stopped answering)")  # an outage: worth a retry
+                continue
+            # A problem retrying cannot fix (a failed image build names its log); report it as is.
+            return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)], earlier, journal)
+        except Exception as exc:  # Docker died, the API stayed unreachable, a scaffold crashed ...
+            failures.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
+            earlier.add(spent)
+            continue
+        attempt.infra_attempts = attempt_no
+        if attempt.submission.usage.calls > spent.calls:
+            journal.complete = False  # calls the meter never saw (e.g. through the relay): not journaled
+        if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
+            failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
+            earlier.add(_spent_by(attempt.submission, spent))
+            continue
+        if failures:
+            attempt.details["earlier_failures"] = failures
+        # A scaffold that under-reports its own model calls is charged what the meter saw.
+        attempt.submission.usage = replace(_spent_by(attempt.submission, spent))
+        attempt.usage_live = journal.complete
+        _charge_earlier_attempts(attempt, earlier)
+        return attempt
+    return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier, journal)
+
+
+class _Journal:
+    """Writes each metered call to the run's usage journal, when this process drives the run."""
+
+    def __init__(self, job: TaskJob) -> None:
+        self._job = job
+        self._journal = journal_for(job.run_id)
+        self.complete = self._journal is not None  # every call so far is in the store
+
+    def __call__(self, usage: Usage) -> None:
+        if self._journal is None or not self._journal.record(self._job.task_id, self._job.model, usage):
+            self.complete = False
+
+
+def _spent_by(submission: Submission, metered: Usage) -> Usage:
+    """An attempt's usage: the scaffold's own count, unless the meter saw more calls (scaffolds that
+    meter themselves, like the command scaffold's relay, make no calls the meter sees)."""
+    return metered if metered.calls > submission.usage.calls else submission.usage
+
+
+def _charge_earlier_attempts(attempt: Attempt, earlier: Usage) -> None:
+    if earlier.calls == 0:
+        return
+    attempt.details[EARLIER_USAGE_KEY] = asdict(earlier)
+    attempt.submission.usage.add(earlier)
+
+
+def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str], spent: Usage,
+                   journal: _Journal | None = None) -> Attempt:
+    submission = Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=error)
+    attempt = Attempt(job=job, submission=submission, report_state="unread", infra_attempts=attempts,
+                      details={"failures": failures, "worker": _worker_name()},
+                      usage_live=journal is not None and journal.complete)
+    _charge_earlier_attempts(attempt, spent)
+    return attempt
+
+
+def _worker_name() -> str:
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    ray = sys.modules.get("ray")  # only a Ray worker has it loaded; importing it costs a local task 0.3 s
+    if ray is not None and ray.is_initialized():
+        return f"{name}:node={ray.get_runtime_context().get_node_id()}"
+    return name
+
+
+def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
+    cleanup = TaskCleanup(job.task_id)
+    try:
+        with tracing.phase(job.task_id, "prepare"):
+            prepared = _prepare(job, spent, on_call, cleanup)
+        if isinstance(prepared, Attempt):
+            return prepared
+        return _in_sandbox(job, *prepared, cleanup, spent, on_call)
+    finally:
+        cleanup.run_soon()  # container removal and model shutdown: not on the way to the score
+
+
+def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Attempt | tuple[Any, ...]:
+    """(capsule, scaffold, limits, sandbox spec, details), or the Attempt of a task that cannot run here."""
+    from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
+
+    suite = Suite(Path(job.suite_root))
+    capsule = suite.load(job.capsule_id)
+    scaffold = load_scaffold(job.scaffold, suite.root)
+    details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": scaffold.version}
+
+    use_gpu, skip_reason = gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu)
+    if skip_reason:
+        return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
+                       report_state="unread", details=details)
+    _stop_if_cancelled(job)
+    image = _image_for(capsule, scaffold, job.level)
+    _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
+    details.update(image=image, gpu=use_gpu)
+    limits = job.limits
+    if limits.wall_seconds is None:
+        limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
+                        max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
+    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
+                       pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
+                       user=None if capsule.agent_user == "root" else capsule.agent_user,
+                       labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
+    return capsule, scaffold, limits, spec, details
+
+
+def _make_model(job: TaskJob, scaffold: Scaffold, spent: Usage, on_call: Any, cleanup: TaskCleanup,
+                deadline: Deadline) -> MeteredModel | None:
+    if not scaffold.needs_model:
+        return None
+    from corebench_runner.models.factory import make_model
+
+    client: ModelClient = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)
+    model = MeteredModel(client, spent, on_call)
+    cleanup.add(model.close)  # its connections, and a scripted model's local server
+    model.bind_deadline(deadline)
+    return model
+
+
+def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, spec: SandboxSpec,
+                details: dict[str, Any], cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))  # its pid: a killed run's is found
+    try:
+        workspace = levels.prepare(capsule, job.level, tmp / "workspace")
+        started = time.monotonic()
+        deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
+        sandbox, task = _start_sandbox(job, spec, workspace.path, workspace.task, deadline)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    cleanup.add(sandbox.close)
+    cleanup.add(getattr(sandbox, "wait_closed", lambda: None))  # a start still under way closes what it made
+    cleanup.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    model = _make_model(job, scaffold, spent, on_call, cleanup, deadline)  # while the container starts
+    watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None, deadline)
+    try:
+        with tracing.phase(job.task_id, "agent"):
+            submission = scaffold.run(task, sandbox, model, limits)
+    except Exception:
+        if not watchdog.fired:
+            raise
+        # The scaffold died with its sandbox; what its model calls cost is still known.
+        submission = Submission(answers=None, usage=replace(model.spent) if model is not None else Usage())
+    finally:
+        watchdog.cancel()
+    if not submission.seconds:
+        submission.seconds = time.monotonic() - started
+    if watchdog.fired:
+        submission.outcome = Outcome.TIMEOUT
+        submission.error = f"stopped by the engine after {limits.wall_seconds:g}s (+{job.timeout_grace:g}s grace)"
+        return Attempt(job=job, submission=submission, report_state="unread", details=details)
+    if deadline.stopped:  # e.g. the workspace passed its disk limit
+        submission.error, submission.outcome = deadline.stopped
+    attempt = Attempt(job=job, submission=submission, details=details)
+    read_outputs(sandbox, task, attempt, tmp)
+    return attempt
+
+
+def _start_sandbox(job: TaskJob, spec: SandboxSpec, workspace: Path, task: TaskSpec,
+                   deadline: Deadline | None = None) -> tuple[Any, TaskSpec]:
+    """The task's sandbox with the workspace copied in, and the task pointed at its workdir.
+
+    A Docker sandbox starts in the background (sandbox/background.py): the container comes up
+    while the scaffold makes its first model call, and its first command waits for it.
+    """
+    from corebench_runner.sandbox.factory import open_sandbox
+
+    kind = job.sandbox_kind
+    if kind != "docker":
+        sandbox = open_sandbox(kind, spec, deadline)
+        try:
+            task = _at_workdir(task, sandbox.workdir)
+            sandbox.copy_in(workspace, task.workspace_dir)
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox, task
+
+    from corebench_runner.sandbox.background import BackgroundSandbox
+    from corebench_runner.sandbox.docker import DockerSandbox, image_labels
+
+    image_labels(spec.image)  # a missing image is the user's to fix: say so before any model call
+    task = _at_workdir(task, spec.workdir)
+
+    def start() -> Any:
+        _stop_if_cancelled(job)
+        with tracing.phase(job.task_id, "sandbox_start"):  # the workspace goes in before the container starts
+            sandbox = DockerSandbox(spec, deadline=deadline, workspace=workspace)
+        try:
+            _stop_if_cancelled(job)  # cancelled while the container was being made: it goes at once
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    return BackgroundSandbox(start, spec.workdir), task
+
+
+def _at_workdir(task: TaskSpec, workdir: str) -> TaskSpec:
+    """Point the task at the sandbox's own workdir when it is not /workspace (the local sandbox's temp
+    folder), so concurrent local tasks never share, or write into, the host's /workspace."""
+    if workdir.rstrip("/") == task.workspace_dir.rstrip("/"):
+        return task
+    return replace(task, workspace_dir=workdir, report_path=f"{workdir}/{levels.REPORT_NAME}",
+                   prompt=task.prompt.replace(task.workspace_dir, workdir))
+
+
+_build_locks: dict[str, threading.Lock] = {}
+_build_locks_guard = threading.Lock()
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _build_locks_guard:
+        return _build_locks.setdefault(key, threading.Lock())
+
+
+def _image_for(capsule: Any, scaffold: Scaffold, level: str) -> str:
+    from corebench_runner import images
+
+    if scaffold.always_uses_capsule_environment or level == "medium":
+        # Repeats of one capsule start together: build its image once, not once per thread.
+        with _lock_for(capsule.id):
+            image = images.environment_image(capsule)
+    else:
+        image = images.toolbox_image()
+    with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
+        return scaffold.image_for(image)

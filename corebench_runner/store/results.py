@@ -1,0 +1,196 @@
+"""Read-only questions about runs: summaries, per-task details and the JSON contract.
+
+Accuracy rules (documented in docs/running.md):
+  - accuracy = correct tasks / scored tasks, where scored tasks are finished tasks that were not
+    skipped; infra errors stay in the denominator and are counted beside it, never hidden.
+  - verified accuracy applies reviews: a task is verified-correct iff its outcome was graded
+    (correct, incorrect or disputed) and every one of its answers' standing status is correct.
+  - open disputes = answers of the run whose standing status is still disputed.
+  - suite = the benchmark label(s) of the run's capsules, recorded at planning (run config
+    "benchmarks"); runs of different suites are never compared or averaged together.
+  - reliability over repeats: see reliability.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from corebench_runner.records import Outcome
+from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store, get_run
+from corebench_runner.store.reliability import reliability
+
+GRADED_OUTCOMES = (Outcome.CORRECT.value, Outcome.INCORRECT.value, Outcome.DISPUTED.value)
+BENCHMARKS_KEY = "benchmarks"  # run config: {capsule id: benchmark label}, written by run.plan_run
+UNRECORDED_SUITE = "unrecorded"  # runs planned before suites were recorded
+
+
+def capsule_suites(config: dict[str, Any]) -> dict[str, str]:
+    """{capsule id: benchmark label} as recorded when the run was planned ({} for older runs)."""
+    recorded = config.get(BENCHMARKS_KEY)
+    return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def suite_label(config: dict[str, Any]) -> str:
+    """The run's suite: its capsules' benchmark label, or the labels joined by " + " when they differ."""
+    labels = sorted(set(capsule_suites(config).values()))
+    return " + ".join(labels) if labels else UNRECORDED_SUITE
+
+
+@dataclass
+class RunSummary:
+    id: str
+    created: str
+    finished: str | None
+    status: str
+    model: str
+    scaffold: str
+    scaffold_version: str
+    suite: str  # benchmark label(s), e.g. "core-bench 1.1 mainline"
+    level: str
+    grader: str
+    engine_version: str
+    host: str
+    tasks_total: int
+    tasks_done: int
+    scored: int  # finished tasks that count in accuracy (everything but skipped)
+    correct: int
+    accuracy: float | None  # None until a task is scored
+    verified_correct: int
+    verified_accuracy: float | None
+    open_disputes: int
+    infra_errors: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = 0.0  # None when some task's price is unknown
+    seconds: float = 0.0  # sum of task times
+    config: dict[str, Any] = field(default_factory=dict)
+    reliability: dict[str, Any] = field(default_factory=dict)  # reliability.Reliability.to_json()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class QuestionResult:
+    answer_id: int
+    question: str
+    reported: Any
+    reported_present: bool
+    references: list[Any]
+    vision: bool
+    status: str  # automatic verdict
+    reason: str
+    verified_status: str  # after reviews
+
+
+@dataclass
+class TaskDetail:
+    task_id: int
+    capsule_id: str
+    repeat: int
+    status: str
+    outcome: str | None
+    verified_correct: bool
+    error: str | None
+    attempts: int
+    cost_usd: float | None
+    seconds: float | None
+    steps: int | None
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    transcript_path: str | None
+    artifacts_dir: str | None
+    questions: list[QuestionResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_VERIFIED_TASKS_SQL = f"""
+    SELECT t.id FROM tasks t
+    WHERE t.run_id = ? AND t.status = '{TASK_DONE}' AND t.outcome IN {GRADED_OUTCOMES!r}
+      AND EXISTS (SELECT 1 FROM answers WHERE answers.task_id = t.id)
+      AND NOT EXISTS (SELECT 1 FROM answers WHERE answers.task_id = t.id AND {VERIFIED_STATUS_SQL} != 'correct')
+"""
+
+
+def run_summary(store: Store, run_id: str) -> RunSummary:
+    """Counts, accuracies, disputes and cost of one run (a unique id prefix is accepted)."""
+    run = get_run(store, run_id)
+    rid = run["id"]
+    outcomes = {row[0]: row[1] for row in store.query(
+        "SELECT outcome, COUNT(*) FROM tasks WHERE run_id = ? AND status = ? GROUP BY outcome", (rid, TASK_DONE))}
+    totals = store.conn.execute(
+        "SELECT COUNT(*), SUM(status = ?), SUM(COALESCE(seconds, 0)), SUM(cost_usd IS NULL AND status = ?), "
+        "SUM(COALESCE(cost_usd, 0)) FROM tasks WHERE run_id = ?", (TASK_DONE, TASK_DONE, rid)).fetchone()
+    total, done, seconds, unknown_cost, cost = (totals[0], totals[1] or 0, totals[2] or 0.0, totals[3] or 0,
+                                                totals[4] or 0.0)
+    scored = done - outcomes.get(Outcome.SKIPPED.value, 0)
+    correct = outcomes.get(Outcome.CORRECT.value, 0)
+    verified_ids = {row[0] for row in store.query(_VERIFIED_TASKS_SQL, (rid,))}
+    verified = len(verified_ids)
+    config = json.loads(run["config_json"] or "{}")
+    scored_tasks = store.query("SELECT id, capsule_id, repeat FROM tasks WHERE run_id = ? AND status = ? "
+                               "AND outcome != ?", (rid, TASK_DONE, Outcome.SKIPPED.value))
+    repeats_planned = int((config.get("options") or {}).get("repeats") or 0) or (store.conn.execute(
+        "SELECT MAX(repeat) + 1 FROM tasks WHERE run_id = ?", (rid,)).fetchone()[0] or 0)
+    found = reliability(((t["capsule_id"], t["repeat"], t["id"] in verified_ids) for t in scored_tasks),
+                        repeats_planned)
+    disputes = store.conn.execute(
+        f"SELECT COUNT(*) FROM answers JOIN tasks t ON t.id = answers.task_id "
+        f"WHERE t.run_id = ? AND {VERIFIED_STATUS_SQL} = 'disputed'", (rid,)).fetchone()[0]
+    return RunSummary(
+        id=rid, created=run["created"], finished=run["finished"], status=run["status"], model=run["model"],
+        scaffold=run["scaffold"], scaffold_version=run["scaffold_version"], suite=suite_label(config),
+        level=run["level"],
+        grader=run["grader"], engine_version=run["engine_version"], host=run["host"],
+        tasks_total=total, tasks_done=done, scored=scored, correct=correct,
+        accuracy=(correct / scored) if scored else None,
+        verified_correct=verified, verified_accuracy=(verified / scored) if scored else None,
+        open_disputes=disputes, infra_errors=outcomes.get(Outcome.INFRA_ERROR.value, 0),
+        outcomes=outcomes, cost_usd=None if unknown_cost else cost, seconds=seconds,
+        config=config, reliability=found.to_json(),
+    )
+
+
+def list_runs(store: Store, limit: int | None = None) -> list[RunSummary]:
+    """Every run, newest first."""
+    sql = "SELECT id FROM runs ORDER BY created DESC, rowid DESC"
+    rows = store.query(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+    return [run_summary(store, row["id"]) for row in rows]
+
+
+def task_details(store: Store, run_id: str) -> list[TaskDetail]:
+    """Every task of a run with its per-question verdicts (automatic and standing)."""
+    rid = get_run(store, run_id)["id"]
+    verified_ids = {row[0] for row in store.query(_VERIFIED_TASKS_SQL, (rid,))}
+    questions: dict[int, list[QuestionResult]] = {}
+    for row in store.query(
+            f"SELECT answers.*, {VERIFIED_STATUS_SQL} AS verified_status FROM answers "
+            f"JOIN tasks t ON t.id = answers.task_id WHERE t.run_id = ? ORDER BY answers.id", (rid,)):
+        present = row["reported_json"] is not None
+        questions.setdefault(row["task_id"], []).append(QuestionResult(
+            answer_id=row["id"], question=row["question"],
+            reported=json.loads(row["reported_json"]) if present else None, reported_present=present,
+            references=json.loads(row["references_json"]), vision=bool(row["vision"]), status=row["status"],
+            reason=row["reason"], verified_status=row["verified_status"]))
+    return [TaskDetail(
+        task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"], status=t["status"], outcome=t["outcome"],
+        verified_correct=t["id"] in verified_ids, error=t["error"], attempts=t["attempts"], cost_usd=t["cost_usd"],
+        seconds=t["seconds"], steps=t["steps"], input_tokens=t["input_tokens"], output_tokens=t["output_tokens"],
+        cache_creation_input_tokens=t["cache_creation_input_tokens"], cache_read_input_tokens=t["cache_read_input_tokens"],
+        transcript_path=t["transcript_path"], artifacts_dir=t["artifacts_dir"], questions=questions.get(t["id"], []))
+        for t in store.query("SELECT * FROM tasks WHERE run_id = ? ORDER BY capsule_id, repeat", (rid,))]
+
+
+def runs_json(store: Store) -> list[dict[str, Any]]:
+    """The `corebench runs --json` contract: a list of runs, newest first."""
+    return [summary.to_json() for summary in list_runs(store)]
+
+
+def percent(value: float | None, missing: str = "-") -> str:
+    """A share as a percentage with one decimal; `missing` where there is none (no task scored yet)."""
+    return missing if value is None else f"{value:.1%}"
