@@ -82,8 +82,8 @@ def test_a_resume_cleans_up_on_every_docker_node(three_node_cluster):
     import docker
 
     from corebench_runner.executors.ray_executor import RayExecutor
-    from corebench_runner.running.task import RUN_LABEL
-    from corebench_runner.sandbox.docker import MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL, remove_leftovers
+    from corebench_runner.sandbox.labels import MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL, RUN_LABEL
+    from corebench_runner.sandbox.providers import cleanup
 
     cluster, docker_nodes, _ = three_node_cluster
     node_id = lambda: ray.get_runtime_context().get_node_id()  # noqa: E731 (a lambda travels by value to workers)
@@ -98,7 +98,7 @@ def test_a_resume_cleans_up_on_every_docker_node(three_node_cluster):
             labels={RUN_LABEL: "run-killed", MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(),
                     OWNER_PID_LABEL: "999999999"})
         try:
-            removed = [name for names in executor.on_every_node(remove_leftovers, "run-killed") for name in names]
+            removed = [name for names in executor.on_every_node(cleanup, "docker", "run-killed") for name in names]
         finally:
             try:
                 leftover.remove(force=True)

@@ -1,5 +1,5 @@
-"""One set of behaviours every sandbox must show, run against docker and local alike, and against
-a Docker sandbox that starts in the background (what the task runner hands a scaffold)."""
+"""One set of behaviours every sandbox must show, run against each kind of the registry alike, and
+against a Docker sandbox as its provider opens it for a task (started in the background)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from corebench_runner.sandbox.background import BackgroundSandbox
 from corebench_runner.sandbox.base import Sandbox
 from corebench_runner.sandbox.factory import open_sandbox
+from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
 
 from support_docker import containers_of, require_image, spec, test_run_id
 
@@ -30,10 +31,15 @@ def start(kind: str, **changes) -> Sandbox:
         return open_sandbox("docker", spec(**changes))
     if kind == "background":
         require_image()
-        chosen = spec(**changes)
-        return BackgroundSandbox(lambda: open_sandbox("docker", chosen), chosen.workdir)
+        opened = provider_for("docker").open(spec(**changes))  # what a task's scaffold is handed
+        assert isinstance(opened, BackgroundSandbox)
+        return opened
     with pytest.warns(UserWarning, match="not a sandbox"):
         return open_sandbox("local", spec(**changes))
+
+
+def test_every_kind_of_the_registry_is_tested_here():
+    assert set(SANDBOX_KINDS) <= {p if isinstance(p, str) else p.values[0] for p in KINDS}
 
 
 @pytest.fixture
@@ -140,6 +146,13 @@ def test_copy_in_and_copy_out(sandbox, tmp_path: Path):
     assert (out / "data.bin").read_bytes() == b"\x00\x01\x02"
     with pytest.raises(FileNotFoundError):
         sandbox.copy_out("capsule/none", out)
+
+
+def test_every_kind_has_the_whole_contract(kind):
+    with start(kind) as box:
+        box.allow_host_port(9)  # a firewall rule for docker; nothing to do for local
+        peak = box.peak_memory_bytes()
+    assert peak is None if kind == "local" else peak > 0
 
 
 def test_spec_env_is_set_and_host_secrets_are_not(kind, monkeypatch):

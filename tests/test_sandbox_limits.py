@@ -221,7 +221,7 @@ def test_an_agent_writing_5_gb_into_its_workspace_is_stopped_as_budget_exceeded(
 
 @pytest.mark.docker
 def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept():
-    from corebench_runner.sandbox.docker import remove_leftovers
+    from corebench_runner.sandbox.leftovers import remove_leftovers
 
     require_image()
     with open_sandbox("docker", spec()) as sandbox:

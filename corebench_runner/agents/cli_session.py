@@ -81,8 +81,7 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
     # The engine's meter (models/metered.py) hears each relayed call as it happens, so a killed
     # process still leaves a usage row for every call the provider billed.
     relay = start_relay(recipe.api, base_url, api_key, limits, host, model_id, getattr(model, "record_call", None))
-    if hasattr(sandbox, "allow_host_port"):  # the task network's firewall lets this container reach its relay only
-        sandbox.allow_host_port(relay.port)
+    sandbox.allow_host_port(relay.port)  # the task network's firewall lets this container reach its relay only
     env = {"CBR_BASE_URL": relay_url(recipe, host, relay.port), "CBR_TOKEN": relay.token, "CBR_MODEL": model_id,
            "CBR_PROMPT_FILE": PROMPT_FILE, "CBR_WORKDIR": task.workspace_dir,
            "CBR_MAX_TURNS": "" if limits.max_steps is None else str(limits.max_steps),

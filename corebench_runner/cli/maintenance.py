@@ -110,16 +110,13 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
     Containers (found by their labels) whose owning process still runs on this host are kept unless
     --include-live; task folders (/tmp/corebench-task-PID-*) of a process still running always are.
     """
-    from corebench_runner.sandbox.docker import find_leftovers, remove_leftovers
+    from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
 
-    if dry_run:
-        names = [c.name for c in find_leftovers(run_id, include_live)]
-        for name in names:
-            click.echo(f"would remove container {name}")
-    else:
-        names = remove_leftovers(run_id, include_live)
-        for name in names:
-            click.echo(f"removed container {name}")
+    names: list[str] = []
+    for kind in SANDBOX_KINDS:
+        names += provider_for(kind).cleanup(run_id, include_live, dry_run=dry_run).removed
+    for name in names:
+        click.echo(f"{'would remove' if dry_run else 'removed'} container {name}")
     scratch = sorted((Path(load_settings().build_dir) / "base" / "bootstrap").glob("corebench-rootfs-*"))
     scratch += [Path(folder) for folder in dead_task_folders()]
     for folder in scratch:

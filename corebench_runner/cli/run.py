@@ -29,6 +29,7 @@ from corebench_runner.running.run import (
     DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, disk_full, ensure_room, execute_run, hash_drift,
     plan_run, select_capsules, stored_options,
 )
+from corebench_runner.sandbox.providers import SANDBOX_KINDS
 from corebench_runner.store.database import open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
@@ -80,7 +81,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
               help="Where tasks run: a local pool, or a Ray cluster.")
 @click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
-@click.option("--sandbox", type=click.Choice(["docker", "local"]), default="docker", show_default=True,
+@click.option("--sandbox", type=click.Choice(SANDBOX_KINDS), default="docker", show_default=True,
               help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
 @click.option("--allow-no-gpu", is_flag=True, help="On a host without a GPU, run capsules whose GPU is optional (gpu = \"optional\") on the CPU; capsules that require one are still skipped.")
 @click.option("--infra-retries", type=int, default=2, show_default=True,
@@ -133,13 +134,6 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
                                  repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
                                  max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
                                  allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url)
-            if sandbox == "docker" and execution.executor == "local":
-                # Fail fast, before a run is planned, rather than record every task as an infra error.
-                from corebench_runner.sandbox import firewall
-                from corebench_runner.sandbox.engine import docker_client
-
-                docker_client()
-                firewall.prepare_in_background()  # while the run checks its model, not on the first task's way
             run_id = plan_run(store, suite, options, chosen, execution)
         if not quiet:
             click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",

@@ -37,6 +37,7 @@ from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
 from corebench_runner.running.recording import build_record, write_artifacts
 from corebench_runner.running.task import TaskJob, cancel_run, execute_task
+from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
 from corebench_runner.store.database import (
     Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
@@ -145,6 +146,11 @@ def plan_run(store: Store, suite: Suite, options: RunOptions, capsules: list[Cap
     """Record the run and every task it will execute; returns the run id."""
     if options.repeats < 1:
         raise UserError(f"--repeats must be at least 1, not {options.repeats}")
+    if execution.executor == "local":
+        # Fail fast, before a run is planned, rather than record every task as an infra error.
+        provider = providers.provider_for(options.sandbox)
+        provider.preflight()
+        provider.prepare()  # while the run checks its model, not on the first task's way
     scaffold = load_scaffold(options.scaffold, suite.root)  # a plugin short of the contract stops here
     check_model(options, scaffold)
     load_plugin("graders", options.grader, suite.root)
@@ -280,12 +286,9 @@ def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress:
     folders = [name for names in executor.on_every_node(remove_dead_task_folders) for name in names]
     if folders:
         progress.note(f"removed {len(folders)} scratch folder(s) left by killed runs")
-    if options.sandbox == "docker":
-        from corebench_runner.sandbox.docker import remove_leftovers
-
-        removed = [name for names in executor.on_every_node(remove_leftovers, run_id) for name in names]
-        if removed:
-            progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
+    removed = [name for names in executor.on_every_node(providers.cleanup, options.sandbox, run_id) for name in names]
+    if removed:
+        progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
 
 
 # Below this much free space next to the store, a run does not start: SQLite and the artifacts need room.
@@ -317,16 +320,14 @@ def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
     """On Ctrl-C or SIGTERM, end this run's tasks now rather than when their scaffolds finish (maybe
     an hour); tasks not started yet start nothing (task_runner checks cancel_run)."""
     cancel_run(run_id)
-    if options.sandbox == "docker":
-        from corebench_runner.sandbox.docker import remove_leftovers
-
-        try:
-            # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
-            remove_leftovers(run_id, include_live=True)
-            time.sleep(CANCEL_SETTLE_SECONDS)  # a container being created as we cancelled: it exists now
-            remove_leftovers(run_id, include_live=True)
-        except Exception:  # Docker itself may be what failed; `corebench clean` remains
-            pass
+    provider = providers.provider_for(options.sandbox)
+    try:
+        # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
+        provider.cleanup(run_id, include_live=True)
+        time.sleep(CANCEL_SETTLE_SECONDS)  # a sandbox being created as we cancelled: it exists now
+        provider.cleanup(run_id, include_live=True)
+    except Exception:  # the engine itself may be what failed; `corebench clean` remains
+        pass
 
 
 # After a cancel, how long a container creation already sent to the engine may take to show up.

@@ -8,6 +8,7 @@ TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,19 +29,20 @@ from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.metered import MeteredModel
-from corebench_runner.records import Limits, Outcome, Submission, TaskSpec, Usage
+from corebench_runner.records import Limits, Outcome, Submission, Usage
 from corebench_runner.running import retry, tracing
 from corebench_runner.running.cleanup import TaskCleanup
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
+from corebench_runner.running.sandboxing import WATCHDOG_GRACE_SECONDS, open_for, sandbox_spec
 from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.labels import run_labels
+from corebench_runner.sandbox.providers import provider_for
+from corebench_runner.sandbox.watchdog import Watchdog
 from corebench_runner.store.usage_journal import journal_for
 
 # Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
-TIMEOUT_GRACE_SECONDS = 30.0
-# Labels on every container, so leftovers of a run can be found and removed.
-RUN_LABEL = "corebench.run"
-TASK_LABEL = "corebench.task"
+TIMEOUT_GRACE_SECONDS = WATCHDOG_GRACE_SECONDS
 # In an Attempt's details: the usage of retried attempts, already added to the submission's usage.
 EARLIER_USAGE_KEY = "earlier_attempts_usage"
 
@@ -99,38 +102,12 @@ class Attempt:
     usage_live: bool = False  # every model call of the task is already a usage row (store/usage_journal.py)
 
 
-class _Watchdog:
-    """Stops a sandbox when a scaffold overruns its wall limit: the engine's last word on timeouts."""
-
-    def __init__(self, sandbox: Any, seconds: float | None, deadline: Deadline) -> None:
-        self.fired = False
-        self._sandbox = sandbox
-        self._deadline = deadline
-        self._timer = threading.Timer(seconds, self._fire) if seconds else None
-        if self._timer:
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        self._deadline.stop("stopped by the engine's watchdog", Outcome.TIMEOUT)  # the scaffold's model calls end too
-        try:
-            self._sandbox.close()
-        except Exception:  # the sandbox may already be gone; closing is best effort here
-            pass
-
-    def cancel(self) -> None:
-        if self._timer:
-            self._timer.cancel()
-            self._timer.join()  # if it fired, wait until the container is really gone
-
-
 def execute_task(job: TaskJob) -> Attempt:
     """Run one task, retrying infrastructure failures up to job.infra_retries times.
 
-    Each retry waits (retry.backoff_seconds), and while the Docker engine does not answer the task
-    waits for it (retry.ENGINE) rather than failing. What retried attempts spent on the model is
-    charged to the task too: a failed attempt's tokens were billed all the same.
+    Each retry waits (retry.backoff_seconds), and while the sandbox's engine does not answer the task
+    waits for it (its provider's outage()) rather than failing. What retried attempts spent on the
+    model is charged to the task too: a failed attempt's tokens were billed all the same.
     """
     now = time.monotonic()
     tracing.mark(job.task_id, "started", now, now)
@@ -138,19 +115,19 @@ def execute_task(job: TaskJob) -> Attempt:
     failures: list[str] = []
     earlier = Usage()  # spent by attempts that did not count
     journal = _Journal(job)
+    provider = provider_for(job.sandbox_kind)
     for attempt_no in range(1, tries + 1):
         if attempt_no > 1:
             _cancelled.wait(retry.backoff_seconds(attempt_no - 1))
         if job.run_id in _cancelled_runs:
             return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier,
                                   journal)
-        if job.sandbox_kind == "docker":
-            if not retry.ENGINE.wait(stop=_cancelled):
-                failures.append(f"the Docker engine did not answer for {retry.engine_wait_seconds():g}s "
-                                f"(${retry.ENGINE_WAIT_ENV})")
-                return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
-            if attempt_no > 1:
-                retry.remove_attempt_containers(job.run_id, job.task_id)
+        outage = provider.outage(stop=_cancelled)
+        if outage is not None:
+            failures.append(outage)
+            return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
+        if attempt_no > 1:
+            _remove_earlier_attempt(provider, job)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
             attempt = _execute_once(job, spent, journal)
@@ -159,8 +136,9 @@ def execute_task(job: TaskJob) -> Attempt:
             return _infra_attempt(job, str(exc), attempt_no, failures, earlier, journal)
         except UserError as exc:
             earlier.add(spent)
-            if job.sandbox_kind == "docker" and not retry.ENGINE.wait(limit=0):
-                failures.append(f"{exc} (the Docker engine stopped answering)")  # an outage: worth a retry
+            outage = provider.outage(limit=0)
+            if outage is not None:
+                failures.append(f"{exc} ({outage})")  # an outage: worth a retry
                 continue
             # A problem retrying cannot fix (a failed image build names its log); report it as is.
             return _infra_attempt(job, str(exc), attempt_no, failures + [str(exc)], earlier, journal)
@@ -183,6 +161,14 @@ def execute_task(job: TaskJob) -> Attempt:
         _charge_earlier_attempts(attempt, earlier)
         return attempt
     return _infra_attempt(job, failures[-1].splitlines()[0], tries, failures, earlier, journal)
+
+
+def _remove_earlier_attempt(provider: Any, job: TaskJob) -> None:
+    """What a failed attempt of this task left (its close() may have met an engine that was down)."""
+    try:
+        provider.cleanup(job.run_id, include_live=True, task=str(job.task_id))
+    except Exception:  # best effort: `corebench clean` and --resume remove what is left
+        pass
 
 
 class _Journal:
@@ -255,17 +241,15 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
     _stop_if_cancelled(job)
-    image = _image_for(capsule, scaffold, job.level)
+    image = _image_for(capsule, scaffold, job.level) if provider_for(job.sandbox_kind).uses_images else "none"
     _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
     limits = job.limits
     if limits.wall_seconds is None:
         limits = Limits(max_steps=limits.max_steps, wall_seconds=float(capsule.resources.time_limit),
                         max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
-    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                       pids_limit=capsule.resources.pids, gpu=use_gpu, disk=capsule.resources.disk,
-                       user=None if capsule.agent_user == "root" else capsule.agent_user,
-                       labels={RUN_LABEL: job.run_id, TASK_LABEL: str(job.task_id)})
+    spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id), gpu=use_gpu,
+                        wall_seconds=limits.wall_seconds, grace=job.timeout_grace)
     return capsule, scaffold, limits, spec, details
 
 
@@ -289,15 +273,15 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, 
         workspace = levels.prepare(capsule, job.level, tmp / "workspace")
         started = time.monotonic()
         deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
-        sandbox, task = _start_sandbox(job, spec, workspace.path, workspace.task, deadline)
+        sandbox, task = open_for(job.sandbox_kind, spec, workspace, deadline, step=lambda name: _step(job, name))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     cleanup.add(sandbox.close)
-    cleanup.add(getattr(sandbox, "wait_closed", lambda: None))  # a start still under way closes what it made
+    cleanup.add(sandbox.wait_closed)  # a start still under way closes what it made
     cleanup.add(lambda: shutil.rmtree(tmp, ignore_errors=True))
     model = _make_model(job, scaffold, spent, on_call, cleanup, deadline)  # while the container starts
-    watchdog = _Watchdog(sandbox, limits.wall_seconds + job.timeout_grace if limits.wall_seconds else None, deadline)
+    watchdog = Watchdog(sandbox, spec.watchdog_seconds, deadline)
     try:
         with tracing.phase(job.task_id, "agent"):
             submission = scaffold.run(task, sandbox, model, limits)
@@ -321,53 +305,14 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, 
     return attempt
 
 
-def _start_sandbox(job: TaskJob, spec: SandboxSpec, workspace: Path, task: TaskSpec,
-                   deadline: Deadline | None = None) -> tuple[Any, TaskSpec]:
-    """The task's sandbox with the workspace copied in, and the task pointed at its workdir.
-
-    A Docker sandbox starts in the background (sandbox/background.py): the container comes up
-    while the scaffold makes its first model call, and its first command waits for it.
-    """
-    from corebench_runner.sandbox.factory import open_sandbox
-
-    kind = job.sandbox_kind
-    if kind != "docker":
-        sandbox = open_sandbox(kind, spec, deadline)
-        try:
-            task = _at_workdir(task, sandbox.workdir)
-            sandbox.copy_in(workspace, task.workspace_dir)
-        except BaseException:
-            sandbox.close()
-            raise
-        return sandbox, task
-
-    from corebench_runner.sandbox.background import BackgroundSandbox
-    from corebench_runner.sandbox.docker import DockerSandbox, image_labels
-
-    image_labels(spec.image)  # a missing image is the user's to fix: say so before any model call
-    task = _at_workdir(task, spec.workdir)
-
-    def start() -> Any:
-        _stop_if_cancelled(job)
-        with tracing.phase(job.task_id, "sandbox_start"):  # the workspace goes in before the container starts
-            sandbox = DockerSandbox(spec, deadline=deadline, workspace=workspace)
-        try:
-            _stop_if_cancelled(job)  # cancelled while the container was being made: it goes at once
-        except BaseException:
-            sandbox.close()
-            raise
-        return sandbox
-
-    return BackgroundSandbox(start, spec.workdir), task
-
-
-def _at_workdir(task: TaskSpec, workdir: str) -> TaskSpec:
-    """Point the task at the sandbox's own workdir when it is not /workspace (the local sandbox's temp
-    folder), so concurrent local tasks never share, or write into, the host's /workspace."""
-    if workdir.rstrip("/") == task.workspace_dir.rstrip("/"):
-        return task
-    return replace(task, workspace_dir=workdir, report_path=f"{workdir}/{levels.REPORT_NAME}",
-                   prompt=task.prompt.replace(task.workspace_dir, workdir))
+@contextlib.contextmanager
+def _step(job: TaskJob, name: str) -> Iterator[None]:
+    """A step of the sandbox's start, timed; none begins once the run is stopped (Ctrl-C), and one that
+    ends after the stop raises, so that what it made (a container) is closed at once."""
+    _stop_if_cancelled(job)
+    with tracing.phase(job.task_id, name):
+        yield
+    _stop_if_cancelled(job)
 
 
 _build_locks: dict[str, threading.Lock] = {}

@@ -67,6 +67,12 @@ class BackgroundSandbox:
     def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
         self.ready().copy_out(src, host_dir, max_bytes)
 
+    def allow_host_port(self, port: int) -> None:
+        self.ready().allow_host_port(port)
+
+    def peak_memory_bytes(self) -> int | None:
+        return self.ready().peak_memory_bytes()
+
     def close(self) -> None:
         """Close now if started; else the start closes what it opens (a watchdog must not wait on it)."""
         with self._lock:

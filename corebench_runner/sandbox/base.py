@@ -1,8 +1,10 @@
 """The Sandbox contract: a small per-call surface plus a lifecycle.
 
-A sandbox is created from a SandboxSpec, used through exec / read_file / write_file /
-copy_in / copy_out, and always closed (use it as a context manager). close() is
-idempotent and must remove every resource (container, temp dirs) even after a crash.
+A sandbox is opened from a SandboxSpec by its kind's provider (providers.py), used through exec /
+read_file / write_file / copy_in / copy_out (and allow_host_port, peak_memory_bytes), and always
+closed (use it as a context manager). close() is idempotent and must remove every resource
+(container, temp dirs) even after a crash. These methods are all a caller may use: a kind that
+cannot do one (the local sandbox has no firewall, no cgroup of its own) still has it, doing nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ class SandboxSpec:
     env: dict[str, str] = field(default_factory=dict)  # never secrets
     user: str | None = None  # run as this user when the image allows it
     output_cap_bytes: int = 1_000_000  # per stream, per exec
+    # The engine's last word on time: the work in the sandbox is stopped (sandbox/watchdog.py) this
+    # long after it starts, whatever the scaffold does. None: never.
+    watchdog_seconds: float | None = None
+
+
+@dataclass
+class Leftovers:
+    """What a provider's cleanup removed (or, in a dry run, would remove)."""
+
+    removed: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -53,7 +65,16 @@ class Sandbox(Protocol):
     def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
         """Copy a sandbox path (file or folder) into a host folder; CopyTooLarge, nothing kept, past max_bytes."""
 
+    def allow_host_port(self, port: int) -> None:
+        """Let the sandbox reach this TCP port of the host (a model relay) past its firewall."""
+
+    def peak_memory_bytes(self) -> int | None:
+        """The most memory the sandbox's processes held at once so far, or None when it cannot tell."""
+
     def close(self) -> None: ...
+
+    def wait_closed(self) -> None:
+        """Return once what close() removes is gone, even when a start was still under way (background.py)."""
 
     def __enter__(self) -> "Sandbox": ...
 

@@ -10,10 +10,8 @@ starts complete needs no setup round trips of its own.
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 import secrets
-import socket
 import tarfile
 import threading
 import time
@@ -26,13 +24,11 @@ import docker.types
 
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.engine import MANAGED_LABEL
+from corebench_runner.sandbox.labels import RUN_LABEL, TASK_LABEL, owner_labels
 
 # Kept: what apt-get and pip need as root (chown, setuid to _apt, ...). Dropped: raw sockets,
 # device nodes, audit and file capabilities, none of which reproducing a paper needs.
 DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"]
-OWNER_HOST_LABEL = "corebench.owner_host"
-OWNER_PID_LABEL = "corebench.owner_pid"
 EXEC_WRAPPER = "/usr/local/libexec/corebench-exec"
 CA_PATH = "/usr/local/share/corebench/host-ca.crt"
 CA_ENV_NAMES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
@@ -45,8 +41,8 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False, network: str |
                      blocked_hosts: dict[str, str] | None = None) -> dict:
     """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
     # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
-    labels = {**spec.labels, MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
-    name_bits = [spec.labels.get(k, "") for k in ("corebench.run", "corebench.task")]
+    labels = {**spec.labels, **owner_labels()}
+    name_bits = [spec.labels.get(k, "") for k in (RUN_LABEL, TASK_LABEL)]
     name = "-".join(["corebench", *[b for b in name_bits if b], secrets.token_hex(3)])
     env = dict(spec.env)
     if hand_in_ca:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import io
-import os
 import posixpath
-import socket
 import tarfile
 import tempfile
 import threading
@@ -30,10 +28,10 @@ from corebench_runner.records import ExecResult, Outcome
 from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.container_setup import (EXEC_WRAPPER, OWNER_HOST_LABEL, OWNER_PID_LABEL, add_bytes,
-                                                      container_config, user_ids, write_setup_archive)
+from corebench_runner.sandbox.container_setup import (EXEC_WRAPPER, add_bytes, container_config, user_ids,
+                                                      write_setup_archive)
 from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
-from corebench_runner.sandbox.engine import MANAGED_LABEL, docker_client
+from corebench_runner.sandbox.engine import docker_client
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
 
@@ -50,6 +48,8 @@ KILL_ALL_SCRIPT = ('idle=1; { read -r first _ </proc/1/task/1/children; } 2>/dev
                    'kill -KILL "$p" 2>/dev/null; done; true')
 
 _open_sandboxes: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
+PEAK_MEMORY_FILES = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes",  # cgroup v1
+                     "/sys/fs/cgroup/memory.peak")  # cgroup v2 (kernel 5.19+)
 
 
 @atexit.register
@@ -143,6 +143,9 @@ class DockerSandbox:
             if exc.status_code != 409:  # 409: removal already under way
                 raise
 
+    def wait_closed(self) -> None:
+        """close() is done when it returns."""
+
     def allow_host_port(self, port: int) -> None:
         """Let this container reach one TCP port of the host (its model relay) through the task firewall."""
         self.container.reload()
@@ -151,6 +154,14 @@ class DockerSandbox:
         rule = firewall.allow(address, port) if address else None
         if rule is not None:
             self._firewall_rules.append(rule)
+
+    def peak_memory_bytes(self) -> int | None:
+        """From the container's cgroup (read it before close(): the cgroup goes with the container)."""
+        for path in PEAK_MEMORY_FILES:
+            result = self._run(["cat", path], user="root", timeout=30)
+            if result.exit_code == 0 and result.stdout.strip().isdigit():
+                return int(result.stdout.strip())
+        return None
 
     def _du_in_container(self, path: str) -> str:
         return self._run(["sh", "-c", USAGE_SCRIPT, "du", path], user="root", timeout=120).stdout
@@ -307,42 +318,3 @@ class DockerSandbox:
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
         extract_capped(chunks, host_dir, max_bytes, src)
-
-
-def owner_alive(container) -> bool:
-    """True when the process that started this container still runs on this host."""
-    labels = container.labels or {}
-    if labels.get(OWNER_HOST_LABEL) != socket.gethostname():
-        return False  # another host's (or an old) container: its owner cannot be checked from here
-    try:
-        os.kill(int(labels.get(OWNER_PID_LABEL, "")), 0)
-        return True
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True  # the process exists, it is just not ours to signal
-
-
-def find_leftovers(run_id: str | None = None, include_live: bool = False) -> list:
-    """Corebench containers (of one run, or all) whose owning process is gone (or all, with include_live)."""
-    filters = {"label": [f"{MANAGED_LABEL}=1"] + ([f"corebench.run={run_id}"] if run_id else [])}
-    # ignore_removed: another cleaner (a Ray node on this host, a second `corebench clean`) may
-    # remove a container between the listing and its inspection.
-    found = docker_client().containers.list(all=True, filters=filters, ignore_removed=True)
-    return found if include_live else [c for c in found if not owner_alive(c)]
-
-
-def remove_leftovers(run_id: str | None = None, include_live: bool = False) -> list[str]:
-    """Remove leftover corebench containers; returns the names removed."""
-    removed = []
-    for container in find_leftovers(run_id, include_live):
-        try:
-            container.remove(force=True, v=True)
-            removed.append(container.name)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: another cleaner (a Ray node on this host) is removing it
-                raise
-    firewall.prune()  # the relay rules of containers that are gone
-    return removed

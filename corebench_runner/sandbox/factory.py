@@ -1,4 +1,4 @@
-"""Open a sandbox by name, and decide what to do about GPUs."""
+"""Open a bare sandbox by kind name, and decide what to do about GPUs."""
 
 from __future__ import annotations
 
@@ -9,25 +9,19 @@ import subprocess
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import Sandbox, SandboxSpec
+from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
 
-SANDBOX_KINDS = ("docker", "local")
+__all__ = ["SANDBOX_KINDS", "gpu_decision", "host_has_gpu", "open_sandbox"]
 
 
 def open_sandbox(kind: str, spec: SandboxSpec, deadline: Deadline | None = None) -> Sandbox:
-    """Start a sandbox of this kind; use it as a context manager so it is always closed.
+    """Start an empty sandbox of this kind now; use it as a context manager so it is always closed.
 
+    A task's sandbox comes from its provider's open() instead (providers.py), with the workspace in it.
     A Docker sandbox that stops the task itself (its workspace passed spec.disk) stops `deadline`
     with the reason, so the scaffold ends at its next model call.
     """
-    if kind == "docker":
-        from corebench_runner.sandbox.docker import DockerSandbox
-
-        return DockerSandbox(spec, deadline=deadline)
-    if kind == "local":
-        from corebench_runner.sandbox.local import LocalSandbox
-
-        return LocalSandbox(spec)
-    raise UserError(f"--sandbox {kind!r} is not a sandbox kind; use one of {', '.join(SANDBOX_KINDS)}")
+    return provider_for(kind).start(spec, deadline=deadline)
 
 
 @functools.lru_cache(maxsize=1)

@@ -18,9 +18,12 @@ import time
 import warnings
 from pathlib import Path
 
+from corebench_runner.deadline import Deadline
+from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult
-from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
+from corebench_runner.sandbox.base import CopyTooLarge, Sandbox, SandboxSpec
 from corebench_runner.sandbox.output import CappedOutput
+from corebench_runner.sandbox.providers import SandboxProvider, Step, filled, made, no_step
 
 WARNING = "the local sandbox is not a sandbox: commands run on this host as the current user, with no isolation"
 READ_CHUNK = 65536
@@ -95,11 +98,20 @@ class LocalSandbox:
         else:
             raise FileNotFoundError(str(source))
 
+    def allow_host_port(self, port: int) -> None:
+        """Nothing to do: commands run on the host itself, with no firewall between."""
+
+    def peak_memory_bytes(self) -> int | None:
+        return None  # the commands share the host's memory accounting: nothing of their own to read
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def wait_closed(self) -> None:
+        """close() is done when it returns."""
 
     def __enter__(self) -> "LocalSandbox":
         return self
@@ -119,3 +131,20 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+class LocalProvider(SandboxProvider):
+    kind = "local"
+    uses_images = False
+
+    def preflight(self, spec: SandboxSpec | None = None) -> None:
+        if shutil.which("bash") is None:
+            raise UserError("--sandbox local runs commands with bash, which is not installed on this host; "
+                            "install it, or use --sandbox docker")
+
+    def start(self, spec: SandboxSpec, workspace: Path | None = None, deadline: Deadline | None = None,
+              step: Step = no_step) -> Sandbox:
+        return filled(made(step, "sandbox_start", lambda: LocalSandbox(spec)), workspace, step)
+
+
+PROVIDER = LocalProvider()
