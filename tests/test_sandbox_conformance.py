@@ -3,6 +3,7 @@ against a Docker sandbox as its provider opens it for a task (started in the bac
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -146,6 +147,34 @@ def test_copy_in_and_copy_out(sandbox, tmp_path: Path):
     assert (out / "data.bin").read_bytes() == b"\x00\x01\x02"
     with pytest.raises(FileNotFoundError):
         sandbox.copy_out("capsule/none", out)
+
+
+def test_links_are_followed_to_a_file_and_a_cycle_is_an_error_not_a_hang(sandbox):
+    sandbox.exec("mkdir -p results && echo hi > results/x && ln -s x results/one && ln -s one results/two && "
+                 "ln -s . results/loop && ln -s b results/a && ln -s a results/b && ln -s self results/self")
+    assert sandbox.read_file("results/two") == b"hi\n"
+    assert sandbox.read_file("results/loop/loop/x") == b"hi\n"
+    with pytest.raises(IsADirectoryError):
+        sandbox.read_file("results/loop")
+    started = time.monotonic()
+    for cycle in ("results/a", "results/self", "results/loop/b"):
+        with pytest.raises(OSError) as raised:
+            sandbox.read_file(cycle)
+        assert raised.value.errno == errno.ELOOP, (cycle, raised.value)
+    assert time.monotonic() - started < 10
+
+
+def test_copy_out_keeps_links_as_links_and_leaves_out_those_that_lead_out(sandbox, tmp_path: Path):
+    sandbox.exec("mkdir -p results/sub && echo 42 > results/answer.txt && ln -s . results/loop && "
+                 "ln -s b results/a && ln -s a results/b && ln -s ../answer.txt results/sub/up && "
+                 "ln -s /etc/passwd results/passwd")
+    sandbox.copy_out("results", tmp_path / "out", max_bytes=1000)
+    out = tmp_path / "out" / "results"
+    assert (out / "answer.txt").read_text() == "42\n"
+    assert os.readlink(out / "loop") == "." and (out / "loop" / "loop" / "answer.txt").read_text() == "42\n"
+    assert (os.readlink(out / "a"), os.readlink(out / "b")) == ("b", "a")
+    assert (out / "sub" / "up").read_text() == "42\n"
+    assert not os.path.lexists(out / "passwd")  # it would point at the host's own file
 
 
 def test_every_kind_has_the_whole_contract(kind):

@@ -3,6 +3,10 @@
 The engine sends a folder as one tar stream. Each member's header gives its size before its
 data, so the running total is checked before a member is read: past the cap, nothing more is
 read or written and CopyTooLarge says how much there was so far. Nothing is buffered whole.
+
+Links are unpacked as links, never followed, so a cycle (`ln -s . results/loop`) costs nothing.
+A link leading out of the copy (an absolute one, `/etc/passwd`) or a device file is left out, as
+tarfile's "data" filter refuses it, and the rest is copied.
 """
 
 from __future__ import annotations
@@ -58,8 +62,10 @@ def extract_capped(chunks: Iterable[bytes], host_dir: Path, max_bytes: int | Non
                                        f"{total - member.size} bytes, before {member.name})")
                 if not written:
                     written.append(host_dir / member.name.split("/")[0])
-                # The "data" filter refuses absolute paths, links out of host_dir and device files.
-                tar.extract(member, host_dir, filter="data")
+                try:
+                    tar.extract(member, host_dir, filter="data")
+                except tarfile.FilterError:  # a link out of the copy, a device: not the files asked for
+                    continue
     except CopyTooLarge:
         for top in written:  # what was copied before the cap is incomplete: keep none of it
             shutil.rmtree(top, ignore_errors=True) if top.is_dir() else top.unlink(missing_ok=True)

@@ -55,7 +55,9 @@ class Sandbox(Protocol):
     def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
         """Run a shell command (str, via bash -lc) or argv (list). Kills the whole process tree on timeout."""
 
-    def read_file(self, path: str) -> bytes: ...
+    def read_file(self, path: str) -> bytes:
+        """A file's bytes. A link is followed to a file (FileNotFoundError when it leads nowhere, an
+        OSError when it leads round in a cycle); a folder is IsADirectoryError."""
 
     def write_file(self, path: str, data: bytes | str) -> None: ...
 
@@ -63,7 +65,10 @@ class Sandbox(Protocol):
         """Copy a host folder's contents into dest inside the sandbox."""
 
     def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
-        """Copy a sandbox path (file or folder) into a host folder; CopyTooLarge, nothing kept, past max_bytes."""
+        """Copy a sandbox path (file or folder) into a host folder; CopyTooLarge, nothing kept, past max_bytes.
+
+        Links inside are copied as links, never followed (a cycle costs nothing); a link that leads
+        out of what is copied is left out."""
 
     def allow_host_port(self, port: int) -> None:
         """Let the sandbox reach this TCP port of the host (a model relay) past its firewall."""

@@ -10,6 +10,7 @@ Files travel as tar archives (put_archive / get_archive); no host path is ever m
 from __future__ import annotations
 
 import atexit
+import errno
 import hashlib
 import io
 import posixpath
@@ -50,6 +51,8 @@ KILL_ALL_SCRIPT = ('idle=1; { read -r first _ </proc/1/task/1/children; } 2>/dev
 _open_sandboxes: "weakref.WeakSet[DockerSandbox]" = weakref.WeakSet()
 PEAK_MEMORY_FILES = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes",  # cgroup v1
                      "/sys/fs/cgroup/memory.peak")  # cgroup v2 (kernel 5.19+)
+DOCKER_MODE_DIR = 1 << 31  # in the engine's stat of an archived path
+MAX_LINK_HOPS = 40  # links followed to read one file, as Linux's own limit for one path
 
 
 @atexit.register
@@ -248,26 +251,43 @@ class DockerSandbox:
     def _abs(self, path: str) -> str:
         return path if path.startswith("/") else posixpath.join(self.workdir, path)
 
-    def read_file(self, path: str) -> bytes:
-        path = self._abs(path)
+    def _archive(self, path: str):
+        """(chunks, stat) of the engine's tar of one path; OSErrors for a path that is not there or loops."""
         try:
-            chunks, stat = self.container.get_archive(path)
+            return self.container.get_archive(path)
         except docker.errors.NotFound:
             raise FileNotFoundError(path) from None
-        if stat.get("mode", 0) & (1 << 31):  # docker's ModeDir bit
-            raise IsADirectoryError(path)
-        with tempfile.SpooledTemporaryFile(max_size=16 << 20) as buffer:
-            for chunk in chunks:
-                buffer.write(chunk)
-            buffer.seek(0)
-            with tarfile.open(fileobj=buffer) as tar:
-                member = tar.next()
-                if member is not None and member.issym():
-                    return self.read_file(posixpath.join(posixpath.dirname(path), member.linkname))
-                extracted = tar.extractfile(member) if member is not None else None
-                if extracted is None:
-                    raise FileNotFoundError(path)
-                return extracted.read()
+        except docker.errors.APIError as exc:
+            if "too many links" in str(exc):  # the engine met a link cycle resolving the path
+                raise OSError(errno.ELOOP, "a cycle of symbolic links", path) from None
+            raise
+
+    def read_file(self, path: str) -> bytes:
+        """The file's bytes; a link is followed, at most MAX_LINK_HOPS times and never round a cycle."""
+        path = self._abs(path)
+        seen: set[str] = set()
+        while True:
+            if path in seen or len(seen) > MAX_LINK_HOPS:
+                raise OSError(errno.ELOOP, "a cycle of symbolic links", path)
+            seen.add(path)
+            chunks, stat = self._archive(path)
+            if stat.get("mode", 0) & DOCKER_MODE_DIR:
+                raise IsADirectoryError(path)
+            with tempfile.SpooledTemporaryFile(max_size=16 << 20) as buffer:
+                for chunk in chunks:
+                    buffer.write(chunk)
+                buffer.seek(0)
+                with tarfile.open(fileobj=buffer) as tar:
+                    member = tar.next()
+                    if member is not None and member.issym():
+                        # The engine's stat names the link's end, resolved in the container; else one hop.
+                        target = stat.get("linkTarget") or member.linkname
+                        path = posixpath.join(posixpath.dirname(path), target)
+                        continue
+                    extracted = tar.extractfile(member) if member is not None else None
+                    if extracted is None:
+                        raise FileNotFoundError(path)
+                    return extracted.read()
 
     def write_file(self, path: str, data: bytes | str) -> None:
         path = self._abs(path)
@@ -309,12 +329,10 @@ class DockerSandbox:
     def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
         """Copy a sandbox file or folder into host_dir, as host_dir/<its name> (like `docker cp`).
 
-        Streamed: past max_bytes of files the copy stops, keeps nothing, and raises CopyTooLarge."""
+        Streamed: past max_bytes of files the copy stops, keeps nothing, and raises CopyTooLarge. The
+        engine's tar holds links as links; archive.py leaves out those that lead out of the copy."""
         src = self._abs(src)
-        try:
-            chunks, _ = self.container.get_archive(src)
-        except docker.errors.NotFound:
-            raise FileNotFoundError(src) from None
+        chunks, _ = self._archive(src)
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
         extract_capped(chunks, host_dir, max_bytes, src)

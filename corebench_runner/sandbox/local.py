@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult
+from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import CopyTooLarge, Sandbox, SandboxSpec
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.sandbox.providers import SandboxProvider, Step, filled, made, no_step
@@ -83,20 +85,26 @@ class LocalSandbox:
         shutil.copytree(host_dir, self._path(dest), dirs_exist_ok=True, symlinks=True)
 
     def copy_out(self, src: str, host_dir: Path, max_bytes: int | None = None) -> None:
+        """As the Docker sandbox does it: a tar of src (links as links) unpacked by archive.py."""
         source = self._path(src)
-        if max_bytes is not None and source.exists():
-            files = [source] if source.is_file() else [p for p in source.rglob("*") if p.is_file() and not p.is_symlink()]
-            size = sum(p.stat().st_size for p in files)
-            if size > max_bytes:
-                raise CopyTooLarge(f"{source} holds {size} bytes, more than {max_bytes}")
+        if not os.path.lexists(source):
+            raise FileNotFoundError(str(source))
+        copied = 0
+
+        def counted(info: tarfile.TarInfo) -> tarfile.TarInfo:
+            nonlocal copied
+            copied += info.size if info.isfile() else 0
+            if max_bytes is not None and copied > max_bytes:  # before packing more than the caller takes
+                raise CopyTooLarge(f"{source} holds more than {max_bytes} bytes")
+            return info
+
         host_dir = Path(host_dir)
         host_dir.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, host_dir / source.name, dirs_exist_ok=True, symlinks=True)
-        elif source.exists():
-            shutil.copy2(source, host_dir / source.name)
-        else:
-            raise FileNotFoundError(str(source))
+        with tempfile.TemporaryFile() as packed:
+            with tarfile.open(fileobj=packed, mode="w") as tar:
+                tar.add(source, arcname=source.name, filter=counted)
+            packed.seek(0)
+            extract_capped(iter(lambda: packed.read(READ_CHUNK), b""), host_dir, max_bytes, str(source))
 
     def allow_host_port(self, port: int) -> None:
         """Nothing to do: commands run on the host itself, with no firewall between."""
