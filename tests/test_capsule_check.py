@@ -96,3 +96,30 @@ def test_suggested_resources_have_headroom(tmp_path):
     runs = [OracleRun({}, 100.0, 900 * 2**20, None, None, None), OracleRun({}, 130.0, 1000 * 2**20, None, None, None)]
     suggested = suggest_resources(capsule, runs)
     assert suggested["time_limit"] == 420 and suggested["memory"] == "1536m" and suggested["cpus"] == 1
+
+
+UID_QUESTION = "Report the user id the code ran as."
+
+
+@pytest.mark.docker
+def test_check_and_reproduce_run_the_code_as_the_capsules_agent_user(tmp_path):
+    """A check is the real run: the oracle's code runs as the capsule's agent_user, as a task's agent would."""
+    doc = good_capsule_doc("unprivileged")
+    doc["agent_user"] = "agent"
+    doc["reproduce"] = "python3 code/analysis.py && id -u > results/uid.txt"
+    doc["resources"] = {"cpus": 1, "memory": "1g", "time_limit": 300}
+    doc["questions"].append({"text": UID_QUESTION, "runs": [1000, 1000, 1000],  # uid 1000: the images' `agent`
+                             "extract": {"file": "results/uid.txt", "regex": "(\\d+)"}})
+    suite = tmp_path / "suite"
+    folder = write_capsule(suite / "capsules", "unprivileged", doc)
+    runner = CliRunner()
+    checked = runner.invoke(main, ["--suite", str(suite), "capsule", "check", "unprivileged", "--runs", "2", "--json"])
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.output)
+    (uid,) = [q for q in report["questions"] if q["question"] == UID_QUESTION]
+    assert (uid["observed"], uid["status"]) == ([1000, 1000], "stable")
+    assert report["healthy"] is True
+
+    reproduced = runner.invoke(main, ["--suite", str(suite), "capsule", "reproduce", "unprivileged"])
+    assert reproduced.exit_code == 0, reproduced.output
+    assert (folder / "results" / "uid.txt").read_text() == "1000\n"  # kept from the run, made as `agent`

@@ -7,6 +7,8 @@ not with the references mark it mismatched (a likely broken capsule or a drifted
 Each run's time and peak memory (read from the container's cgroup before it is removed) give
 suggested `[resources]` for capsule.toml. With `record`, the K answers become each question's
 reference `runs` in capsule.toml (the capsule may have none yet), provided every run answered.
+The oracle runs in the sandbox a run's task would get (running/sandboxing.py): as the capsule's
+agent_user, under its limits and the engine's watchdog.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import math
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -23,15 +26,16 @@ from corebench_runner.capsules import levels
 from corebench_runner.capsules.format import Capsule, Question
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.grading import official_rule
-from corebench_runner.records import Limits
+from corebench_runner.records import Limits, Outcome, Submission
 from corebench_runner.running.outputs import read_report, settle
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.running.sandboxing import authoring_gpu, open_for, sandbox_spec
+from corebench_runner.sandbox.labels import run_labels
+from corebench_runner.sandbox.providers import provider_for
+from corebench_runner.sandbox.watchdog import Watchdog
 
-CHECK_LABEL = "corebench.run"  # same label as runs, so `corebench clean` finds leftovers
-PEAK_MEMORY_FILES = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes",  # cgroup v1
-                     "/sys/fs/cgroup/memory.peak")  # cgroup v2 (kernel 5.19+)
 TIME_HEADROOM = 3.0  # suggested time limit: this many times the slowest run, at least a minute
 MEMORY_HEADROOM = 1.5  # suggested memory: this many times the highest peak, at least 256 MiB
 MIN_MEMORY = 256 * 2**20
@@ -160,14 +164,6 @@ def resources_toml(suggested: dict[str, Any]) -> str:
 
 # ----------------------------------------------------------------------------- running the oracle
 
-def _read_peak_memory(sandbox: Any) -> int | None:
-    for path in PEAK_MEMORY_FILES:
-        result = sandbox.exec(["cat", path], timeout=30)
-        if result.exit_code == 0 and result.stdout.strip().isdigit():
-            return int(result.stdout.strip())
-    return None
-
-
 def _read_gpu_memory(sandbox: Any) -> int | None:
     result = sandbox.exec("nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits", timeout=60)
     if result.exit_code != 0:
@@ -177,22 +173,32 @@ def _read_gpu_memory(sandbox: Any) -> int | None:
 
 def run_oracle_once(suite: Suite, capsule: Capsule, level: str, image: str, use_gpu: bool,
                     sandbox_kind: str = "docker") -> OracleRun:
-    from corebench_runner.sandbox.factory import open_sandbox
-
     oracle = load_plugin("scaffolds", "oracle", suite.root)
-    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                       pids_limit=capsule.resources.pids, gpu=use_gpu,
-                       labels={CHECK_LABEL: f"check-{capsule.id}-{secrets.token_hex(3)}"})
     limits = Limits(max_steps=1, wall_seconds=float(capsule.resources.time_limit))
+    # Labelled as a run of its own, so `corebench clean` finds what a killed check leaves.
+    spec = sandbox_spec(capsule, image, run_labels(f"check-{capsule.id}-{secrets.token_hex(3)}", level),
+                        gpu=use_gpu, wall_seconds=limits.wall_seconds)
+    peak = gpu = None
     with tempfile.TemporaryDirectory(prefix="corebench-check-") as tmp:
         workspace = levels.prepare(capsule, level, Path(tmp) / "workspace")
-        with open_sandbox(sandbox_kind, spec) as sandbox:
-            sandbox.copy_in(workspace.path, workspace.task.workspace_dir)
-            submission = oracle.run(workspace.task, sandbox, None, limits)
-            settle(submission, read_report(sandbox, workspace.task.report_path))  # as a run would
-            # Read before close(): the cgroup goes away with the container.
-            peak = _read_peak_memory(sandbox) if sandbox_kind == "docker" else None
-            gpu = _read_gpu_memory(sandbox) if use_gpu else None
+        deadline = Deadline.after(limits.wall_seconds)
+        started = time.monotonic()
+        sandbox, task = open_for(sandbox_kind, spec, workspace, deadline)
+        with sandbox, Watchdog(sandbox, spec.watchdog_seconds, deadline) as watchdog:
+            try:
+                submission = oracle.run(task, sandbox, None, limits)
+            except Exception:
+                if not watchdog.fired:
+                    raise
+                submission = Submission(answers=None, seconds=time.monotonic() - started)  # died with its sandbox
+            if not watchdog.fired:
+                settle(submission, read_report(sandbox, task.report_path))  # as a run would
+                # Read before close(): the cgroup goes away with the container.
+                peak = sandbox.peak_memory_bytes()
+                gpu = _read_gpu_memory(sandbox) if use_gpu else None
+    if watchdog.fired:
+        submission.outcome = Outcome.TIMEOUT
+        submission.error = f"stopped by the engine after {spec.watchdog_seconds:g}s (the reproduction overran)"
     outcome = getattr(submission.outcome, "value", submission.outcome)
     return OracleRun(answers=submission.answers, seconds=round(submission.seconds, 2), peak_memory_bytes=peak,
                      gpu_memory_mib=gpu, outcome=outcome, error=submission.error)
@@ -230,14 +236,13 @@ def check_capsule(suite: Suite, capsule_id: str, runs: int = 3, level: str | Non
         raise UserError(f"--level {level}: capsule {capsule.id} supports {', '.join(supported) or 'no level'}; "
                         "pick one of those")
     from corebench_runner import images
-    from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
-    use_gpu, skip = gpu_decision(capsule.gpu, host_has_gpu(), allow_no_gpu=True)
-    if skip:
-        raise UserError(f"{capsule.toml_path}: {skip}")
+    provider = provider_for(sandbox_kind)
+    provider.preflight()
+    use_gpu = authoring_gpu(capsule)
     if on_start:
         on_start(capsule, level)
-    image = images.environment_image(capsule, progress=progress) if sandbox_kind == "docker" else "local"
+    image = images.environment_image(capsule, progress=progress) if provider.uses_images else "none"
     results = []
     for number in range(1, runs + 1):
         result = run_oracle_once(suite, capsule, level, image, use_gpu, sandbox_kind)

@@ -4,7 +4,8 @@ This is the first step of authoring from code: build the environment image, run 
 container from a medium-level workspace (results/ emptied), and report every file the run
 created or changed, with the values in it and the `extract` rule that reads each one. Files the
 run wrote under results/ are copied into the capsule's results/ (what the easy level shows);
-other files it wrote are listed but not kept.
+other files it wrote are listed but not kept. The code runs in the sandbox a run's task would get
+(running/sandboxing.py): as the capsule's agent_user, under its limits and the engine's watchdog.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from typing import Callable
 from corebench_runner.capsules import levels
 from corebench_runner.capsules.format import Capsule
 from corebench_runner.capsules.output_numbers import FoundValue, found_values
+from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.records import ExecResult
+from corebench_runner.running.sandboxing import authoring_gpu, open_for, sandbox_spec
+from corebench_runner.sandbox.labels import run_labels
+from corebench_runner.sandbox.providers import provider_for
+from corebench_runner.sandbox.watchdog import Watchdog
 
-LABEL = "corebench.run"  # as runs and checks: `corebench clean` finds a leftover container
 START_MARK = "/tmp/.corebench-reproduce-started"
 MAX_READ_BYTES = 2_000_000  # values are looked for in files up to this size
 MAX_LISTED_FILES = 200  # a run that writes thousands of files (checkpoints, caches) lists the first ones
@@ -66,27 +71,39 @@ def _tail(text: str) -> str:
     return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
 
 
-def reproduce(capsule: Capsule, progress: Callable[[str], None] | None = None, keep: bool = True) -> Reproduction:
+def reproduce(capsule: Capsule, progress: Callable[[str], None] | None = None, keep: bool = True,
+              sandbox_kind: str = "docker") -> Reproduction:
     """Build the environment, run `reproduce` once, and return what it produced (kept into results/)."""
     from corebench_runner import images
-    from corebench_runner.sandbox.factory import open_sandbox
 
     command = _require_command(capsule)
-    image = images.environment_image(capsule, progress=progress)
-    spec = SandboxSpec(image=image, cpus=capsule.resources.cpus, memory=capsule.resources.memory,
-                       pids_limit=capsule.resources.pids, labels={LABEL: f"reproduce-{capsule.id}-{secrets.token_hex(3)}"})
+    provider = provider_for(sandbox_kind)
+    provider.preflight()
+    use_gpu = authoring_gpu(capsule)
+    image = images.environment_image(capsule, progress=progress) if provider.uses_images else "none"
+    time_limit = float(capsule.resources.time_limit)
+    # Labelled as a run of its own, so `corebench clean` finds what a killed reproduction leaves.
+    spec = sandbox_spec(capsule, image, run_labels(f"reproduce-{capsule.id}-{secrets.token_hex(3)}"), gpu=use_gpu,
+                        wall_seconds=time_limit)
     if progress:
         progress(f"running `{command}` in {image} (time limit {capsule.resources.time_limit} s)")
     with tempfile.TemporaryDirectory(prefix="corebench-reproduce-") as tmp:
         workspace = levels.prepare(capsule, "medium", Path(tmp) / "workspace")
-        root = workspace.task.workspace_dir
-        with open_sandbox("docker", spec) as sandbox:
-            sandbox.copy_in(workspace.path, root)
-            mark = START_MARK  # what is newer than this file, the run created or changed
-            sandbox.exec(["touch", mark])
-            result = sandbox.exec(command, timeout=float(capsule.resources.time_limit), workdir=root)
-            listing = sandbox.exec(["find", root, "-type", "f", "-newer", mark, "-printf", "%s %P\\n"])
-            files = _read_produced(sandbox, root, listing.stdout, Path(tmp) / "out")
+        deadline = Deadline.after(time_limit)
+        sandbox, task = open_for(sandbox_kind, spec, workspace, deadline)
+        root = task.workspace_dir
+        files: list[ProducedFile] = []
+        with sandbox, Watchdog(sandbox, spec.watchdog_seconds, deadline) as watchdog:
+            try:
+                sandbox.exec(["touch", START_MARK])  # what is newer than this file, the run created or changed
+                result = sandbox.exec(command, timeout=time_limit, workdir=root)
+                listing = sandbox.exec(["find", root, "-type", "f", "-newer", START_MARK, "-printf", "%s %P\\n"])
+                files = _read_produced(sandbox, root, listing.stdout, Path(tmp) / "out")
+            except Exception:
+                if not watchdog.fired:
+                    raise
+                result = ExecResult(exit_code=-1, stdout="", stderr=f"[corebench: stopped by the engine after "
+                                    f"{spec.watchdog_seconds:g}s]\n", timed_out=True, seconds=spec.watchdog_seconds)
         kept = _keep_results(capsule, Path(tmp) / "out", files) if keep else files
     return Reproduction(command, image, result.exit_code, result.timed_out, round(result.seconds, 1),
                         _tail((result.stdout or "") + (result.stderr or "")), kept)
