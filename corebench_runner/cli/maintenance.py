@@ -104,17 +104,25 @@ def doctor() -> None:
 @click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
 @click.option("--include-live", is_flag=True,
               help="Also remove containers whose owning corebench process is still running on this host.")
-def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
+@click.option("--include-other-hosts", is_flag=True,
+              help="Also remove containers started from other hosts that share this Docker engine (a remote "
+                   "DOCKER_HOST, a mounted socket). Whether their runs still go on cannot be checked from here: "
+                   "use it only when none does.")
+def clean(run_id: str | None, dry_run: bool, include_live: bool, include_other_hosts: bool) -> None:
     """Remove containers, task scratch folders and build scratch left behind by killed runs.
 
     Containers (found by their labels) whose owning process still runs on this host are kept unless
-    --include-live; task folders (/tmp/corebench-task-PID-*) of a process still running always are.
+    --include-live, and containers started from other hosts are kept unless --include-other-hosts;
+    task folders (/tmp/corebench-task-PID-*) of a process still running always are.
     """
     from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
 
     names: list[str] = []
+    elsewhere: list[str] = []
     for kind in SANDBOX_KINDS:
-        names += provider_for(kind).cleanup(run_id, include_live, dry_run=dry_run).removed
+        found = provider_for(kind).cleanup(run_id, include_live, include_other_hosts, dry_run=dry_run)
+        names += found.removed
+        elsewhere += found.other_hosts
     for name in names:
         click.echo(f"{'would remove' if dry_run else 'removed'} container {name}")
     scratch = sorted((Path(load_settings().build_dir) / "base" / "bootstrap").glob("corebench-rootfs-*"))
@@ -123,6 +131,10 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool) -> None:
         click.echo(f"{'would remove' if dry_run else 'removed'} scratch folder {folder}")
         if not dry_run:
             shutil.rmtree(folder, ignore_errors=True)
+    if elsewhere:
+        shown = ", ".join(elsewhere[:5]) + (f" and {len(elsewhere) - 5} more" if len(elsewhere) > 5 else "")
+        click.echo(f"kept {len(elsewhere)} container(s) started from other hosts, whose runs may still go on: "
+                   f"{shown}; --include-other-hosts removes them")
     if not names and not scratch:
         click.echo("nothing to clean")
     else:

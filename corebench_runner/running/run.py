@@ -286,7 +286,9 @@ def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress:
     folders = [name for names in executor.on_every_node(remove_dead_task_folders) for name in names]
     if folders:
         progress.note(f"removed {len(folders)} scratch folder(s) left by killed runs")
-    removed = [name for names in executor.on_every_node(providers.cleanup, options.sandbox, run_id) for name in names]
+    # Other hosts' sandboxes of this run go too: holding the run's lease, this process is its only driver.
+    removed = [name for names in executor.on_every_node(providers.cleanup, options.sandbox, run_id, False, True)
+               for name in names]
     if removed:
         progress.note(f"removed {len(removed)} container(s) left by the interrupted run")
 
@@ -323,9 +325,9 @@ def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
     provider = providers.provider_for(options.sandbox)
     try:
         # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
-        provider.cleanup(run_id, include_live=True)
+        provider.cleanup(run_id, include_live=True, include_other_hosts=True)
         time.sleep(CANCEL_SETTLE_SECONDS)  # a sandbox being created as we cancelled: it exists now
-        provider.cleanup(run_id, include_live=True)
+        provider.cleanup(run_id, include_live=True, include_other_hosts=True)
     except Exception:  # the engine itself may be what failed; `corebench clean` remains
         pass
 

@@ -166,7 +166,7 @@ def execute_task(job: TaskJob) -> Attempt:
 def _remove_earlier_attempt(provider: Any, job: TaskJob) -> None:
     """What a failed attempt of this task left (its close() may have met an engine that was down)."""
     try:
-        provider.cleanup(job.run_id, include_live=True, task=str(job.task_id))
+        provider.cleanup(job.run_id, include_live=True, include_other_hosts=True, task=str(job.task_id))
     except Exception:  # best effort: `corebench clean` and --resume remove what is left
         pass
 

@@ -43,9 +43,11 @@ class SandboxSpec:
 
 @dataclass
 class Leftovers:
-    """What a provider's cleanup removed (or, in a dry run, would remove)."""
+    """What a provider's cleanup removed (or, in a dry run, would remove), and what it left alone."""
 
     removed: list[str] = field(default_factory=list)
+    # Started from other hosts: whether their owners still run cannot be checked from here.
+    other_hosts: list[str] = field(default_factory=list)
 
 
 @runtime_checkable

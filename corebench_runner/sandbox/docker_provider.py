@@ -45,9 +45,9 @@ class DockerProvider(SandboxProvider):
             return "the Docker engine stopped answering"
         return f"the Docker engine did not answer for {wait:g}s (${ENGINE_WAIT_ENV})"
 
-    def cleanup(self, run_id: str | None = None, include_live: bool = False, task: str | None = None,
-                dry_run: bool = False) -> Leftovers:
-        return remove_leftovers(run_id, include_live, task, dry_run)
+    def cleanup(self, run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
+                task: str | None = None, dry_run: bool = False) -> Leftovers:
+        return remove_leftovers(run_id, include_live, include_other_hosts, task, dry_run)
 
 
 PROVIDER = DockerProvider()

@@ -2,7 +2,9 @@
 
 Every sandbox carries the run (and task) it belongs to, so that a run's leftovers can be found,
 plus the host and pid of the process that started it, so that `corebench clean` can tell a killed
-run's leftovers from a live run's sandboxes.
+run's leftovers from a live run's sandboxes. Only this host's processes can be checked: a sandbox
+started from another host (one engine shared through a remote DOCKER_HOST or a mounted socket) may
+belong to a process that still runs there, so it is nobody's to remove unless the user says so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ OWNER_PID_LABEL = "corebench.owner_pid"
 
 # What owner_state says about a sandbox's owner.
 LIVE = "live"  # its process runs on this host
-GONE = "gone"  # its process is gone: a leftover
+GONE = "gone"  # its process was on this host and is gone: a leftover
+ELSEWHERE = "elsewhere"  # started from another host (or by a version that did not say): cannot be checked
 
 
 def run_labels(run_id: str, task: str | int | None = None) -> dict[str, str]:
@@ -35,10 +38,10 @@ def owner_labels() -> dict[str, str]:
 
 
 def owner_state(labels: dict[str, str] | None) -> str:
-    """LIVE or GONE, from a sandbox's owner labels."""
+    """LIVE, GONE or ELSEWHERE, from a sandbox's owner labels."""
     labels = labels or {}
     if labels.get(OWNER_HOST_LABEL) != socket.gethostname():
-        return GONE  # another host's (or an old) sandbox: its owner cannot be checked from here
+        return ELSEWHERE
     try:
         os.kill(int(labels.get(OWNER_PID_LABEL, "")), 0)
         return LIVE

@@ -1,8 +1,10 @@
 """Containers a killed run left behind: found by their labels, removed when their owner is gone.
 
 A container's owner labels (labels.py) say which process on which host started it. One whose
-process is gone is a leftover; one of a live process here is kept unless the caller includes live
-ones (a run being stopped, `clean --include-live`).
+process is gone from this host is a leftover; one of a live process here is kept unless the
+caller includes live ones (a run being stopped, `clean --include-live`). One started from another
+host sharing this engine is kept unless the caller includes other hosts: that process cannot be
+checked from here, and removing its containers would kill another host's live run.
 """
 
 from __future__ import annotations
@@ -26,12 +28,23 @@ def managed_containers(run_id: str | None = None, task: str | None = None) -> li
     return docker_client().containers.list(all=True, filters={"label": wanted}, ignore_removed=True)
 
 
-def remove_leftovers(run_id: str | None = None, include_live: bool = False, task: str | None = None,
-                     dry_run: bool = False) -> Leftovers:
-    """Remove leftover corebench containers (none in a dry run); says what went."""
-    remove = [c for c in managed_containers(run_id, task)
-              if include_live or labels.owner_state(c.labels) != labels.LIVE]
-    found = Leftovers()
+def sort_out(containers: list, include_live: bool = False, include_other_hosts: bool = False) -> tuple[list, list]:
+    """(to remove, other hosts' containers left alone)."""
+    remove, elsewhere = [], []
+    for container in containers:
+        state = labels.owner_state(container.labels)
+        if state == labels.ELSEWHERE and not include_other_hosts:
+            elsewhere.append(container)
+        elif state != labels.LIVE or include_live:
+            remove.append(container)
+    return remove, elsewhere
+
+
+def remove_leftovers(run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
+                     task: str | None = None, dry_run: bool = False) -> Leftovers:
+    """Remove leftover corebench containers (none in a dry run); says what went and what stayed."""
+    remove, elsewhere = sort_out(managed_containers(run_id, task), include_live, include_other_hosts)
+    found = Leftovers(other_hosts=[_with_host(c) for c in elsewhere])
     if dry_run:
         found.removed = [c.name for c in remove]
         return found
@@ -46,3 +59,8 @@ def remove_leftovers(run_id: str | None = None, include_live: bool = False, task
                 raise
     firewall.prune()  # the relay rules of containers that are gone
     return found
+
+
+def _with_host(container) -> str:
+    host = (container.labels or {}).get(labels.OWNER_HOST_LABEL) or "an unknown host"
+    return f"{container.name} (from {host})"

@@ -82,11 +82,12 @@ class SandboxProvider:
         for it to come back); else one line saying what does not answer."""
         return None
 
-    def cleanup(self, run_id: str | None = None, include_live: bool = False, task: str | None = None,
-                dry_run: bool = False) -> Leftovers:
+    def cleanup(self, run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
+                task: str | None = None, dry_run: bool = False) -> Leftovers:
         """Remove the sandboxes (of one run, or one task of it; or all) whose owning process is gone.
 
-        include_live: also those of processes still running on this host."""
+        include_live: also those of processes still running on this host. include_other_hosts: also
+        those started from other hosts sharing this engine, whose owners cannot be checked from here."""
         return Leftovers()
 
 
@@ -126,6 +127,7 @@ def provider_for(kind: str) -> SandboxProvider:
         return _loaded[kind]
 
 
-def cleanup(kind: str, run_id: str | None = None, include_live: bool = False) -> list[str]:
+def cleanup(kind: str, run_id: str | None = None, include_live: bool = False,
+            include_other_hosts: bool = False) -> list[str]:
     """provider_for(kind).cleanup(...)'s removed names: a plain function, to run on every node of a cluster."""
-    return provider_for(kind).cleanup(run_id, include_live).removed
+    return provider_for(kind).cleanup(run_id, include_live, include_other_hosts).removed
