@@ -6,7 +6,8 @@ A provider is a kind's lifecycle, in the way inspect_ai's sandbox environments h
 - `open(spec, workspace)`: a sandbox with the workspace's contents in its workdir, to be closed by
   the caller. A kind whose start is slow starts in the background (background.py), so the start
   overlaps the scaffold's first model call; its workdir is the spec's, known at once.
-- `cleanup(run_id, include_live)`: remove the sandboxes a killed run left behind.
+- `cleanup(run_id, include_live)`: remove the sandboxes a killed run left behind (those started
+  from other hosts only when asked: their owners cannot be checked from here).
 - `outage(...)`: whether the engine behind the kind answers, waiting for it a while when not.
 - `prepare()`: begin, in the background, what every sandbox of the kind needs (Docker: the task
   network), while a new run checks its model rather than on its first task's way.
