@@ -26,3 +26,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "docker" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium per test module (support_browser's launcher), for the report's browser tests."""
+    from support_browser import chromium_context
+
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context

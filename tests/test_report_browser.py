@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from support_browser import PageWatch, browser_marks, chromium_context
+from support_browser import PageWatch, browser_marks
 from support_report import HOSTILE_SCRIPT, HOSTILE_TEXT, render_site, report_site
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -24,12 +24,6 @@ def site(tmp_path_factory):
     built, out = report_site(tmp_path_factory.mktemp("browser"))
     yield built, out
     built.store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from corebench_runner.report.data import slug
 from corebench_runner.report.site import build_site
 from corebench_runner.store.results import run_summary
-from support_browser import PageWatch, browser_marks, chromium_context
+from support_browser import PageWatch, browser_marks
 from support_fleet import BUNDLED, SINGLE_RUN_MODEL, UNPRICED_MODEL, V11, build_fleet_store
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -28,12 +28,6 @@ def fleet(tmp_path_factory):
     build_site(fleet.store, root / "site")
     yield fleet, root / "site"
     fleet.store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from corebench_runner.agents.normalise import normalise
 from corebench_runner.report.site import build_site
 from corebench_runner.store.database import open_store
-from support_browser import PageWatch, browser_marks, chromium_context
+from support_browser import PageWatch, browser_marks
 from support_store import QA, SampleTask, add_run
 from test_agent_transcripts import CLAUDE, CODEX, OPENCODE  # each agent's stream, in the shape its binary prints
 
@@ -56,12 +56,6 @@ def sites(tmp_path_factory):
                                                  (built["big"][0],))[0]["transcript_path"]
         assert path.stat().st_size > 10_000_000
     return root / "site", built
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
 
 
 @pytest.fixture
