@@ -5,7 +5,6 @@ The key stays on the host: the relay holds it; the container only gets the relay
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from corebench_runner.agents.relay import CostFunction, MeteringRelay
@@ -17,24 +16,15 @@ from corebench_runner.records import Limits, Usage
 from corebench_runner.settings import load_settings
 
 # api -> (key variable, base URL variable, public API)
-UPSTREAMS = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-             "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")}
-
-
 def upstream_of(model: RemoteModel, api: str) -> tuple[str, str, str]:
-    """(base URL, API key, model id) the relay forwards to; the key stays on the host."""
-    key_env, url_env, public = UPSTREAMS[api]
-    protocol = model.protocol
-    if not protocol.startswith(api):  # e.g. codex given an anthropic: model
+    """(base URL, API key, model id) the relay forwards to; the key stays on the host. The client
+    already resolved both from its flags, the provider's environment variables and the public API,
+    and refused to be made without a key."""
+    if not model.protocol.startswith(api):  # e.g. codex given an anthropic: model
         raise UserError(f"this agent speaks the {'OpenAI' if api == 'openai' else 'Anthropic'} API, but --model "
-                        f"{model.name} is {protocol}; pass --model {api}:MODEL (or a scripted session whose "
+                        f"{model.name} is {model.protocol}; pass --model {api}:MODEL (or a scripted session whose "
                         f"protocol is {'openai-responses or openai-chat' if api == 'openai' else 'anthropic-messages'})")
-    base_url = model.base_url or os.environ.get(url_env) or public
-    api_key = model.api_key or os.environ.get(key_env, "")
-    if not api_key:
-        raise UserError(f"${key_env} is not set; the agent's relay needs a key to add (or use --model scripted:FILE)")
-    model_id = model.model
-    return str(base_url).rstrip("/"), api_key, model_id
+    return model.base_url.rstrip("/"), model.api_key, model.model
 
 
 def price_lookup() -> CostFunction:
