@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from corebench_runner.capsules.output_numbers import found_values
 from corebench_runner.cli import main
+from corebench_runner.sandbox.engine import docker_client
 from support_capsules import good_capsule_doc, write_capsule
 
 
@@ -165,7 +166,7 @@ def test_reproduce_and_record_before_any_question_exists(tmp_path: Path):
 
 
 @pytest.mark.docker
-def test_an_image_build_shows_its_steps_and_names_its_log(tmp_path: Path):
+def test_an_image_build_shows_its_steps_and_names_its_log(tmp_path: Path, request: pytest.FixtureRequest):
     suite = tmp_path / "suite"
     folder = write_capsule(suite / "capsules", "slowbuild")
     token = secrets.token_hex(4)  # new content: a real build, not the cache
@@ -174,6 +175,9 @@ def test_an_image_build_shows_its_steps_and_names_its_log(tmp_path: Path):
     result = CliRunner().invoke(main, ["--suite", str(suite), "images", "build", "slowbuild"])
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
+    built = lines[-1].split()[1]
+    if built.startswith("corebench/env-slowbuild:"):  # each run builds a new image: not one left per run
+        request.addfinalizer(lambda: docker_client().images.remove(built, force=True))
     assert lines[0].startswith("building the environment of capsule slowbuild") and "(log: " in lines[0]
     log = Path(lines[0].split("(log: ")[1].rstrip(")"))
     assert f"finished {token}" in log.read_text()

@@ -86,18 +86,20 @@ def test_a_task_is_recorded_before_its_container_and_model_go_and_both_still_go(
 
 
 @pytest.mark.docker
-def test_a_run_with_an_anthropic_model_loads_no_ray_openai_or_scipy(tmp_path: Path):
+def test_a_run_with_an_anthropic_model_loads_no_ray_openai_or_scipy_and_leaves_the_collector_on(tmp_path: Path):
     # scipy: the capsule's numeric questions have 3 reference runs, whose t quantile the rule has in its table.
     suite = make_suite(tmp_path / "suite", [CAPSULE])
     session = write_session(tmp_path / "session.json")
     args = ["--suite", str(suite), "run", "--model", f"scripted:{session}", "--scaffold", "core-agent",
             "--capsules", CAPSULE, "--level", "hard", "--quiet", "--store", str(tmp_path / "results.sqlite")]
-    probe = ("import json, sys\nfrom corebench_runner.cli import main\n"
+    # The SDK loads with the garbage collector paused (gc_paused.py); it must be back on for the run.
+    probe = ("import gc, json, sys\nfrom corebench_runner.cli import main\n"
              f"try:\n    main({args!r}, standalone_mode=False)\n"
-             "finally:\n    print(json.dumps(sorted(m for m in ('ray', 'openai', 'scipy') if m in sys.modules)))\n")
+             "finally:\n    print(json.dumps([sorted(m for m in ('ray', 'openai', 'scipy') if m in sys.modules), "
+             "gc.isenabled(), 'anthropic' in sys.modules]))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], True, True]
     conn = sqlite3.connect(tmp_path / "results.sqlite")
     assert conn.execute("SELECT outcome FROM tasks").fetchall() == [("correct",)]  # it did run and grade
     conn.close()

@@ -17,6 +17,7 @@ import click
 
 from corebench_runner import __version__
 from corebench_runner.errors import UserError
+from corebench_runner.gc_paused import gc_paused
 from corebench_runner.store.database import default_store_path, last_opened
 from corebench_runner.store.health import store_failure
 
@@ -102,7 +103,8 @@ def _load_modules(names: list[str]) -> None:
         if name in CorebenchGroup._loaded:
             continue
         CorebenchGroup._loaded.add(name)
-        module = importlib.import_module(f"corebench_runner.cli.{name}")
+        with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
+            module = importlib.import_module(f"corebench_runner.cli.{name}")
         for command in module.commands:
             main.add_command(command)
 

@@ -13,14 +13,17 @@ import copy
 import os
 from typing import Any
 
-import anthropic
-
 from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
+from corebench_runner.gc_paused import gc_paused
 from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.pricing import CostMeter
+from corebench_runner.models.tls import shared_tls_context
 from corebench_runner.records import Usage
+
+with gc_paused():  # 1.3-2 s of CPU, most of a one-task run: see gc_paused.py
+    import anthropic
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 EPHEMERAL = {"type": "ephemeral"}
@@ -67,7 +70,8 @@ class AnthropicClient:
         self.deadline = Deadline()  # none until a task binds its own
         # base_url None lets the SDK use $ANTHROPIC_BASE_URL, else the public API. The hooks keep
         # every request, retries included, inside the task's deadline.
-        http_client = anthropic.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline))
+        http_client = anthropic.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline),
+                                                   verify=shared_tls_context())
         self._sdk = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries,
                                         timeout=timeout, http_client=http_client)
         self._meter = CostMeter(model)

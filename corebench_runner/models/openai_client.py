@@ -13,15 +13,18 @@ import json
 import os
 from typing import Any
 
-import openai
-
 from corebench_runner.deadline import Deadline, bounded, http_hooks
 from corebench_runner.errors import UserError
+from corebench_runner.gc_paused import gc_paused
 from corebench_runner.models import openai_responses as responses
 from corebench_runner.models.base import ModelResponse
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.pricing import CostMeter
+from corebench_runner.models.tls import shared_tls_context
 from corebench_runner.records import Usage
+
+with gc_paused():  # the SDK's many classes: see gc_paused.py
+    import openai
 
 KEY_ENV = "OPENAI_API_KEY"
 LOCAL_SERVER_KEY = "not-needed"  # local servers (vLLM, ...) usually accept any key
@@ -94,8 +97,9 @@ class OpenAIClient:
         if self.api not in APIS:
             raise ValueError(f"api must be one of {APIS}, not {self.api!r}")
         self.deadline = Deadline()  # none until a task binds its own (anthropic_client.py does the same)
+        http_client = openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline), verify=shared_tls_context())
         self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
-                                  http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline)))
+                                  http_client=http_client)
         self._meter = CostMeter(model)
 
     @property
