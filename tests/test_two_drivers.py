@@ -83,7 +83,7 @@ def _wait_for(check, what: str, deadline: float = 60):
     pytest.fail(f"timed out waiting for {what}")
 
 
-def test_a_driver_that_lost_the_task_leaves_the_recorded_attempts_files_alone(tmp_path: Path):
+def test_a_driver_that_lost_the_task_leaves_the_recorded_attempts_files_alone_and_says_so(tmp_path: Path):
     suite = make_suite(tmp_path / "suite", ["slow-a"])
     (suite / "scaffolds" / "tagged.py").write_text(SCAFFOLD % {"right": RIGHT})
     store = tmp_path / "results.sqlite"
@@ -106,7 +106,10 @@ def test_a_driver_that_lost_the_task_leaves_the_recorded_attempts_files_alone(tm
         assert _read(store, "SELECT status, attempts FROM tasks") == [("done", 2)]
     finally:
         first.send_signal(signal.SIGCONT)
-    first.communicate(timeout=60)  # its attempt finishes now, after the task was recorded
+    _, said = first.communicate(timeout=60)  # its attempt finishes now, after the task was recorded
+    # It says so and fails, rather than exit 0 as if its attempt had counted.
+    assert first.returncode == 2 and f"run {run_id} was taken over by another process" in said
+    assert "its attempt at task 1 (slow-a) was dropped" in said and "Traceback" not in said
 
     assert count_rows(store, run_id) == {"tasks": 1, "done": 1, "answers": 3, "duplicate_answers": 0}
     ((transcript_path, produced),) = _read(store, "SELECT transcript_path, artifacts_dir FROM tasks")

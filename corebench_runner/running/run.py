@@ -234,9 +234,10 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     status = "interrupted"
     try:
         queue = list(jobs)
+        dropped: list[str] = []  # attempts another process recorded first: this run was taken over
         while queue or executor.in_flight():
-            if run_lease.lost.is_set():
-                raise UserError(f"run {run_id} was taken over by another process; this one stopped recording")
+            if run_lease.lost.is_set() or dropped:
+                raise RunTakenOver(_taken_over(run_id, dropped))
             while queue and executor.in_flight() < executor.slots:
                 if options.max_cost is not None and spent >= options.max_cost:
                     _stop_for_budget(store, queue, options.max_cost, progress)
@@ -269,7 +270,16 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 # An unknown cost is never counted as $0: under a run cap, nothing more starts.
                 spent += record.usage.cost_usd if record.usage.cost_usd is not None else \
                     (float("inf") if options.max_cost is not None else 0.0)
+            else:
+                dropped.append(f"{job.task_id} ({job.capsule_id})")
+        if run_lease.lost.is_set() or dropped:  # also when it was the last task: never a silent exit 0
+            raise RunTakenOver(_taken_over(run_id, dropped))
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
+    except RunTakenOver:
+        # The run's containers are the new owner's now, as are its tasks: start nothing more, and
+        # remove nothing (tasks of ours still running end by themselves; their attempts are dropped).
+        cancel_run(run_id)
+        raise
     except BaseException:
         status = "interrupted"
         _stop_running_tasks(run_id, options)
@@ -279,6 +289,17 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         progress.close()
         run_lease.release(status)
     return run_summary(store, run_id)
+
+
+class RunTakenOver(UserError):
+    """Another process resumed this run (its lease went stale): this one must stop recording it."""
+
+
+def _taken_over(run_id: str, dropped: list[str]) -> str:
+    kept = (f"; its attempt at task {', '.join(dropped)} was dropped, since the other process recorded that task"
+            if dropped else "")
+    return (f"run {run_id} was taken over by another process (`corebench run --resume`), which records it now; "
+            f"this one stopped{kept}. See the run with `corebench show {run_id}`")
 
 
 def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress: Progress) -> None:
