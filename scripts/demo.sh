@@ -9,7 +9,7 @@ CB=.venv/bin/corebench
 STORE=${COREBENCH_STORE:-$PWD/.corebench/results.sqlite}
 LEVEL=${LEVEL:-hard}
 if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
-  MODEL=${MODEL:-anthropic:claude-opus-5}
+  MODEL=${MODEL:-anthropic:claude-opus-5-5}
   "$CB" run --model "$MODEL" --scaffold core-agent --level "$LEVEL" --all --store "$STORE" --max-cost "${MAX_COST:-20}"
 else
   echo "ANTHROPIC_API_KEY is not set: running the oracle scaffold (no model)"

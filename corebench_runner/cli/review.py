@@ -86,7 +86,7 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
 @click.group("review", invoke_without_command=True)
 @store_option
 @click.option("--run", "run_id", help="Only answers of this run (a unique prefix of the id is enough).")
-@click.option("--model", help="Only answers of runs of this model, e.g. anthropic:claude-opus-5.")
+@click.option("--model", help="Only answers of runs of this model, e.g. anthropic:claude-opus-5-5.")
 @click.option("--capsule", "capsule_id", help="Only answers to this capsule's questions.")
 @click.option("--answer", "answer_ids", type=int, multiple=True,
               help="Review this answer whatever its status (reopens a graded answer); repeatable.")

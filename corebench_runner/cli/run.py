@@ -35,7 +35,7 @@ from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
-AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-5", "ANTHROPIC_API_KEY"
+AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-5-5", "ANTHROPIC_API_KEY"
 # Options that define a run; --resume takes them from the stored run instead.
 RUN_DEFINING = ("model", "scaffold", "level", "capsules", "all_capsules", "repeats", "grader", "timeout",
                 "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url")
@@ -60,7 +60,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 
 
 @click.command("run")
-@click.option("--model", help="Model as provider:name, e.g. anthropic:claude-opus-5; 'none' for scaffolds "
+@click.option("--model", help="Model as provider:name, e.g. anthropic:claude-opus-5-5; 'none' for scaffolds "
                               "that need no model. Default: none, or the Anthropic default when an API key is set.")
 @click.option("--scaffold", help="Agent scaffold to test (scaffolds/NAME.py). Default: core-agent when "
                                  "$ANTHROPIC_API_KEY is set, else oracle.")

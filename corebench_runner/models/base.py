@@ -26,7 +26,7 @@ class ModelResponse:
 @runtime_checkable
 class ModelClient(Protocol):
     name: str
-    """The --model spec it was made from, e.g. "anthropic:claude-opus-5" or "scripted:FILE"."""
+    """The --model spec it was made from, e.g. "anthropic:claude-opus-5-5" or "scripted:FILE"."""
 
     model: str
     """The model's id as its API knows it (what prices are looked up by)."""

@@ -55,7 +55,7 @@ def make_model(spec: str, base_url: str | None = None, capsule_id: str | None = 
     provider, _, rest = spec.partition(":")
     if provider not in PROVIDERS or not rest.strip():
         raise UserError(f"--model {spec!r}: expected PROVIDER:NAME with PROVIDER one of "
-                        f"{', '.join(PROVIDERS)}, e.g. anthropic:claude-opus-5 or scripted:session.json")
+                        f"{', '.join(PROVIDERS)}, e.g. anthropic:claude-opus-5-5 or scripted:session.json")
     rest = rest.strip()
     if provider == "anthropic":
         return AnthropicClient(rest, base_url=base_url)

@@ -117,7 +117,7 @@ def check_model(options: RunOptions, scaffold: Scaffold) -> None:
         return
     if options.model == NO_MODEL:
         raise UserError(f"--model: scaffold {options.scaffold} needs a model; pass e.g. "
-                        "--model anthropic:claude-opus-5 (or use --scaffold oracle)")
+                        "--model anthropic:claude-opus-5-5 (or use --scaffold oracle)")
     # An agent CLI speaks one provider's API: say so before asking for that provider's key.
     api = scaffold.model_api
     provider = options.model.partition(":")[0]
