@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Outcome, Usage
 from corebench_runner.running.task import TaskJob, execute_task
 from corebench_runner.store.database import open_store
+from support_capsules import write_capsule
 from support_run import RIGHT, containers_of, count_rows, make_suite, show_json
 
 OUTCOME_SUITE = ["good-a", "rounded-a", "wrong-a", "silent-a", "garbled-a", "listy-a", "flaky-a", "broken-a"]
@@ -302,3 +304,66 @@ def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
     assert "point DOCKER_HOST at a running engine, or unset it" in result.output
     listed = CliRunner().invoke(main, ["runs", "--json", "--store", str(store)])
     assert json.loads(listed.output) == []
+
+
+@pytest.mark.docker
+def test_a_run_shows_the_environment_build_it_waits_for(tmp_path: Path, monkeypatch, request):
+    """Level medium needs the capsule's own image; building it must not look like a hung run."""
+    from corebench_runner.capsules.suite import Suite
+    from corebench_runner.images import environment_tag
+    from corebench_runner.sandbox.engine import docker_client
+
+    monkeypatch.setenv("COREBENCH_BUILD_DIR", str(tmp_path / "builds"))
+    suite = tmp_path / "suite"
+    folder = write_capsule(suite / "capsules", "runbuild")
+    token = secrets.token_hex(4)  # new content: a real build, not the cache
+    (folder / "environment" / "Dockerfile").write_text(
+        f"FROM corebench/python:bookworm\nRUN echo started {token} && sleep 2 && echo finished {token}\n")
+    tag = environment_tag(Suite(suite).load("runbuild"))
+    request.addfinalizer(lambda: docker_client().images.remove(tag, force=True))
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    args = ["--suite", str(suite), "run", "--scaffold", "oracle", "--model", "none", "--level", "medium",
+            "--capsules", "runbuild", "--store", str(store)]
+
+    # Two repeats start together: one builds, the other waits for that image.
+    result = runner.invoke(main, [*args, "--repeats", "2", "--concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("building the environment of capsule runbuild")]
+    assert len(starts) == 1, result.stderr
+    log = Path(lines[starts[0]].split("(log: ")[1].rstrip(")"))
+    assert f"finished {token}" in log.read_text()
+    assert any(line.startswith("  runbuild: Step 2/") and token in line for line in lines), result.stderr
+    (built,) = [n for n, line in enumerate(lines) if line.startswith(f"built {tag} in ")]
+    first_done = next(n for n, line in enumerate(lines) if line.startswith("[1/2] runbuild"))
+    assert starts[0] < built < first_done  # the build shows while the run waits, not after
+    assert len(lines) < 20  # steps, not the build's whole output
+    shown = show_json(runner, store, "")
+    assert shown["run"]["status"] == "finished"
+    assert [t["outcome"] for t in shown["tasks"]] == ["correct", "correct"]
+
+    # --quiet: the same build again, and not a line of it.
+    docker_client().images.remove(tag, force=True)
+    result = runner.invoke(main, [*args, "--quiet"])
+    assert result.exit_code == 0 and result.output == "", result.output
+    assert docker_client().images.get(tag)
+
+
+@pytest.mark.docker
+def test_a_run_names_the_log_of_an_environment_build_that_failed(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("COREBENCH_BUILD_DIR", str(tmp_path / "builds"))
+    suite = tmp_path / "suite"
+    folder = write_capsule(suite / "capsules", "badbuild")
+    token = secrets.token_hex(4)
+    (folder / "environment" / "Dockerfile").write_text(f"FROM corebench/python:bookworm\nRUN echo {token} && false\n")
+    runner = CliRunner()
+    store = tmp_path / "results.sqlite"
+    result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "oracle", "--model", "none",
+                                  "--level", "medium", "--capsules", "badbuild", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    (failed,) = [line for line in result.stderr.splitlines()
+                 if line.startswith("building the environment of capsule badbuild") and " failed: " in line]
+    log = Path(failed.rsplit("; check ", 1)[1])
+    assert token in log.read_text()
+    assert show_json(runner, store, "")["tasks"][0]["outcome"] == "infra_error"

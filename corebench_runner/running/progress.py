@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TextIO
 
 from tqdm import tqdm
@@ -31,6 +32,7 @@ class Progress:
         self.done = already_done
         self.running: list[str] = []
         self._stream = stream or sys.stderr
+        self._lock = threading.Lock()  # note() also comes from worker threads (an image build's steps)
         live = not quiet and _is_terminal(self._stream)
         self._log_lines = not quiet and not live
         self._bar = tqdm(total=total, initial=already_done, unit="task", desc="tasks", file=self._stream,
@@ -59,18 +61,20 @@ class Progress:
             cost = "?" if cost_usd is None else f"${cost_usd:.2f}"
             accuracy = f"{self.correct / self.scored:.0%}" if self.scored else "-"
             total = "?" if self.cost_usd is None else f"${self.cost_usd:.2f}"
-            print(f"[{self.done}/{self.total}] {capsule_id or '?'}  {outcome}  {took}  {cost}   "
-                  f"(acc {accuracy}, cost {total} so far)", file=self._stream, flush=True)
+            with self._lock:
+                print(f"[{self.done}/{self.total}] {capsule_id or '?'}  {outcome}  {took}  {cost}   "
+                      f"(acc {accuracy}, cost {total} so far)", file=self._stream, flush=True)
         if self._bar is not None:
             self._bar.update(1)
         self._refresh()
 
     def note(self, text: str) -> None:
-        """A line above the bar, or in the log (nothing when quiet)."""
+        """A line above the bar, or in the log (nothing when quiet); safe to call from any thread."""
         if self._bar is not None:
-            self._bar.write(text, file=self._bar.fp)
+            self._bar.write(text, file=self._bar.fp)  # tqdm's own lock keeps it apart from redraws
         elif self._log_lines:
-            print(text, file=self._stream, flush=True)
+            with self._lock:
+                print(text, file=self._stream, flush=True)
 
     def _refresh(self) -> None:
         if self._bar is None:

@@ -36,7 +36,7 @@ from corebench_runner.running.folders import remove_dead_task_folders
 from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
 from corebench_runner.running.recording import build_record, write_artifacts
-from corebench_runner.running.task import TaskJob, cancel_run, execute_task
+from corebench_runner.running.task import TaskJob, cancel_run, execute_task, report_builds_to
 from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
 from corebench_runner.store.database import (
@@ -232,6 +232,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     owner = run_lease.owner
     spent = before.cost_usd or 0.0
     status = "interrupted"
+    # A capsule's environment image is built by its first task (minutes, maybe): its steps show above the bar.
+    report_builds_to(run_id, progress.note)
     try:
         queue = list(jobs)
         dropped: list[str] = []  # attempts another process recorded first: this run was taken over
@@ -285,6 +287,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         _stop_running_tasks(run_id, options)
         raise
     finally:
+        report_builds_to(run_id, None)
         executor.close()
         progress.close()
         run_lease.release(status)

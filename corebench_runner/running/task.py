@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,19 @@ _cancelled = threading.Event()  # set with the first cancel, to cut short a retr
 def cancel_run(run_id: str) -> None:
     _cancelled_runs.add(run_id)
     _cancelled.set()
+
+
+# Where a run's environment builds report their steps: the driver's Progress.note, registered by the
+# driver in its own process. A worker elsewhere (a Ray node) finds none and builds quietly, as before.
+_build_notes: dict[str, Callable[[str], None]] = {}
+
+
+def report_builds_to(run_id: str, note: Callable[[str], None] | None) -> None:
+    """Send the build lines of this run's tasks to `note` (None: stop sending them)."""
+    if note is None:
+        _build_notes.pop(run_id, None)
+    else:
+        _build_notes[run_id] = note
 
 
 class RunCancelled(Exception):
@@ -241,7 +254,7 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
     _stop_if_cancelled(job)
-    image = _image_for(capsule, scaffold, job.level) if provider_for(job.sandbox_kind).uses_images else "none"
+    image = _image_for(capsule, scaffold, job) if provider_for(job.sandbox_kind).uses_images else "none"
     _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
     limits = job.limits
@@ -324,14 +337,36 @@ def _lock_for(key: str) -> threading.Lock:
         return _build_locks.setdefault(key, threading.Lock())
 
 
-def _image_for(capsule: Any, scaffold: Scaffold, level: str) -> str:
+def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob) -> str:
     from corebench_runner import images
+    from corebench_runner.images.build import BuildFailed
 
-    if scaffold.always_uses_capsule_environment or level == "medium":
+    if scaffold.always_uses_capsule_environment or job.level == "medium":
         # Repeats of one capsule start together: build its image once, not once per thread.
+        say = _build_lines(job, capsule.id)
         with _lock_for(capsule.id):
-            image = images.environment_image(capsule)
+            try:
+                image = images.environment_image(capsule, progress=say)
+            except BuildFailed as exc:
+                if say is not None:
+                    say(str(exc))  # names the log; the task itself ends infra_error
+                raise
     else:
         image = images.toolbox_image()
     with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
         return scaffold.image_for(image)
+
+
+def _build_lines(job: TaskJob, capsule_id: str) -> Callable[[str], None] | None:
+    """What an environment build prints (its start, steps and end, as `images build` shows them), sent to
+    the run's Progress; step lines name the capsule, since builds of several capsules may interleave."""
+    note = _build_notes.get(job.run_id)
+    if note is None:
+        return None
+
+    def say(text: str) -> None:
+        if job.run_id in _cancelled_runs:
+            return  # stopped: the bar is closed and the process is ending
+        note(f"  {capsule_id}: {text.strip()}" if text.startswith(" ") else text)
+
+    return say
