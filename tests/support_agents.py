@@ -19,7 +19,7 @@ from corebench_runner.store.results import list_runs
 
 AGENTS = ("claude-code", "codex", "opencode")
 PROTOCOL = {"claude-code": "anthropic-messages", "codex": "openai-responses", "opencode": "openai-chat"}
-PRICED_MODEL = {"claude-code": "claude-sonnet-4-5", "codex": "gpt-5", "opencode": "gpt-5"}
+PRICED_MODEL = {"claude-code": "claude-sonnet-4-6", "codex": "gpt-5", "opencode": "gpt-5"}
 
 
 def shell(agent: str, command: str) -> dict:

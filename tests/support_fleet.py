@@ -35,8 +35,8 @@ SUITE_CAPSULES = {
 }
 # model -> (skill, dollars scale); the unpriced model has no price at all.
 FLEET_MODELS = {
-    "anthropic:claude-opus-4-5": (0.75, 3.0),
-    "anthropic:claude-sonnet-4-5": (0.65, 1.0),
+    "anthropic:claude-opus-5": (0.75, 3.0),
+    "anthropic:claude-sonnet-4-6": (0.65, 1.0),
     "anthropic:claude-haiku-4-5": (0.45, 0.25),
     "openai:gpt-5": (0.7, 1.5),
     "openai:gpt-4.1-mini": (0.35, 0.1),
@@ -105,7 +105,7 @@ def build_fleet_store(path: Path, scale: int = 1, transcripts: bool = True) -> F
     for hour in (9, 17):
         fleet.same_day_run_ids.append(_run(
             fleet, rng, f"{SAME_DAY}-sonnet-core-agent-{hour}h", date.fromisoformat(SAME_DAY), 0, hour=hour,
-            benchmark=BUNDLED, capsules=capsules[BUNDLED], model="anthropic:claude-sonnet-4-5",
+            benchmark=BUNDLED, capsules=capsules[BUNDLED], model="anthropic:claude-sonnet-4-6",
             scaffold="core-agent", skill=0.6, cost_scale=1.0))
     fleet.easy_run_id = _run(fleet, rng, "2026-11-18-haiku-core-agent-easy", date(2026, 11, 18), 0, level="easy",
                              benchmark=V11, capsules=capsules[V11], model="anthropic:claude-haiku-4-5",

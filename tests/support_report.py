@@ -19,7 +19,7 @@ from corebench_runner.review.verdicts import record_verdict
 from corebench_runner.store.database import (AnswerRecord, Store, TaskRecord, claim_task, create_run, finish_task,
                                              open_store, set_run_status)
 
-MODELS = ["anthropic:claude-sonnet-4-5", "anthropic:claude-haiku-4-5", "openai:gpt-4.1-mini"]
+MODELS = ["anthropic:claude-sonnet-4-6", "anthropic:claude-haiku-4-5", "openai:gpt-4.1-mini"]
 CAPSULES = [f"capsule-{n:04d}" for n in range(1, 6)] + ["capsule-broken"]
 QUESTIONS = [
     ("Report the test accuracy of the model.", [0.912, 0.912, 0.912], False),
@@ -206,7 +206,7 @@ def build_report_store(path: Path) -> ReportStore:
     add_run(store, rng, run_id, model=MODELS[1], created="2026-11-20T08:00:00+00:00", level="easy",
             repeats=3, skill=0.7)
     built.run_ids.append(run_id)
-    run_id = "2026-11-21-claude-sonnet-4-5-command"
+    run_id = "2026-11-21-claude-sonnet-4-6-command"
     add_run(store, rng, run_id, model=MODELS[0], created="2026-11-21T08:00:00+00:00", scaffold="command",
             skill=0.5, write_transcripts=False)
     built.run_ids.append(run_id)

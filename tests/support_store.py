@@ -67,7 +67,7 @@ def derived_outcome(answers: list[QA]) -> str:
 
 
 def add_run(store: Store, tasks: list[SampleTask], *, run_id: str | None = None,
-            model: str = "anthropic:claude-sonnet-4-5", scaffold: str = "core-agent", level: str = "hard",
+            model: str = "anthropic:claude-sonnet-4-6", scaffold: str = "core-agent", level: str = "hard",
             grader: str = "tolerant") -> str:
     """Record a finished run holding `tasks`; returns its id."""
     run_id = run_id or uuid.uuid4().hex

@@ -116,12 +116,12 @@ def test_an_agent_given_a_model_of_the_other_api_says_which_model_flag_to_pass()
     from corebench_runner.models.anthropic_client import AnthropicClient
     from corebench_runner.records import Limits
 
-    model = AnthropicClient("claude-sonnet-4-5", api_key="sk-ant-test")
+    model = AnthropicClient("claude-sonnet-4-6", api_key="sk-ant-test")
     with pytest.raises(UserError, match="speaks the OpenAI API.*pass --model openai:MODEL"):
         load_plugin("scaffolds", "codex").run(None, None, model, Limits())
 
 
-@pytest.mark.parametrize(("agent", "model", "flag"), [("codex", "anthropic:claude-opus-4-5", "openai:MODEL"),
+@pytest.mark.parametrize(("agent", "model", "flag"), [("codex", "anthropic:claude-opus-5", "openai:MODEL"),
                                                       ("claude-code", "openai:gpt-5.5", "anthropic:MODEL")])
 def test_a_run_with_a_model_of_the_other_api_stops_before_asking_for_a_key(agent, model, flag, tmp_path,
                                                                           monkeypatch):

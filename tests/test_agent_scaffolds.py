@@ -71,7 +71,7 @@ def test_agent_solves_a_capsule_and_its_run_is_graded_metered_and_reported(agent
 def test_agent_that_overspends_its_cap_ends_budget_exceeded(agent, suite, tmp_path, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    # 400k input tokens a turn: $1.20 at the sonnet price, $0.50 at gpt-5's; the cap is $0.40.
+    # 400k input tokens a turn: $1.20 at claude-sonnet-4-6's $3/MTok, $0.50 at gpt-5's $1.25/MTok; the cap is $0.40.
     expensive = {"input_tokens": 400_000, "output_tokens": 10}
     script = session_file(tmp_path, agent, [step(agent, f"Step {i}.", f"echo step {i}", expensive)
                                             for i in range(6)] + [step(agent, "never reached")])

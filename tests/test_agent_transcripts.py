@@ -19,7 +19,7 @@ def lines(*events: dict) -> str:
 
 
 CLAUDE = lines(
-    {"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-5",
+    {"type": "system", "subtype": "init", "session_id": "s-1", "model": "claude-sonnet-4-6",
      "claude_code_version": "2.1.332"},
     {"type": "assistant", "message": {"content": [
         {"type": "text", "text": "Running it."},

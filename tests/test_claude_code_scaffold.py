@@ -29,7 +29,7 @@ from corebench_runner.store.results import list_runs
 COMMAND = load_plugin("scaffolds", "claude-code")
 RECIPE = bundled_recipe("claude-code")
 TASK_IMAGE = "corebench/python:bookworm"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 REAL_KEY = "sk-ant-api03-REAL-KEY-must-never-reach-a-container-4f1c9a"
 QUESTION = "Report the mean of the values in data/values.txt."
 
@@ -146,7 +146,7 @@ def test_the_api_key_never_enters_the_container(agent_image, task, upstream):
 @pytest.mark.docker
 @pytest.mark.slow
 def test_the_dollar_cap_cuts_the_task_off(agent_image, task, upstream):
-    # Each scripted turn bills 100k input tokens: $0.30 at the sonnet price; the cap is $0.50.
+    # Each scripted turn bills 100k input tokens: $0.30 at claude-sonnet-4-6's $3/MTok; the cap is $0.50.
     expensive = {"input_tokens": 100_000, "output_tokens": 10}
     upstream.add(*[dict(bash(f"echo step {i}"), usage=expensive) for i in range(6)], say("never reached"))
     submission, report = run_task(agent_image, task, upstream, Limits(wall_seconds=300, max_cost_usd=0.50))

@@ -123,7 +123,7 @@ def agent_upstream(request, monkeypatch):
     if agent == "claude-code":
         monkeypatch.setenv("ANTHROPIC_API_KEY", canary)
         with MessagesServer(api_key=canary, side_replies=True) as server:
-            yield agent, canary, "anthropic:claude-sonnet-4-5", server.url, server
+            yield agent, canary, "anthropic:claude-sonnet-4-6", server.url, server
     else:
         monkeypatch.setenv("OPENAI_API_KEY", canary)
         with OpenAIServer(api_key=canary, side_replies=True, model="gpt-5") as server:

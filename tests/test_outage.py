@@ -32,7 +32,7 @@ def test_claude_code_against_an_upstream_answering_529_ends_infra_error_naming_t
     # Claude Code retries an overloaded API for minutes; the task's wall time ends it first, and the
     # outcome still names the outage rather than the timeout or the missing report.
     with MessagesServer([OVERLOADED] * 200, api_key=KEY) as upstream:
-        model = AnthropicClient("claude-sonnet-4-5", api_key=KEY, base_url=upstream.url)
+        model = AnthropicClient("claude-sonnet-4-6", api_key=KEY, base_url=upstream.url)
         spec = SandboxSpec(image=claude_code_image("corebench/python:bookworm"),
                            labels={"corebench.task": "test-outage"})
         started = time.monotonic()

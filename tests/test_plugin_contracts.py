@@ -208,7 +208,7 @@ def _sessions(folder: Path, agent: str) -> Path:
         write = {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": GARBLED, "description": "w"}}]}
         protocol = {"protocol": "anthropic-messages", "side_replies": True}
     for capsule_id, steps in (("silent", talk), ("garbled", [write, *talk])):
-        (folder / f"{capsule_id}.json").write_text(json.dumps({**protocol, "model": "claude-sonnet-4-5",
+        (folder / f"{capsule_id}.json").write_text(json.dumps({**protocol, "model": "claude-sonnet-4-6",
                                                                "steps": steps}))
     return folder
 

@@ -205,7 +205,7 @@ def test_time_axis_counts_days_and_two_runs_of_one_day_sit_on_that_day(fleet):
     fleet, site = fleet
     page = soup(site / "trends.html")
     section = page.select_one(f'section.suite[data-suite="{BUNDLED}"]')
-    chart = next(c for c in section.select("section.chart") if c.h2.get_text(strip=True) == "anthropic:claude-sonnet-4-5")
+    chart = next(c for c in section.select("section.chart") if c.h2.get_text(strip=True) == "anthropic:claude-sonnet-4-6")
     dates = [a.get_text(strip=True) for a in chart.select("tbody td:first-child a")]
     assert sum(d.startswith(SAME_DAY) for d in dates) == 2
     ticks = [t for t in _svg_texts(site / chart.img["src"]) if re.fullmatch(r"[A-Z][a-z]{2} \d{2}", t)]

@@ -27,14 +27,14 @@ LABEL = "Tokens (in + out)"
 def _store_with_one_run(path: Path) -> tuple[object, str]:
     store = open_store(path)
     run_id = "run-tokens-0001"
-    create_run(store, run_id, model="anthropic:claude-sonnet-4-5", scaffold="core-agent", scaffold_version="1",
+    create_run(store, run_id, model="anthropic:claude-sonnet-4-6", scaffold="core-agent", scaffold_version="1",
                level="hard", grader="tolerant", engine_version="test", host="test-host", config={},
                tasks=[(capsule_id, 0, "0" * 64) for capsule_id in USAGE])
     for capsule_id, usage in USAGE.items():
         (task_id,) = store.conn.execute("SELECT id FROM tasks WHERE capsule_id = ?", (capsule_id,)).fetchone()
         claim_task(store, task_id)
         finish_task(store, task_id, TaskRecord(
-            outcome="correct", model="anthropic:claude-sonnet-4-5", seconds=30.0, steps=4, usage=usage,
+            outcome="correct", model="anthropic:claude-sonnet-4-6", seconds=30.0, steps=4, usage=usage,
             answers=[AnswerRecord("Report the accuracy.", 0.9, True, [0.9, 0.9], False, "correct", "inside")]))
     with store.transaction() as conn:
         conn.execute("UPDATE runs SET status = 'finished', finished = created")

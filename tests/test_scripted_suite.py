@@ -111,7 +111,7 @@ def test_without_a_terminal_each_finished_task_is_one_line(suite, tmp_path):
 
 def test_session_files_and_names():
     assert display_name("scripted:/home/me/work/docs/examples/iris-lda.session.json") == "scripted:iris-lda.session"
-    assert display_name("anthropic:claude-sonnet-4-5") == "anthropic:claude-sonnet-4-5"
+    assert display_name("anthropic:claude-sonnet-4-6") == "anthropic:claude-sonnet-4-6"
     with pytest.raises(UserError, match="no such file"):
         check_session_file(Path("/nonexistent/session.json"))
     assert session_file(Path("docs/examples/iris-lda.session.json"), "anything").name == "iris-lda.session.json"

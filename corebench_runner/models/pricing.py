@@ -76,7 +76,7 @@ def load_prices(user_file: Path | None = None) -> dict[str, Price]:
 
 
 def bare_model_name(model: str) -> str:
-    """'anthropic:claude-sonnet-4-5' -> 'claude-sonnet-4-5'."""
+    """'anthropic:claude-opus-5' -> 'claude-opus-5'."""
     return model.split(":", 1)[1] if ":" in model else model
 
 
