@@ -21,9 +21,8 @@ import tempfile
 from pathlib import Path
 
 import ray
-from ray.cluster_utils import Cluster
-
 from engine_support import KEY, DelayedServer, make_suite, timed_run
+from ray.cluster_utils import Cluster
 
 TASKS = 8
 SLOTS_PER_NODE = 4

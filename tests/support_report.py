@@ -16,8 +16,16 @@ from pathlib import Path
 
 from corebench_runner.records import Usage
 from corebench_runner.review.verdicts import record_verdict
-from corebench_runner.store.database import (AnswerRecord, Store, TaskRecord, claim_task, create_run, finish_task,
-                                             open_store, set_run_status)
+from corebench_runner.store.database import (
+    AnswerRecord,
+    Store,
+    TaskRecord,
+    claim_task,
+    create_run,
+    finish_task,
+    open_store,
+    set_run_status,
+)
 
 MODELS = ["anthropic:claude-sonnet-4-6", "anthropic:claude-haiku-4-5", "openai:gpt-4.1-mini"]
 CAPSULES = [f"capsule-{n:04d}" for n in range(1, 6)] + ["capsule-broken"]

@@ -22,8 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.records import Usage
-from corebench_runner.store.database import (AnswerRecord, Store, TaskRecord, claim_task, create_run, finish_task,
-                                             open_store)
+from corebench_runner.store.database import (
+    AnswerRecord,
+    Store,
+    TaskRecord,
+    claim_task,
+    create_run,
+    finish_task,
+    open_store,
+)
 
 
 @dataclass

@@ -11,10 +11,9 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from corebench_runner.capsules.format import load_capsule, parse_capsule, CapsuleError
+from corebench_runner.capsules.format import CapsuleError, load_capsule, parse_capsule
 from corebench_runner.cli import main
 from support_capsules import good_capsule_doc, write_capsule
-
 
 
 def run_cli(args: list[str], suite: Path):

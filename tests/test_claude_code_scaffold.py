@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from corebench_runner.agents.cli_session import default_gateway
-from corebench_runner.agents.image import agent_image as build_layer
-from corebench_runner.agents.image import layer_tag
+from corebench_runner.agents.image import agent_image as build_layer, layer_tag
 from corebench_runner.agents.npm_fetch import fetch
 from corebench_runner.agents.recipe import bundled_recipe, with_version
 from corebench_runner.capsules.plugins import load_plugin

@@ -25,8 +25,7 @@ from corebench_runner.running.outputs import read_report
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
 from support_capsules import GOOD_QUESTIONS, write_capsule
-from support_messages import (anthropic_client, error, messages_server, reply, result_text, text,  # noqa: F401
-                              tool_results, tool_use)
+from support_messages import anthropic_client, error, messages_server, reply, result_text, text, tool_results, tool_use  # noqa: F401
 
 IMAGE = "corebench/python:bookworm"
 Q_MEAN, Q_SPECIES, Q_FIG = (q["text"] for q in GOOD_QUESTIONS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import http.server
 import io
-import os
 import json
+import os
 import stat
 import subprocess
 import tarfile

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
+from corebench_runner.store.database import open_store
 from corebench_runner.store.results import run_summary, task_details
 from support_fleet import build_fleet_store
 from support_store import QA, SampleTask, add_run
-from corebench_runner.store.database import open_store
 
 log_api = pytest.importorskip("inspect_ai.log", reason="pip install -e '.[test]' installs inspect_ai")
 

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from corebench_runner.cli import main
 from support_grading import CORE_TRAIN, train_tasks, upstream_counts, upstream_task_correct
 
-
 HAND_TASKS = """[
   {"capsule_id": "capsule-demo", "field": "Biology", "language": "R",
    "results": [

@@ -8,8 +8,7 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy.stats import t as student_t
 
 from corebench_runner.capsules.format import Question
@@ -18,8 +17,7 @@ from corebench_runner.grading import official_rule
 from corebench_runner.grading.loop import grade_report
 from corebench_runner.grading.tasks_json import task_questions
 from corebench_runner.records import VerdictStatus
-from support_grading import (answer_reports, task_by_id, train_tasks, upstream_counts,
-                                   upstream_task_correct)
+from support_grading import answer_reports, task_by_id, train_tasks, upstream_counts, upstream_task_correct
 
 GRADER = load_plugin("graders", "corebench")
 CORRECT, INCORRECT = VerdictStatus.CORRECT, VerdictStatus.INCORRECT

@@ -8,8 +8,8 @@ import random
 
 import numpy as np
 import pytest
-from scipy.stats import t as student_t
 from click.testing import CliRunner
+from scipy.stats import t as student_t
 
 from corebench_runner.capsules.format import Question
 from corebench_runner.capsules.plugins import load_plugin

@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from corebench_runner.capsules.format import Question, load_capsule
 from corebench_runner.capsules.plugins import load_plugin

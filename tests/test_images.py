@@ -18,7 +18,6 @@ from corebench_runner.images.environment import parent_images
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
 from corebench_runner.settings import DEFAULT_MIRROR, load_settings
-
 from support_capsules import write_capsule
 from support_docker import engine, require_image
 

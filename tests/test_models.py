@@ -15,8 +15,17 @@ from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.factory import make_model
 from corebench_runner.models.openai_client import OpenAIClient
 from corebench_runner.records import Usage
-from support_messages import (PRICED_MODEL, TEST_KEY, anthropic_client, error, messages_server, reply,  # noqa: F401
-                              text, tool_use, write_script)
+from support_messages import (  # noqa: F401
+    PRICED_MODEL,
+    TEST_KEY,
+    anthropic_client,
+    error,
+    messages_server,
+    reply,
+    text,
+    tool_use,
+    write_script,
+)
 
 BASH = {"name": "bash", "description": "run a command",
         "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}

@@ -17,8 +17,16 @@ from corebench_runner.report.data import slug
 from corebench_runner.report.site import build_site
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import run_summary, task_details
-from support_fleet import (BUNDLED, HOSTILE_REASON, SAME_DAY, SINGLE_RUN_MODEL, SUITE_CAPSULES, UNPRICED_MODEL,
-                           V11, build_fleet_store)
+from support_fleet import (
+    BUNDLED,
+    HOSTILE_REASON,
+    SAME_DAY,
+    SINGLE_RUN_MODEL,
+    SUITE_CAPSULES,
+    UNPRICED_MODEL,
+    V11,
+    build_fleet_store,
+)
 from support_report import HOSTILE_SCRIPT
 from support_store import QA, SampleTask, add_run
 

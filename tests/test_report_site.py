@@ -16,7 +16,15 @@ from corebench_runner.report.data import load_report_data, slug
 from corebench_runner.report.site import build_site
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import run_summary
-from support_report import HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TEXT, MODELS, build_report_store, report_site
+from support_report import (
+    HOSTILE_FILE,
+    HOSTILE_IMG,
+    HOSTILE_SCRIPT,
+    HOSTILE_TEXT,
+    MODELS,
+    build_report_store,
+    report_site,
+)
 
 
 @pytest.fixture(scope="module")

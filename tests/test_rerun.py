@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from support_store import QA, SampleTask, add_run, bash_call
 from corebench_runner.errors import UserError
 from corebench_runner.running.rerun import reset_for_retry
 from corebench_runner.store.database import now_iso, open_store, tasks_to_resume
+from support_store import QA, SampleTask, add_run, bash_call
 
 
 def test_retried_tasks_are_pending_again_with_their_earlier_result_and_transcript_kept(tmp_path: Path):

@@ -16,8 +16,14 @@ from click.testing import CliRunner
 from corebench_runner.cli import main
 from corebench_runner.errors import UserError
 from corebench_runner.review.evidence import find_evidence
-from corebench_runner.review.verdicts import (default_reviewer, history, open_disputes, record_verdict, regrade,
-                                              review_log)
+from corebench_runner.review.verdicts import (
+    default_reviewer,
+    history,
+    open_disputes,
+    record_verdict,
+    regrade,
+    review_log,
+)
 from corebench_runner.store.results import run_summary
 from support_store import ACCURACY_Q, BEST_Q, FIG_Q, QA, SampleTask, add_run, bash_call, dispute_store
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from support_run import RIGHT, count_rows, make_suite
 from corebench_runner.errors import UserError
 from corebench_runner.records import Limits, Submission
 from corebench_runner.running.recording import write_artifacts
 from corebench_runner.running.task import Attempt, TaskJob
 from corebench_runner.store import lease
 from corebench_runner.store.database import TaskRecord, claim_task, create_run, finish_task, open_store
+from support_run import RIGHT, count_rows, make_suite
 
 CORE = Path(sys.executable).parent / "corebench"
 QUIET_ENV = {"PYTHONWARNINGS": "ignore::UserWarning"}  # the local sandbox warns that it is no sandbox

@@ -14,7 +14,6 @@ from corebench_runner.sandbox.background import BackgroundSandbox
 from corebench_runner.sandbox.base import Sandbox
 from corebench_runner.sandbox.factory import open_sandbox
 from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
-
 from support_docker import containers_of, require_image, spec, test_run_id
 
 KINDS = [pytest.param("docker", marks=pytest.mark.docker), "local",

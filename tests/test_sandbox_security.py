@@ -18,7 +18,6 @@ from corebench_runner.cli import main
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.docker import DockerSandbox, container_config
 from corebench_runner.sandbox.factory import gpu_decision
-
 from support_docker import containers_of, engine, require_image, spec, test_run_id
 
 pytestmark = pytest.mark.docker

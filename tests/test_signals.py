@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from support_run import containers_of, make_suite
 from corebench_runner.capsules.suite import Suite
 from corebench_runner.images.environment import environment_tag
+from support_run import containers_of, make_suite
 
 CORE = Path(sys.executable).parent / "corebench"
 QUIET_ENV = {"PYTHONWARNINGS": "ignore::UserWarning"}

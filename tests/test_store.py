@@ -12,8 +12,16 @@ from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
 from corebench_runner.records import Usage
 from corebench_runner.store.database import (
-    MIGRATIONS, AnswerRecord, TaskRecord, claim_task, create_run, finish_task, now_iso, open_store,
-    set_run_status, tasks_to_resume,
+    MIGRATIONS,
+    AnswerRecord,
+    TaskRecord,
+    claim_task,
+    create_run,
+    finish_task,
+    now_iso,
+    open_store,
+    set_run_status,
+    tasks_to_resume,
 )
 from corebench_runner.store.results import list_runs, run_summary, runs_json, task_details
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from corebench_runner.store.database import open_store
 from support_run import make_suite
 from support_store import QA, SampleTask, add_run
-from corebench_runner.store.database import open_store
 
 CORE = Path(sys.executable).parent / "corebench"
 

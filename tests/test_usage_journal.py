@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from support_run import RIGHT, make_suite
 from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Usage
+from support_run import RIGHT, make_suite
 
 CORE = Path(sys.executable).parent / "corebench"
 PRICED_MODEL = "claude-haiku-4-5"

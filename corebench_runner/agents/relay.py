@@ -34,7 +34,15 @@ from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
 from corebench_runner.models.pricing import warn_unpriced
 from corebench_runner.records import Usage
-from corebench_runner.servers.local_http import ANTHROPIC, LocalServer, QuietHandler, Request, api_of, error_body, send_json
+from corebench_runner.servers.local_http import (
+    ANTHROPIC,
+    LocalServer,
+    QuietHandler,
+    Request,
+    api_of,
+    error_body,
+    send_json,
+)
 
 # (model name, usage of one call without cost) -> dollars, or None when the price is unknown.
 CostFunction = Callable[[str, Usage], "float | None"]

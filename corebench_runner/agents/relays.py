@@ -15,6 +15,7 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Usage
 from corebench_runner.settings import load_settings
 
+
 # api -> (key variable, base URL variable, public API)
 def upstream_of(model: RemoteModel, api: str) -> tuple[str, str, str]:
     """(base URL, API key, model id) the relay forwards to; the key stays on the host. The client

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.files import file_problems
+
 # Questions and validation findings have modules of their own; their names stay importable from
 # here, where plugins import Question (and corebench_runner.capsule is an old name of this module).
 from corebench_runner.capsules.problems import CapsuleError, FieldReader, Problem, inside

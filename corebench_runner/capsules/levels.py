@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corebench_runner.capsules.archives import is_capsule_archive
-from corebench_runner.capsules.format import LEVELS, RUN_SCRIPTS, Capsule, CAPSULE_FILE
+from corebench_runner.capsules.format import CAPSULE_FILE, LEVELS, RUN_SCRIPTS, Capsule
 from corebench_runner.errors import UserError
 from corebench_runner.records import TaskSpec
 

@@ -14,8 +14,13 @@ from corebench_runner.capsules.corebench_import import DEFAULT_PASSPHRASE, TaskS
 from corebench_runner.capsules.format import CAPSULE_FILE, parse_capsule
 from corebench_runner.capsules.lint import authoring_warnings
 from corebench_runner.capsules.new import new_capsule
-from corebench_runner.capsules.tarballs import (UPSTREAM_CAPSULE_URL, download_file, download_tarball, sha256_of,
-                                                tarball_name)
+from corebench_runner.capsules.tarballs import (
+    UPSTREAM_CAPSULE_URL,
+    download_file,
+    download_tarball,
+    sha256_of,
+    tarball_name,
+)
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
 

@@ -12,8 +12,13 @@ import click
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.cli.capsule import capsule_group
 from corebench_runner.cli.common import suite_from
-from corebench_runner.running.capsule_check import (HealthReport, OracleRun, check_capsule, recorded_lines,
-                                                    resources_toml)
+from corebench_runner.running.capsule_check import (
+    HealthReport,
+    OracleRun,
+    check_capsule,
+    recorded_lines,
+    resources_toml,
+)
 from corebench_runner.sandbox.providers import SANDBOX_KINDS
 
 

@@ -15,8 +15,7 @@ import click
 
 from corebench_runner.capsules.format import LEVELS
 from corebench_runner.cli.common import echo_table, suite_from
-from corebench_runner.diagnostics.stored import run_diagnoses
-from corebench_runner.diagnostics.stored import show_json
+from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
 from corebench_runner.executors import EXECUTORS
@@ -26,8 +25,17 @@ from corebench_runner.running.folders import remove_own_task_folders
 from corebench_runner.running.progress import summary_lines
 from corebench_runner.running.rerun import reset_for_retry
 from corebench_runner.running.run import (
-    DEFAULT_GRADER, NO_MODEL, ExecutionOptions, RunOptions, disk_full, ensure_room, execute_run, hash_drift,
-    plan_run, select_capsules, stored_options,
+    DEFAULT_GRADER,
+    NO_MODEL,
+    ExecutionOptions,
+    RunOptions,
+    disk_full,
+    ensure_room,
+    execute_run,
+    hash_drift,
+    plan_run,
+    select_capsules,
+    stored_options,
 )
 from corebench_runner.sandbox.providers import SANDBOX_KINDS
 from corebench_runner.store.database import open_store

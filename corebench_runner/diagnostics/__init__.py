@@ -14,7 +14,11 @@ from typing import Any
 from corebench_runner.diagnostics.actions import observable, read_actions
 from corebench_runner.diagnostics.reasons import primary_reason
 from corebench_runner.diagnostics.shortcuts import (
-    answer_from_nowhere, constant_edits, recreated_from_memory, shipped_answer_reads, suspicious_reads,
+    answer_from_nowhere,
+    constant_edits,
+    recreated_from_memory,
+    shipped_answer_reads,
+    suspicious_reads,
 )
 from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES, judge_stages
 from corebench_runner.records import TaskSpec

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-
 from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis

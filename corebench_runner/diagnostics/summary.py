@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis
 from corebench_runner.diagnostics.stages import STAGE_LABELS, STAGES
 
+
 @dataclass(frozen=True)
 class FunnelRow:
     stage: str

@@ -6,7 +6,14 @@ The names grader plugins import from `corebench_runner.grading` are re-exported 
 """
 
 from corebench_runner.grading.loop import (
-    NOT_REPORTED, PLAUSIBLE, Grader, QuestionGrade, ReportGrade, grade_report, grader_for, misnamed_key_verdict,
+    NOT_REPORTED,
+    PLAUSIBLE,
+    Grader,
+    QuestionGrade,
+    ReportGrade,
+    grade_report,
+    grader_for,
+    misnamed_key_verdict,
 )
 
 __all__ = ["NOT_REPORTED", "PLAUSIBLE", "Grader", "QuestionGrade", "ReportGrade", "grade_report", "grader_for",

@@ -17,7 +17,6 @@ from corebench_runner.grading import official_rule
 from corebench_runner.grading.tolerance import within_tolerance
 from corebench_runner.records import Verdict, VerdictStatus
 
-
 # The run's default grader, per benchmark version whose rule differs from the original.
 VERSION_DEFAULT_GRADERS = {("core-bench", "1.1"): "tolerant-v1.1"}
 RUN_DEFAULT_GRADER = "tolerant"

@@ -29,8 +29,17 @@ from typing import Any
 import numpy as np
 
 from corebench_runner.grading import official_rule
-from corebench_runner.grading.official_rule import (LIST, NUMERIC, STRING, OfficialCheck, ReferenceUnusable, StopPoint,
-                                                    coerce_reported, reference_interval, reference_kind)
+from corebench_runner.grading.official_rule import (
+    LIST,
+    NUMERIC,
+    STRING,
+    OfficialCheck,
+    ReferenceUnusable,
+    StopPoint,
+    coerce_reported,
+    reference_interval,
+    reference_kind,
+)
 
 _BOOLEAN_TEXTS = ("true", "false")
 

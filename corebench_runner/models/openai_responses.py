@@ -19,7 +19,6 @@ from typing import Any
 
 from corebench_runner.records import Usage
 
-
 Parts = list[dict[str, Any]]
 
 

@@ -25,8 +25,15 @@ import jinja2
 from corebench_runner.capsules.suite import BUNDLED_SUITE
 from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
-from corebench_runner.report import boards as leaderboards, charts, conversation, data as tables, export, heatmap
-from corebench_runner.report import reviews as review_log
+from corebench_runner.report import (
+    boards as leaderboards,
+    charts,
+    conversation,
+    data as tables,
+    export,
+    heatmap,
+    reviews as review_log,
+)
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
 

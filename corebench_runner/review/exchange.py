@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corebench_runner.errors import UserError
-from corebench_runner.review.verdicts import (HUMAN_SOURCES, STATUSES, AnswerKey, ReviewRecord, answer_id_for, history,
-                                              review_log)
+from corebench_runner.review.verdicts import (
+    HUMAN_SOURCES,
+    STATUSES,
+    AnswerKey,
+    ReviewRecord,
+    answer_id_for,
+    history,
+    review_log,
+)
 from corebench_runner.store.database import Store
 
 FORMAT = "corebench-verdict/1"

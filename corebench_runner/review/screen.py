@@ -10,8 +10,7 @@ from typing import Any
 from corebench_runner.grading.official_rule import check
 from corebench_runner.review.evidence import Evidence, excerpt
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord
-from corebench_runner.store.results import RunSummary
-from corebench_runner.store.results import percent
+from corebench_runner.store.results import RunSummary, percent
 
 WIDTH = 80
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline

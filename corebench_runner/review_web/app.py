@@ -26,8 +26,14 @@ from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
 from corebench_runner.review import verdicts as review
 from corebench_runner.review.screen import fmt_value
-from corebench_runner.review_web.pages import (STATUS_CHOICES, Filters, answer_exists, answer_page, neighbours,
-                                               queue_context)
+from corebench_runner.review_web.pages import (
+    STATUS_CHOICES,
+    Filters,
+    answer_exists,
+    answer_page,
+    neighbours,
+    queue_context,
+)
 from corebench_runner.store.database import Store, open_store
 
 HERE = Path(__file__).resolve().parent

@@ -40,7 +40,13 @@ from corebench_runner.running.task import TaskJob, cancel_run, execute_task, rep
 from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
 from corebench_runner.store.database import (
-    Store, TaskRecord, claim_task, create_run, finish_task, get_run, tasks_to_resume,
+    Store,
+    TaskRecord,
+    claim_task,
+    create_run,
+    finish_task,
+    get_run,
+    tasks_to_resume,
 )
 from corebench_runner.store.results import RunSummary, run_summary
 from corebench_runner.store.usage_journal import close_journal, open_journal

@@ -29,8 +29,13 @@ from corebench_runner.records import ExecResult, Outcome
 from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.container_setup import (EXEC_WRAPPER, add_bytes, container_config, user_ids,
-                                                      write_setup_archive)
+from corebench_runner.sandbox.container_setup import (
+    EXEC_WRAPPER,
+    add_bytes,
+    container_config,
+    user_ids,
+    write_setup_archive,
+)
 from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
 from corebench_runner.sandbox.engine import docker_client
 from corebench_runner.sandbox.output import CappedOutput

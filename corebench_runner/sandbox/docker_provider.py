@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 from corebench_runner.deadline import Deadline
-from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
 from corebench_runner.sandbox import firewall
+from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox, image_labels
 from corebench_runner.sandbox.engine import ENGINE, ENGINE_WAIT_ENV, docker_client, engine_wait_seconds
 from corebench_runner.sandbox.leftovers import remove_leftovers

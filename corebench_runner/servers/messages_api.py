@@ -30,8 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
-from corebench_runner.servers.local_http import (ANTHROPIC, LocalServer, QuietHandler, Request, error_body, send_events,
-                                                 send_json)
+from corebench_runner.servers.local_http import (
+    ANTHROPIC,
+    LocalServer,
+    QuietHandler,
+    Request,
+    error_body,
+    send_events,
+    send_json,
+)
 from corebench_runner.servers.sse import encode_event, reply_events
 
 MAX_BREAKPOINTS = 4  # what the real API allows

@@ -24,8 +24,15 @@ from typing import Any
 
 from corebench_runner.servers.local_http import OPENAI, QuietHandler, Request, error_body, send_events, send_json
 from corebench_runner.servers.messages_api import ScriptedServer, ScriptError, estimate_tokens
-from corebench_runner.servers.openai_wire import (chat_chunks, chat_completion, encode_data, response_events,
-                                                  response_items, response_object, usage_fields)
+from corebench_runner.servers.openai_wire import (
+    chat_chunks,
+    chat_completion,
+    encode_data,
+    response_events,
+    response_items,
+    response_object,
+    usage_fields,
+)
 
 RESPONSES, CHAT = "/v1/responses", "/v1/chat/completions"
 
