@@ -99,6 +99,8 @@ def test_a_real_run_of_the_engine_reports_and_its_transcript_reads_in_the_browse
     watch.open(out / "index.html")
     row = watch.page.locator("#leaderboard tbody tr").first
     assert "100.0%" in row.inner_text()
+    assert "scripted:iris-lda.session" in row.inner_text()  # the session's name, not where it sits on disk
+    assert str(EXAMPLE_SESSION.parent) not in watch.page.inner_text("body")
     row.locator("td.date a").click()
     watch.page.wait_for_load_state("load")
     assert "iris-lda" in watch.page.inner_text("#tasks")

@@ -25,6 +25,7 @@ import jinja2
 from corebench_runner.capsules.suite import BUNDLED_SUITE
 from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.report import (
     boards as leaderboards,
     charts,
@@ -147,6 +148,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     _copy_static(dirs, out / "static")
 
     data = tables.load_report_data(store)
+    data.runs["model"] = data.runs["model"].map(display_name)  # a scripted session by its name, not its path
     writer = SiteWriter(make_environment(dirs), out)
     runs = _run_records(data)
     nav = {"generated_from": str(store.path)}
