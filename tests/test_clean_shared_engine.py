@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 
 import docker
 import pytest
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.sandbox.labels import MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL, RUN_LABEL
+from corebench_runner.sandbox.providers import provider_for
 from support_docker import TEST_IMAGE, containers_of, engine, require_image, test_run_id
 
 OTHER_HOST = "build-node-7"
@@ -56,6 +58,31 @@ def test_clean_leaves_other_hosts_containers_alone_unless_asked():
         assert f"removed container {other}" in asked.output
         assert _names(run_id) == {live}  # a live owner on this host still keeps its own
     finally:
+        for container in made:
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+    assert containers_of(run_id) == []
+
+
+@pytest.mark.docker
+def test_a_process_whose_run_was_taken_over_removes_its_own_containers_and_not_the_new_owners():
+    # A driver that wakes to find its run resumed by another process (running/run.py, RunTakenOver).
+    require_image()
+    run_id = test_run_id()
+    new_owner = subprocess.Popen(["sleep", "120"])  # the live process that resumed the run on this host
+    made = [_left(run_id, "mine", socket.gethostname(), str(os.getpid())),
+            _left(run_id, "new-owners", socket.gethostname(), str(new_owner.pid)),
+            _left(run_id, "other-host", OTHER_HOST, "4242")]
+    mine, new_owners, other = (c.name for c in made)
+    try:
+        removed = provider_for("docker").cleanup(run_id, only_this_process=True).removed
+        assert removed == [mine]
+        assert _names(run_id) == {new_owners, other}
+    finally:
+        new_owner.kill()
+        new_owner.wait()
         for container in made:
             try:
                 container.remove(force=True)

@@ -284,9 +284,9 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
             raise RunTakenOver(_taken_over(run_id, dropped))
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except RunTakenOver:
-        # The run's containers are the new owner's now, as are its tasks: start nothing more, and
-        # remove nothing (tasks of ours still running end by themselves; their attempts are dropped).
-        cancel_run(run_id)
+        # The run's tasks and containers are the new owner's now: ours alone stop (their attempts
+        # would be dropped anyway, after maybe an hour of model calls).
+        _stop_running_tasks(run_id, options, only_this_process=True)
         raise
     except BaseException:
         status = "interrupted"
@@ -348,16 +348,18 @@ def _restore_status(run_lease: lease.RunLease, status: str) -> None:
         pass
 
 
-def _stop_running_tasks(run_id: str, options: RunOptions) -> None:
+def _stop_running_tasks(run_id: str, options: RunOptions, only_this_process: bool = False) -> None:
     """On Ctrl-C or SIGTERM, end this run's tasks now rather than when their scaffolds finish (maybe
-    an hour); tasks not started yet start nothing (task_runner checks cancel_run)."""
+    an hour); tasks not started yet start nothing (task_runner checks cancel_run).
+    only_this_process: another process took the run over; its sandboxes stay."""
     cancel_run(run_id)
     provider = providers.provider_for(options.sandbox)
+    scope = {"only_this_process": True} if only_this_process else {"include_live": True, "include_other_hosts": True}
     try:
         # Ours, though this process still lives; their scaffolds' next command fails and the task returns.
-        provider.cleanup(run_id, include_live=True, include_other_hosts=True)
+        provider.cleanup(run_id, **scope)
         time.sleep(CANCEL_SETTLE_SECONDS)  # a sandbox being created as we cancelled: it exists now
-        provider.cleanup(run_id, include_live=True, include_other_hosts=True)
+        provider.cleanup(run_id, **scope)
     except Exception:  # the engine itself may be what failed; `corebench clean` remains
         pass
 

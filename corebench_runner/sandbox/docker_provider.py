@@ -46,8 +46,8 @@ class DockerProvider(SandboxProvider):
         return f"the Docker engine did not answer for {wait:g}s (${ENGINE_WAIT_ENV})"
 
     def cleanup(self, run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
-                task: str | None = None, dry_run: bool = False) -> Leftovers:
-        return remove_leftovers(run_id, include_live, include_other_hosts, task, dry_run)
+                task: str | None = None, dry_run: bool = False, only_this_process: bool = False) -> Leftovers:
+        return remove_leftovers(run_id, include_live, include_other_hosts, task, dry_run, only_this_process)
 
 
 PROVIDER = DockerProvider()

@@ -37,6 +37,12 @@ def owner_labels() -> dict[str, str]:
     return {MANAGED_LABEL: "1", OWNER_HOST_LABEL: socket.gethostname(), OWNER_PID_LABEL: str(os.getpid())}
 
 
+def started_here(labels: dict[str, str] | None) -> bool:
+    """Whether this very process started the sandbox."""
+    mine = owner_labels()
+    return all((labels or {}).get(name) == mine[name] for name in (OWNER_HOST_LABEL, OWNER_PID_LABEL))
+
+
 def owner_state(labels: dict[str, str] | None) -> str:
     """LIVE, GONE or ELSEWHERE, from a sandbox's owner labels."""
     labels = labels or {}

@@ -28,8 +28,11 @@ def managed_containers(run_id: str | None = None, task: str | None = None) -> li
     return docker_client().containers.list(all=True, filters={"label": wanted}, ignore_removed=True)
 
 
-def sort_out(containers: list, include_live: bool = False, include_other_hosts: bool = False) -> tuple[list, list]:
+def sort_out(containers: list, include_live: bool = False, include_other_hosts: bool = False,
+             only_this_process: bool = False) -> tuple[list, list]:
     """(to remove, other hosts' containers left alone)."""
+    if only_this_process:
+        return [c for c in containers if labels.started_here(c.labels)], []
     remove, elsewhere = [], []
     for container in containers:
         state = labels.owner_state(container.labels)
@@ -41,9 +44,10 @@ def sort_out(containers: list, include_live: bool = False, include_other_hosts: 
 
 
 def remove_leftovers(run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
-                     task: str | None = None, dry_run: bool = False) -> Leftovers:
+                     task: str | None = None, dry_run: bool = False, only_this_process: bool = False) -> Leftovers:
     """Remove leftover corebench containers (none in a dry run); says what went and what stayed."""
-    remove, elsewhere = sort_out(managed_containers(run_id, task), include_live, include_other_hosts)
+    remove, elsewhere = sort_out(managed_containers(run_id, task), include_live, include_other_hosts,
+                                 only_this_process)
     found = Leftovers(other_hosts=[_with_host(c) for c in elsewhere])
     if dry_run:
         found.removed = [c.name for c in remove]

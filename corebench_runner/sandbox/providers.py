@@ -84,11 +84,12 @@ class SandboxProvider:
         return None
 
     def cleanup(self, run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
-                task: str | None = None, dry_run: bool = False) -> Leftovers:
+                task: str | None = None, dry_run: bool = False, only_this_process: bool = False) -> Leftovers:
         """Remove the sandboxes (of one run, or one task of it; or all) whose owning process is gone.
 
         include_live: also those of processes still running on this host. include_other_hosts: also
-        those started from other hosts sharing this engine, whose owners cannot be checked from here."""
+        those started from other hosts sharing this engine, whose owners cannot be checked from here.
+        only_this_process: just those this process started (a run another process took over)."""
         return Leftovers()
 
 
