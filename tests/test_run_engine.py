@@ -367,3 +367,59 @@ def test_a_run_names_the_log_of_an_environment_build_that_failed(tmp_path: Path,
     log = Path(failed.rsplit("; check ", 1)[1])
     assert token in log.read_text()
     assert show_json(runner, store, "")["tasks"][0]["outcome"] == "infra_error"
+
+
+# A scaffold plugin that builds its own agent layer on the task's image, as an agent CLI's does.
+LAYERED_SCAFFOLD = '''
+import json
+import tempfile
+from pathlib import Path
+
+from corebench_runner.agents.contract import ScaffoldBase
+from corebench_runner.images.build import run_build
+from corebench_runner.records import Submission
+
+RIGHT = %(right)r
+TAG = %(tag)r
+
+
+class Layered(ScaffoldBase):
+    name = "layered"
+    version = "1"
+    needs_model = False
+
+    def image_for(self, task_image):
+        context = Path(tempfile.mkdtemp())
+        (context / "Dockerfile").write_text(f"FROM {task_image}\\nLABEL layered.token=%(token)s\\n")
+        run_build(context, TAG, context / "log", what=f"the layered agent layer on {task_image}")
+        return TAG
+
+    def run(self, task, sandbox, model, limits):
+        sandbox.write_file(task.report_path, json.dumps(RIGHT))
+        return Submission(answers=RIGHT, transcript=[])
+
+
+SCAFFOLD = Layered()
+'''
+
+
+@pytest.mark.docker
+def test_a_run_shows_an_agent_layer_the_scaffold_builds(tmp_path: Path, request):
+    from corebench_runner.sandbox.engine import docker_client
+
+    suite = make_suite(tmp_path / "suite", ["good-a"])
+    token = secrets.token_hex(4)  # a new layer: a real build
+    tag = f"corebench/layered-test:{token}"
+    (suite / "scaffolds" / "layered.py").write_text(LAYERED_SCAFFOLD % {"right": RIGHT, "tag": tag, "token": token})
+    request.addfinalizer(lambda: docker_client().images.remove(tag, force=True))
+    runner = CliRunner()
+    store = tmp_path / "results.sqlite"
+    result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "layered", "--level", "hard",
+                                  "--capsules", "good-a", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("building the layered agent layer on ") and "(log: " in line for line in lines)
+    assert any(line.startswith("  good-a: Step 2/2 : LABEL") and token in line for line in lines), result.stderr
+    built = next(n for n, line in enumerate(lines) if line.startswith(f"built {tag} in "))
+    assert built < next(n for n, line in enumerate(lines) if line.startswith("[1/1] good-a"))
+    assert show_json(runner, store, "")["tasks"][0]["outcome"] == "correct"

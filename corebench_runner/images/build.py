@@ -2,12 +2,17 @@
 
 The engine's output is streamed line by line into build.log (never held whole in memory),
 and a failed build ends in one line that names that log. A `progress` callback hears the log's
-path first, then each build step and, while a step runs long, its latest output line.
+path first, then each build step and, while a step runs long, its latest output line. A caller
+that cannot pass one down (a scaffold plugin's `image_for` builds its own agent layer) names one
+for every build in its block instead: `with builds_heard_by(callback):`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +20,19 @@ import docker.errors
 
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.engine import docker_client
+
+# Per thread (a context variable): concurrent tasks each hear their own builds.
+_listener: ContextVar[Callable[[str], None] | None] = ContextVar("build_listener", default=None)
+
+
+@contextmanager
+def builds_heard_by(progress: Callable[[str], None] | None) -> Iterator[None]:
+    """Every build in the block that was given no `progress` of its own reports to this one."""
+    token = _listener.set(progress)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
 
 
 class BuildFailed(UserError):
@@ -34,7 +52,7 @@ def run_build(context: Path, tag: str, log_dir: Path, labels: dict[str, str] | N
     started = time.monotonic()
     image_id = None
     error = None
-    shown = _ProgressLines(progress)
+    shown = _ProgressLines(progress if progress is not None else _listener.get())
     shown.say(f"building {what or tag} (log: {log_path})")
     with log_path.open("w", encoding="utf-8") as log:
         log.write(f"# docker build -t {tag} {context}\n")

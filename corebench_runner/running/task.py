@@ -339,26 +339,29 @@ def _lock_for(key: str) -> threading.Lock:
 
 def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob) -> str:
     from corebench_runner import images
-    from corebench_runner.images.build import BuildFailed
+    from corebench_runner.images.build import BuildFailed, builds_heard_by
 
-    if scaffold.always_uses_capsule_environment or job.level == "medium":
-        # Repeats of one capsule start together: build its image once, not once per thread.
-        say = _build_lines(job, capsule.id)
-        with _lock_for(capsule.id):
-            try:
-                image = images.environment_image(capsule, progress=say)
-            except BuildFailed as exc:
-                if say is not None:
-                    say(str(exc))  # names the log; the task itself ends infra_error
-                raise
-    else:
-        image = images.toolbox_image()
-    with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
-        return scaffold.image_for(image)
+    # Every build on the way shows in the run: the capsule's environment, a base image it is
+    # built FROM, an agent CLI's layer (built by the scaffold, which has no progress to pass on).
+    say = _build_lines(job, capsule.id)
+    with builds_heard_by(say):
+        try:
+            if scaffold.always_uses_capsule_environment or job.level == "medium":
+                # Repeats of one capsule start together: build its image once, not once per thread.
+                with _lock_for(capsule.id):
+                    image = images.environment_image(capsule, progress=say)
+            else:
+                image = images.toolbox_image()
+            with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
+                return scaffold.image_for(image)
+        except BuildFailed as exc:
+            if say is not None:
+                say(str(exc))  # names the log; the task itself ends infra_error
+            raise
 
 
 def _build_lines(job: TaskJob, capsule_id: str) -> Callable[[str], None] | None:
-    """What an environment build prints (its start, steps and end, as `images build` shows them), sent to
+    """What a build on a task's way prints (its start, steps and end, as `images build` shows them), sent to
     the run's Progress; step lines name the capsule, since builds of several capsules may interleave."""
     note = _build_notes.get(job.run_id)
     if note is None:
