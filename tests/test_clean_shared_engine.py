@@ -27,6 +27,14 @@ def _left(run_id: str, name: str, host: str, pid: str):
                                               OWNER_PID_LABEL: pid})
 
 
+def _remove(containers: list) -> None:
+    for container in containers:
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
 def _names(run_id: str) -> set[str]:
     return {c.name for c in containers_of(run_id)}
 
@@ -58,11 +66,7 @@ def test_clean_leaves_other_hosts_containers_alone_unless_asked():
         assert f"removed container {other}" in asked.output
         assert _names(run_id) == {live}  # a live owner on this host still keeps its own
     finally:
-        for container in made:
-            try:
-                container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
+        _remove(made)
     assert containers_of(run_id) == []
 
 
@@ -83,11 +87,7 @@ def test_a_process_whose_run_was_taken_over_removes_its_own_containers_and_not_t
     finally:
         new_owner.kill()
         new_owner.wait()
-        for container in made:
-            try:
-                container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
+        _remove(made)
     assert containers_of(run_id) == []
 
 
