@@ -244,8 +244,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         queue = list(jobs)
         dropped: list[str] = []  # attempts another process recorded first: this run was taken over
         while queue or executor.in_flight():
-            if run_lease.lost.is_set() or dropped:
-                raise RunTakenOver(_taken_over(run_id, dropped))
+            _stop_if_taken_over(run_id, run_lease, dropped)
             while queue and executor.in_flight() < executor.slots:
                 if options.max_cost is not None and spent >= options.max_cost:
                     _stop_for_budget(store, queue, options.max_cost, progress)
@@ -280,8 +279,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                     (float("inf") if options.max_cost is not None else 0.0)
             else:
                 dropped.append(f"{job.task_id} ({job.capsule_id})")
-        if run_lease.lost.is_set() or dropped:  # also when it was the last task: never a silent exit 0
-            raise RunTakenOver(_taken_over(run_id, dropped))
+        _stop_if_taken_over(run_id, run_lease, dropped)  # also after the last task: never a silent exit 0
         status = "finished" if not tasks_to_resume(store, run_id) else "interrupted"
     except RunTakenOver:
         # The run's tasks and containers are the new owner's now: ours alone stop (their attempts
@@ -304,11 +302,14 @@ class RunTakenOver(UserError):
     """Another process resumed this run (its lease went stale): this one must stop recording it."""
 
 
-def _taken_over(run_id: str, dropped: list[str]) -> str:
+def _stop_if_taken_over(run_id: str, run_lease: lease.RunLease, dropped: list[str]) -> None:
+    """Raise RunTakenOver once the lease is lost or another process recorded one of our tasks."""
+    if not (run_lease.lost.is_set() or dropped):
+        return
     kept = (f"; its attempt at task {', '.join(dropped)} was dropped, since the other process recorded that task"
             if dropped else "")
-    return (f"run {run_id} was taken over by another process (`corebench run --resume`), which records it now; "
-            f"this one stopped{kept}. See the run with `corebench show {run_id}`")
+    raise RunTakenOver(f"run {run_id} was taken over by another process (`corebench run --resume`), which records "
+                       f"it now; this one stopped{kept}. See the run with `corebench show {run_id}`")
 
 
 def _remove_leftovers(executor: Any, run_id: str, options: RunOptions, progress: Progress) -> None:

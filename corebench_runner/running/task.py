@@ -349,7 +349,7 @@ def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob) -> str:
             if scaffold.always_uses_capsule_environment or job.level == "medium":
                 # Repeats of one capsule start together: build its image once, not once per thread.
                 with _lock_for(capsule.id):
-                    image = images.environment_image(capsule, progress=say)
+                    image = images.environment_image(capsule)
             else:
                 image = images.toolbox_image()
             with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
