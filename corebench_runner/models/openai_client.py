@@ -97,7 +97,8 @@ class OpenAIClient:
         if self.api not in APIS:
             raise ValueError(f"api must be one of {APIS}, not {self.api!r}")
         self.deadline = Deadline()  # none until a task binds its own (anthropic_client.py does the same)
-        http_client = openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline), verify=shared_tls_context())
+        http_client = openai.DefaultHttpxClient(event_hooks=http_hooks(lambda: self.deadline),
+                                                verify=shared_tls_context())
         self._sdk = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
                                   http_client=http_client)
         self._meter = CostMeter(model)
