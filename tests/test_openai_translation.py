@@ -24,6 +24,15 @@ CONVERSATION = [
 ]
 
 
+def assert_read_back(response) -> None:
+    """Both APIs' answers come back as the same Messages-shaped reply, cached input apart."""
+    assert response.content[0] == {"type": "text", "text": "A scatter plot."}
+    assert response.content[1]["type"] == "tool_use" and response.content[1]["input"] == {"command": "ls"}
+    assert response.stop_reason == "tool_use"
+    usage = response.usage
+    assert (usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens) == (200, 1000, 40)
+
+
 @pytest.fixture
 def server():
     with OpenAIServer(api_key=KEY, model="gpt-test") as running:
@@ -47,11 +56,7 @@ def test_the_responses_api_gets_tool_outputs_then_the_images_they_carried_in_a_u
         {"role": "user", "content": [{"type": "input_image", "image_url": DATA_URL, "detail": "auto"},
                                      {"type": "input_text", "text": "What do you see?"}]},
     ]
-    assert response.content[0] == {"type": "text", "text": "A scatter plot."}
-    assert response.content[1]["type"] == "tool_use" and response.content[1]["input"] == {"command": "ls"}
-    assert response.stop_reason == "tool_use"
-    usage = response.usage
-    assert (usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens) == (200, 1000, 40)
+    assert_read_back(response)
 
 
 def test_chat_completions_gets_tool_messages_then_the_images_they_carried_in_a_user_message(server):
@@ -72,8 +77,4 @@ def test_chat_completions_gets_tool_messages_then_the_images_they_carried_in_a_u
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": DATA_URL}},
                                      {"type": "text", "text": "What do you see?"}]},
     ]
-    assert response.content[0] == {"type": "text", "text": "A scatter plot."}
-    assert response.content[1]["type"] == "tool_use" and response.content[1]["input"] == {"command": "ls"}
-    assert response.stop_reason == "tool_use"
-    usage = response.usage
-    assert (usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens) == (200, 1000, 40)
+    assert_read_back(response)
