@@ -7,6 +7,7 @@ when it holds capsules/, else the bundled suite: the one installed with the pack
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -84,3 +85,30 @@ def resolve_suite(explicit: str | Path | None = None, for_writing: bool = False)
     if (cwd / "capsules").is_dir() or for_writing:
         return Suite(cwd.resolve())
     return Suite(BUNDLED_SUITE)
+
+
+SUITE_FOLDERS = ("capsules", "graders", "scaffolds", "reports")
+
+
+def init_suite(root: Path) -> list[Path]:
+    """Make `root` a suite: its folders and a README saying what goes where. Returns what it made.
+
+    Nothing is overwritten: a folder that already holds capsules/ is refused."""
+    root = root.expanduser()
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file; choose a new folder (or an empty one) for the suite")
+    if (root / "capsules").is_dir():
+        raise UserError(f"{root} is a suite already (it has capsules/); work there, or choose another folder")
+    if root.resolve() == BUNDLED_SUITE:
+        raise UserError(f"{root} is the bundled suite; choose a folder of your own")
+    made = []
+    for folder in (root, *(root / name for name in SUITE_FOLDERS)):
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            made.append(folder)
+    readme = root / "README.md"
+    if not readme.exists():
+        text = importlib.resources.files("corebench_runner").joinpath("data/suite-README.md").read_text()
+        readme.write_text(text)
+        made.append(readme)
+    return [path.resolve() for path in made]
