@@ -120,8 +120,12 @@ def test_the_installed_wheel_runs_the_bundled_suite_from_an_empty_folder(install
     capsules = installed.corebench("capsule", "list", cwd=work).stdout  # no capsules/ here: the bundled suite
     assert CAPSULE in capsules and "iris-lda" in capsules
 
-    run = installed.corebench("run", "--scaffold", "oracle", "--suite", "bundled", "--capsules", CAPSULE,
-                              "--quiet", cwd=work)
+    images_before = _environment_images()
+    try:
+        run = installed.corebench("run", "--scaffold", "oracle", "--suite", "bundled", "--capsules", CAPSULE,
+                                  "--quiet", cwd=work)
+    finally:
+        _remove_images(_environment_images() - images_before)  # only the environment image this run built
     runs = json.loads(installed.corebench("runs", "--json", cwd=work).stdout)
     assert len(runs) == 1, run.stdout + run.stderr
     shown = json.loads(installed.corebench("show", runs[0]["id"], "--json", cwd=work).stdout)
@@ -140,6 +144,30 @@ def test_the_installed_wheel_runs_the_bundled_suite_from_an_empty_folder(install
 
     installed.corebench("review", "list", cwd=work)
     assert sorted(p.name for p in work.iterdir()) == ["answers.json", "site", "tasks.json"]  # nothing else here
+
+
+def _environment_images() -> set[str]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        return {image.id for image in client.images.list(name=f"corebench/env-{CAPSULE}")}
+    finally:
+        client.close()
+
+
+def _remove_images(image_ids: set[str]) -> None:
+    import docker
+
+    client = docker.from_env()
+    try:
+        for image_id in image_ids:
+            try:
+                client.images.remove(image_id)
+            except docker.errors.APIError:
+                pass  # another test's container uses it now: it stays, as that test's
+    finally:
+        client.close()
 
 
 PLUGIN_PYPROJECT = """\
