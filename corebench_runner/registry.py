@@ -77,10 +77,16 @@ def _normalised(name: str) -> str:
 
 
 @functools.cache
+def _entry_points() -> metadata.EntryPoints:
+    """Every installed package's entry points, read once per process (one pass over the installed packages)."""
+    return metadata.entry_points()
+
+
+@functools.cache
 def entry_point_plugins(kind: str) -> tuple[Plugin, ...]:
     """Every installed package's plugins of this kind, third parties' before the built-ins (they may replace one)."""
     found: dict[tuple[str, str], Plugin] = {}
-    for ep in metadata.entry_points(group=GROUP_PREFIX + kind):
+    for ep in _entry_points().select(group=GROUP_PREFIX + kind):
         dist_name = ep.dist.name if ep.dist else "?"
         built_in = _normalised(dist_name) == OWN_DISTRIBUTION
         version = ep.dist.version if ep.dist else ""
