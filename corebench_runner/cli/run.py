@@ -70,7 +70,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.command("run")
 @click.option("--model", help="Model as provider:name, e.g. anthropic:claude-opus-5-5; 'none' for scaffolds "
                               "that need no model. Default: none, or the Anthropic default when an API key is set.")
-@click.option("--scaffold", help="Agent scaffold to test (scaffolds/NAME.py). Default: core-agent when "
+@click.option("--scaffold", help="Agent scaffold to test (`corebench plugins` lists them). Default: core-agent when "
                                  "$ANTHROPIC_API_KEY is set, else oracle.")
 @click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True,
               help="Difficulty: what the workspace keeps (easy keeps results/, medium keeps the recipe).")
@@ -80,7 +80,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--repeats", type=int, default=1, show_default=True, help="Runs per capsule (for variance).")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Tasks running at the same time.")
 @click.option("--grader", default=DEFAULT_GRADER, show_default=True,
-              help="Grader (graders/NAME.py) for capsules that do not name their own.")
+              help="Grader (`corebench plugins` lists them) for capsules that do not name their own.")
 @click.option("--timeout", type=float, help="Wall-clock seconds per task. Default: the capsule's resources.time_limit.")
 @click.option("--max-steps", type=int, default=60, show_default=True, help="Agent steps per task.")
 @click.option("--max-cost-per-task", type=float, metavar="USD", help="Dollars one task may spend on the model.")
