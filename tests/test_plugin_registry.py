@@ -116,6 +116,10 @@ def test_an_unknown_name_lists_every_plugin_of_its_kind_and_where_each_came_from
     assert model.exit_code == 2
     assert "unknown model provider 'nosuch'" in model.output and "anthropic (built in)" in model.output
 
+    sandbox = cli("--suite", "bundled", "run", "--sandbox", "podman", "--scaffold", "oracle", "--capsules", "iris-lda")
+    assert sandbox.exit_code == 2
+    assert "unknown sandbox 'podman'" in sandbox.output and "docker (built in), local (built in)" in sandbox.output
+
 
 def test_version_names_the_commit_when_run_from_a_checkout():
     root = Path(__file__).resolve().parents[1]

@@ -14,11 +14,10 @@ from typing import Any, Iterator
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
-from corebench_runner.executors import EXECUTORS
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.running.folders import remove_own_task_folders
@@ -37,7 +36,6 @@ from corebench_runner.running.run import (
     select_capsules,
     stored_options,
 )
-from corebench_runner.sandbox.providers import SANDBOX_KINDS
 from corebench_runner.store.database import open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
@@ -86,10 +84,10 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--max-cost-per-task", type=float, metavar="USD", help="Dollars one task may spend on the model.")
 @click.option("--max-cost", type=float, metavar="USD",
               help="Dollars the whole run may spend; tasks not started by then end as budget_exceeded.")
-@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+@click.option("--executor", type=PluginName("executors"), default="local", show_default=True,
               help="Where tasks run: a local pool, or a Ray cluster.")
 @click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
-@click.option("--sandbox", type=click.Choice(SANDBOX_KINDS), default="docker", show_default=True,
+@click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
               help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
 @click.option("--allow-no-gpu", is_flag=True, help="On a host without a GPU, run capsules whose GPU is optional (gpu = \"optional\") on the CPU; capsules that require one are still skipped.")
 @click.option("--infra-retries", type=int, default=2, show_default=True,
