@@ -29,6 +29,8 @@ from corebench_runner.errors import UserError
 
 KINDS = ("scaffolds", "graders", "sandboxes", "models", "executors")
 GROUP_PREFIX = "corebench."
+# The groups documented before the registry (scaffolds and graders only); still read, after the new ones.
+LEGACY_GROUPS = {"scaffolds": "corebench_runner.scaffolds", "graders": "corebench_runner.graders"}
 SINGULAR = {"scaffolds": "scaffold", "graders": "grader", "sandboxes": "sandbox", "models": "model provider",
             "executors": "executor"}
 # The kinds a suite folder may hold as files, and the module-level object such a file exposes.
@@ -86,7 +88,8 @@ def _entry_points() -> metadata.EntryPoints:
 def entry_point_plugins(kind: str) -> tuple[Plugin, ...]:
     """Every installed package's plugins of this kind, third parties' before the built-ins (they may replace one)."""
     found: dict[tuple[str, str], Plugin] = {}
-    for ep in _entry_points().select(group=GROUP_PREFIX + kind):
+    groups = [GROUP_PREFIX + kind] + ([LEGACY_GROUPS[kind]] if kind in LEGACY_GROUPS else [])
+    for ep in (ep for group in groups for ep in _entry_points().select(group=group)):
         dist_name = ep.dist.name if ep.dist else "?"
         built_in = _normalised(dist_name) == OWN_DISTRIBUTION
         version = ep.dist.version if ep.dist else ""
