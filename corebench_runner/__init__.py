@@ -2,7 +2,8 @@
 
 Each folder is one job (docs/architecture.md): cli/ over running/ and report/, over agents/ and
 review/, over grading/, models/, images/ and diagnostics/, over capsules/, sandbox/, store/,
-servers/ and executors/, over the records (records.py, errors.py, settings.py, deadline.py).
+servers/ and executors/, over the records (records.py, errors.py, settings.py, deadline.py) and
+the plugin registry (registry.py). bundled/ is the bundled suite, its plugins registered by entry points.
 """
 
 from corebench_runner.moved_modules import install as _install_moved_modules

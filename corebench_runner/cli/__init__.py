@@ -11,7 +11,9 @@ import errno
 import gc
 import importlib
 import sqlite3
+import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -31,13 +33,15 @@ COMMAND_MODULES = [
     "report",
     "maintenance",
     "health",
+    "plugins",
+    "suite",
 ]
 # Where each command lives, so `corebench run` loads only cli/run.py and not every command's
 # libraries (git, requests, ...). A command missing here is still found: then all modules load.
 COMMAND_HOMES = {
     "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
     "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
-    "clean": "maintenance", "explain": "health",
+    "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite",
 }
 
 
@@ -66,6 +70,9 @@ class CorebenchGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, suite_option_first(args))
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -86,11 +93,53 @@ class CorebenchGroup(click.Group):
             sys.exit(130)
 
 
+def suite_option_first(args: list[str]) -> list[str]:
+    """--suite is the group's option, but users type it anywhere (`corebench run --suite bundled`): move it first."""
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg == "--suite" and index + 1 < len(args):
+            moved.extend(args[index:index + 2])
+            index += 2
+            continue
+        (moved if arg.startswith("--suite=") else rest).append(arg)
+        index += 1
+    return moved + rest
+
+
+def checkout_commit() -> str | None:
+    """The commit of the git checkout this package runs from (editable install), "-dirty" when edited; else None."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists() or not (root / "pyproject.toml").is_file():
+        return None  # an installed wheel: its folder is site-packages, no checkout
+    try:
+        described = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=12"],
+                                   capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return described.stdout.strip() or None if described.returncode == 0 else None
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    commit = checkout_commit()
+    click.echo(f"corebench {__version__}" + (f" (commit {commit})" if commit else ""))
+    ctx.exit()
+
+
 @click.group(cls=CorebenchGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="corebench")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version (and, from a git checkout, its commit) and exit.")
 @click.option("--suite", "suite", type=click.Path(file_okay=False), envvar="COREBENCH_SUITE",
-              help="Suite folder holding capsules/ (default: the current directory if it has capsules/, "
-                   "else the bundled suite). Also $COREBENCH_SUITE.")
+              help="Suite folder holding capsules/, or `bundled` for the suite installed with corebench "
+                   "(default: the current directory if it has capsules/, else the bundled suite). "
+                   "Also $COREBENCH_SUITE.")
 @click.pass_context
 def main(ctx: click.Context, suite: str | None) -> None:
     """Run paper-reproduction agent benchmarks: capsules in, graded, reviewed, reported."""

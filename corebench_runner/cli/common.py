@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from corebench_runner import registry
 from corebench_runner.capsules.suite import Suite, resolve_suite
+
+
+class PluginName(click.ParamType):
+    """An option naming a plugin (--sandbox, --executor): checked against the registry when parsed, so a
+    package's plugin is accepted and a wrong name gets the registry's one error listing every one."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = registry.SINGULAR[kind]
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "[" + "|".join(registry.names(self.kind)) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        found = registry.plugins(self.kind)
+        if value not in found:
+            self.fail(registry.unknown_message(self.kind, value, found), param, ctx)
+        return value
 
 
 def suite_from(ctx: click.Context, for_writing: bool = False) -> Suite:

@@ -50,7 +50,7 @@ def _echo_readable(capsule_id: str, grade: ReportGrade) -> None:
                    "each entry is graded on its own.")
 @click.option("--grader", "grader_name", default="corebench", show_default=True,
               help="Grader plugin: corebench (the official rule), tolerant (official plus disputes), "
-                   "corebench-v1.1 / tolerant-v1.1 (the v1.1 rule), or any graders/NAME.py in the suite.")
+                   "corebench-v1.1 / tolerant-v1.1 (the v1.1 rule), or any other `corebench plugins` lists.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list, one element per answer entry in input order, instead of a table.")
 @click.option("--upstream-stop", is_flag=True, help=UPSTREAM_STOP_HELP)

@@ -11,7 +11,7 @@ import click
 
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.cli.capsule import capsule_group
-from corebench_runner.cli.common import suite_from
+from corebench_runner.cli.common import PluginName, suite_from
 from corebench_runner.running.capsule_check import (
     HealthReport,
     OracleRun,
@@ -19,7 +19,6 @@ from corebench_runner.running.capsule_check import (
     recorded_lines,
     resources_toml,
 )
-from corebench_runner.sandbox.providers import SANDBOX_KINDS
 
 
 def _run_line(number: int, run: OracleRun) -> str:
@@ -51,7 +50,7 @@ def _report_lines(report: HealthReport) -> list[str]:
               help="How many times to run the capsule's own reproduction (at least 2).")
 @click.option("--level", type=click.Choice(LEVELS),
               help="Workspace level to run at. Default: medium when the capsule supports it.")
-@click.option("--sandbox", type=click.Choice(SANDBOX_KINDS), default="docker", show_default=True,
+@click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
               help="Where the reproduction runs; 'local' has no isolation and measures no memory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the health report as JSON.")
 @click.option("--record", is_flag=True, help="Write the runs' answers into capsule.toml as each question's "

@@ -14,11 +14,10 @@ from typing import Any, Iterator
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
-from corebench_runner.executors import EXECUTORS
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.running.folders import remove_own_task_folders
@@ -37,7 +36,6 @@ from corebench_runner.running.run import (
     select_capsules,
     stored_options,
 )
-from corebench_runner.sandbox.providers import SANDBOX_KINDS
 from corebench_runner.store.database import open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
@@ -70,7 +68,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.command("run")
 @click.option("--model", help="Model as provider:name, e.g. anthropic:claude-opus-5-5; 'none' for scaffolds "
                               "that need no model. Default: none, or the Anthropic default when an API key is set.")
-@click.option("--scaffold", help="Agent scaffold to test (scaffolds/NAME.py). Default: core-agent when "
+@click.option("--scaffold", help="Agent scaffold to test (`corebench plugins` lists them). Default: core-agent when "
                                  "$ANTHROPIC_API_KEY is set, else oracle.")
 @click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True,
               help="Difficulty: what the workspace keeps (easy keeps results/, medium keeps the recipe).")
@@ -80,16 +78,16 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--repeats", type=int, default=1, show_default=True, help="Runs per capsule (for variance).")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Tasks running at the same time.")
 @click.option("--grader", default=DEFAULT_GRADER, show_default=True,
-              help="Grader (graders/NAME.py) for capsules that do not name their own.")
+              help="Grader (`corebench plugins` lists them) for capsules that do not name their own.")
 @click.option("--timeout", type=float, help="Wall-clock seconds per task. Default: the capsule's resources.time_limit.")
 @click.option("--max-steps", type=int, default=60, show_default=True, help="Agent steps per task.")
 @click.option("--max-cost-per-task", type=float, metavar="USD", help="Dollars one task may spend on the model.")
 @click.option("--max-cost", type=float, metavar="USD",
               help="Dollars the whole run may spend; tasks not started by then end as budget_exceeded.")
-@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+@click.option("--executor", type=PluginName("executors"), default="local", show_default=True,
               help="Where tasks run: a local pool, or a Ray cluster.")
 @click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
-@click.option("--sandbox", type=click.Choice(SANDBOX_KINDS), default="docker", show_default=True,
+@click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
               help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
 @click.option("--allow-no-gpu", is_flag=True, help="On a host without a GPU, run capsules whose GPU is optional (gpu = \"optional\") on the CPU; capsules that require one are still skipped.")
 @click.option("--infra-retries", type=int, default=2, show_default=True,

@@ -2,15 +2,19 @@
 
 An executor knows nothing about capsules or graders. It runs `fn(job)` for each submitted job
 with at most `slots` in flight and returns (job, result) pairs in completion order.
+
+Executors are plugins (registry.py): a callable (fn, slots, address) -> Executor under an entry point in
+group `corebench.executors`; local and ray are corebench-runner's own.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
+from corebench_runner import registry
 from corebench_runner.errors import UserError
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = tuple(registry.names("executors"))
 
 
 class Executor(Protocol):
@@ -34,12 +38,5 @@ class Executor(Protocol):
 def make_executor(kind: str, fn: Callable[[Any], Any], slots: int, ray_address: str | None = None) -> Executor:
     if slots < 1:
         raise UserError(f"--concurrency must be at least 1, not {slots}")
-    if kind == "local":
-        from corebench_runner.executors.local import LocalExecutor
-
-        return LocalExecutor(fn, slots)
-    if kind == "ray":
-        from corebench_runner.executors.ray_executor import RayExecutor
-
-        return RayExecutor(fn, slots, address=ray_address)
-    raise UserError(f"--executor: unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
+    factory = registry.load("executors", kind, flag="--executor")[0]
+    return factory(fn, slots, address=ray_address)

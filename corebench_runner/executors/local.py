@@ -38,3 +38,8 @@ class LocalExecutor:
         # Running tasks finish in their threads (their sandboxes close themselves); queued ones are dropped.
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._running.clear()
+
+
+def local_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None) -> LocalExecutor:
+    """The `local` executor plugin (entry point): threads on this machine; `address` is for cluster executors."""
+    return LocalExecutor(fn, slots)

@@ -92,3 +92,8 @@ def _check_reachable(address: str) -> None:
     except OSError as exc:
         raise UserError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); "
                         "check the address printed by `ray start --head`") from None
+
+
+def ray_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None) -> RayExecutor:
+    """The `ray` executor plugin (entry point): the cluster at `address`, or a local one started here."""
+    return RayExecutor(fn, slots, address=address)

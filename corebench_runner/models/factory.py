@@ -1,16 +1,20 @@
-"""Turn a --model spec into a ModelClient: anthropic:MODEL, openai:MODEL or scripted:FILE."""
+"""Turn a --model spec PROVIDER:NAME into a ModelClient: anthropic:MODEL, openai:MODEL, scripted:FILE, or a plugin's.
+
+A provider is a plugin (registry.py): a callable (name, base_url, capsule_id) -> ModelClient under an entry
+point in group `corebench.models`. The three below are corebench-runner's own entry points.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from corebench_runner import registry
 from corebench_runner.errors import UserError
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.base import ModelClient
 from corebench_runner.models.scripted_sessions import check_session_file, session_file
 from corebench_runner.servers.messages_api import Script, load_script
 
-PROVIDERS = ("anthropic", "openai", "scripted")
 SCRIPTED_KEY = "scripted-local-key"  # the local server accepts only this; it is no secret
 
 
@@ -47,22 +51,30 @@ def scripted_client(script_file: Path) -> ModelClient:
     return ScriptedOpenAIClient(script_file, script)
 
 
+def anthropic_model(name: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
+    return AnthropicClient(name, base_url=base_url)
+
+
+def openai_model(name: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
+    from corebench_runner.models.openai_client import OpenAIClient  # 0.2-1 s to load: only when used
+
+    return OpenAIClient(name, base_url=base_url)
+
+
+def scripted_model(name: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
+    if base_url:
+        raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
+    return scripted_client(session_file(Path(name).expanduser(), capsule_id))
+
+
 def make_model(spec: str, base_url: str | None = None, capsule_id: str | None = None) -> ModelClient:
     """A client for `spec`; a bad spec or a missing key raises UserError naming --model.
 
     scripted:FOLDER plays FOLDER/<capsule_id>.json, else FOLDER/default.json (scripted_sessions.py).
     """
     provider, _, rest = spec.partition(":")
-    if provider not in PROVIDERS or not rest.strip():
+    if not rest.strip():
         raise UserError(f"--model {spec!r}: expected PROVIDER:NAME with PROVIDER one of "
-                        f"{', '.join(PROVIDERS)}, e.g. anthropic:claude-opus-5-5 or scripted:session.json")
-    rest = rest.strip()
-    if provider == "anthropic":
-        return AnthropicClient(rest, base_url=base_url)
-    if provider == "openai":
-        from corebench_runner.models.openai_client import OpenAIClient  # 0.2-1 s to load: only when used
-
-        return OpenAIClient(rest, base_url=base_url)
-    if base_url:
-        raise UserError("--base-url cannot be used with --model scripted:FILE (it starts its own local server)")
-    return scripted_client(session_file(Path(rest).expanduser(), capsule_id))
+                        f"{', '.join(registry.names('models'))}, e.g. anthropic:claude-opus-5-5 or scripted:session.json")
+    factory = registry.load("models", provider, flag=f"--model {spec!r}")[0]
+    return factory(rest.strip(), base_url=base_url, capsule_id=capsule_id)

@@ -12,33 +12,29 @@ A provider is a kind's lifecycle, in the way inspect_ai's sandbox environments h
 - `prepare()`: begin, in the background, what every sandbox of the kind needs (Docker: the task
   network), while a new run checks its model rather than on its first task's way.
 
-The engine (running/) asks the registry for a kind and never branches on its name: adding a kind
-(podman, a remote engine, a Kubernetes pod) is a module in sandbox/ and a line in KINDS.
+The engine (running/) asks for a kind by name and never branches on it. Kinds are plugins
+(registry.py): the built-in docker and local providers are entry points in group
+`corebench.sandboxes` of corebench-runner, and another package adds a kind (podman, a remote engine,
+a Kubernetes pod) with an entry point of its own naming a SandboxProvider.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from corebench_runner import registry
 from corebench_runner.deadline import Deadline
-from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
 
 # A step of a start ("sandbox_start", "copy_in"), for the caller to time it or refuse to begin it.
 Step = Callable[[str], AbstractContextManager[None]]
 
-# kind -> "module:attribute" of its provider, imported when first asked for (the CLI lists the
-# kinds without importing the docker SDK).
-KINDS: dict[str, str] = {
-    "docker": "corebench_runner.sandbox.docker_provider:PROVIDER",
-    "local": "corebench_runner.sandbox.local:PROVIDER",
-}
-SANDBOX_KINDS = tuple(KINDS)
+# The kinds' names, listed without importing any provider (the CLI lists them without the docker SDK).
+SANDBOX_KINDS = tuple(registry.names("sandboxes"))
 
 _loaded: dict[str, "SandboxProvider"] = {}
 _lock = threading.Lock()
@@ -122,10 +118,7 @@ def provider_for(kind: str) -> SandboxProvider:
     """The provider of a kind; a UserError naming the kinds there are for any other."""
     with _lock:
         if kind not in _loaded:
-            if kind not in KINDS:
-                raise UserError(f"--sandbox {kind!r} is not a sandbox kind; use one of {', '.join(KINDS)}")
-            module, _, attribute = KINDS[kind].partition(":")
-            _loaded[kind] = getattr(importlib.import_module(module), attribute)
+            _loaded[kind] = registry.load("sandboxes", kind, flag="--sandbox")[0]
         return _loaded[kind]
 
 
