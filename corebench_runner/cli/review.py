@@ -9,12 +9,13 @@ import click
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
-from corebench_runner.review import verdicts as review
+from corebench_runner.review import set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
 from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.set_asides import set_aside_history, standing_set_asides
 
 CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
            "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}
@@ -193,6 +194,84 @@ def reopen_command(ctx: click.Context, store_path: str | None, answer_id: int, r
         record = review.reopen(store, answer_id, reviewer=reviewer or review.default_reviewer(), reason=reason)
         click.echo(f"answer {answer_id}: {record.old_status} -> disputed by {record.reviewer}; "
                    "it is in the queue of `corebench review`")
+
+
+benchmark_option = click.option(
+    "--benchmark", default=None,
+    help="The suite (benchmark label and version, e.g. 'core-bench 1.1 mainline') the decision applies to; "
+         "needed only when the store ran the capsule in several suites.")
+question_option = click.option(
+    "--question", default=None,
+    help="Only this question (its text, or a part only one question contains). Default: the whole task.")
+
+
+def _runs_touched(store: Store, target: set_aside_rules.Target) -> list[str]:
+    """Runs of the target's suite that ran its capsule: the ones whose verified number moves."""
+    return [rid for rid in dict.fromkeys(row[0] for row in store.query(
+        "SELECT tasks.run_id FROM tasks JOIN runs ON runs.id = tasks.run_id WHERE tasks.capsule_id = ? "
+        "ORDER BY runs.created", (target.capsule_id,)))
+        if target.suite in run_summary(store, rid).suite.split(" + ")]
+
+
+def _decide_set_aside(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                      benchmark: str | None, reason: str, reviewer: str | None, active: bool) -> None:
+    with _open(ctx, store_path) as store:
+        target = set_aside_rules.resolve_target(store, capsule_id, question, benchmark)
+        decide = set_aside_rules.set_aside if active else set_aside_rules.reinstate
+        record = decide(store, target, reviewer=reviewer or review.default_reviewer(), reason=reason)
+        verb = "set aside" if active else "reinstated"
+        click.echo(printable(f"{verb}: {target.describe()} by {record.reviewer} ({record.created}): {record.reason}"))
+        for rid in _runs_touched(store, target):
+            click.echo(summary_line(run_summary(store, rid)))
+
+
+@review_group.command("invalidate")
+@store_option
+@click.argument("capsule_id")
+@question_option
+@click.option("--reason", required=True, help="Why the task or question is broken (required; kept in the audit trail).")
+@benchmark_option
+@reviewer_option
+@click.pass_context
+def invalidate_command(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                       reason: str, benchmark: str | None, reviewer: str | None) -> None:
+    """Set CAPSULE_ID's task (or one --question) aside in its suite: it leaves verified accuracy.
+
+    Automatic accuracy never changes. A task whose every question is set aside counts as set
+    aside; otherwise a task is judged on its remaining questions. Undo with `review reinstate`.
+    """
+    _decide_set_aside(ctx, store_path, capsule_id, question, benchmark, reason, reviewer, active=True)
+
+
+@review_group.command("reinstate")
+@store_option
+@click.argument("capsule_id")
+@question_option
+@click.option("--reason", required=True, help="Why it counts again (required; kept in the audit trail).")
+@benchmark_option
+@reviewer_option
+@click.pass_context
+def reinstate_command(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                      reason: str, benchmark: str | None, reviewer: str | None) -> None:
+    """Undo `review invalidate`: CAPSULE_ID's task (or one --question) counts in verified accuracy again."""
+    _decide_set_aside(ctx, store_path, capsule_id, question, benchmark, reason, reviewer, active=False)
+
+
+@review_group.command("set-asides")
+@store_option
+@click.option("--history", is_flag=True, help="Every decision, oldest first, reinstatements included.")
+@click.pass_context
+def set_asides_command(ctx: click.Context, store_path: str | None, history: bool) -> None:
+    """List the tasks and questions set aside now (who, when, why), per suite."""
+    with _open(ctx, store_path) as store:
+        rows = set_aside_history(store) if history else standing_set_asides(store)
+        if not rows:
+            click.echo("Nothing is set aside." if not history else "No set-aside decisions recorded yet.")
+            return
+        echo_table(["suite", "capsule", "question", "state", "by", "when", "reason"],
+                   [[r.suite, r.capsule_id, printable(r.question[:50]) if r.question else "(whole task)",
+                     "set aside" if r.active else "reinstated", r.reviewer, r.created, printable(r.reason)]
+                    for r in rows])
 
 
 @review_group.command("log")
