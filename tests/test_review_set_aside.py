@@ -135,3 +135,32 @@ def test_runs_lists_valid_tasks_coverage_and_set_asides(two_suites):
     mine = next(r for r in listed if r["id"] == mainline)
     assert (mine["review_needed"], mine["review_done"], mine["verified_provisional"]) == (2, 1, True)
     assert mine["set_asides"][0]["reason"] == "bad ref"
+
+
+def test_export_and_import_carry_set_asides_with_author_and_time(two_suites, tmp_path):
+    store, mainline, _ = two_suites
+    path = str(store.path)
+    corebench("review", "invalidate", "broken", "--store", path, "--benchmark", MAINLINE, "--reason", "bad ref",
+              "--reviewer", "alice")
+    corebench("review", "invalidate", "two-q", "--question", BEST_Q, "--store", path, "--benchmark", MAINLINE,
+              "--reason", "not in the paper", "--reviewer", "alice")
+    corebench("review", "reinstate", "two-q", "--question", BEST_Q, "--store", path, "--benchmark", MAINLINE,
+              "--reason", "it is, in the appendix", "--reviewer", "bob")
+    shared = tmp_path / "verdicts.jsonl"
+    exported = corebench("review", "export", str(shared), "--store", path, "--run", mainline)
+    assert "wrote 0 verdict(s) and 3 set-aside decision(s)" in exported.output
+
+    other = open_store(tmp_path / "other.sqlite")
+    add_run(other, tasks(), run_id="run-mainline", benchmark=MAINLINE)
+    other.close()
+    imported = corebench("review", "import", str(shared), "--store", str(tmp_path / "other.sqlite"))
+    assert imported.exit_code == 0, imported.output
+    assert "imported 3 set-aside decision(s); 0 already present" in imported.output
+    again = corebench("review", "import", str(shared), "--store", str(tmp_path / "other.sqlite"))
+    assert "imported 0 set-aside decision(s); 3 already present" in again.output
+    with open_store(tmp_path / "other.sqlite") as copy:
+        there = run_summary(copy, "run-mainline")
+        assert (there.valid_tasks, there.verified_accuracy) == (3, 1 / 3)  # broken set aside; two-q reinstated
+        assert [(s["capsule_id"], s["reviewer"]) for s in there.set_asides] == [("broken", "alice")]
+    listed = corebench("review", "set-asides", "--store", str(tmp_path / "other.sqlite"), "--history").output
+    assert listed.count("alice") == 2 and "bob" in listed

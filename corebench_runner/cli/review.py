@@ -297,10 +297,10 @@ def log_command(ctx: click.Context, store_path: str | None, run_id: str | None, 
 @click.option("--run", "run_id", help="Only verdicts on answers of this run.")
 @click.pass_context
 def export_command(ctx: click.Context, store_path: str | None, file: str, run_id: str | None) -> None:
-    """Write every verdict to FILE as JSON lines, to share with `corebench review import`."""
+    """Write every verdict and set-aside decision to FILE as JSON lines, to share with `corebench review import`."""
     with _open(ctx, store_path) as store:
-        count = export_verdicts(store, Path(file), run_id=run_id)
-    click.echo(f"wrote {count} verdict(s) to {file}")
+        count, decisions = export_verdicts(store, Path(file), run_id=run_id)
+    click.echo(f"wrote {count} verdict(s) and {decisions} set-aside decision(s) to {file}")
 
 
 @review_group.command("import")
@@ -316,6 +316,8 @@ def import_command(ctx: click.Context, store_path: str | None, file: str) -> Non
     with _open(ctx, store_path) as store:
         result = import_verdicts(store, Path(file))
     click.echo(f"imported {result.imported} verdict(s); {result.already_present} already present")
+    click.echo(f"imported {result.set_asides_imported} set-aside decision(s); {result.set_asides_present} "
+               "already present")
     for key in result.unmatched:
         click.echo(printable(f"not in this store: run {key.run_id}, {key.capsule_id} repeat {key.repeat}: "
                              f"{key.question}"))
