@@ -9,7 +9,7 @@ import click
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
-from corebench_runner.review import set_aside as set_aside_rules, verdicts as review
+from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
 from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
@@ -50,37 +50,53 @@ def _ask_reason(required: bool) -> str:
         click.echo("A change of verdict needs a reason; say why, or press Ctrl-D to stop.")
 
 
-def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open: bool) -> tuple[int, int]:
-    """Show each answer, ask for a verdict, record it at once. Returns (decided, skipped)."""
+def _identical_lines(batch: batch_rules.Batch) -> list[str]:
+    """Under the screen: the identical answers this decision also settles."""
+    if not batch.others:
+        return []
+    lines = [f"\n{len(batch.answers)} identical answers (same question, value and references in this suite); "
+             "one decision gives each its own verdict:"]
+    lines += [f"  answer {v.answer_id}: run {v.key.run_id}, repeat {v.key.repeat}" for v in batch.answers]
+    return lines
+
+
+def _walk(store: Store, queue: list[batch_rules.Batch], reviewer: str, only_open: bool) -> tuple[int, int]:
+    """Show each batch of identical answers, ask for a verdict, record it at once on each. Returns (decided, skipped)."""
     decided = skipped = 0
-    for position, view in enumerate(queue, start=1):
+    for position, batch in enumerate(queue, start=1):
+        view = batch.first
         standing = store.latest_status(view.answer_id)
-        seen = review.latest_review_id(store, view.answer_id)  # a verdict recorded meanwhile refuses this one
+        # A verdict recorded meanwhile refuses this one (per answer).
+        seen = {v.answer_id: review.latest_review_id(store, v.answer_id) for v in batch.answers}
         if only_open and standing != "disputed":
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
         screen = answer_screen(view, position, len(queue), review.history(store, view.answer_id),
                                find_evidence(view.transcript, view.reported if view.reported_present else None))
-        click.echo("\n".join(screen))
+        click.echo("\n".join(screen + _identical_lines(batch)))
         try:
             choice = click.prompt("\nVerdict: [c]orrect, [i]ncorrect, [s]kip, [q]uit", value_proc=_choice)
             if choice == "quit":
                 break
             if choice == "skip":
-                skipped += 1
+                skipped += len(batch.answers)
                 continue
             reason = _ask_reason(required=choice != standing)
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
         try:
-            record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
-                                           seen_review_id=seen)
+            result = batch_rules.decide(store, seen, choice, reviewer=reviewer, reason=reason)
         except review.SettledMeanwhile as exc:
             click.echo(printable(exc.message))
             continue
-        click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}")
-        decided += 1
+        record = result.recorded[0]
+        applied = result.applied_phrase()
+        click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}"
+                   + (f"; {applied}" if applied else ""))
+        for answer_id in result.settled_meanwhile:
+            click.echo(f"answer {answer_id} was ruled on by someone else meanwhile; it kept that verdict")
+        decided += len(result.recorded)
     return decided, skipped
 
 
@@ -126,7 +142,10 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
         else:
             click.echo(f"{len(queue)} answer(s) to review in {store.path}")
             click.echo("q or Ctrl-D stops at any point; every verdict is saved as soon as it is given.")
-            decided, skipped = _walk(store, queue, reviewer or review.default_reviewer(), not answer_ids)
+            batches = batch_rules.group_identical(store, queue)
+            if len(batches) < len(queue):
+                click.echo(f"identical answers are decided together: {len(batches)} decision(s) for them all")
+            decided, skipped = _walk(store, batches, reviewer or review.default_reviewer(), not answer_ids)
             left = len(review.open_disputes(store, **filters))
             click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
         runs = {view.key.run_id for view in queue} | ({review.resolve_run_id(store, run_id)} if run_id else set())
