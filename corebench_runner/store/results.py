@@ -27,7 +27,7 @@ from corebench_runner.store.suites import (  # noqa: F401 (capsule_suites: read 
     capsule_suites,
     suite_label,
 )
-from corebench_runner.store.verification import run_verification
+from corebench_runner.store.verification import GRADED_OUTCOMES, run_verification  # noqa: F401 (read by the report)
 
 
 @dataclass
