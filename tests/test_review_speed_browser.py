@@ -50,6 +50,8 @@ def test_identical_answers_are_settled_by_one_key_press_and_keys_wait_while_typi
         page = browser.new_page()
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(url, wait_until="load")
+        assert page.inner_text("#answers").count("3 identical answers") == 3  # each repeat's row says so
         page.goto(f"{url}answer/{acc0}", wait_until="load")
         assert "3 identical answers" in page.inner_text("#identical")
         assert "j next" in page.inner_text("footer") or "or j next" in page.inner_text("footer")
@@ -93,6 +95,10 @@ def test_a_task_is_set_aside_from_the_answer_page_with_a_reason_and_reinstated(t
         page.wait_for_selector(".notice")
         assert f"set aside: opt: the whole task in '{MAINLINE}', recorded by alice" in page.inner_text(".notice")
         assert "This whole task is set aside" in page.inner_text("#set-aside")
+        page.goto(url, wait_until="load")  # set aside, it leaves the queue
+        assert "opt" not in page.inner_text("#answers") and "3 open" in page.inner_text("#counts")
+        assert "0 of 3 valid tasks, 1 set aside" in page.inner_text("#runs") and "1 of 4" in page.inner_text("#runs")
+        page.goto(f"{url}answer/{opt}", wait_until="load")
 
         shown = json.loads(corebench("show", "run-speed", "--store", str(path), "--json").output)["run"]
         assert [(s["capsule_id"], s["reason"]) for s in shown["set_asides"]] == [

@@ -43,9 +43,14 @@ class Filters:
         return {name: value for name, value in params.items() if value}
 
     def answers(self, store: Store) -> list[review.AnswerView]:
-        """Every answer in scope, whatever its status, in the terminal review's order."""
-        return review.find_answers(store, run_id=self.run_id, model=self.model, capsule_id=self.capsule_id,
-                                   answer_ids=list(self.answer_ids) or None)
+        """Every answer in scope, whatever its status, in the terminal review's order; answers whose question
+        or task is set aside leave the queue (they no longer count) unless "all" or --answer asks for them."""
+        views = review.find_answers(store, run_id=self.run_id, model=self.model, capsule_id=self.capsule_id,
+                                    answer_ids=list(self.answer_ids) or None)
+        if self.answer_ids or self.status == "all":
+            return views
+        aside = batch_rules.set_aside_answers(store, views)
+        return [v for v in views if v.answer_id not in aside]
 
     def listed(self, view: review.AnswerView) -> bool:
         return bool(self.answer_ids) or self.status == "all" or view.standing == self.status
@@ -56,8 +61,12 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
     views = filters.answers(store)
     counts = {status: sum(v.standing == status for v in views) for status in review.STATUSES}
     runs = [run_summary(store, run_id) for run_id in dict.fromkeys(v.key.run_id for v in views)]
-    return {"filters": filters, "counts": counts, "total": len(views), "runs": runs,
-            "answers": [v for v in views if filters.listed(v)], "status_choices": STATUS_CHOICES,
+    listed = [v for v in views if filters.listed(v)]
+    # How many identical answers one decision on each listed answer settles (review/batch.py).
+    identical = {v.answer_id: len(batch.answers) for batch in batch_rules.group_identical(store, listed)
+                 for v in batch.answers if len(batch.answers) > 1}
+    return {"filters": filters, "counts": counts, "total": len(views), "runs": runs, "identical": identical,
+            "answers": listed, "status_choices": STATUS_CHOICES,
             "models": [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]}
 
 
