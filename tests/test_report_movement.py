@@ -77,6 +77,13 @@ def test_run_page_explains_the_move_from_automatic_to_verified(moved):
     facts = " ".join(page.select_one("#verified").get_text(" ").split())
     assert "50.0%" in facts and "2 of 4 valid tasks, 1 set aside" in facts and "provisional" in facts
     assert "3 of 4 not-correct answers" in page.select_one("#coverage").get_text()
+    index = BeautifulSoup((tmp_path / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert "provisional" in index.get_text()  # the run's row in the run list says so too
+
+    # The terminal says the same: coverage and the set-aside item with its reason.
+    shown = corebench("show", RUN, "--store", path).output
+    assert "review coverage 3 of 4 not-correct answers decided or set aside (75.0%, incomplete)" in shown
+    assert "set aside: broken whole task by carol" in shown and "reference 0.9 is a typo" in shown
 
 
 def test_hal_and_inspect_exports_carry_both_numbers_and_the_set_asides(moved):
