@@ -164,3 +164,18 @@ def test_export_and_import_carry_set_asides_with_author_and_time(two_suites, tmp
         assert [(s["capsule_id"], s["reviewer"]) for s in there.set_asides] == [("broken", "alice")]
     listed = corebench("review", "set-asides", "--store", str(tmp_path / "other.sqlite"), "--history").output
     assert listed.count("alice") == 2 and "bob" in listed
+
+
+def test_a_set_aside_answer_leaves_the_terminal_queue(tmp_path):
+    store = open_store(tmp_path / "results.sqlite")
+    run_id = add_run(store, [SampleTask("only", [QA(ACCURACY_Q, 0.93, [0.9312] * 3, "disputed", "rounded")])],
+                     benchmark=MAINLINE)
+    path = str(store.path)
+    assert "1 answer(s) to review" in corebench("review", "--store", path, input="q\n").output
+    corebench("review", "invalidate", "only", "--store", path, "--reason", "the question has no answer in the paper")
+    assert "No open disputes." in corebench("review", "--store", path, input="q\n").output
+    summary = run_summary(store, run_id)
+    assert (summary.open_disputes, summary.review_done, summary.review_needed, summary.verified_provisional) == (
+        0, 1, 1, False)
+    assert summary.verified_accuracy is None and summary.valid_tasks == 0
+    store.close()

@@ -137,16 +137,18 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
             queue = review.find_answers(store, answer_ids=list(answer_ids), **filters)
         else:
             queue = review.open_disputes(store, **filters)
-        if not queue:
+        batches = batch_rules.group_identical(store, queue)  # set-aside answers leave the queue
+        size = sum(len(batch.answers) for batch in batches)
+        if not batches:
             click.echo("No open disputes" + (" matching the filters." if any(filters.values()) else "."))
         else:
-            click.echo(f"{len(queue)} answer(s) to review in {store.path}")
+            click.echo(f"{size} answer(s) to review in {store.path}")
             click.echo("q or Ctrl-D stops at any point; every verdict is saved as soon as it is given.")
-            batches = batch_rules.group_identical(store, queue)
-            if len(batches) < len(queue):
+            if len(batches) < size:
                 click.echo(f"identical answers are decided together: {len(batches)} decision(s) for them all")
             decided, skipped = _walk(store, batches, reviewer or review.default_reviewer(), not answer_ids)
-            left = len(review.open_disputes(store, **filters))
+            left = sum(len(batch.answers) for batch in batch_rules.group_identical(
+                store, review.open_disputes(store, **filters)))
             click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
         runs = {view.key.run_id for view in queue} | ({review.resolve_run_id(store, run_id)} if run_id else set())
         for rid in sorted(runs):
