@@ -31,6 +31,7 @@ from corebench_runner.review_web.pages import (
     Filters,
     answer_exists,
     answer_page,
+    answer_suite,
     neighbours,
     queue_context,
 )
@@ -205,9 +206,9 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         with state.store() as store:
             if not answer_exists(store, answer_id):
                 return state.render("review_error.html", status=404, message=f"there is no answer {answer_id}")
-            page = answer_page(store, answer_id, state.viewed_dir)
-            question = page.view.key.question if form.get("scope") == "question" else WHOLE_TASK
-            target = set_aside_rules.Target(page.suite, page.view.key.capsule_id, question)
+            view = review.get_answer(store, answer_id)
+            question = view.key.question if form.get("scope") == "question" else WHOLE_TASK
+            target = set_aside_rules.Target(answer_suite(store, view), view.key.capsule_id, question)
             decide = set_aside_rules.reinstate if form.get("action") == "reinstate" else set_aside_rules.set_aside
             try:
                 record = decide(store, target, reviewer=state.reviewer, reason=form.get("reason", ""), source="web")

@@ -126,8 +126,7 @@ def answer_page(store: Store, answer_id: int, viewed_dir: Path,
     """
     view = review.get_answer(store, answer_id)
     identical = batch_rules.batch_of(store, answer_id, candidates or []).others
-    config = store.conn.execute("SELECT config_json FROM runs WHERE id = ?", (view.key.run_id,)).fetchone()[0]
-    suite = capsule_suite(json.loads(config or "{}"), view.key.capsule_id)
+    suite = answer_suite(store, view)
     aside = [s for s in standing_set_asides(store, [suite])
              if s.capsule_id == view.key.capsule_id and s.question in ("", view.key.question)]
     task = store.conn.execute(
@@ -152,6 +151,12 @@ def answer_page(store: Store, answer_id: int, viewed_dir: Path,
         identical=identical,
         identical_seen=" ".join(f"{v.answer_id}:{review.latest_review_id(store, v.answer_id)}" for v in identical),
         suite=suite, set_asides=aside)
+
+
+def answer_suite(store: Store, view: review.AnswerView) -> str:
+    """The suite (benchmark label and version) the answer's capsule ran under: where a set-aside applies."""
+    config = store.conn.execute("SELECT config_json FROM runs WHERE id = ?", (view.key.run_id,)).fetchone()[0]
+    return capsule_suite(json.loads(config or "{}"), view.key.capsule_id)
 
 
 def produced_images(artifacts_dir: Path, produced: str | None) -> list[Figure]:

@@ -7,7 +7,7 @@ Accuracy rules (documented in docs/running.md):
     iff its outcome was graded (correct, incorrect or disputed), it is not set aside, and every one
     of its remaining answers' standing status is correct; the denominator is the valid tasks
     (scored tasks not set aside). It is provisional until review coverage is complete.
-  - open disputes = answers of the run whose standing status is still disputed.
+  - open disputes = answers of the run whose standing status is still disputed (set-aside ones left out).
   - suite = the benchmark label(s) of the run's capsules, recorded at planning (run config
     "benchmarks"); runs of different suites are never compared or averaged together.
   - reliability over repeats: see reliability.py.
