@@ -131,6 +131,7 @@ def test_runs_lists_valid_tasks_coverage_and_set_asides(two_suites):
     row = next(line for line in table.splitlines() if line.startswith("run-mainline"))
     # broken's answer is set aside (reviewed); two-q's wrong answer is not yet: 1 of 2, provisional.
     assert "33.3% (1/3) provisional" in row and "1/2" in row
+    assert f"set aside in {MAINLINE}: broken whole task by" in table and table.rstrip().endswith("bad ref")
     listed = json.loads(corebench("runs", "--store", path, "--json").output)
     mine = next(r for r in listed if r["id"] == mainline)
     assert (mine["review_needed"], mine["review_done"], mine["verified_provisional"]) == (2, 1, True)

@@ -215,17 +215,23 @@ def runs_command(store_path, as_json, limit) -> None:
             data = runs_json(store)
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
+        summaries = list_runs(store, limit)
         rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
                  f"{s.tasks_done}/{s.tasks_total}",
                  percent(s.accuracy), _verified_cell(s), _coverage_cell(s), s.set_aside_tasks, s.infra_errors,
                  s.open_disputes,
-                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
+                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
                     "reviewed", "set aside", "infra", "disputes", "cost"], rows)
-
+        # Each set-aside item once, with its reason: several runs of a suite share it.
+        items = {item["id"]: item for s in summaries for item in s.set_asides}
+        for item in items.values():
+            what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
+            click.echo(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
+                       f"{item['created']}: {item['reason']}")
 
 def _verified_cell(summary: RunSummary) -> str:
     """Verified accuracy over valid tasks, marked provisional while review coverage is incomplete."""
