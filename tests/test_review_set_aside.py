@@ -107,6 +107,8 @@ def test_a_set_aside_question_leaves_its_task_judged_on_the_rest(two_suites):
     assert (summary.verified_correct, summary.valid_tasks, summary.set_aside_tasks) == (1, 3, 1)
     text = corebench("show", mainline, "--store", path).output
     assert "two-q #0: incorrect   (set aside)" in text and "set aside: two-q question" in text
+    listed = corebench("review", "list", "--run", mainline, "--capsule", "two-q", "--store", path).output
+    assert listed.count("(set aside)") == 2
 
 
 def test_unknown_capsule_or_question_is_one_clear_line(two_suites):

@@ -196,8 +196,10 @@ def list_command(ctx: click.Context, store_path: str | None, run_id: str | None,
     """List answers with their ids, automatic and standing status (ids feed --answer and reopen)."""
     with _open(ctx, store_path) as store:
         views = review.find_answers(store, run_id=run_id, capsule_id=capsule_id, standing=status)
+        aside = batch_rules.set_aside_answers(store, views)
         echo_table(["answer", "run", "capsule", "rep", "auto", "standing", "question"],
-                   [[v.answer_id, v.key.run_id, v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
+                   [[v.answer_id, v.key.run_id, v.key.capsule_id, v.key.repeat, v.auto_status,
+                     v.standing + (" (set aside)" if v.answer_id in aside else ""),
                      printable(v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "...")]
                     for v in views])
 
