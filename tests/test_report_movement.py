@@ -77,6 +77,9 @@ def test_run_page_explains_the_move_from_automatic_to_verified(moved):
     facts = " ".join(page.select_one("#verified").get_text(" ").split())
     assert "50.0%" in facts and "2 of 4 valid tasks, 1 set aside" in facts and "provisional" in facts
     assert "3 of 4 not-correct answers" in page.select_one("#coverage").get_text()
+    log = BeautifulSoup((tmp_path / "site" / "reviews.html").read_text(encoding="utf-8"), "html.parser")
+    decisions = " ".join(log.select_one("#set-aside-decisions").get_text(" ").split())
+    assert "carol" in decisions and "broken (whole task) set aside reference 0.9 is a typo" in decisions
     index = BeautifulSoup((tmp_path / "site" / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert "provisional" in index.get_text()  # the run's row in the run list says so too
 

@@ -39,6 +39,7 @@ from corebench_runner.report import (
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.set_asides import set_aside_history
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -184,7 +185,8 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
     verdicts = review_log.verdicts(store)
-    writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts), **nav)
+    writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts),
+                set_aside_decisions=list(reversed(set_aside_history(store))), **nav)
     verdicts_of_run = review_log.by_run(verdicts)
     verdicts_of_answer = review_log.by_answer(verdicts)
 
