@@ -75,11 +75,14 @@ def derived_outcome(answers: list[QA]) -> str:
 
 def add_run(store: Store, tasks: list[SampleTask], *, run_id: str | None = None,
             model: str = "anthropic:claude-sonnet-4-6", scaffold: str = "core-agent", level: str = "hard",
-            grader: str = "tolerant") -> str:
-    """Record a finished run holding `tasks`; returns its id."""
+            grader: str = "tolerant", benchmark: str | None = None) -> str:
+    """Record a finished run holding `tasks`; returns its id. `benchmark` labels every capsule's suite."""
     run_id = run_id or uuid.uuid4().hex
+    config: dict[str, Any] = {"repeats": 1}
+    if benchmark is not None:
+        config["benchmarks"] = {t.capsule_id: benchmark for t in tasks}
     create_run(store, run_id, model=model, scaffold=scaffold, scaffold_version="1", level=level, grader=grader,
-               engine_version="test", host="test-host", config={"repeats": 1},
+               engine_version="test", host="test-host", config=config,
                tasks=[(t.capsule_id, t.repeat, "0" * 64) for t in tasks])
     for task in tasks:
         task_id = store.conn.execute("SELECT id FROM tasks WHERE run_id = ? AND capsule_id = ? AND repeat = ?",

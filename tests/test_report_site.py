@@ -103,7 +103,7 @@ def test_reviews_change_verified_but_not_automatic_accuracy(built):
     page = soup(site / "runs" / f"{slug(changed[0])}.html")
     facts = page.select_one("dl.facts").get_text(" ", strip=True)
     summary = run_summary(built.store, changed[0])
-    assert f"{summary.verified_correct} of {summary.scored} tasks" in facts
+    assert f"{summary.verified_correct} of {summary.valid_tasks} valid tasks" in facts
     assert f"{summary.correct} of {summary.scored} tasks" in facts
 
 

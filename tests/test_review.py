@@ -81,7 +81,8 @@ def test_walk_shows_each_dispute_records_verdicts_and_both_accuracies(sample):
     assert '"adam"' in out and '"Adam W"' in out
     assert "A change of verdict needs a reason" in out
     assert "2 verdict(s) recorded, 1 skipped, 1 open dispute(s) left." in out
-    assert "accuracy 20.0% automatic, 40.0% verified (2/5 tasks), 1 open disputes" in out
+    assert ("accuracy 20.0% automatic, 40.0% verified (2 of 5 valid tasks; provisional: 2 of 4 not-correct answers "
+            "reviewed), 1 open disputes") in out
 
     rows = review_rows(store.path)
     assert [(r[1], r[4], r[6], r[7], r[8]) for r in rows] == [
@@ -359,7 +360,8 @@ def test_regrade_keeps_human_verdicts_and_lists_disagreements(sample, suite_with
     assert (summary.grader, summary.accuracy, summary.verified_accuracy, summary.open_disputes) == (
         "strict", 0.2, 0.4, 0)
     assert summary.outcomes["incorrect"] == 3 and "disputed" not in summary.outcomes
-    assert "accuracy 20.0% automatic, 40.0% verified (2/5 tasks), 0 open disputes" in result.output
+    assert ("accuracy 20.0% automatic, 40.0% verified (2 of 5 valid tasks; provisional: 1 of 4 not-correct answers "
+            "reviewed), 0 open disputes") in result.output
     # Regrade rows are not human verdicts: a second regrade finds nothing new to say.
     again = corebench("--suite", str(suite_with_strict_grader), "regrade", run_id, "--grader", "strict",
                       "--store", str(store.path))

@@ -111,7 +111,8 @@ def test_a_reviewer_settles_disputes_in_a_terminal(sample):
     end = term.expect("open disputes")
     assert term.finish() == 0
     assert "2 verdict(s) recorded, 1 skipped, 1 open dispute(s) left." in end
-    assert "accuracy 20.0% automatic, 40.0% verified (2/5 tasks), 1 open disputes" in end
+    assert ("accuracy 20.0% automatic, 40.0% verified (2 of 5 valid tasks; provisional: 2 of 4 not-correct answers "
+            "reviewed), 1 open disputes") in end
 
     trail = review_log(store)
     assert [(e.key.capsule_id, e.record.reviewer, e.record.old_status, e.record.new_status, e.record.reason)

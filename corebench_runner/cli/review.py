@@ -9,12 +9,13 @@ import click
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
-from corebench_runner.review import verdicts as review
+from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
 from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.set_asides import set_aside_history, standing_set_asides
 
 CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
            "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}
@@ -49,37 +50,53 @@ def _ask_reason(required: bool) -> str:
         click.echo("A change of verdict needs a reason; say why, or press Ctrl-D to stop.")
 
 
-def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open: bool) -> tuple[int, int]:
-    """Show each answer, ask for a verdict, record it at once. Returns (decided, skipped)."""
+def _identical_lines(batch: batch_rules.Batch) -> list[str]:
+    """Under the screen: the identical answers this decision also settles."""
+    if not batch.others:
+        return []
+    lines = [f"\n{len(batch.answers)} identical answers (same question, value and references in this suite); "
+             "one decision gives each its own verdict:"]
+    lines += [f"  answer {v.answer_id}: run {v.key.run_id}, repeat {v.key.repeat}" for v in batch.answers]
+    return lines
+
+
+def _walk(store: Store, queue: list[batch_rules.Batch], reviewer: str, only_open: bool) -> tuple[int, int]:
+    """Show each batch of identical answers, ask for a verdict, record it at once on each. Returns (decided, skipped)."""
     decided = skipped = 0
-    for position, view in enumerate(queue, start=1):
+    for position, batch in enumerate(queue, start=1):
+        view = batch.first
         standing = store.latest_status(view.answer_id)
-        seen = review.latest_review_id(store, view.answer_id)  # a verdict recorded meanwhile refuses this one
+        # A verdict recorded meanwhile refuses this one (per answer).
+        seen = {v.answer_id: review.latest_review_id(store, v.answer_id) for v in batch.answers}
         if only_open and standing != "disputed":
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
         screen = answer_screen(view, position, len(queue), review.history(store, view.answer_id),
                                find_evidence(view.transcript, view.reported if view.reported_present else None))
-        click.echo("\n".join(screen))
+        click.echo("\n".join(screen + _identical_lines(batch)))
         try:
             choice = click.prompt("\nVerdict: [c]orrect, [i]ncorrect, [s]kip, [q]uit", value_proc=_choice)
             if choice == "quit":
                 break
             if choice == "skip":
-                skipped += 1
+                skipped += len(batch.answers)
                 continue
             reason = _ask_reason(required=choice != standing)
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
         try:
-            record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
-                                           seen_review_id=seen)
+            result = batch_rules.decide(store, seen, choice, reviewer=reviewer, reason=reason)
         except review.SettledMeanwhile as exc:
             click.echo(printable(exc.message))
             continue
-        click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}")
-        decided += 1
+        record = result.recorded[0]
+        applied = result.applied_phrase()
+        click.echo(f"recorded: {record.old_status} -> {record.new_status} by {record.reviewer}"
+                   + (f"; {applied}" if applied else ""))
+        for answer_id in result.settled_meanwhile:
+            click.echo(f"answer {answer_id} was ruled on by someone else meanwhile; it kept that verdict")
+        decided += len(result.recorded)
     return decided, skipped
 
 
@@ -120,13 +137,18 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
             queue = review.find_answers(store, answer_ids=list(answer_ids), **filters)
         else:
             queue = review.open_disputes(store, **filters)
-        if not queue:
+        batches = batch_rules.group_identical(store, queue)  # set-aside answers leave the queue
+        size = sum(len(batch.answers) for batch in batches)
+        if not batches:
             click.echo("No open disputes" + (" matching the filters." if any(filters.values()) else "."))
         else:
-            click.echo(f"{len(queue)} answer(s) to review in {store.path}")
+            click.echo(f"{size} answer(s) to review in {store.path}")
             click.echo("q or Ctrl-D stops at any point; every verdict is saved as soon as it is given.")
-            decided, skipped = _walk(store, queue, reviewer or review.default_reviewer(), not answer_ids)
-            left = len(review.open_disputes(store, **filters))
+            if len(batches) < size:
+                click.echo(f"identical answers are decided together: {len(batches)} decision(s) for them all")
+            decided, skipped = _walk(store, batches, reviewer or review.default_reviewer(), not answer_ids)
+            left = sum(len(batch.answers) for batch in batch_rules.group_identical(
+                store, review.open_disputes(store, **filters)))
             click.echo(f"\n{decided} verdict(s) recorded, {skipped} skipped, {left} open dispute(s) left.")
         runs = {view.key.run_id for view in queue} | ({review.resolve_run_id(store, run_id)} if run_id else set())
         for rid in sorted(runs):
@@ -174,8 +196,10 @@ def list_command(ctx: click.Context, store_path: str | None, run_id: str | None,
     """List answers with their ids, automatic and standing status (ids feed --answer and reopen)."""
     with _open(ctx, store_path) as store:
         views = review.find_answers(store, run_id=run_id, capsule_id=capsule_id, standing=status)
+        aside = batch_rules.set_aside_answers(store, views)
         echo_table(["answer", "run", "capsule", "rep", "auto", "standing", "question"],
-                   [[v.answer_id, v.key.run_id, v.key.capsule_id, v.key.repeat, v.auto_status, v.standing,
+                   [[v.answer_id, v.key.run_id, v.key.capsule_id, v.key.repeat, v.auto_status,
+                     v.standing + (" (set aside)" if v.answer_id in aside else ""),
                      printable(v.key.question if len(v.key.question) <= 40 else v.key.question[:37] + "...")]
                     for v in views])
 
@@ -193,6 +217,84 @@ def reopen_command(ctx: click.Context, store_path: str | None, answer_id: int, r
         record = review.reopen(store, answer_id, reviewer=reviewer or review.default_reviewer(), reason=reason)
         click.echo(f"answer {answer_id}: {record.old_status} -> disputed by {record.reviewer}; "
                    "it is in the queue of `corebench review`")
+
+
+benchmark_option = click.option(
+    "--benchmark", default=None,
+    help="The suite (benchmark label and version, e.g. 'core-bench 1.1 mainline') the decision applies to; "
+         "needed only when the store ran the capsule in several suites.")
+question_option = click.option(
+    "--question", default=None,
+    help="Only this question (its text, or a part only one question contains). Default: the whole task.")
+
+
+def _runs_touched(store: Store, target: set_aside_rules.Target) -> list[str]:
+    """Runs of the target's suite that ran its capsule: the ones whose verified number moves."""
+    return [rid for rid in dict.fromkeys(row[0] for row in store.query(
+        "SELECT tasks.run_id FROM tasks JOIN runs ON runs.id = tasks.run_id WHERE tasks.capsule_id = ? "
+        "ORDER BY runs.created", (target.capsule_id,)))
+        if target.suite in run_summary(store, rid).suite.split(" + ")]
+
+
+def _decide_set_aside(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                      benchmark: str | None, reason: str, reviewer: str | None, active: bool) -> None:
+    with _open(ctx, store_path) as store:
+        target = set_aside_rules.resolve_target(store, capsule_id, question, benchmark)
+        decide = set_aside_rules.set_aside if active else set_aside_rules.reinstate
+        record = decide(store, target, reviewer=reviewer or review.default_reviewer(), reason=reason)
+        verb = "set aside" if active else "reinstated"
+        click.echo(printable(f"{verb}: {target.describe()} by {record.reviewer} ({record.created}): {record.reason}"))
+        for rid in _runs_touched(store, target):
+            click.echo(summary_line(run_summary(store, rid)))
+
+
+@review_group.command("invalidate")
+@store_option
+@click.argument("capsule_id")
+@question_option
+@click.option("--reason", required=True, help="Why the task or question is broken (required; kept in the audit trail).")
+@benchmark_option
+@reviewer_option
+@click.pass_context
+def invalidate_command(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                       reason: str, benchmark: str | None, reviewer: str | None) -> None:
+    """Set CAPSULE_ID's task (or one --question) aside in its suite: it leaves verified accuracy.
+
+    Automatic accuracy never changes. A task whose every question is set aside counts as set
+    aside; otherwise a task is judged on its remaining questions. Undo with `review reinstate`.
+    """
+    _decide_set_aside(ctx, store_path, capsule_id, question, benchmark, reason, reviewer, active=True)
+
+
+@review_group.command("reinstate")
+@store_option
+@click.argument("capsule_id")
+@question_option
+@click.option("--reason", required=True, help="Why it counts again (required; kept in the audit trail).")
+@benchmark_option
+@reviewer_option
+@click.pass_context
+def reinstate_command(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
+                      reason: str, benchmark: str | None, reviewer: str | None) -> None:
+    """Undo `review invalidate`: CAPSULE_ID's task (or one --question) counts in verified accuracy again."""
+    _decide_set_aside(ctx, store_path, capsule_id, question, benchmark, reason, reviewer, active=False)
+
+
+@review_group.command("set-asides")
+@store_option
+@click.option("--history", is_flag=True, help="Every decision, oldest first, reinstatements included.")
+@click.pass_context
+def set_asides_command(ctx: click.Context, store_path: str | None, history: bool) -> None:
+    """List the tasks and questions set aside now (who, when, why), per suite."""
+    with _open(ctx, store_path) as store:
+        rows = set_aside_history(store) if history else standing_set_asides(store)
+        if not rows:
+            click.echo("Nothing is set aside." if not history else "No set-aside decisions recorded yet.")
+            return
+        echo_table(["suite", "capsule", "question", "state", "by", "when", "reason"],
+                   [[r.suite, r.capsule_id, printable(r.question[:50]) if r.question else "(whole task)",
+                     "set aside" if r.active else "reinstated", r.reviewer, r.created, printable(r.reason)]
+                    for r in rows])
 
 
 @review_group.command("log")
@@ -218,10 +320,10 @@ def log_command(ctx: click.Context, store_path: str | None, run_id: str | None, 
 @click.option("--run", "run_id", help="Only verdicts on answers of this run.")
 @click.pass_context
 def export_command(ctx: click.Context, store_path: str | None, file: str, run_id: str | None) -> None:
-    """Write every verdict to FILE as JSON lines, to share with `corebench review import`."""
+    """Write every verdict and set-aside decision to FILE as JSON lines, to share with `corebench review import`."""
     with _open(ctx, store_path) as store:
-        count = export_verdicts(store, Path(file), run_id=run_id)
-    click.echo(f"wrote {count} verdict(s) to {file}")
+        count, decisions = export_verdicts(store, Path(file), run_id=run_id)
+    click.echo(f"wrote {count} verdict(s) and {decisions} set-aside decision(s) to {file}")
 
 
 @review_group.command("import")
@@ -237,6 +339,8 @@ def import_command(ctx: click.Context, store_path: str | None, file: str) -> Non
     with _open(ctx, store_path) as store:
         result = import_verdicts(store, Path(file))
     click.echo(f"imported {result.imported} verdict(s); {result.already_present} already present")
+    click.echo(f"imported {result.set_asides_imported} set-aside decision(s); {result.set_asides_present} "
+               "already present")
     for key in result.unmatched:
         click.echo(printable(f"not in this store: run {key.run_id}, {key.capsule_id} repeat {key.repeat}: "
                              f"{key.question}"))

@@ -213,15 +213,32 @@ def runs_command(store_path, as_json, limit) -> None:
             data = runs_json(store)
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
+        summaries = list_runs(store, limit)
         rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
                  f"{s.tasks_done}/{s.tasks_total}",
-                 percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
-                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
+                 percent(s.accuracy), _verified_cell(s), _coverage_cell(s), s.set_aside_tasks, s.infra_errors,
+                 s.open_disputes,
+                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
-                    "infra", "disputes", "cost"], rows)
+                    "reviewed", "set aside", "infra", "disputes", "cost"], rows)
+        # Each set-aside item once, with its reason: several runs of a suite share it.
+        items = {item["id"]: item for s in summaries for item in s.set_asides}
+        for item in items.values():
+            what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
+            click.echo(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
+                       f"{item['created']}: {item['reason']}")
+
+def _verified_cell(summary: RunSummary) -> str:
+    """Verified accuracy over valid tasks, marked provisional while review coverage is incomplete."""
+    text = f"{percent(summary.verified_accuracy)} ({summary.verified_correct}/{summary.valid_tasks})"
+    return text + (" provisional" if summary.verified_provisional else "")
+
+
+def _coverage_cell(summary: RunSummary) -> str:
+    return f"{summary.review_done}/{summary.review_needed}" if summary.review_needed else "-"
 
 
 @click.command("show")
@@ -243,14 +260,16 @@ def show_command(run_id, store_path, as_json) -> None:
         for task in task_details(store, run_id):
             cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
             seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
-            click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
+            aside = "   (set aside)" if task.set_aside else ""
+            click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}{aside}   {cost}   {seconds}"
                        + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
             for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
                 click.echo(line)
             for q in task.questions:
                 reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
                 settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
-                click.echo(f"  [{q.status}{settled}] {q.question[:90]}")
+                aside = " set aside" if q.set_aside and not task.set_aside else ""
+                click.echo(f"  [{q.status}{settled}{aside}] {q.question[:90]}")
                 click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
 
 

@@ -23,9 +23,11 @@ from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
 from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
 from corebench_runner.store.results import GRADED_OUTCOMES, capsule_suites, run_summary
+from corebench_runner.store.verification import run_verification
 
 # Columns of the "tasks by outcome" breakdown, in the order a reader scans them.
 OUTCOMES = [o.value for o in Outcome]
+SET_ASIDE = "set_aside"  # a task's verified outcome when its task (or every question) is set aside
 Z_95 = 1.959963984540054
 # Run columns taken from results.RunSummary.reliability: column -> key.
 RELIABILITY_COLUMNS = {"repeats_planned": "repeats_planned", "mean_accuracy": "mean_accuracy",
@@ -79,12 +81,26 @@ def load_report_data(store: Store) -> ReportData:
         f"{VERIFIED_STATUS_SQL} AS verified_status, "
         "(SELECT COUNT(*) FROM reviews r WHERE r.answer_id = answers.id) AS reviews "
         "FROM answers ORDER BY task_id, id", conn)
-    tasks["verified_outcome"] = _verified_outcomes(tasks, answers)
+    aside_tasks, aside_answers = _set_aside_ids(store, runs)
+    answers["set_aside"] = answers["id"].isin(aside_answers)
+    tasks["verified_outcome"] = _verified_outcomes(tasks, answers[~answers["set_aside"]])
+    tasks.loc[tasks["id"].isin(aside_tasks), "verified_outcome"] = SET_ASIDE
     tasks["cache_tokens"] = tasks["cache_creation_input_tokens"] + tasks["cache_read_input_tokens"]
     tasks["tokens"] = token_count(tasks)
     runs = _summarise_runs(store, runs, tasks, answers)
     tasks["suite"] = _task_suites(runs, tasks)
     return ReportData(runs=runs, tasks=tasks, answers=answers)
+
+
+def _set_aside_ids(store: Store, runs: pd.DataFrame) -> tuple[set[int], set[int]]:
+    """Ids of the tasks and of the answers set aside (store/verification.py), over every run."""
+    tasks: set[int] = set()
+    answers: set[int] = set()
+    for run_id, config in zip(runs["id"], runs["config_json"]):
+        found = run_verification(store, run_id, config)
+        tasks |= found.set_aside_task_ids
+        answers |= found.set_aside_answer_ids
+    return tasks, answers
 
 
 def token_count(rows: pd.DataFrame) -> pd.Series:
@@ -146,7 +162,10 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
     for column, attribute in (("tasks", "scored"), ("auto_correct", "correct"), ("verified_correct", "verified_correct"),
                               ("auto_accuracy", "accuracy"), ("verified_accuracy", "verified_accuracy"),
                               ("open_disputes", "open_disputes"), ("cost_usd", "cost_usd"),
-                              ("agent_seconds", "seconds"), ("suite", "suite")):
+                              ("agent_seconds", "seconds"), ("suite", "suite"), ("valid_tasks", "valid_tasks"),
+                              ("set_aside_tasks", "set_aside_tasks"), ("set_asides", "set_asides"),
+                              ("review_needed", "review_needed"), ("review_done", "review_done"),
+                              ("review_coverage", "review_coverage"), ("verified_provisional", "verified_provisional")):
         runs[column] = [getattr(summaries[r], attribute) for r in runs["id"]]
     # Reliability over repeats (store/reliability.py), from the same summaries.
     for column, key in RELIABILITY_COLUMNS.items():
@@ -157,11 +176,11 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
     runs["auto_accuracy"] = runs["auto_accuracy"].astype(float)
     runs["verified_accuracy"] = runs["verified_accuracy"].astype(float)
     runs["cost_usd"] = runs["cost_usd"].astype(float)
-    for kind in ("auto", "verified"):
-        bounds = [wilson_interval(k, n) for k, n in zip(runs[f"{kind}_correct"], runs["tasks"])]
+    for kind, denominator in (("auto", "tasks"), ("verified", "valid_tasks")):
+        bounds = [wilson_interval(k, n) for k, n in zip(runs[f"{kind}_correct"], runs[denominator])]
         runs[f"{kind}_ci_low"] = [b[0] for b in bounds]
         runs[f"{kind}_ci_high"] = [b[1] for b in bounds]
-    spread = _repeat_spread(counted)
+    spread = _repeat_spread(counted[~counted["verified_outcome"].eq(SET_ASIDE)])
     runs = runs.join(spread, on="id")
     runs["repeats"] = runs["repeats"].fillna(0).astype(int)
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from corebench_runner.report.data import ReportData, records_of
 from corebench_runner.store.database import Store
-from corebench_runner.store.results import run_summary, task_details
+from corebench_runner.store.results import RunSummary, run_summary, task_details
 
 TASK_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                 "task_id", "status", "outcome", "verified_outcome", "capsule_share", "error", "seconds", "steps",
@@ -151,6 +151,7 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
             "failed_tasks": failed,
             "total_cost": total_cost,
             "latencies": {t.capsule_id: {"total_time": t.seconds} for t in tasks},
+            "verification": verification_json(summary),
         },
         "raw_eval_results": raw_eval,
         "raw_logging_results": usage_rows,
@@ -158,6 +159,18 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
         "total_cost": total_cost,
         "wall_clock_times": {t.capsule_id: t.seconds for t in tasks},
         "task_step_counts": {t.capsule_id: t.steps for t in tasks},
+    }
+
+
+def verification_json(summary: RunSummary) -> dict[str, Any]:
+    """Both numbers over the whole run (every repeat), the review coverage and the set-aside items with reasons."""
+    return {
+        "automatic_accuracy": summary.accuracy, "automatic_correct": summary.correct, "scored_tasks": summary.scored,
+        "verified_accuracy": summary.verified_accuracy, "verified_correct": summary.verified_correct,
+        "valid_tasks": summary.valid_tasks, "set_aside_tasks": summary.set_aside_tasks,
+        "review_needed": summary.review_needed, "review_done": summary.review_done,
+        "review_coverage": summary.review_coverage, "provisional": summary.verified_provisional,
+        "set_asides": summary.set_asides,
     }
 
 

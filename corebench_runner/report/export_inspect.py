@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
+from corebench_runner.report.export import verification_json
 from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import TaskDetail, run_summary, task_details
@@ -51,7 +52,7 @@ def eval_log(store: Store, run_id: str):
     usage = _total_usage(model_api, summary.model, tasks)
     scored = [t for t in tasks if t.outcome != "skipped"]
     accuracy = sum(t.outcome == "correct" for t in scored) / len(scored) if scored else 0.0
-    verified = sum(t.verified_correct for t in scored) / len(scored) if scored else 0.0
+    verified = summary.verified_accuracy or 0.0  # over the valid tasks: set-aside tasks left out
     spec = log_api.EvalSpec(
         run_id=summary.id, eval_id=summary.id, created=summary.created, task=f"corebench/{summary.level}",
         task_version=summary.scaffold_version or 0,
@@ -61,7 +62,7 @@ def eval_log(store: Store, run_id: str):
                                     sample_ids=sorted({t.capsule_id for t in tasks})),
         config=log_api.EvalConfig(epochs=max((t.repeat for t in tasks), default=0) + 1),
         metadata={"corebench_run_id": summary.id, "corebench_model": summary.model, "level": summary.level,
-                  "run_config": summary.config},
+                  "run_config": summary.config, "verification": verification_json(summary)},
     )
     results = log_api.EvalResults(
         total_samples=len(tasks), completed_samples=len(scored),
@@ -84,16 +85,18 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
     log_api, model_api, scorer_api, _ = _inspect()
     events, problem = load_events(store.artifacts_dir, task.transcript_path)
     messages, unmapped, prompt = _messages(model_api, events)
-    scores = {"task": scorer_api.Score(value="C" if task.verified_correct else "I", answer=task.outcome,
-                                       explanation=f"outcome {task.outcome}; verified "
-                                                   f"{'correct' if task.verified_correct else 'not correct'}"
+    verified = "set aside" if task.set_aside else "correct" if task.verified_correct else "not correct"
+    scores = {"task": scorer_api.Score(value="C" if task.verified_correct else "N" if task.set_aside else "I",
+                                       answer=task.outcome,
+                                       explanation=f"outcome {task.outcome}; verified {verified}"
                                                    + (f"; {task.error}" if task.error else ""))}
     for n, q in enumerate(task.questions, start=1):
         scores[f"q{n}"] = scorer_api.Score(
-            value={"correct": "C", "incorrect": "I", "disputed": "P"}.get(q.verified_status, "N"),
+            value="N" if q.set_aside else {"correct": "C", "incorrect": "I", "disputed": "P"}.get(q.verified_status, "N"),
             answer=json.dumps(q.reported) if q.reported_present else None,
             explanation=q.reason, metadata={"question": q.question, "automatic": q.status,
-                                            "verified": q.verified_status, "vision": q.vision})
+                                            "verified": q.verified_status, "vision": q.vision,
+                                            "set_aside": q.set_aside})
     usage = model_api.ModelUsage(
         input_tokens=task.input_tokens, output_tokens=task.output_tokens,
         total_tokens=task.input_tokens + task.output_tokens + task.cache_creation_input_tokens

@@ -33,10 +33,13 @@ from corebench_runner.report import (
     data as tables,
     export,
     heatmap,
+    movement,
     reviews as review_log,
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
+from corebench_runner.store.results import run_summary
+from corebench_runner.store.set_asides import set_aside_history
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -182,7 +185,8 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
     verdicts = review_log.verdicts(store)
-    writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts), **nav)
+    writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts),
+                set_aside_decisions=list(reversed(set_aside_history(store))), **nav)
     verdicts_of_run = review_log.by_run(verdicts)
     verdicts_of_answer = review_log.by_answer(verdicts)
 
@@ -195,8 +199,9 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             task["diagnosis"] = diagnoses.get(task["id"])
             for answer in task["answers"]:
                 answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
+        moved = movement.movement(store, run_summary(store, run["id"]), verdicts_of_answer)
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
-                    verdicts=verdicts_of_run.get(run["id"], []), **nav)
+                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved, **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)

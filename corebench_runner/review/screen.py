@@ -10,7 +10,7 @@ from typing import Any
 from corebench_runner.grading.official_rule import check
 from corebench_runner.review.evidence import Evidence, excerpt
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord
-from corebench_runner.store.results import RunSummary, percent
+from corebench_runner.store.results import RunSummary, percent, verified_detail
 
 WIDTH = 80
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
@@ -99,5 +99,5 @@ def log_lines(entry: LogEntry) -> list[str]:
 def summary_line(summary: RunSummary) -> str:
     """Both accuracies and the open disputes, the way every command states them."""
     return (f"run {summary.id} ({summary.model}): accuracy {percent(summary.accuracy, 'n/a')} automatic, "
-            f"{percent(summary.verified_accuracy, 'n/a')} verified "
-            f"({summary.verified_correct}/{summary.scored} tasks), {summary.open_disputes} open disputes")
+            f"{percent(summary.verified_accuracy, 'n/a')} verified ({verified_detail(summary)}), "
+            f"{summary.open_disputes} open disputes")

@@ -21,9 +21,10 @@ from corebench_runner.errors import UserError
 from corebench_runner.grading.loop import grade_report
 from corebench_runner.records import outcome_from_verdicts
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+from corebench_runner.store.verification import PERSON_SOURCES
 
 STATUSES = ("correct", "incorrect", "disputed")
-HUMAN_SOURCES = ("cli", "import")  # rows written by people; others ("regrade", "monitor") are machines
+HUMAN_SOURCES = PERSON_SOURCES  # rows written by people; others ("regrade", "monitor") are machines
 
 
 @dataclass(frozen=True)

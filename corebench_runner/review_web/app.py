@@ -24,17 +24,19 @@ from werkzeug.security import safe_join
 from corebench_runner.errors import UserError
 from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
-from corebench_runner.review import verdicts as review
+from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.screen import fmt_value
 from corebench_runner.review_web.pages import (
     STATUS_CHOICES,
     Filters,
     answer_exists,
     answer_page,
+    answer_suite,
     neighbours,
     queue_context,
 )
 from corebench_runner.store.database import Store, open_store
+from corebench_runner.store.set_asides import WHOLE_TASK
 
 HERE = Path(__file__).resolve().parent
 # Scripts only from this app's own files: no inline script, no eval, nothing from elsewhere.
@@ -135,12 +137,13 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         return None
 
     def show_answer(answer_id: int, filters: Filters, status: int = 200, reason: str = "",
-                    problem: str | None = None) -> Response:
+                    problem: str | None = None, aside_problem: str | None = None) -> Response:
         with state.store() as store:
-            page = answer_page(store, answer_id, state.viewed_dir)
+            page = answer_page(store, answer_id, state.viewed_dir, filters.answers(store))
             previous, following, position, size = neighbours(store, filters, answer_id)
         return state.render("review_answer.html", status=status, page=page, filters=filters, previous=previous,
-                            following=following, position=position, size=size, reason=reason, problem=problem)
+                            following=following, position=position, size=size, reason=reason, problem=problem,
+                            aside_problem=aside_problem)
 
     @app.post("/answer/<int:answer_id>/verdict")
     def verdict(answer_id: int) -> Response:
@@ -159,9 +162,12 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                 seen = int(form.get("seen", ""))
             except ValueError:
                 raise UserError("refused: the verdict form lacks the verdict it was given on; reload the page") from None
+            identical = identical_seen(store, answer_id, filters, form.get("identical", ""))
+            applied = ""
             try:
-                record = review.record_verdict(store, answer_id, choice, reviewer=state.reviewer, reason=reason,
-                                               seen_review_id=seen)
+                result = batch_rules.decide(store, {answer_id: seen, **identical}, choice, reviewer=state.reviewer,
+                                            reason=reason)
+                record, applied = result.recorded[0], result.applied_phrase()
             except review.SettledMeanwhile as exc:
                 record = repeated_post(store, answer_id, seen, choice, reason)
                 if record is None:
@@ -169,10 +175,47 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
             except UserError as exc:
                 return show_answer(answer_id, filters, status=400, reason=reason, problem=exc.message)
             _, following, _, _ = neighbours(store, filters, answer_id)
-        flash(f"answer {answer_id}: {record.old_status} → {record.new_status}, recorded by {record.reviewer}")
+        flash(f"answer {answer_id}: {record.old_status} → {record.new_status}, recorded by {record.reviewer}"
+              + (f"; {applied}" if applied else ""))
         if following is None or following == answer_id:
             return redirect(url("/", filters), code=303)
         return redirect(url(f"/answer/{following}", filters), code=303)
+
+    def identical_seen(store: Store, answer_id: int, filters: Filters, posted: str) -> dict[int, int]:
+        """The identical answers the page listed ("id:seen ..."), kept only where they are identical still:
+        an answer the reviewer never saw listed is never decided by this post."""
+        still = {v.answer_id for v in batch_rules.batch_of(store, answer_id, filters.answers(store)).others}
+        seen: dict[int, int] = {}
+        for pair in posted.split():
+            other, _, review_id = pair.partition(":")
+            if other.isdigit() and review_id.isdigit() and int(other) in still:
+                seen[int(other)] = int(review_id)
+        return seen
+
+    # ------------------------------------------------------------- set aside (review/set_aside.py)
+
+    @app.post("/answer/<int:answer_id>/set-aside")
+    def set_aside(answer_id: int) -> Response:
+        """Set this answer's question (or its whole task) aside in its suite, or reinstate it; a reason is required."""
+        filters = state.filters(request.args)
+        form = request.form
+        if not hmac.compare_digest(form.get("token", ""), state.token):
+            return state.render("review_error.html", status=403, message=(
+                "refused: this form did not come from a page of this review session (its token is missing or out "
+                "of date); nothing was recorded. Reload the answer's page and try again."))
+        with state.store() as store:
+            if not answer_exists(store, answer_id):
+                return state.render("review_error.html", status=404, message=f"there is no answer {answer_id}")
+            view = review.get_answer(store, answer_id)
+            question = view.key.question if form.get("scope") == "question" else WHOLE_TASK
+            target = set_aside_rules.Target(answer_suite(store, view), view.key.capsule_id, question)
+            decide = set_aside_rules.reinstate if form.get("action") == "reinstate" else set_aside_rules.set_aside
+            try:
+                record = decide(store, target, reviewer=state.reviewer, reason=form.get("reason", ""), source="web")
+            except UserError as exc:
+                return show_answer(answer_id, filters, status=400, aside_problem=exc.message)
+        flash(f"{'set aside' if record.active else 'reinstated'}: {target.describe()}, recorded by {record.reviewer}")
+        return redirect(url(f"/answer/{answer_id}", filters), code=303)
 
     @app.get("/artifacts/<path:relative>")
     def artifact(relative: str) -> Response:

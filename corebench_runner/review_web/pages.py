@@ -7,17 +7,20 @@ of values) and the static report's transcript items, so the three never disagree
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transcript_items
-from corebench_runner.review import verdicts as review
+from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence
 from corebench_runner.review.screen import describe_rule, fmt_value
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.set_asides import SetAside, standing_set_asides
+from corebench_runner.store.suites import capsule_suite
 
 STATUS_CHOICES = ("disputed", "correct", "incorrect", "all")
 MAX_PRODUCED_IMAGES = 40  # a results folder can hold hundreds of plots; the first ones (by path) are shown
@@ -40,9 +43,14 @@ class Filters:
         return {name: value for name, value in params.items() if value}
 
     def answers(self, store: Store) -> list[review.AnswerView]:
-        """Every answer in scope, whatever its status, in the terminal review's order."""
-        return review.find_answers(store, run_id=self.run_id, model=self.model, capsule_id=self.capsule_id,
-                                   answer_ids=list(self.answer_ids) or None)
+        """Every answer in scope, whatever its status, in the terminal review's order; answers whose question
+        or task is set aside leave the queue (they no longer count) unless "all" or --answer asks for them."""
+        views = review.find_answers(store, run_id=self.run_id, model=self.model, capsule_id=self.capsule_id,
+                                    answer_ids=list(self.answer_ids) or None)
+        if self.answer_ids or self.status == "all":
+            return views
+        aside = batch_rules.set_aside_answers(store, views)
+        return [v for v in views if v.answer_id not in aside]
 
     def listed(self, view: review.AnswerView) -> bool:
         return bool(self.answer_ids) or self.status == "all" or view.standing == self.status
@@ -53,8 +61,12 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
     views = filters.answers(store)
     counts = {status: sum(v.standing == status for v in views) for status in review.STATUSES}
     runs = [run_summary(store, run_id) for run_id in dict.fromkeys(v.key.run_id for v in views)]
-    return {"filters": filters, "counts": counts, "total": len(views), "runs": runs,
-            "answers": [v for v in views if filters.listed(v)], "status_choices": STATUS_CHOICES,
+    listed = [v for v in views if filters.listed(v)]
+    # How many identical answers one decision on each listed answer settles (review/batch.py).
+    identical = {v.answer_id: len(batch.answers) for batch in batch_rules.group_identical(store, listed)
+                 for v in batch.answers if len(batch.answers) > 1}
+    return {"filters": filters, "counts": counts, "total": len(views), "runs": runs, "identical": identical,
+            "answers": listed, "status_choices": STATUS_CHOICES,
             "models": [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]}
 
 
@@ -98,11 +110,25 @@ class AnswerPage:
     transcript: list[dict[str, Any]] = field(default_factory=list)
     transcript_problem: str | None = None
     figure_question: bool = False
+    # Identical answers one decision settles too (batch.py), with the verdict id each stood at when shown.
+    identical: list[review.AnswerView] = field(default_factory=list)
+    identical_seen: str = ""  # "answer:seen answer:seen ...", posted back with the verdict
+    # Setting the question or task aside (set_aside.py): its suite, and what is set aside now.
+    suite: str = ""
+    set_asides: list[SetAside] = field(default_factory=list)
 
 
-def answer_page(store: Store, answer_id: int, viewed_dir: Path) -> AnswerPage:
-    """Everything about one answer. Figures the agent viewed are written under viewed_dir/<task id>/."""
+def answer_page(store: Store, answer_id: int, viewed_dir: Path,
+                candidates: list[review.AnswerView] | None = None) -> AnswerPage:
+    """Everything about one answer. Figures the agent viewed are written under viewed_dir/<task id>/.
+
+    `candidates` (the answers in the queue's scope) are searched for identical answers.
+    """
     view = review.get_answer(store, answer_id)
+    identical = batch_rules.batch_of(store, answer_id, candidates or []).others
+    suite = answer_suite(store, view)
+    aside = [s for s in standing_set_asides(store, [suite])
+             if s.capsule_id == view.key.capsule_id and s.question in ("", view.key.question)]
     task = store.conn.execute(
         "SELECT tasks.id, tasks.transcript_path, tasks.artifacts_dir FROM answers JOIN tasks "
         "ON tasks.id = answers.task_id WHERE answers.id = ?", (answer_id,)).fetchone()
@@ -121,7 +147,16 @@ def answer_page(store: Store, answer_id: int, viewed_dir: Path) -> AnswerPage:
         evidence=[{"command": step.command, "exit_code": step.exit_code,
                    "lines": excerpt(step, reported), "output": step.output} for step in evidence.steps],
         figures=figures, transcript=items, transcript_problem=problem,
-        figure_question=view.vision or "fig" in view.key.question.lower())
+        figure_question=view.vision or "fig" in view.key.question.lower(),
+        identical=identical,
+        identical_seen=" ".join(f"{v.answer_id}:{review.latest_review_id(store, v.answer_id)}" for v in identical),
+        suite=suite, set_asides=aside)
+
+
+def answer_suite(store: Store, view: review.AnswerView) -> str:
+    """The suite (benchmark label and version) the answer's capsule ran under: where a set-aside applies."""
+    config = store.conn.execute("SELECT config_json FROM runs WHERE id = ?", (view.key.run_id,)).fetchone()[0]
+    return capsule_suite(json.loads(config or "{}"), view.key.capsule_id)
 
 
 def produced_images(artifacts_dir: Path, produced: str | None) -> list[Figure]:

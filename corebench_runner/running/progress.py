@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
-from corebench_runner.store.results import RunSummary, percent
+from corebench_runner.store.results import RunSummary, coverage_phrase, percent, verified_phrase
 
 
 class Progress:
@@ -110,10 +110,15 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"  tasks {summary.tasks_done}/{summary.tasks_total} finished",
         f"  accuracy {percent(summary.accuracy)} ({summary.correct}/{summary.scored} tasks correct)   "
         f"infra errors {summary.infra_errors}",
-        f"  verified accuracy {percent(summary.verified_accuracy)}   open disputes {summary.open_disputes}",
+        f"  verified accuracy {verified_phrase(summary)}   open disputes {summary.open_disputes}",
+        f"  review coverage {coverage_phrase(summary)}",
         f"  cost {cost}   task time {summary.seconds:.0f}s",
         "  outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none yet"),
     ]
+    for item in summary.set_asides:
+        what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
+        lines.append(f"  set aside: {item['capsule_id']} {what} by {item['reviewer']}, {item['created']}: "
+                     f"{item['reason']}")
     if summary.tasks_done < summary.tasks_total:
         lines.append(f"  unfinished tasks remain: corebench run --resume {summary.id}")
     if summary.open_disputes:

@@ -3,9 +3,11 @@
 Accuracy rules (documented in docs/running.md):
   - accuracy = correct tasks / scored tasks, where scored tasks are finished tasks that were not
     skipped; infra errors stay in the denominator and are counted beside it, never hidden.
-  - verified accuracy applies reviews: a task is verified-correct iff its outcome was graded
-    (correct, incorrect or disputed) and every one of its answers' standing status is correct.
-  - open disputes = answers of the run whose standing status is still disputed.
+  - verified accuracy applies reviews and set-asides (verification.py): a task is verified-correct
+    iff its outcome was graded (correct, incorrect or disputed), it is not set aside, and every one
+    of its remaining answers' standing status is correct; the denominator is the valid tasks
+    (scored tasks not set aside). It is provisional until review coverage is complete.
+  - open disputes = answers of the run whose standing status is still disputed (set-aside ones left out).
   - suite = the benchmark label(s) of the run's capsules, recorded at planning (run config
     "benchmarks"); runs of different suites are never compared or averaged together.
   - reliability over repeats: see reliability.py.
@@ -20,22 +22,12 @@ from typing import Any
 from corebench_runner.records import Outcome
 from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store, get_run
 from corebench_runner.store.reliability import reliability
-
-GRADED_OUTCOMES = (Outcome.CORRECT.value, Outcome.INCORRECT.value, Outcome.DISPUTED.value)
-BENCHMARKS_KEY = "benchmarks"  # run config: {capsule id: benchmark label}, written by run.plan_run
-UNRECORDED_SUITE = "unrecorded"  # runs planned before suites were recorded
-
-
-def capsule_suites(config: dict[str, Any]) -> dict[str, str]:
-    """{capsule id: benchmark label} as recorded when the run was planned ({} for older runs)."""
-    recorded = config.get(BENCHMARKS_KEY)
-    return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
-
-
-def suite_label(config: dict[str, Any]) -> str:
-    """The run's suite: its capsules' benchmark label, or the labels joined by " + " when they differ."""
-    labels = sorted(set(capsule_suites(config).values()))
-    return " + ".join(labels) if labels else UNRECORDED_SUITE
+from corebench_runner.store.suites import (  # noqa: F401 (capsule_suites: read by the report)
+    UNRECORDED_SUITE,
+    capsule_suites,
+    suite_label,
+)
+from corebench_runner.store.verification import GRADED_OUTCOMES, run_verification  # noqa: F401 (read by the report)
 
 
 @dataclass
@@ -58,9 +50,16 @@ class RunSummary:
     correct: int
     accuracy: float | None  # None until a task is scored
     verified_correct: int
-    verified_accuracy: float | None
+    verified_accuracy: float | None  # verified_correct / valid_tasks
     open_disputes: int
     infra_errors: int
+    valid_tasks: int = 0  # scored tasks not set aside: the verified denominator
+    set_aside_tasks: int = 0
+    set_asides: list[dict[str, Any]] = field(default_factory=list)  # standing set-aside items with reasons
+    review_needed: int = 0  # answers that are not correct
+    review_done: int = 0  # of those, decided by a person or set aside
+    review_coverage: float | None = None  # review_done / review_needed; None when nothing needs review
+    verified_provisional: bool = False  # coverage is not complete yet
     outcomes: dict[str, int] = field(default_factory=dict)
     cost_usd: float | None = 0.0  # None when some task's price is unknown
     seconds: float = 0.0  # sum of task times
@@ -82,6 +81,7 @@ class QuestionResult:
     status: str  # automatic verdict
     reason: str
     verified_status: str  # after reviews
+    set_aside: bool = False  # its question (or its task) is set aside: left out of verified accuracy
 
 
 @dataclass
@@ -92,6 +92,7 @@ class TaskDetail:
     status: str
     outcome: str | None
     verified_correct: bool
+    set_aside: bool
     error: str | None
     attempts: int
     cost_usd: float | None
@@ -109,14 +110,6 @@ class TaskDetail:
         return asdict(self)
 
 
-_VERIFIED_TASKS_SQL = f"""
-    SELECT t.id FROM tasks t
-    WHERE t.run_id = ? AND t.status = '{TASK_DONE}' AND t.outcome IN {GRADED_OUTCOMES!r}
-      AND EXISTS (SELECT 1 FROM answers WHERE answers.task_id = t.id)
-      AND NOT EXISTS (SELECT 1 FROM answers WHERE answers.task_id = t.id AND {VERIFIED_STATUS_SQL} != 'correct')
-"""
-
-
 def run_summary(store: Store, run_id: str) -> RunSummary:
     """Counts, accuracies, disputes and cost of one run (a unique id prefix is accepted)."""
     run = get_run(store, run_id)
@@ -130,18 +123,21 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
                                                 totals[4] or 0.0)
     scored = done - outcomes.get(Outcome.SKIPPED.value, 0)
     correct = outcomes.get(Outcome.CORRECT.value, 0)
-    verified_ids = {row[0] for row in store.query(_VERIFIED_TASKS_SQL, (rid,))}
+    found_verified = run_verification(store, rid, run["config_json"])
+    verified_ids = found_verified.verified_task_ids
     verified = len(verified_ids)
+    valid = scored - len(found_verified.set_aside_task_ids)
     config = json.loads(run["config_json"] or "{}")
-    scored_tasks = store.query("SELECT id, capsule_id, repeat FROM tasks WHERE run_id = ? AND status = ? "
-                               "AND outcome != ?", (rid, TASK_DONE, Outcome.SKIPPED.value))
+    scored_tasks = [t for t in store.query("SELECT id, capsule_id, repeat FROM tasks WHERE run_id = ? AND status = ? "
+                                           "AND outcome != ?", (rid, TASK_DONE, Outcome.SKIPPED.value))
+                    if t["id"] not in found_verified.set_aside_task_ids]
     repeats_planned = int((config.get("options") or {}).get("repeats") or 0) or (store.conn.execute(
         "SELECT MAX(repeat) + 1 FROM tasks WHERE run_id = ?", (rid,)).fetchone()[0] or 0)
     found = reliability(((t["capsule_id"], t["repeat"], t["id"] in verified_ids) for t in scored_tasks),
                         repeats_planned)
-    disputes = store.conn.execute(
-        f"SELECT COUNT(*) FROM answers JOIN tasks t ON t.id = answers.task_id "
-        f"WHERE t.run_id = ? AND {VERIFIED_STATUS_SQL} = 'disputed'", (rid,)).fetchone()[0]
+    disputes = sum(row[0] not in found_verified.set_aside_answer_ids for row in store.query(
+        f"SELECT answers.id FROM answers JOIN tasks t ON t.id = answers.task_id "
+        f"WHERE t.run_id = ? AND {VERIFIED_STATUS_SQL} = 'disputed'", (rid,)))
     return RunSummary(
         id=rid, created=run["created"], finished=run["finished"], status=run["status"], model=run["model"],
         scaffold=run["scaffold"], scaffold_version=run["scaffold_version"], suite=suite_label(config),
@@ -149,10 +145,14 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
         grader=run["grader"], engine_version=run["engine_version"], host=run["host"],
         tasks_total=total, tasks_done=done, scored=scored, correct=correct,
         accuracy=(correct / scored) if scored else None,
-        verified_correct=verified, verified_accuracy=(verified / scored) if scored else None,
+        verified_correct=verified, verified_accuracy=(verified / valid) if valid else None,
         open_disputes=disputes, infra_errors=outcomes.get(Outcome.INFRA_ERROR.value, 0),
         outcomes=outcomes, cost_usd=None if unknown_cost else cost, seconds=seconds,
         config=config, reliability=found.to_json(),
+        valid_tasks=valid, set_aside_tasks=len(found_verified.set_aside_task_ids),
+        set_asides=[s.to_json() for s in found_verified.set_asides],
+        review_needed=len(found_verified.needs_review_ids), review_done=len(found_verified.reviewed_ids),
+        review_coverage=found_verified.coverage, verified_provisional=not found_verified.complete,
     )
 
 
@@ -165,8 +165,10 @@ def list_runs(store: Store, limit: int | None = None) -> list[RunSummary]:
 
 def task_details(store: Store, run_id: str) -> list[TaskDetail]:
     """Every task of a run with its per-question verdicts (automatic and standing)."""
-    rid = get_run(store, run_id)["id"]
-    verified_ids = {row[0] for row in store.query(_VERIFIED_TASKS_SQL, (rid,))}
+    run = get_run(store, run_id)
+    rid = run["id"]
+    found_verified = run_verification(store, rid, run["config_json"])
+    verified_ids = found_verified.verified_task_ids
     questions: dict[int, list[QuestionResult]] = {}
     for row in store.query(
             f"SELECT answers.*, {VERIFIED_STATUS_SQL} AS verified_status FROM answers "
@@ -176,10 +178,12 @@ def task_details(store: Store, run_id: str) -> list[TaskDetail]:
             answer_id=row["id"], question=row["question"],
             reported=json.loads(row["reported_json"]) if present else None, reported_present=present,
             references=json.loads(row["references_json"]), vision=bool(row["vision"]), status=row["status"],
-            reason=row["reason"], verified_status=row["verified_status"]))
+            reason=row["reason"], verified_status=row["verified_status"],
+            set_aside=row["id"] in found_verified.set_aside_answer_ids))
     return [TaskDetail(
         task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"], status=t["status"], outcome=t["outcome"],
-        verified_correct=t["id"] in verified_ids, error=t["error"], attempts=t["attempts"], cost_usd=t["cost_usd"],
+        verified_correct=t["id"] in verified_ids, set_aside=t["id"] in found_verified.set_aside_task_ids,
+        error=t["error"], attempts=t["attempts"], cost_usd=t["cost_usd"],
         seconds=t["seconds"], steps=t["steps"], input_tokens=t["input_tokens"], output_tokens=t["output_tokens"],
         cache_creation_input_tokens=t["cache_creation_input_tokens"], cache_read_input_tokens=t["cache_read_input_tokens"],
         transcript_path=t["transcript_path"], artifacts_dir=t["artifacts_dir"], questions=questions.get(t["id"], []))
@@ -189,6 +193,30 @@ def task_details(store: Store, run_id: str) -> list[TaskDetail]:
 def runs_json(store: Store) -> list[dict[str, Any]]:
     """The `corebench runs --json` contract: a list of runs, newest first."""
     return [summary.to_json() for summary in list_runs(store)]
+
+
+def verified_detail(summary: RunSummary) -> str:
+    """What the verified number counts: "5 of 11 valid tasks, 1 set aside; provisional: 3 of 8 ... reviewed"."""
+    parts = [f"{summary.verified_correct} of {summary.valid_tasks} valid tasks"]
+    if summary.set_aside_tasks:
+        parts[0] += f", {summary.set_aside_tasks} set aside"
+    if summary.verified_provisional:
+        parts.append(f"provisional: {summary.review_done} of {summary.review_needed} not-correct answers reviewed")
+    return "; ".join(parts)
+
+
+def verified_phrase(summary: RunSummary) -> str:
+    """Verified accuracy as every command states it: "45.5% (5 of 11 valid tasks; provisional: ...)"."""
+    return f"{percent(summary.verified_accuracy, 'n/a')} ({verified_detail(summary)})"
+
+
+def coverage_phrase(summary: RunSummary) -> str:
+    """Review coverage in words: "3 of 8 not-correct answers decided or set aside (37.5%)"."""
+    if not summary.review_needed:
+        return "complete (no answer needs review)"
+    state = "complete" if not summary.verified_provisional else "incomplete"
+    return (f"{summary.review_done} of {summary.review_needed} not-correct answers decided or set aside "
+            f"({percent(summary.review_coverage)}, {state})")
 
 
 def percent(value: float | None, missing: str = "-") -> str:

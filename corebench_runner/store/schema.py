@@ -131,6 +131,24 @@ def run_owner_and_live_usage(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX usage_by_task ON usage(task_id, attempt)")
 
 
+@migration("0003_review_speed_set_asides")
+def review_speed_set_asides(conn: sqlite3.Connection) -> None:
+    # A question or a whole task set aside (active = 1) or reinstated (active = 0) within one suite
+    # (benchmark label and version). Append-only like reviews: the latest row per item stands.
+    conn.execute("""CREATE TABLE set_asides (
+            id INTEGER PRIMARY KEY,
+            suite TEXT NOT NULL,                     -- benchmark label, e.g. 'core-bench 1.1 mainline'
+            capsule_id TEXT NOT NULL,
+            question TEXT NOT NULL DEFAULT '',       -- '' = the whole task
+            active INTEGER NOT NULL,                 -- 1 set aside, 0 reinstated
+            reviewer TEXT NOT NULL,
+            created TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'cli'       -- cli | web | import
+        )""")
+    conn.execute("CREATE INDEX set_asides_by_item ON set_asides(suite, capsule_id, question, created, id)")
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 

@@ -1,6 +1,7 @@
 // Keyboard shortcuts for the review pages. Loaded as a file: the pages' policy runs no inline script.
 // c / i give a verdict (asking for a reason first when it changes the standing status),
-// s skips, n / p go to the next / previous answer, t folds the transcript open or shut.
+// s skips, n or j / p or k go to the next / previous answer, t folds the transcript open or shut.
+// No key acts while the focus is in a text field (the reason, the set-aside form).
 "use strict";
 
 (function () {
@@ -59,7 +60,9 @@
       i: () => give("incorrect"),
       s: () => give("skip"),
       n: () => follow("next"),
+      j: () => follow("next"),
       p: () => follow("previous"),
+      k: () => follow("previous"),
       t: () => { const t = document.getElementById("transcript"); if (t) t.open = !t.open; },
     };
     const action = actions[event.key];
