@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
+from corebench_runner.records import Verdict, VerdictStatus
 from corebench_runner.store.triage import latest_proposal, run_proposals
 from support_store import dispute_store
 
@@ -171,3 +172,85 @@ def test_an_unknown_run_is_one_line(sample, tmp_path):
     store, _ = sample
     result = CliRunner().invoke(main, ["triage", "nope", "--model", "scripted:x.json", "--store", str(store.path)])
     assert result.exit_code == 2 and result.output.startswith("error: no run 'nope'")
+
+
+def triaged(store, run_id: str, tmp_path: Path, **overrides: dict) -> None:
+    folder = sessions(tmp_path / "s")
+    for capsule_id, step in overrides.items():
+        (folder / f"{capsule_id}.json").write_text(json.dumps({"steps": [step]}))
+    result = corebench("triage", run_id, "--model", f"scripted:{folder}", "--store", str(store.path))
+    assert result.exit_code == 0, result.output
+
+
+def screens(output: str) -> list[str]:
+    """The answer screens of a review session, in the order shown."""
+    return [part for part in output.split("\n== ")[1:] if " of " in part.split("\n")[0]]
+
+
+def test_review_order_triage_shows_right_in_spirit_first_and_accepting_is_a_persons_verdict(sample, tmp_path):
+    store, run_id = sample
+    # capsule-d's wrong value is proposed right in spirit (a broken reference): an incorrect answer
+    # that must reach a person although it is no dispute.
+    triaged(store, run_id, tmp_path, **{"capsule-d": propose_step(
+        (1, "right_in_spirit", "benchmark_error", "The reference runs used another seed; 0.5 is what the code gives."),
+        (2, "wrong", "agent_error", "14 is not the peak."))})
+    before = [tuple(r) for r in store.query("SELECT id, status FROM answers ORDER BY id")]
+    result = CliRunner().invoke(main, ["review", "--store", str(store.path), "--reviewer", "alice", "--order", "triage"],
+                                input="a\ns\nq\n", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    shown = screens(result.output)
+    assert len(shown) == 3  # accepted, skipped, then quit at the third screen
+    first, second, third = shown
+    accuracy_d = answer_id(store, "capsule-d", "Report the test")
+    rounded_b = answer_id(store, "capsule-b", "Report the test")
+    # right in spirit first, in the queue's order: capsule-b's dispute, then capsule-d's incorrect answer
+    assert first.startswith(f"1 of 4: answer {rounded_b}")
+    assert "Triage      right in spirit, grading error (by scripted:" in first
+    assert "0.93 is the references' 0.9312 rounded to two decimals." in first
+    assert "[a]ccept triage (correct)" in result.output
+    assert second.startswith(f"2 of 4: answer {accuracy_d}")
+    assert "benchmark error (reference or question wrong)" in second
+    assert "Capsule     capsule-c" in third and "Triage      wrong, agent error" in third  # wrong comes after
+
+    rows = store.query("SELECT answer_id, reviewer, old_status, new_status, reason, source FROM reviews")
+    assert [tuple(r) for r in rows] == [(rounded_b, "alice", "disputed", "correct",
+                                         rows[0]["reason"], "triage accepted")]
+    assert rows[0]["reason"].startswith("triage accepted by alice: right in spirit, grading error")
+    assert "recorded: disputed -> correct by alice" in result.output
+    assert [tuple(r) for r in store.query("SELECT id, status FROM answers ORDER BY id")] == before  # auto kept
+
+    log = CliRunner().invoke(main, ["review", "log", "--store", str(store.path)], catch_exceptions=False)
+    assert "alice (triage accepted)" in log.output
+    assert "disputed -> correct: triage accepted by alice" in " ".join(log.output.split())
+
+
+def test_an_accepted_proposal_is_kept_by_regrade_as_a_persons_verdict(sample, tmp_path):
+    from corebench_runner.review.triage_view import accept_proposal
+    from corebench_runner.review.verdicts import regrade
+    from corebench_runner.store.results import run_summary
+
+    store, run_id = sample
+    triaged(store, run_id, tmp_path)
+    rounded_b = answer_id(store, "capsule-b", "Report the test")
+    before = run_summary(store, run_id).verified_correct
+    accept_proposal(store, rounded_b, reviewer="bob", seen_review_id=0)
+    assert run_summary(store, run_id).verified_correct == before + 1
+
+    class Strict:  # a grader that rejects everything: a person's verdict must still stand
+        name = "strict"
+
+        def grade(self, question, reported, *, reported_present=True):
+            return Verdict(VerdictStatus.INCORRECT, "strict")
+
+    result = regrade(store, run_id, Strict(), "strict", reviewer="machine")
+    assert store.latest_status(rounded_b) == "correct"
+    assert rounded_b in {view.answer_id for view, _ in result.disagreements}
+
+
+def test_accept_without_a_proposal_is_asked_again(sample):
+    store, _ = sample
+    result = CliRunner().invoke(main, ["review", "--store", str(store.path), "--reviewer", "alice"],
+                                input="a\nq\n", catch_exceptions=False)
+    assert "This answer has no triage proposal; type c, i, s or q" in result.output
+    assert "Triage " not in result.output
+    assert store.query("SELECT COUNT(*) FROM reviews")[0][0] == 0

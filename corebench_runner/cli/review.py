@@ -13,11 +13,14 @@ from corebench_runner.review import verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
 from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
+from corebench_runner.review.triage_view import ORDERS, accept_proposal, triage_queue
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.triage import latest_proposal
 
 CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
-           "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}
+           "s": "skip", "skip": "skip", "q": "quit", "quit": "quit",
+           "a": "accept", "accept": "accept"}  # accept the triage proposal (review/triage_view.py)
 
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False),
@@ -55,26 +58,35 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
     for position, view in enumerate(queue, start=1):
         standing = store.latest_status(view.answer_id)
         seen = review.latest_review_id(store, view.answer_id)  # a verdict recorded meanwhile refuses this one
-        if only_open and standing != "disputed":
+        if only_open and standing != view.standing:
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
+        proposal = latest_proposal(store, view.answer_id)
         screen = answer_screen(view, position, len(queue), review.history(store, view.answer_id),
-                               find_evidence(view.transcript, view.reported if view.reported_present else None))
+                               find_evidence(view.transcript, view.reported if view.reported_present else None),
+                               proposal)
         click.echo("\n".join(screen))
+        accept = f"[a]ccept triage ({proposal.status}), " if proposal else ""
         try:
-            choice = click.prompt("\nVerdict: [c]orrect, [i]ncorrect, [s]kip, [q]uit", value_proc=_choice)
+            choice = click.prompt(f"\nVerdict: [c]orrect, [i]ncorrect, {accept}[s]kip, [q]uit", value_proc=_choice)
+            while choice == "accept" and proposal is None:
+                choice = click.prompt("This answer has no triage proposal; type c, i, s or q", value_proc=_choice)
             if choice == "quit":
                 break
             if choice == "skip":
                 skipped += 1
                 continue
-            reason = _ask_reason(required=choice != standing)
+            reason = "" if choice == "accept" else _ask_reason(required=choice != standing)
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
         try:
-            record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
-                                           seen_review_id=seen)
+            if choice == "accept":  # a person's verdict, recorded as accepting the proposal shown
+                record = accept_proposal(store, view.answer_id, reviewer=reviewer, seen_review_id=seen,
+                                         proposal_id=proposal.id)
+            else:
+                record = review.record_verdict(store, view.answer_id, choice, reviewer=reviewer, reason=reason,
+                                               seen_review_id=seen)
         except review.SettledMeanwhile as exc:
             click.echo(printable(exc.message))
             continue
@@ -97,10 +109,13 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
               help="With --web: the port to listen on; 0 picks a free one. The address is printed.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="With --web: the address to listen on. Other machines can reach it only if you change it.")
+@click.option("--order", type=click.Choice(ORDERS), default="default", show_default=True,
+              help="triage: answers a triage proposal calls right in spirit first (incorrect ones too, until a "
+                   "person rules), then those proposed wrong, then the rest (`corebench triage`).")
 @click.pass_context
 def review_group(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
                  capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, web: bool,
-                 port: int, host: str) -> None:
+                 port: int, host: str, order: str) -> None:
     """Settle disputed answers one at a time: c = correct, i = incorrect, s = skip, q = quit.
 
     Each screen shows the question, the reported value, every reference run, the official
@@ -118,6 +133,8 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
         filters = dict(run_id=run_id, model=model, capsule_id=capsule_id)
         if answer_ids:
             queue = review.find_answers(store, answer_ids=list(answer_ids), **filters)
+        elif order == "triage":
+            queue = triage_queue(store, **filters)
         else:
             queue = review.open_disputes(store, **filters)
         if not queue:

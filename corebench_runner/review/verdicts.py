@@ -23,7 +23,9 @@ from corebench_runner.records import outcome_from_verdicts
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 
 STATUSES = ("correct", "incorrect", "disputed")
-HUMAN_SOURCES = ("cli", "import")  # rows written by people; others ("regrade", "monitor") are machines
+# Rows written by people ("triage accepted": a person accepted a triage proposal, review/triage_view.py);
+# others ("regrade", "monitor") are machines.
+HUMAN_SOURCES = ("cli", "import", "triage accepted")
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,8 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
             conn.execute("UPDATE answers SET status = ?, reason = ? WHERE id = ?",
                          (new_auto, new_reason, view.answer_id))
             human = conn.execute(
-                "SELECT new_status FROM reviews WHERE answer_id = ? AND source IN (?, ?) ORDER BY id DESC LIMIT 1",
+                f"SELECT new_status FROM reviews WHERE answer_id = ? AND source IN ({', '.join('?' * len(HUMAN_SOURCES))}) "
+                "ORDER BY id DESC LIMIT 1",
                 (view.answer_id, *HUMAN_SOURCES)).fetchone()
             if new_auto != view.auto_status:
                 changed.append(RegradeChange(view, view.auto_status, new_auto, new_reason))
