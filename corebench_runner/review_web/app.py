@@ -34,6 +34,7 @@ from corebench_runner.review_web.pages import (
     neighbours,
     queue_context,
 )
+from corebench_runner.review_web.triage import register_triage
 from corebench_runner.store.database import Store, open_store
 
 HERE = Path(__file__).resolve().parent
@@ -206,4 +207,5 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                 return send_from_directory(folder / "static", name)
         abort(404)
 
+    register_triage(app)  # the triage proposal and its accept button (review_web/triage.py)
     return app
