@@ -254,3 +254,32 @@ def test_accept_without_a_proposal_is_asked_again(sample):
     assert "This answer has no triage proposal; type c, i, s or q" in result.output
     assert "Triage " not in result.output
     assert store.query("SELECT COUNT(*) FROM reviews")[0][0] == 0
+
+
+def test_the_web_queue_is_sorted_by_triage_when_asked(sample, tmp_path):
+    import requests
+    from bs4 import BeautifulSoup
+
+    from corebench_runner.review_web.pages import Filters
+    from support_review_web import thread_server
+
+    store, run_id = sample
+    # capsule-b's dispute is proposed wrong, capsule-d's figure dispute right in spirit, capsule-c not triaged.
+    triaged(store, run_id, tmp_path, **{
+        "capsule-b": propose_step((1, "wrong", "agent_error", "Not rounded: another run.")),
+        "capsule-c": {"content": [{"type": "text", "text": "I cannot tell."}]}})
+    rounded_b, best_c, figure_d = (answer_id(store, "capsule-b", "Report the test"), answer_id(store, "capsule-c"),
+                                   answer_id(store, "capsule-d", "From fig"))
+
+    def listed(html: str) -> list[int]:
+        rows = BeautifulSoup(html, "html.parser").select("#answers tbody tr td.num a")
+        return [int(a.get_text()) for a in rows]
+
+    with thread_server(store.path, "alice") as url:
+        assert listed(requests.get(url, timeout=30).text) == [rounded_b, best_c, figure_d]  # the usual order
+        assert listed(requests.get(url + "?order=triage", timeout=30).text) == [figure_d, rounded_b, best_c]
+        page = BeautifulSoup(requests.get(f"{url}answer/{figure_d}?order=triage", timeout=30).text, "html.parser")
+        assert page.select_one("#next")["href"].startswith(f"/answer/{rounded_b}?")
+        assert requests.get(url + "?order=sideways", timeout=30).status_code == 400
+    with thread_server(store.path, "alice", Filters(order="triage")) as url:  # `review --web --order triage`
+        assert listed(requests.get(url, timeout=30).text) == [figure_d, rounded_b, best_c]

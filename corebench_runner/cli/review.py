@@ -111,7 +111,8 @@ def _walk(store: Store, queue: list[review.AnswerView], reviewer: str, only_open
               help="With --web: the address to listen on. Other machines can reach it only if you change it.")
 @click.option("--order", type=click.Choice(ORDERS), default="default", show_default=True,
               help="triage: answers a triage proposal calls right in spirit first (incorrect ones too, until a "
-                   "person rules), then those proposed wrong, then the rest (`corebench triage`).")
+                   "person rules), then those proposed wrong, then the rest (`corebench triage`). With --web the "
+                   "listed answers are sorted so.")
 @click.pass_context
 def review_group(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
                  capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, web: bool,
@@ -126,7 +127,7 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
     if ctx.invoked_subcommand is not None:
         return
     if web:
-        _serve_web(ctx, store_path, run_id, model, capsule_id, answer_ids, reviewer, host, port)
+        _serve_web(ctx, store_path, run_id, model, capsule_id, answer_ids, reviewer, host, port, order)
         return
     store = _open(ctx, store_path)
     with store:
@@ -151,7 +152,8 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
 
 
 def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
-               capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int) -> None:
+               capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int,
+               order: str = "default") -> None:
     """`review --web`: check the store and filters once here, so a mistake is one line, not a broken page."""
     from corebench_runner.review_web.pages import Filters
     from corebench_runner.review_web.server import loopback, serve
@@ -159,7 +161,7 @@ def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, m
     with _open(ctx, store_path) as store:
         path = store.path
         filters = Filters(run_id=review.resolve_run_id(store, run_id) if run_id else None, model=model,
-                          capsule_id=capsule_id, answer_ids=answer_ids)
+                          capsule_id=capsule_id, answer_ids=answer_ids, order=order)
         open_count = len(filters.answers(store)) if answer_ids else len(review.open_disputes(
             store, run_id=filters.run_id, model=model, capsule_id=capsule_id))
     name = reviewer or review.default_reviewer()

@@ -63,6 +63,12 @@ def _rank(proposal: Proposal | None) -> int:
     return 0 if proposal.verdict == "right_in_spirit" else 1
 
 
+def triage_sorted(store: Store, views: list[review.AnswerView]) -> list[review.AnswerView]:
+    """The same answers, those proposed right in spirit first, then wrong, then the untriaged (order kept within)."""
+    proposals = latest_proposals(store, [v.answer_id for v in views])
+    return sorted(views, key=lambda v: _rank(proposals.get(v.answer_id)))
+
+
 def triage_queue(store: Store, **filters: Any) -> list[review.AnswerView]:
     """The open disputes plus incorrect answers a proposal calls right in spirit and no person has ruled on,
     right-in-spirit proposals first (the queue's order otherwise kept)."""

@@ -26,6 +26,7 @@ from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
 from corebench_runner.review import verdicts as review
 from corebench_runner.review.screen import fmt_value
+from corebench_runner.review.triage_view import ORDERS
 from corebench_runner.review_web.pages import (
     STATUS_CHOICES,
     Filters,
@@ -82,8 +83,12 @@ class ReviewApp:
                 answers = tuple(int(value) for value in args.getlist("answer") if value)
             except ValueError:
                 raise UserError("answer: give answer ids as numbers, as `corebench review list` prints them") from None
+        order = pick("order", self.defaults.order) or "default"
+        if order not in ORDERS:
+            raise UserError(f"order {order!r}: choose one of {', '.join(ORDERS)}")
         return Filters(run_id=pick("run", self.defaults.run_id), model=pick("model", self.defaults.model),
-                       capsule_id=pick("capsule", self.defaults.capsule_id), status=status, answer_ids=answers)
+                       capsule_id=pick("capsule", self.defaults.capsule_id), status=status, answer_ids=answers,
+                       order=order)
 
 
 def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: Path,
