@@ -45,7 +45,7 @@ def triage_command(run_id: str, model: str, base_url: str | None, max_cost: floa
     from corebench_runner.models.pricing import require_price
     from corebench_runner.store.database import open_store
     from corebench_runner.triage.material import TaskMaterial, failed_tasks
-    from corebench_runner.triage.model_triage import triage_with_model
+    from corebench_runner.triage.model_triage import model_asker, triage_tasks
 
     if max_cost is not None and max_cost <= 0:
         raise click.BadParameter("give a positive number of dollars", param_hint="--max-cost")
@@ -68,8 +68,8 @@ def triage_command(run_id: str, model: str, base_url: str | None, max_cost: floa
             if max_cost is not None:
                 require_price(client_for(tasks[0]).model, "--max-cost")
             click.echo(f"triaging {sum(len(t.answers) for t in tasks)} answer(s) of {len(tasks)} task(s) with {model}")
-            result = triage_with_model(store, tasks, client_for, model, max_cost=max_cost,
-                                       on_task=lambda outcome: click.echo("\n".join(_task_lines(outcome))))
+            result = triage_tasks(store, tasks, model_asker(client_for), model, max_cost=max_cost,
+                                  on_task=lambda outcome: click.echo("\n".join(_task_lines(outcome))))
         finally:
             for client in clients.values():
                 client.close()

@@ -1,5 +1,6 @@
 """`corebench triage RUN --model M`: one model call per failed task, its proposals stored, its usage metered
-and capped like a run's (`--max-cost`: no call starts once the cap is spent).
+and capped like a run's (`--max-cost`: no call starts once the cap is spent). The loop (`triage_tasks`) is
+the same for an agent CLI (triage/scaffold_triage.py); only the asking differs.
 """
 
 from __future__ import annotations
@@ -48,32 +49,39 @@ def cap_reached(spent: Usage, cap: float | None) -> bool:
     return cap is not None and (spent.cost_usd or 0.0) >= cap
 
 
-def triage_with_model(store: Store, tasks: list[TaskMaterial], client_for: Callable[[TaskMaterial], ModelClient],
-                      label: str, max_cost: float | None = None,
-                      on_task: Callable[[TaskTriage], object] | None = None) -> TriageResult:
-    """Ask the model about each task in turn; stop before a call once `max_cost` dollars are spent.
+Ask = Callable[[TaskMaterial, float | None], TaskTriage]  # (task, dollars left or None) -> what it gave
 
-    `client_for(task)` gives the client for a task (a scripted session may be per capsule); the
-    caller closes them. `label` is the --model spec stored with each proposal.
-    """
+
+def triage_tasks(store: Store, tasks: list[TaskMaterial], ask: Ask, label: str, scaffold: str = "",
+                 max_cost: float | None = None, on_task: Callable[[TaskTriage], object] | None = None) -> TriageResult:
+    """Ask about each task in turn, recording each call and its proposals; stop before a task once
+    `max_cost` dollars are spent. `label` (the --model spec) and `scaffold` are stored with the call."""
     result = TriageResult(cap=max_cost)
     for position, material in enumerate(tasks):
         if cap_reached(result.spent, max_cost):
             result.left = tasks[position:]
             break
-        client = client_for(material)
-        try:
-            response = client.complete(SYSTEM_PROMPT, [{"role": "user", "content": model_prompt(material)}],
-                                       [PROPOSE_TOOL], max_tokens=MAX_REPLY_TOKENS)
-        except ModelUnavailable as exc:
-            outcome = TaskTriage(material, [], [f"the model was unavailable: {exc}"], Usage())
-        else:
-            read = read_reply(response.content, material)
-            outcome = TaskTriage(material, read.proposals, read.problems, response.usage)
-        record_call(store, material.task_id, label, "", outcome.usage, outcome.proposals,
+        left = None if max_cost is None else max_cost - (result.spent.cost_usd or 0.0)
+        outcome = ask(material, left)
+        record_call(store, material.task_id, label, scaffold, outcome.usage, outcome.proposals,
                     error="; ".join(outcome.problems) or None)
         result.spent.add(outcome.usage)
         result.done.append(outcome)
         if on_task is not None:
             on_task(outcome)
     return result
+
+
+def model_asker(client_for: Callable[[TaskMaterial], ModelClient]) -> Ask:
+    """One model call per task: the whole question in one message, the answer through the `propose` tool.
+    `client_for(task)` gives the client for a task (a scripted session may be per capsule); the caller closes them."""
+    def ask(material: TaskMaterial, left: float | None) -> TaskTriage:
+        try:
+            response = client_for(material).complete(
+                SYSTEM_PROMPT, [{"role": "user", "content": model_prompt(material)}], [PROPOSE_TOOL],
+                max_tokens=MAX_REPLY_TOKENS)
+        except ModelUnavailable as exc:
+            return TaskTriage(material, [], [f"the model was unavailable: {exc}"], Usage())
+        read = read_reply(response.content, material)
+        return TaskTriage(material, read.proposals, read.problems, response.usage)
+    return ask
