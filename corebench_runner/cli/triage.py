@@ -26,17 +26,21 @@ def _task_lines(outcome: TaskTriage) -> list[str]:
 @click.option("--model", required=True,
               help="Model that reads each failed answer, e.g. anthropic:claude-opus-5-5 or scripted:FILE.")
 @click.option("--base-url", "base_url", metavar="URL", help="Send model requests to this API endpoint instead.")
+@click.option("--scaffold", type=click.Choice(["claude-code", "codex"]),
+              help="Let this agent CLI read the task's files (transcript, report, produced files) in a container, "
+                   "behind the metering relay, and write its proposals; --model must speak its API.")
 @click.option("--max-cost", type=float, metavar="USD",
               help="Dollars the triage may spend; no call starts once they are spent (needs the model's price).")
 @click.option("--redo", is_flag=True, help="Propose again for answers that already have a proposal.")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
               help="Results database (SQLite). Default: $COREBENCH_STORE, else the user data folder's.")
-def triage_command(run_id: str, model: str, base_url: str | None, max_cost: float | None, redo: bool,
-                   store_path: str | None) -> None:
+def triage_command(run_id: str, model: str, base_url: str | None, scaffold: str | None, max_cost: float | None,
+                   redo: bool, store_path: str | None) -> None:
     """Propose a verdict (right in spirit / wrong) and a category for each incorrect or disputed answer of RUN_ID.
 
     The model reads the question, the reference runs, the grader's reason, the evidence, the
-    transcript and the files the task produced. A proposal never changes a status: it is shown
+    transcript and the files the task produced; with --scaffold, an agent CLI reads the task's
+    files itself in a container (never capsule.toml) and writes its proposals to a file. A proposal never changes a status: it is shown
     on both review screens, where a person may accept it (`corebench review --order triage`).
     Its tokens and dollars are recorded with each proposal.
     """
@@ -68,7 +72,14 @@ def triage_command(run_id: str, model: str, base_url: str | None, max_cost: floa
             if max_cost is not None:
                 require_price(client_for(tasks[0]).model, "--max-cost")
             click.echo(f"triaging {sum(len(t.answers) for t in tasks)} answer(s) of {len(tasks)} task(s) with {model}")
-            result = triage_tasks(store, tasks, model_asker(client_for), model, max_cost=max_cost,
+            if scaffold:
+                from corebench_runner.triage.scaffold_triage import scaffold_asker
+
+                click.echo(f"starting {scaffold} in a container per task (its image is built once, first)")
+                ask = scaffold_asker(scaffold, client_for)
+            else:
+                ask = model_asker(client_for)
+            result = triage_tasks(store, tasks, ask, model, scaffold or "", max_cost=max_cost,
                                   on_task=lambda outcome: click.echo("\n".join(_task_lines(outcome))))
         finally:
             for client in clients.values():
