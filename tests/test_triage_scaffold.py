@@ -1,6 +1,6 @@
-"""`corebench triage RUN --scaffold claude-code`: the real Claude Code binary in a real container reads the
-failed task's files and writes its proposals; the scripted model is the local Messages server behind
-the metering relay, as for a run's task (tests/test_claude_code_scaffold.py)."""
+"""`corebench triage RUN --scaffold claude-code|codex`: the real Claude Code or Codex binary in a real container
+reads the failed task's files and writes its proposals; the scripted model is the local Messages or
+Responses server behind the metering relay, as for a run's task (tests/test_agent_scaffolds.py)."""
 
 from __future__ import annotations
 
@@ -28,45 +28,54 @@ READ_FILES = (
     "'reasoning': 'read %d events; files: %s' % (len(t), ' '.join(names))}]}, open('triage.json', 'w'))\"")
 
 
-@pytest.fixture(scope="module")
-def claude_layer():
-    """The claude-code layer on the toolbox image, as triage builds it; removed after when this test made it."""
-    recipe = bundled_recipe("claude-code")
+# Each agent's scripted session: one command that reads the files and writes triage.json, then a last word.
+SESSIONS = {
+    "claude-code": {"side_replies": True, "steps": [
+        {"content": [{"type": "text", "text": "Reading the task's files."},
+                     {"type": "tool_use", "name": "Bash", "input": {"command": READ_FILES, "description": "read"}}]},
+        {"content": [{"type": "text", "text": "I wrote /workspace/triage.json."}]}]},
+    "codex": {"protocol": "openai-responses", "side_replies": True, "steps": [
+        {"content": [{"type": "text", "text": "Reading the task's files."},
+                     {"type": "tool_use", "name": "exec_command", "input": {"cmd": READ_FILES}}]},
+        {"content": [{"type": "text", "text": "I wrote /workspace/triage.json."}]}]},
+}
+
+
+@pytest.fixture(params=sorted(SESSIONS))
+def agent(request):
+    """An agent's layer on the toolbox image, as triage builds it; removed after when this test made it."""
+    recipe = bundled_recipe(request.param)
     client = docker.from_env()
     tag = layer_tag(toolbox_image(), recipe, fetch(recipe))
     existed = bool(client.images.list(name=tag))
     agent_image(toolbox_image(), recipe)
-    yield tag
+    yield request.param
     if not existed:
         client.images.remove(tag, force=True)
 
 
-def test_claude_code_reads_the_task_files_and_its_proposal_is_stored(tmp_path, claude_layer):
+def test_the_agent_reads_the_task_files_and_its_proposal_is_stored(tmp_path, agent):
     store = open_store(tmp_path / "results.sqlite")
     run_id = add_run(store, [SampleTask(
         "capsule-cc", [QA(QUESTION, 0.93, [0.9312, 0.9312], "disputed", "0.93 equals the references rounded")],
         transcript=[bash_call("python train.py", "test accuracy: 0.93\n")],
         produced={"metrics.json": b'{"accuracy": 0.9312}'})])
-    session = tmp_path / "triage.claude-code.json"
-    session.write_text(json.dumps({"side_replies": True, "steps": [
-        {"content": [{"type": "text", "text": "Reading the task's files."},
-                     {"type": "tool_use", "name": "Bash", "input": {"command": READ_FILES, "description": "read"}}]},
-        {"content": [{"type": "text", "text": "I wrote /workspace/triage.json."}]}]}))
+    session = tmp_path / f"triage.{agent}.json"
+    session.write_text(json.dumps(SESSIONS[agent]))
     before = [tuple(r) for r in store.query("SELECT id, status FROM answers")]
 
-    result = CliRunner().invoke(main, ["triage", run_id, "--model", f"scripted:{session}", "--scaffold", "claude-code",
+    result = CliRunner().invoke(main, ["triage", run_id, "--model", f"scripted:{session}", "--scaffold", agent,
                                        "--max-cost", "1", "--store", str(store.path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 proposal(s) stored" in result.output
 
     (proposal,) = run_proposals(store, run_id).values()
-    assert (proposal.verdict, proposal.category, proposal.scaffold) == ("right_in_spirit", "grading_error",
-                                                                       "claude-code")
+    assert (proposal.verdict, proposal.category, proposal.scaffold) == ("right_in_spirit", "grading_error", agent)
     # It read the transcript (one event) and saw only the task's kept files: never capsule.toml.
     assert proposal.reasoning == "read 1 events; files: produced transcript.json metrics.json"
     call = store.query("SELECT * FROM triage_calls")[0]  # the relay's metering, recorded with the call
     prompt_tokens = call["input_tokens"] + call["cache_creation_input_tokens"] + call["cache_read_input_tokens"]
-    assert call["scaffold"] == "claude-code" and prompt_tokens > 0 and call["output_tokens"] > 0
+    assert call["scaffold"] == agent and prompt_tokens > 0 and call["output_tokens"] > 0
     assert call["cost_usd"] == 0.0  # the scripted model's price
     assert call["error"] is None
     assert [tuple(r) for r in store.query("SELECT id, status FROM answers")] == before
