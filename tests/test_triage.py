@@ -283,3 +283,12 @@ def test_the_web_queue_is_sorted_by_triage_when_asked(sample, tmp_path):
         assert requests.get(url + "?order=sideways", timeout=30).status_code == 400
     with thread_server(store.path, "alice", Filters(order="triage")) as url:  # `review --web --order triage`
         assert listed(requests.get(url, timeout=30).text) == [figure_d, rounded_b, best_c]
+
+
+def test_a_scaffold_given_a_model_of_another_api_is_refused_before_anything_starts(sample, tmp_path):
+    store, run_id = sample
+    result = CliRunner().invoke(main, ["triage", run_id, "--model", f"scripted:{sessions(tmp_path / 's')}",
+                                       "--scaffold", "codex", "--store", str(store.path)])
+    assert result.exit_code == 2
+    assert "error: this agent speaks the OpenAI API, but --model scripted:" in result.output
+    assert store.query("SELECT COUNT(*) FROM triage_calls")[0][0] == 0

@@ -73,8 +73,9 @@ def triage_command(run_id: str, model: str, base_url: str | None, scaffold: str 
                 require_price(client_for(tasks[0]).model, "--max-cost")
             click.echo(f"triaging {sum(len(t.answers) for t in tasks)} answer(s) of {len(tasks)} task(s) with {model}")
             if scaffold:
-                from corebench_runner.triage.scaffold_triage import scaffold_asker
+                from corebench_runner.triage.scaffold_triage import require_model_api, scaffold_asker
 
+                require_model_api(scaffold, client_for(tasks[0]))
                 click.echo(f"starting {scaffold} in a container per task (its image is built once, first)")
                 ask = scaffold_asker(scaffold, client_for)
             else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from corebench_runner.agents.cli_session import run_agent
+from corebench_runner.agents.relays import upstream_of
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.images.base import toolbox_image
 from corebench_runner.models.base import ModelClient
@@ -68,6 +69,11 @@ def task_workspace(material: TaskMaterial, into: Path) -> bool:
     else:
         produced.mkdir()
     return (into / "agent_report.json").exists()
+
+
+def require_model_api(scaffold_name: str, client: ModelClient) -> None:
+    """Refuse, before any image is built, a model that does not speak the agent's API (one line naming --model)."""
+    upstream_of(client, load_plugin("scaffolds", scaffold_name).recipe.api)
 
 
 def scaffold_asker(scaffold_name: str, client_for: Callable[[TaskMaterial], ModelClient],
