@@ -13,7 +13,14 @@ from typing import Any
 from corebench_runner.errors import UserError
 from corebench_runner.review import verdicts as review
 from corebench_runner.store.database import Store
-from corebench_runner.store.triage import CATEGORY_WORDS, VERDICT_WORDS, Proposal, latest_proposal, latest_proposals
+from corebench_runner.store.triage import (
+    CATEGORY_WORDS,
+    VERDICT_WORDS,
+    Proposal,
+    answers_ruled_by,
+    latest_proposal,
+    latest_proposals,
+)
 
 TRIAGE_ACCEPTED = "triage accepted"  # reviews.source of an accepted proposal; one of verdicts.HUMAN_SOURCES
 ORDERS = ("default", "triage")
@@ -75,16 +82,7 @@ def triage_queue(store: Store, **filters: Any) -> list[review.AnswerView]:
     disputes = review.open_disputes(store, **filters)
     incorrect = review.find_answers(store, standing="incorrect", **filters)
     proposals = latest_proposals(store, [v.answer_id for v in disputes + incorrect])
-    ruled = _ruled_by_people(store, [v.answer_id for v in incorrect])
+    ruled = answers_ruled_by(store, [v.answer_id for v in incorrect], review.HUMAN_SOURCES)
     flagged = [v for v in incorrect if v.answer_id not in ruled and v.answer_id in proposals
                and proposals[v.answer_id].verdict == "right_in_spirit"]
     return sorted(disputes + flagged, key=lambda v: _rank(proposals.get(v.answer_id)))
-
-
-def _ruled_by_people(store: Store, answer_ids: list[int]) -> set[int]:
-    if not answer_ids:
-        return set()
-    sources = review.HUMAN_SOURCES
-    rows = store.query(f"SELECT DISTINCT answer_id FROM reviews WHERE answer_id IN ({', '.join('?' * len(answer_ids))}) "
-                       f"AND source IN ({', '.join('?' * len(sources))})", (*answer_ids, *sources))
-    return {row[0] for row in rows}

@@ -75,13 +75,12 @@ def latest_proposal(store: Store, answer_id: int) -> Proposal | None:
 
 
 def latest_proposals(store: Store, answer_ids: list[int]) -> dict[int, Proposal]:
-    """The latest proposal of each answer given that has one."""
-    if not answer_ids:
+    """The latest proposal of each answer given that has one (any number of answers: no IN list)."""
+    wanted = set(answer_ids)
+    if not wanted:
         return {}
-    marks = ", ".join("?" * len(answer_ids))
-    rows = store.query(_PROPOSAL_SELECT + f" WHERE p.id IN (SELECT MAX(id) FROM triage_proposals "
-                       f"WHERE answer_id IN ({marks}) GROUP BY answer_id)", tuple(answer_ids))
-    return {row["answer_id"]: _proposal(row) for row in rows}
+    rows = store.query(_PROPOSAL_SELECT + " WHERE p.id IN (SELECT MAX(id) FROM triage_proposals GROUP BY answer_id)")
+    return {row["answer_id"]: _proposal(row) for row in rows if row["answer_id"] in wanted}
 
 
 def run_proposals(store: Store, run_id: str) -> dict[int, Proposal]:
@@ -98,3 +97,19 @@ def triage_spent(store: Store, run_id: str) -> tuple[int, float | None]:
         "SELECT COUNT(*), SUM(c.cost_usd), SUM(c.cost_usd IS NULL) FROM triage_calls c JOIN tasks t ON t.id = c.task_id "
         "WHERE t.run_id = ?", (run_id,)).fetchone()
     return row[0], (None if row[2] else (row[1] or 0.0))
+
+
+def answers_ruled_by(store: Store, answer_ids: list[int], sources: tuple[str, ...]) -> set[int]:
+    """Which of these answers have a verdict row from one of `sources` (e.g. the human ones)."""
+    if not answer_ids or not sources:
+        return set()
+    rows = store.query(f"SELECT DISTINCT answer_id FROM reviews WHERE source IN ({', '.join('?' * len(sources))})",
+                       tuple(sources))
+    return {row[0] for row in rows} & set(answer_ids)
+
+
+def task_of(store: Store, run_id: str, capsule_id: str, repeat: int) -> tuple[int, str, str | None]:
+    """(task id, outcome, kept results folder relative to the artifacts folder) of one task of a run."""
+    row = store.conn.execute("SELECT id, outcome, artifacts_dir FROM tasks WHERE run_id = ? AND capsule_id = ? "
+                             "AND repeat = ?", (run_id, capsule_id, repeat)).fetchone()
+    return row["id"], row["outcome"] or "", row["artifacts_dir"]

@@ -16,7 +16,7 @@ from corebench_runner.diagnostics.explain import transcript_digest
 from corebench_runner.review import verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence, load_events
 from corebench_runner.store.database import Store
-from corebench_runner.store.triage import latest_proposals
+from corebench_runner.store.triage import latest_proposals, task_of
 
 TRIAGED_STATUSES = ("incorrect", "disputed")  # standing statuses worth a second look
 MAX_FILE_CHARS = 4_000  # of one produced text file
@@ -63,12 +63,10 @@ def failed_tasks(store: Store, run_id: str, redo: bool = False) -> list[TaskMate
 
 def _material(store: Store, run_id: str, capsule_id: str, repeat: int,
               views: list[review.AnswerView]) -> TaskMaterial:
-    row = store.conn.execute("SELECT id, outcome, artifacts_dir FROM tasks WHERE run_id = ? AND capsule_id = ? "
-                             "AND repeat = ?", (run_id, capsule_id, repeat)).fetchone()
+    task_id, outcome, kept = task_of(store, run_id, capsule_id, repeat)
     answers = [FailedAnswer(n, view, _evidence_lines(view)) for n, view in enumerate(views, start=1)]
-    produced = _produced_dir(store, row["artifacts_dir"])
-    material = TaskMaterial(row["id"], run_id, capsule_id, repeat, row["outcome"] or "", answers,
-                            views[0].transcript, produced)
+    produced = _produced_dir(store, kept)
+    material = TaskMaterial(task_id, run_id, capsule_id, repeat, outcome, answers, views[0].transcript, produced)
     if produced is not None:
         material.produced_listing, material.produced_texts = _read_produced(produced)
     return material
