@@ -94,6 +94,10 @@ def test_triage_stores_a_proposal_per_failed_answer_and_changes_no_status(sample
 
     again = corebench("triage", run_id, "--model", f"scripted:{tmp_path / 's'}", "--store", str(store.path))
     assert again.exit_code == 0 and "nothing to triage" in again.output
+    redone = corebench("triage", run_id, "--model", f"scripted:{tmp_path / 's'}", "--redo", "--store", str(store.path))
+    assert "4 proposal(s) stored" in redone.output
+    assert store.query("SELECT COUNT(*) FROM triage_proposals")[0][0] == 8 and len(run_proposals(store, run_id)) == 4
+    assert statuses(store) == before
 
 
 def test_the_model_sees_the_failed_answer_and_its_evidence_but_no_correct_one(sample, tmp_path):
@@ -193,7 +197,9 @@ def test_review_order_triage_shows_right_in_spirit_first_and_accepting_is_a_pers
     # that must reach a person although it is no dispute.
     triaged(store, run_id, tmp_path, **{"capsule-d": propose_step(
         (1, "right_in_spirit", "benchmark_error", "The reference runs used another seed; 0.5 is what the code gives."),
-        (2, "wrong", "agent_error", "14 is not the peak."))})
+        (2, "wrong", "agent_error", "14 is not the peak.")),
+        # an agent-written escape sequence in the reasoning must be shown, not obeyed by the terminal
+        "capsule-c": propose_step((1, "wrong", "agent_error", "Not Adam W.\x1b[2J\x1b]0;pwned\x07"))})
     before = [tuple(r) for r in store.query("SELECT id, status FROM answers ORDER BY id")]
     result = CliRunner().invoke(main, ["review", "--store", str(store.path), "--reviewer", "alice", "--order", "triage"],
                                 input="a\ns\nq\n", catch_exceptions=False)
@@ -211,6 +217,7 @@ def test_review_order_triage_shows_right_in_spirit_first_and_accepting_is_a_pers
     assert second.startswith(f"2 of 4: answer {accuracy_d}")
     assert "benchmark error (reference or question wrong)" in second
     assert "Capsule     capsule-c" in third and "Triage      wrong, agent error" in third  # wrong comes after
+    assert "Not Adam W.\\x1b[2J\\x1b]0;pwned\\x07" in third and "\x1b" not in result.output
 
     rows = store.query("SELECT answer_id, reviewer, old_status, new_status, reason, source FROM reviews")
     assert [tuple(r) for r in rows] == [(rounded_b, "alice", "disputed", "correct",

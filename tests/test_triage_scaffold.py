@@ -24,8 +24,10 @@ QUESTION = "Report the test accuracy of the model."
 READ_FILES = (
     "cd /workspace && python3 -c \"import json, os; t = json.load(open('transcript.json')); "
     "names = sorted(os.listdir('.')) + sorted(os.listdir('produced')); "
+    "leak = any('scripted-local-key' in v for v in os.environ.values()); "
     "json.dump({'proposals': [{'answer': 1, 'verdict': 'right_in_spirit', 'category': 'grading_error', "
-    "'reasoning': 'read %d events; files: %s' % (len(t), ' '.join(names))}]}, open('triage.json', 'w'))\"")
+    "'reasoning': 'read %d events; files: %s; key seen: %s' % (len(t), ' '.join(names), leak)}]}, "
+    "open('triage.json', 'w'))\"")
 
 
 # Each agent's scripted session: one command that reads the files and writes triage.json, then a last word.
@@ -72,7 +74,7 @@ def test_the_agent_reads_the_task_files_and_its_proposal_is_stored(tmp_path, age
     (proposal,) = run_proposals(store, run_id).values()
     assert (proposal.verdict, proposal.category, proposal.scaffold) == ("right_in_spirit", "grading_error", agent)
     # It read the transcript (one event) and saw only the task's kept files: never capsule.toml.
-    assert proposal.reasoning == "read 1 events; files: produced transcript.json metrics.json"
+    assert proposal.reasoning == "read 1 events; files: produced transcript.json metrics.json; key seen: False"
     call = store.query("SELECT * FROM triage_calls")[0]  # the relay's metering, recorded with the call
     prompt_tokens = call["input_tokens"] + call["cache_creation_input_tokens"] + call["cache_read_input_tokens"]
     assert call["scaffold"] == agent and prompt_tokens > 0 and call["output_tokens"] > 0
