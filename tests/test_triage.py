@@ -79,7 +79,8 @@ def test_triage_stores_a_proposal_per_failed_answer_and_changes_no_status(sample
     result = corebench("triage", run_id, "--model", f"scripted:{sessions(tmp_path / 's')}", "--store", str(store.path))
     assert result.exit_code == 0, result.output
     assert "triaging 4 answer(s) of 3 task(s)" in result.output
-    assert "right in spirit, grading error: 0.93 is the references' 0.9312 rounded" in result.output
+    assert ("(Report the test accuracy of the model.): right in spirit, grading error: 0.93 is the references' "
+            "0.9312 rounded") in result.output
     assert "4 proposal(s) stored" in result.output and "No status was changed" in result.output
 
     proposals = run_proposals(store, run_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import click
 
 from corebench_runner.review.screen import printable
@@ -14,8 +16,10 @@ def _task_lines(outcome: TaskTriage) -> list[str]:
     cost = "unknown cost" if outcome.usage.cost_usd is None else f"${outcome.usage.cost_usd:.4f}"
     lines = [f"{material.capsule_id} repeat {material.repeat} (task {material.task_id}): "
              f"{len(outcome.proposals)} of {len(material.answers)} proposal(s), {cost}"]
+    questions = {failed.view.answer_id: failed.view.key.question for failed in material.answers}
     for proposal in outcome.proposals:
-        lines.append(printable(f"  answer {proposal.answer_id}: {VERDICT_WORDS[proposal.verdict]}, "
+        question = textwrap.shorten(questions.get(proposal.answer_id, ""), 60, placeholder="...")
+        lines.append(printable(f"  answer {proposal.answer_id} ({question}): {VERDICT_WORDS[proposal.verdict]}, "
                                f"{CATEGORY_WORDS[proposal.category]}: {proposal.reasoning}"))
     lines += [printable(f"  problem: {problem}") for problem in outcome.problems]
     return lines
