@@ -66,8 +66,9 @@ def report_written(sandbox: Sandbox, task: TaskSpec) -> bool:
 
 
 def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: ModelClient | None,
-              limits: Limits) -> Submission:
-    """Run `recipe`'s agent for `task` inside `sandbox` (an image built by agent_image)."""
+              limits: Limits, reminder: str = REMINDER) -> Submission:
+    """Run `recipe`'s agent for `task` inside `sandbox` (an image built by agent_image). `reminder` ({report}
+    is task.report_path) resumes an agent that ended without writing it; triage asks for another file."""
     if model is None:
         raise UserError(f"the {recipe.name} scaffold needs a model: pass --model "
                         f"{'openai' if recipe.api == 'openai' else 'anthropic'}:MODEL (or scripted:FILE)")
@@ -94,7 +95,7 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             remaining = None if limits.wall_seconds is None else limits.wall_seconds - (time.monotonic() - started)
             if attempt == 2 and remaining is not None and remaining < MIN_RESUME_SECONDS:
                 break  # too little time left for a reminder to be worth it
-            prompt = task.prompt if attempt == 1 else REMINDER.format(report=task.report_path)
+            prompt = task.prompt if attempt == 1 else reminder.format(report=task.report_path)
             if attempt == 2:
                 transcript.append({"type": "reminder", "text": prompt, "attempt": attempt})
             sandbox.write_file(PROMPT_FILE, prompt)

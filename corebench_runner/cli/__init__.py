@@ -35,13 +35,14 @@ COMMAND_MODULES = [
     "health",
     "plugins",
     "suite",
+    "triage",
 ]
 # Where each command lives, so `corebench run` loads only cli/run.py and not every command's
 # libraries (git, requests, ...). A command missing here is still found: then all modules load.
 COMMAND_HOMES = {
     "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
     "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
-    "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite",
+    "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite", "triage": "triage",
 }
 
 

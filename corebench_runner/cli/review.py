@@ -13,12 +13,15 @@ from corebench_runner.review import batch as batch_rules, set_aside as set_aside
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
 from corebench_runner.review.screen import answer_screen, log_lines, printable, summary_line
+from corebench_runner.review.triage_view import ORDERS, accept_proposal, triage_queue
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.results import run_summary
 from corebench_runner.store.set_asides import set_aside_history, standing_set_asides
+from corebench_runner.store.triage import latest_proposal
 
 CHOICES = {"c": "correct", "correct": "correct", "i": "incorrect", "incorrect": "incorrect",
-           "s": "skip", "skip": "skip", "q": "quit", "quit": "quit"}
+           "s": "skip", "skip": "skip", "q": "quit", "quit": "quit",
+           "a": "accept", "accept": "accept"}  # accept the triage proposal (review/triage_view.py)
 
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False),
@@ -68,25 +71,35 @@ def _walk(store: Store, queue: list[batch_rules.Batch], reviewer: str, only_open
         standing = store.latest_status(view.answer_id)
         # A verdict recorded meanwhile refuses this one (per answer).
         seen = {v.answer_id: review.latest_review_id(store, v.answer_id) for v in batch.answers}
-        if only_open and standing != "disputed":
+        if only_open and standing != view.standing:
             click.echo(f"\nanswer {view.answer_id} was settled ({standing}) meanwhile; skipping it")
             continue
+        proposal = latest_proposal(store, view.answer_id)
         screen = answer_screen(view, position, len(queue), review.history(store, view.answer_id),
-                               find_evidence(view.transcript, view.reported if view.reported_present else None))
+                               find_evidence(view.transcript, view.reported if view.reported_present else None),
+                               proposal)
         click.echo("\n".join(screen + _identical_lines(batch)))
+        accept = f"[a]ccept triage ({proposal.status}), " if proposal else ""
         try:
-            choice = click.prompt("\nVerdict: [c]orrect, [i]ncorrect, [s]kip, [q]uit", value_proc=_choice)
+            choice = click.prompt(f"\nVerdict: [c]orrect, [i]ncorrect, {accept}[s]kip, [q]uit", value_proc=_choice)
+            while choice == "accept" and proposal is None:
+                choice = click.prompt("This answer has no triage proposal; type c, i, s or q", value_proc=_choice)
             if choice == "quit":
                 break
             if choice == "skip":
                 skipped += len(batch.answers)
                 continue
-            reason = _ask_reason(required=choice != standing)
+            reason = "" if choice == "accept" else _ask_reason(required=choice != standing)
         except click.Abort:  # Ctrl-C or Ctrl-D: stop, keeping what was decided
             click.echo("")
             break
         try:
-            result = batch_rules.decide(store, seen, choice, reviewer=reviewer, reason=reason)
+            if choice == "accept":  # a person's verdict on the answer shown, recorded as accepting its proposal
+                result = batch_rules.BatchResult([accept_proposal(
+                    store, view.answer_id, reviewer=reviewer, seen_review_id=seen[view.answer_id],
+                    proposal_id=proposal.id)])
+            else:
+                result = batch_rules.decide(store, seen, choice, reviewer=reviewer, reason=reason)
         except review.SettledMeanwhile as exc:
             click.echo(printable(exc.message))
             continue
@@ -114,10 +127,14 @@ def _walk(store: Store, queue: list[batch_rules.Batch], reviewer: str, only_open
               help="With --web: the port to listen on; 0 picks a free one. The address is printed.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="With --web: the address to listen on. Other machines can reach it only if you change it.")
+@click.option("--order", type=click.Choice(ORDERS), default="default", show_default=True,
+              help="triage: answers a triage proposal calls right in spirit first (incorrect ones too, until a "
+                   "person rules), then those proposed wrong, then the rest (`corebench triage`). With --web the "
+                   "listed answers are sorted so.")
 @click.pass_context
 def review_group(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
                  capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, web: bool,
-                 port: int, host: str) -> None:
+                 port: int, host: str, order: str) -> None:
     """Settle disputed answers one at a time: c = correct, i = incorrect, s = skip, q = quit.
 
     Each screen shows the question, the reported value, every reference run, the official
@@ -128,13 +145,15 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
     if ctx.invoked_subcommand is not None:
         return
     if web:
-        _serve_web(ctx, store_path, run_id, model, capsule_id, answer_ids, reviewer, host, port)
+        _serve_web(ctx, store_path, run_id, model, capsule_id, answer_ids, reviewer, host, port, order)
         return
     store = _open(ctx, store_path)
     with store:
         filters = dict(run_id=run_id, model=model, capsule_id=capsule_id)
         if answer_ids:
             queue = review.find_answers(store, answer_ids=list(answer_ids), **filters)
+        elif order == "triage":
+            queue = triage_queue(store, **filters)
         else:
             queue = review.open_disputes(store, **filters)
         batches = batch_rules.group_identical(store, queue)  # set-aside answers leave the queue
@@ -156,7 +175,8 @@ def review_group(ctx: click.Context, store_path: str | None, run_id: str | None,
 
 
 def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, model: str | None,
-               capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int) -> None:
+               capsule_id: str | None, answer_ids: tuple[int, ...], reviewer: str | None, host: str, port: int,
+               order: str = "default") -> None:
     """`review --web`: check the store and filters once here, so a mistake is one line, not a broken page."""
     from corebench_runner.review_web.pages import Filters
     from corebench_runner.review_web.server import loopback, serve
@@ -164,7 +184,7 @@ def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, m
     with _open(ctx, store_path) as store:
         path = store.path
         filters = Filters(run_id=review.resolve_run_id(store, run_id) if run_id else None, model=model,
-                          capsule_id=capsule_id, answer_ids=answer_ids)
+                          capsule_id=capsule_id, answer_ids=answer_ids, order=order)
         open_count = len(filters.answers(store)) if answer_ids else len(review.open_disputes(
             store, run_id=filters.run_id, model=model, capsule_id=capsule_id))
     name = reviewer or review.default_reviewer()

@@ -9,8 +9,10 @@ from typing import Any
 
 from corebench_runner.grading.official_rule import check
 from corebench_runner.review.evidence import Evidence, excerpt
+from corebench_runner.review.triage_view import triage_lines
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord
 from corebench_runner.store.results import RunSummary, percent, verified_detail
+from corebench_runner.store.triage import Proposal
 
 WIDTH = 80
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
@@ -50,7 +52,7 @@ def describe_rule(view: AnswerView) -> str:
 
 
 def answer_screen(view: AnswerView, position: int, total: int, past: list[ReviewRecord],
-                  evidence: Evidence) -> list[str]:
+                  evidence: Evidence, proposal: Proposal | None = None) -> list[str]:
     """Everything about one answer, in the order a reviewer reads it."""
     key = view.key
     lines = ["", _rule(f"{position} of {total}: answer {view.answer_id}")]
@@ -65,6 +67,7 @@ def answer_screen(view: AnswerView, position: int, total: int, past: list[Review
     lines += _field("Standing", view.standing)
     for record in past:
         lines += _field("History", verdict_line(record))
+    lines += triage_lines(proposal, WIDTH, LABEL)  # a model's proposal, when the answer was triaged
     lines += ["", f"-- Evidence: {evidence.note}"]
     for step in evidence.steps:
         status = "" if step.exit_code in (0, None) else f"   [exit {step.exit_code}]"

@@ -287,7 +287,8 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
             conn.execute("UPDATE answers SET status = ?, reason = ? WHERE id = ?",
                          (new_auto, new_reason, view.answer_id))
             human = conn.execute(
-                "SELECT new_status FROM reviews WHERE answer_id = ? AND source IN (?, ?) ORDER BY id DESC LIMIT 1",
+                f"SELECT new_status FROM reviews WHERE answer_id = ? AND source IN ({', '.join('?' * len(HUMAN_SOURCES))}) "
+                "ORDER BY id DESC LIMIT 1",
                 (view.answer_id, *HUMAN_SOURCES)).fetchone()
             if new_auto != view.auto_status:
                 changed.append(RegradeChange(view, view.auto_status, new_auto, new_reason))

@@ -26,6 +26,7 @@ from corebench_runner.report.site import make_environment, template_dirs
 from corebench_runner.report.transcripts import IMAGE_TYPES
 from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.screen import fmt_value
+from corebench_runner.review.triage_view import ORDERS
 from corebench_runner.review_web.pages import (
     STATUS_CHOICES,
     Filters,
@@ -35,6 +36,7 @@ from corebench_runner.review_web.pages import (
     neighbours,
     queue_context,
 )
+from corebench_runner.review_web.triage import register_triage
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.set_asides import WHOLE_TASK
 
@@ -83,8 +85,12 @@ class ReviewApp:
                 answers = tuple(int(value) for value in args.getlist("answer") if value)
             except ValueError:
                 raise UserError("answer: give answer ids as numbers, as `corebench review list` prints them") from None
+        order = pick("order", self.defaults.order) or "default"
+        if order not in ORDERS:
+            raise UserError(f"order {order!r}: choose one of {', '.join(ORDERS)}")
         return Filters(run_id=pick("run", self.defaults.run_id), model=pick("model", self.defaults.model),
-                       capsule_id=pick("capsule", self.defaults.capsule_id), status=status, answer_ids=answers)
+                       capsule_id=pick("capsule", self.defaults.capsule_id), status=status, answer_ids=answers,
+                       order=order)
 
 
 def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: Path,
@@ -249,4 +255,5 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                 return send_from_directory(folder / "static", name)
         abort(404)
 
+    register_triage(app)  # the triage proposal and its accept button (review_web/triage.py)
     return app

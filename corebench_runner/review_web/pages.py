@@ -17,6 +17,7 @@ from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transc
 from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence
 from corebench_runner.review.screen import describe_rule, fmt_value
+from corebench_runner.review.triage_view import triage_sorted
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
 from corebench_runner.store.set_asides import SetAside, standing_set_asides
@@ -35,18 +36,23 @@ class Filters:
     capsule_id: str | None = None
     status: str = "disputed"  # the standing status listed, or "all"
     answer_ids: tuple[int, ...] = ()  # --answer: exactly these, whatever their status
+    order: str = "default"  # "triage": answers proposed right in spirit first (review/triage_view.py)
 
     def query(self) -> dict[str, Any]:
         """The filters as URL parameters, so links and redirects keep them."""
         params: dict[str, Any] = {"run": self.run_id, "model": self.model, "capsule": self.capsule_id,
-                                  "status": self.status, "answer": list(self.answer_ids) or None}
+                                  "status": self.status, "answer": list(self.answer_ids) or None,
+                                  "order": self.order if self.order != "default" else None}
         return {name: value for name, value in params.items() if value}
 
     def answers(self, store: Store) -> list[review.AnswerView]:
-        """Every answer in scope, whatever its status, in the terminal review's order; answers whose question
-        or task is set aside leave the queue (they no longer count) unless "all" or --answer asks for them."""
+        """Every answer in scope, whatever its status, in the terminal review's order (or triage's, when
+        asked); answers whose question or task is set aside leave the queue (they no longer count) unless
+        "all" or --answer asks for them."""
         views = review.find_answers(store, run_id=self.run_id, model=self.model, capsule_id=self.capsule_id,
                                     answer_ids=list(self.answer_ids) or None)
+        if self.order == "triage":
+            views = triage_sorted(store, views)
         if self.answer_ids or self.status == "all":
             return views
         aside = batch_rules.set_aside_answers(store, views)

@@ -149,6 +149,36 @@ def review_speed_set_asides(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX set_asides_by_item ON set_asides(suite, capsule_id, question, created, id)")
 
 
+@migration("0004_triage_proposals")
+def triage_proposals(conn: sqlite3.Connection) -> None:
+    # A triage call (one model conversation or one agent CLI session per task) and what it spent:
+    # kept apart from `usage`, which holds the agent's own spending on the task.
+    conn.execute("""CREATE TABLE triage_calls (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id),
+            created TEXT NOT NULL,
+            model TEXT NOT NULL,
+            scaffold TEXT NOT NULL DEFAULT '',       -- '' for a plain model call, else the agent CLI
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,                           -- NULL when the price is unknown
+            error TEXT                               -- why the call gave no proposal, if it did not
+        )""")
+    # A machine's proposal on one answer; never a verdict (answers.status and reviews are untouched).
+    conn.execute("""CREATE TABLE triage_proposals (
+            id INTEGER PRIMARY KEY,
+            answer_id INTEGER NOT NULL REFERENCES answers(id),
+            call_id INTEGER NOT NULL REFERENCES triage_calls(id),
+            verdict TEXT NOT NULL,                   -- right_in_spirit | wrong
+            category TEXT NOT NULL,                  -- grading_error | benchmark_error | environment_barrier
+                                                     -- | agent_error | shortcut
+            reasoning TEXT NOT NULL DEFAULT ''
+        )""")
+    conn.execute("CREATE INDEX triage_proposals_by_answer ON triage_proposals(answer_id, id)")
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 

@@ -25,7 +25,9 @@ from corebench_runner.store.set_asides import SetAside, standing_set_asides
 from corebench_runner.store.suites import capsule_suite
 
 GRADED_OUTCOMES = (Outcome.CORRECT.value, Outcome.INCORRECT.value, Outcome.DISPUTED.value)
-PERSON_SOURCES = ("cli", "import")  # review rows written by people; others ("regrade", "monitor") are machines
+# Review rows written by people ("triage accepted": a person accepted a triage proposal); others
+# ("regrade", "monitor") are machines.
+PERSON_SOURCES = ("cli", "import", "triage accepted")
 DECISIONS = ("correct", "incorrect")
 
 
