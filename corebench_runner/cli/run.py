@@ -40,13 +40,21 @@ from corebench_runner.running.run import (
 from corebench_runner.sandbox.providers import SANDBOX_KINDS
 from corebench_runner.store.database import open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
-from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
+from corebench_runner.store.results import (
+    QuestionResult,
+    RunSummary,
+    list_runs,
+    percent,
+    run_summary,
+    runs_json,
+    task_details,
+)
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
 AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-5-5", "ANTHROPIC_API_KEY"
 # Options that define a run; --resume takes them from the stored run instead.
 RUN_DEFINING = ("model", "scaffold", "level", "capsules", "all_capsules", "repeats", "grader", "timeout",
-                "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url")
+                "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url", "verify")
 
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
                             help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
@@ -101,12 +109,15 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--retry", "retry_outcomes", metavar="OUTCOMES",
               help="With --resume: run again the tasks that ended with these outcomes (comma-separated, e.g. "
                    "infra_error,timeout); each task keeps its earlier results in its details.")
+@click.option("--verify", is_flag=True, help="After each task, re-run the agent's /workspace/reproduce.sh in a fresh "
+              "container (same image, limits and network; no model) and check each answer against what it produced "
+              "(docs/running.md).")
 @store_option
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsules, repeats, concurrency, grader,
                 timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
-                infra_retries, base_url, resume_id, retry_outcomes, store_path, quiet) -> None:
+                infra_retries, base_url, resume_id, retry_outcomes, verify, store_path, quiet) -> None:
     """Run capsules against a model through a scaffold, grade the answers and record everything."""
     if concurrency < 1:
         raise UserError(f"--concurrency must be at least 1, not {concurrency}")
@@ -141,7 +152,8 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             options = RunOptions(model=model, scaffold=scaffold, level=level, capsule_ids=tuple(c.id for c in chosen),
                                  repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
                                  max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
-                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url)
+                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url,
+                                 verify=verify)
             run_id = plan_run(store, suite, options, chosen, execution)
         if not quiet:
             click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",
@@ -151,6 +163,13 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
         if not quiet:
             click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
+
+
+def source_line(q: QuestionResult) -> str:
+    """Where an answer came from (with the command that shows it) and whether the re-run reproduced it."""
+    evidence = q.source_evidence or {}
+    shown = f"source {q.source or 'unknown'}" + (f" ({evidence['command'][:70]})" if evidence.get("command") else "")
+    return shown + (f"; reproduced {q.reproduced}" if q.reproduced else "")
 
 
 def _summary_with_suite_and_repeats(summary: RunSummary) -> list[str]:
@@ -254,6 +273,8 @@ def show_command(run_id, store_path, as_json) -> None:
                 settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
                 click.echo(f"  [{q.status}{settled}] {q.question[:90]}")
                 click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
+                if q.source or q.reproduced:
+                    click.echo(f"      {source_line(q)}")
 
 
 commands = [run_command, runs_command, show_command]

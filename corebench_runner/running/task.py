@@ -97,6 +97,7 @@ class TaskJob:
     allow_no_gpu: bool = False
     infra_retries: int = 2  # extra attempts after an infrastructure failure
     timeout_grace: float = TIMEOUT_GRACE_SECONDS
+    verify: bool = False  # re-run the agent's reproduce.sh in a fresh sandbox after the task (running/verify.py)
 
 
 @dataclass
@@ -315,7 +316,20 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, 
         submission.error, submission.outcome = deadline.stopped
     attempt = Attempt(job=job, submission=submission, details=details)
     read_outputs(sandbox, task, attempt, tmp)
+    if job.verify and attempt.report_state == "ok" and attempt.report:
+        _verify(job, capsule, spec, sandbox, task, attempt, tmp, limits)
     return attempt
+
+
+def _verify(job: TaskJob, capsule: Any, spec: SandboxSpec, sandbox: Any, task: Any, attempt: Attempt, tmp: Path,
+            limits: Limits) -> None:
+    """run --verify: the recipe re-run in a fresh sandbox; its verdicts travel back in the Attempt's details."""
+    from corebench_runner.running.verify import RERUN_KEY, recipe_in, verify
+
+    with tracing.phase(job.task_id, "verify"):
+        attempt.details[RERUN_KEY] = verify(
+            job.sandbox_kind, spec, capsule, job.level, recipe_in(sandbox, task.workspace_dir), attempt.report or {},
+            float(limits.wall_seconds or capsule.resources.time_limit), tmp)
 
 
 @contextlib.contextmanager

@@ -131,6 +131,16 @@ def run_owner_and_live_usage(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX usage_by_task ON usage(task_id, attempt)")
 
 
+@migration("0003_answer_sources_and_reruns")
+def answer_sources_and_reruns(conn: sqlite3.Connection) -> None:
+    # Where each answer came from (diagnostics/provenance.py) and whether a re-run of the agent's
+    # reproduce.sh produced it (diagnostics/reproduced.py); NULL for answers recorded before.
+    conn.execute("ALTER TABLE answers ADD COLUMN source TEXT")  # produced | produced_modified | simulated | ...
+    conn.execute("ALTER TABLE answers ADD COLUMN source_evidence_json TEXT")  # {command, lines, note}
+    conn.execute("ALTER TABLE answers ADD COLUMN reproduced TEXT")  # yes | no | no_recipe | rerun_failed
+    conn.execute("ALTER TABLE tasks ADD COLUMN rerun_seconds REAL")  # the re-run's time, apart from the agent's
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 
