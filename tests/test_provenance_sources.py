@@ -127,3 +127,11 @@ def test_matching_is_linear_in_the_output(iris):
     started = time.monotonic()
     found = sources(iris, [bash("Rscript code/iris_lda.R", big)], answers={TRACE: 0.9912})
     assert found[TRACE][0] == "typed" and time.monotonic() - started < 20
+
+
+def test_a_constant_written_into_the_capsules_code_and_printed_is_produced_modified(iris):
+    line = 'iris_data <- read.csv("data/iris.csv", stringsAsFactors = TRUE)'
+    edit = [tool("edit_file", path="/workspace/code/iris_lda.R", old_text=line, new_text=line + '\ncat("LD1", 0.9912)'),
+            bash("Rscript code/iris_lda.R", "LD1 0.9912")]
+    found = sources(iris, edit, answers={TRACE: 0.9912})
+    assert found[TRACE][0] == "produced_modified" and found[TRACE][1]["lines"] == ["LD1 0.9912"]

@@ -97,7 +97,7 @@ def _shipped_files(capsule: Any, level: str) -> dict[str, Any]:
 
 def _source_of(question: str, value: Any, actions: list[Action], capsule: Any, shipped: dict[str, Any],
                workspace: str, vision: set[str]) -> AnswerSource:
-    sightings, typed_at = _sightings(value, actions)
+    sightings, typed_at = _sightings(value, actions, capsule, workspace)
     if not sightings:
         image = next((a for a in actions if a.kind == "image" and not a.failed), None)
         if question in vision and image is not None:
@@ -132,13 +132,18 @@ def _source_of(question: str, value: Any, actions: list[Action], capsule: Any, s
     return AnswerSource(PRODUCED, **evidence, note=note)
 
 
-def _sightings(value: Any, actions: list[Action]) -> tuple[list[Action], Action | None]:
-    """Actions whose output showed the value before the agent first typed it, and where it typed it."""
+def _sightings(value: Any, actions: list[Action], capsule: Any, workspace: str) -> tuple[list[Action], Action | None]:
+    """Actions whose output showed the value before the agent first typed it, and where it typed it.
+
+    A value written into the capsule's own code is not typed: when that code prints it, the answer is
+    produced_modified (what the code printed, after the agent changed it)."""
     seen = []
     for action in actions:
         if action.kind in ("submit", "extract"):
             continue
-        if value_in(value, _typed_by_agent(action)):
+        into_code = (action.kind in ("write", "edit") and _in_capsule_code(action.path, capsule, workspace)) or \
+            (action.kind == "command" and _writes_code(action.command))
+        if not into_code and value_in(value, _typed_by_agent(action)):
             return seen, action  # later sightings may be the agent's own echo
         if action.output and value_in(value, action.output):
             seen.append(action)

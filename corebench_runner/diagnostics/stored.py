@@ -91,25 +91,27 @@ def queue_suspect_in(conn: sqlite3.Connection, task_id: int) -> int:
     re-run contradicts it, in the review queue, inside the caller's transaction (finish_task's).
 
     As with the shortcut monitors: answers.status stays correct; a row from the check makes the standing
-    status disputed, with the source and its evidence as the reason, until a person rules. An answer a
-    monitor already queued is not queued twice (its screen shows the source all the same).
+    status disputed, with the source and its evidence as the reason, until a person rules. Called right
+    after queue_flagged_in: an answer a monitor queued gets this row too, so its evidence is in the trail.
     """
     from corebench_runner.diagnostics.provenance import suspect
 
     queued = 0
     for answer in conn.execute(
-            f"SELECT answers.id, answers.source, answers.source_evidence_json, answers.reproduced, runs.level, "
+            f"SELECT answers.id, answers.status, answers.source, answers.source_evidence_json, answers.reproduced, "
+            f"runs.level, "
             f"{VERIFIED_STATUS_SQL} AS standing FROM answers JOIN tasks ON tasks.id = answers.task_id "
             "JOIN runs ON runs.id = tasks.run_id WHERE answers.task_id = ? AND NOT EXISTS "
             "(SELECT 1 FROM reviews m WHERE m.answer_id = answers.id AND m.source = ?)",
             (task_id, SUSPECT_SOURCE)).fetchall():
         why = suspect(answer["source"], answer["reproduced"], answer["level"])
-        if answer["standing"] != "correct" or not why:
+        # Graded correct and not yet settled by a person (a monitor's row may already stand: add the evidence).
+        if answer["status"] != "correct" or answer["standing"] not in ("correct", "disputed") or not why:
             continue
         conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                     "VALUES (?, ?, ?, 'correct', 'disputed', ?, ?)",
-                     (answer["id"], SUSPECT_REVIEWER, now_iso(), SUSPECT_PREFIX + why + _evidence_text(answer),
-                      SUSPECT_SOURCE))
+                     "VALUES (?, ?, ?, ?, 'disputed', ?, ?)",
+                     (answer["id"], SUSPECT_REVIEWER, now_iso(), answer["standing"],
+                      SUSPECT_PREFIX + why + _evidence_text(answer), SUSPECT_SOURCE))
         queued += 1
     return queued
 
