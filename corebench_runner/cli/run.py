@@ -236,13 +236,14 @@ def runs_command(store_path, as_json, limit) -> None:
             return
         rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
                  f"{s.tasks_done}/{s.tasks_total}",
-                 percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
+                 percent(s.accuracy), percent(s.verified_accuracy), percent(s.reproduced_accuracy), s.infra_errors,
+                 s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
-                    "infra", "disputes", "cost"], rows)
+                    "reproduced", "infra", "disputes", "cost"], rows)
 
 
 @click.command("show")
