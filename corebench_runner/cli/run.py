@@ -278,4 +278,27 @@ def show_command(run_id, store_path, as_json) -> None:
                     click.echo(f"      {source_line(q)}")
 
 
-commands = [run_command, runs_command, show_command]
+@click.command("verify")
+@click.argument("run_id")
+@store_option
+@click.option("--quiet", is_flag=True, help="Only the summary.")
+def verify_command(run_id, store_path, quiet) -> None:
+    """Re-run each task's kept reproduce.sh in a fresh container and check its answers (as run --verify)."""
+    from corebench_runner.running.verify import verify_run
+
+    with open_store(store_path, create=False) as store:
+        done = verify_run(store, run_id, note=None if quiet else lambda line: click.echo(line, err=True))
+        if not done:
+            raise UserError(f"run {run_id}: no finished task left a report to check")
+        if not quiet:
+            for task in done:
+                counts = ", ".join(f"{v} {list(task.reproduced.values()).count(v)}"
+                                   for v in dict.fromkeys(task.reproduced.values()))
+                click.echo(f"{task.capsule_id} #{task.repeat}: re-run {task.state} in {task.seconds:.0f}s; {counts}")
+        summary = run_summary(store, run_id)
+        click.echo(f"run {summary.id}: reproduced accuracy {percent(summary.reproduced_accuracy)} "
+                   f"({summary.reproduced_correct}/{summary.scored} tasks), verified {percent(summary.verified_accuracy)}, "
+                   f"{summary.open_disputes} open disputes")
+
+
+commands = [run_command, runs_command, show_command, verify_command]

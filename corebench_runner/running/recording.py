@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.format import Capsule
+from corebench_runner.capsules.levels import RECIPE_NAME
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
 from corebench_runner.grading.loop import grade_report
@@ -109,6 +110,8 @@ def write_artifacts(attempt: Attempt, artifacts_root: Path) -> None:
             (staging / "report.json").write_text(attempt.report_raw, encoding="utf-8")
         if attempt.results_tar:
             _unpack(attempt.results_tar, staging / "produced")
+        if attempt.recipe is not None:  # for `corebench verify RUN`, and for a person to read
+            (staging / RECIPE_NAME).write_bytes(attempt.recipe)
         if attempt.details.get(RERUN_KEY):  # run --verify: the re-run's exit code, time, verdicts and output tail
             (staging / RERUN_ARTIFACT).write_text(json.dumps(attempt.details[RERUN_KEY], indent=1, ensure_ascii=False),
                                                   encoding="utf-8")

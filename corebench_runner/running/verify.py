@@ -6,13 +6,19 @@ and level, with the task's own SandboxSpec (same image, network, limits and user
 key, no tokens. What it printed and the text files it wrote are matched against each reported
 value (diagnostics/reproduced.py), here, so only the verdicts and an output tail travel back to
 the driver, which records them; the worker never writes the store.
+
+`verify_run` (`corebench verify RUN`) does the same later, on the driver, for a finished run: from
+each task's kept report.json and reproduce.sh (artifacts), in the sandbox its task had.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import tempfile
 import time
-from dataclasses import asdict, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ from corebench_runner.records import ExecResult
 from corebench_runner.running.sandboxing import WATCHDOG_GRACE_SECONDS, open_for
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.watchdog import Watchdog
+from corebench_runner.store.database import TASK_DONE, Store, get_run, record_rerun
 
 RERUN_KEY = "rerun"  # in an Attempt's details, then the task's: the re-run's outcome and per-answer verdicts
 START_MARK = "/tmp/.corebench-rerun-started"
@@ -91,3 +98,66 @@ def _rerun(kind: str, spec: SandboxSpec, capsule: Any, level: str, recipe: bytes
     tail = output if len(output) <= TAIL_CHARS else "..." + output[-TAIL_CHARS:]
     return Rerun(RAN if ok else FAILED, result.exit_code, result.timed_out, seconds,
                  output + "\n" + (written.stdout or "")), tail
+
+
+# ----------------------------------------------------------------- `corebench verify RUN`, on the driver
+
+@dataclass
+class TaskRerun:
+    """What `corebench verify RUN` did for one task."""
+
+    capsule_id: str
+    repeat: int
+    state: str  # ran | failed | no_recipe
+    reproduced: dict[str, str]
+    seconds: float
+
+
+def verify_run(store: Store, run_id: str, note: Callable[[str], None] | None = None) -> list[TaskRerun]:
+    """Re-run the kept reproduce.sh of every finished task of a run that left a report, as `run --verify`
+    does after each task, and record each answer's `reproduced` (and the suspect queue) in the store."""
+    from corebench_runner.capsules.suite import Suite
+    from corebench_runner.diagnostics.stored import queue_suspect_in
+    from corebench_runner.running.sandboxing import sandbox_spec
+    from corebench_runner.sandbox.labels import run_labels
+    from corebench_runner.sandbox.providers import provider_for
+
+    run = get_run(store, run_id)
+    config = json.loads(run["config_json"] or "{}")
+    options = config.get("options") or {}
+    kind = str(options.get("sandbox") or "docker")
+    provider_for(kind).preflight()
+    suite = Suite(Path(config.get("suite_root") or "."))
+    done = []
+    for task in store.query("SELECT * FROM tasks WHERE run_id = ? AND status = ? AND transcript_path IS NOT NULL "
+                            "ORDER BY capsule_id, repeat", (run["id"], TASK_DONE)):
+        folder = store.artifacts_dir / Path(task["transcript_path"]).parent
+        report = _kept_report(folder / levels.REPORT_NAME)
+        if not report:
+            continue  # nothing reported: nothing to check
+        recipe = (folder / RECIPE_NAME).read_bytes() if (folder / RECIPE_NAME).is_file() else None
+        capsule = suite.load(task["capsule_id"])
+        details = json.loads(task["details_json"] or "{}")
+        wall = float(options.get("timeout") or capsule.resources.time_limit)
+        spec = sandbox_spec(capsule, str(details.get("image") or ""), run_labels(run["id"], task["id"]),
+                            gpu=bool(details.get("gpu")), wall_seconds=wall)
+        if note:
+            note(f"{task['capsule_id']} #{task['repeat']}: re-running {RECIPE_NAME}" if recipe else
+                 f"{task['capsule_id']} #{task['repeat']}: no {RECIPE_NAME} was kept")
+        with tempfile.TemporaryDirectory(prefix="corebench-verify-") as scratch:
+            found = verify(kind, spec, capsule, run["level"], recipe, report, wall, Path(scratch))
+        (folder / "rerun.json").write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
+        record_rerun(store, task["id"], found["answers"], found["seconds"] if recipe else None,
+                     {k: v for k, v in found.items() if k != "output_tail"},
+                     also=lambda conn, task_id: queue_suspect_in(conn, task_id))
+        done.append(TaskRerun(task["capsule_id"], task["repeat"], found["state"], found["answers"],
+                              found["seconds"]))
+    return done
+
+
+def _kept_report(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -272,6 +272,25 @@ def finish_task(store: Store, task_id: int, record: TaskRecord,
         return True
 
 
+def record_rerun(store: Store, task_id: int, reproduced: dict[str, str], seconds: float | None,
+                 rerun: dict[str, Any], also: Callable[[sqlite3.Connection, int], object] | None = None) -> None:
+    """A later re-run of a finished task's recipe (`corebench verify RUN`): each answer's `reproduced`, the
+    re-run's time and its details, and `also(conn, task_id)` (the suspect queue), in one transaction."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise UserError(f"{store.path}: no task with id {task_id}")
+        details = json.loads(row["details_json"] or "{}")
+        details["rerun"] = rerun
+        conn.execute("UPDATE tasks SET rerun_seconds = ?, details_json = ? WHERE id = ?",
+                     (seconds, dumps(details), task_id))
+        conn.executemany("UPDATE answers SET reproduced = ? WHERE task_id = ? AND question = ? "
+                         "AND reported_json IS NOT NULL",
+                         [(verdict, task_id, question) for question, verdict in reproduced.items()])
+        if also is not None:
+            also(conn, task_id)
+
+
 def _record_usage(conn: sqlite3.Connection, task_id: int, attempt: int, record: TaskRecord,
                   details: dict[str, Any]) -> Usage:
     """Write the usage rows this attempt still owes; return the task's totals, earlier attempts' included.
