@@ -167,7 +167,7 @@ def test_the_run_reports_reproduced_accuracy_and_correct_answers_by_source(verif
     assert run["verified_accuracy"] < run["accuracy"]
     text = CliRunner().invoke(main, ["show", run_id, "--store", str(store)]).output
     assert "reproduced accuracy 50.0% (3/6" in text and "correct answers by source: produced 33%" in text
-    assert f"source typed; reproduced no" in text
+    assert "source typed; reproduced no" in text
 
 
 def test_a_failed_rerun_keeps_its_exit_code_and_output_tail_and_no_container_is_left(verified):
@@ -176,3 +176,29 @@ def test_a_failed_rerun_keeps_its_exit_code_and_output_tail_and_no_container_is_
     assert kept["state"] == "failed" and kept["exit_code"] not in (0, None)
     assert "iris_lda_v2.R" in kept["output_tail"]
     assert containers_of(run_id) == []
+
+
+def test_the_run_page_the_review_screen_and_the_exports_carry_sources(verified, tmp_path):
+    from corebench_runner.review import verdicts as review
+    from corebench_runner.review.evidence import Evidence
+    from corebench_runner.review.screen import answer_screen
+    from corebench_runner.store.database import open_store
+
+    store, shown, run_id = verified
+    site = tmp_path / "site"
+    built = CliRunner().invoke(main, ["report", "--out", str(site), "--store", str(store)])
+    assert built.exit_code == 0, built.output
+    page = next((site / "runs").glob("*.html")).read_text()
+    assert "Reproduced accuracy" in page and "50.0%" in page
+    assert 'class="tag source-simulated"' in page and "re-run: rerun_failed" in page
+    typed_answer = _task(shown, "iris-typed")["questions"][0]["answer_id"]
+    with open_store(store) as opened:
+        screen = "\n".join(answer_screen(review.get_answer(opened, typed_answer), 1, 1, [],
+                                         Evidence(steps=[], note="")))
+    assert "Source      typed" in screen and "Reproduced  no" in screen
+    hal = CliRunner().invoke(main, ["export", "--format", "hal", run_id, "--store", str(store), "--out",
+                                    str(tmp_path / "hal.json")])
+    assert hal.exit_code == 0, hal.output
+    upload = json.loads((tmp_path / "hal.json").read_text())
+    assert upload["results"]["reproduced_accuracy"] == pytest.approx(0.5)
+    assert upload["raw_eval_results"]["iris-shipped"]["answer_sources"][TRACE]["source"] == "shipped"

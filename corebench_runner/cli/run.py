@@ -297,7 +297,8 @@ def verify_command(run_id, store_path, quiet) -> None:
                 click.echo(f"{task.capsule_id} #{task.repeat}: re-run {task.state} in {task.seconds:.0f}s; {counts}")
         summary = run_summary(store, run_id)
         click.echo(f"run {summary.id}: reproduced accuracy {percent(summary.reproduced_accuracy)} "
-                   f"({summary.reproduced_correct}/{summary.scored} tasks), verified {percent(summary.verified_accuracy)}, "
+                   f"({summary.reproduced_correct}/{summary.scored} tasks), "
+                   f"verified {percent(summary.verified_accuracy)}, "
                    f"{summary.open_disputes} open disputes")
 
 

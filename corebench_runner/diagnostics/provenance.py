@@ -201,7 +201,7 @@ def _last_code_run(actions: list[Action]) -> Action | None:
 def _simulation(before: list[Action], runner: Action | None) -> str:
     """Why the producing code worked on made-up data ("" when nothing says so)."""
     if runner is not None and _RANDOM_DATA.search(runner.command):
-        return f"the command that produced it generates random data ({_RANDOM_DATA.search(runner.command)[0]})"
+        return f"the command that produced it generates random data: {_RANDOM_DATA.search(runner.command)[0]}..."
     ran = runner.command if runner is not None else ""
     for action in before:
         for target, text in _files_written(action):
@@ -210,7 +210,8 @@ def _simulation(before: list[Action], runner: Action | None) -> str:
                 return f"the agent wrote {target} itself, standing in for the capsule's data ({action.describe[:120]})"
             generated = _RANDOM_DATA.search(text)
             if generated and PurePosixPath(target).name in ran:
-                return f"{target}, written by the agent and run to produce it, generates random data ({generated[0]})"
+                return (f"{target}, written by the agent and run to produce it, generates random data: "
+                        f"{generated[0]}...")
     return ""
 
 

@@ -68,7 +68,8 @@ def eval_log(store: Store, run_id: str):
         scores=[log_api.EvalScore(name="task", scorer=summary.grader, scored_samples=len(scored), metrics={
             "accuracy": log_api.EvalMetric(name="accuracy", value=accuracy),
             "verified_accuracy": log_api.EvalMetric(name="verified_accuracy", value=verified),
-            **({"reproduced_accuracy": log_api.EvalMetric(name="reproduced_accuracy", value=summary.reproduced_accuracy)}
+            **({"reproduced_accuracy": log_api.EvalMetric(name="reproduced_accuracy",
+                                                          value=summary.reproduced_accuracy)}
                if summary.reproduced_accuracy is not None else {})})])
     stats = log_api.EvalStats(started_at=summary.created, completed_at=summary.finished or summary.created,
                               model_usage={_model_name(summary.model): usage} if usage else {})
