@@ -167,7 +167,7 @@ def test_the_run_reports_reproduced_accuracy_and_correct_answers_by_source(verif
     assert run["verified_accuracy"] < run["accuracy"]
     text = CliRunner().invoke(main, ["show", run_id, "--store", str(store)]).output
     assert "reproduced accuracy 50.0% (3/6" in text and "correct answers by source: produced 33%" in text
-    assert "source typed; reproduced no" in text
+    assert "source typed (submit); reproduced no" in text
 
 
 def test_a_failed_rerun_keeps_its_exit_code_and_output_tail_and_no_container_is_left(verified):
@@ -196,9 +196,42 @@ def test_the_run_page_the_review_screen_and_the_exports_carry_sources(verified, 
         screen = "\n".join(answer_screen(review.get_answer(opened, typed_answer), 1, 1, [],
                                          Evidence(steps=[], note="")))
     assert "Source      typed" in screen and "Reproduced  no" in screen
+    import urllib.request
+
+    from support_review_web import thread_server
+
+    with thread_server(store, "tester") as address:
+        with urllib.request.urlopen(f"{address}answer/{typed_answer}") as response:
+            web = response.read().decode()
+    assert 'class="tag source-typed"' in web and '<dd id="reproduced">no' in web
     hal = CliRunner().invoke(main, ["export", "--format", "hal", run_id, "--store", str(store), "--out",
                                     str(tmp_path / "hal.json")])
     assert hal.exit_code == 0, hal.output
     upload = json.loads((tmp_path / "hal.json").read_text())
     assert upload["results"]["reproduced_accuracy"] == pytest.approx(0.5)
     assert upload["raw_eval_results"]["iris-shipped"]["answer_sources"][TRACE]["source"] == "shipped"
+
+
+def test_verify_run_rechecks_a_run_made_without_verify(tmp_path):
+    suite = _suite(tmp_path / "suite")
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    for capsule_id in ("iris-honest", "iris-typed"):
+        write_script(sessions / f"{capsule_id}.json",
+                     [*SESSIONS[capsule_id][0], reply(tool_use("submit", answers=RIGHT))])
+    store = tmp_path / "results.sqlite"
+    result = CliRunner().invoke(main, ["--suite", str(suite), "run", "--model", f"scripted:{sessions}", "--scaffold",
+                                       "core-agent", "--capsules", "iris-honest,iris-typed", "--level", "hard",
+                                       "--store", str(store), "--quiet", "--timeout", "300"])
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(CliRunner().invoke(main, ["runs", "--json", "--store", str(store)]).output)[0]["id"]
+    before = json.loads(CliRunner().invoke(main, ["show", run_id, "--json", "--store", str(store)]).output)
+    assert before["run"]["reproduced_accuracy"] is None
+    assert {q["reproduced"] for t in before["tasks"] for q in t["questions"]} == {None}
+    checked = CliRunner().invoke(main, ["verify", run_id, "--store", str(store)])
+    assert checked.exit_code == 0, checked.output
+    assert "iris-honest #0: re-run ran" in checked.output and "yes 4" in checked.output
+    assert "reproduced accuracy 50.0% (1/2 tasks)" in checked.output
+    after = json.loads(CliRunner().invoke(main, ["show", run_id, "--json", "--store", str(store)]).output)
+    assert {q["reproduced"] for q in _task(after, "iris-typed")["questions"]} == {"no"}
+    assert containers_of(run_id) == []

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
+from corebench_runner.diagnostics.provenance import suspect
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 from corebench_runner.store.results import run_summary, task_details
@@ -94,8 +95,6 @@ def queue_suspect_in(conn: sqlite3.Connection, task_id: int) -> int:
     status disputed, with the source and its evidence as the reason, until a person rules. Called right
     after queue_flagged_in: an answer a monitor queued gets this row too, so its evidence is in the trail.
     """
-    from corebench_runner.diagnostics.provenance import suspect
-
     queued = 0
     for answer in conn.execute(
             f"SELECT answers.id, answers.status, answers.source, answers.source_evidence_json, answers.reproduced, "
