@@ -35,6 +35,7 @@ from corebench_runner.store.database import TASK_DONE, Store, get_run, record_re
 RERUN_KEY = "rerun"  # in an Attempt's details, then the task's: the re-run's outcome and per-answer verdicts
 START_MARK = "/tmp/.corebench-rerun-started"
 MAX_WRITTEN_BYTES = 4_000_000  # text the re-run wrote that is read back to match answers against
+MAX_RECIPE_BYTES = 1_000_000  # a shell script; anything larger is not kept, nor re-run
 TAIL_CHARS = 4000  # of the re-run's output, kept as an artifact
 # Text files the re-run created or changed (not the recipe, not the agent's report), each with a header.
 _WRITTEN_TEXT = (
@@ -44,11 +45,12 @@ _WRITTEN_TEXT = (
 
 
 def recipe_in(sandbox: Any, workspace_dir: str) -> bytes | None:
-    """The recipe the agent left in its sandbox, or None."""
+    """The recipe the agent left in its sandbox, or None (none, or too large to be a recipe)."""
     try:
-        return sandbox.read_file(f"{workspace_dir}/{RECIPE_NAME}")
+        recipe = sandbox.read_file(f"{workspace_dir}/{RECIPE_NAME}")
     except (OSError, RecursionError):
         return None
+    return recipe if len(recipe) <= MAX_RECIPE_BYTES else None
 
 
 def verify(kind: str, spec: SandboxSpec, capsule: Any, level: str, recipe: bytes | None,
