@@ -191,6 +191,7 @@ def test_the_run_page_the_review_screen_and_the_exports_carry_sources(verified, 
     page = next((site / "runs").glob("*.html")).read_text()
     assert "Reproduced accuracy" in page and "50.0%" in page
     assert 'class="tag source-simulated"' in page and "re-run: rerun_failed" in page
+    assert "50.0% reproduced" in (site / "index.html").read_text()
     typed_answer = _task(shown, "iris-typed")["questions"][0]["answer_id"]
     with open_store(store) as opened:
         screen = "\n".join(answer_screen(review.get_answer(opened, typed_answer), 1, 1, [],

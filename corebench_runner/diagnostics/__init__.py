@@ -40,7 +40,7 @@ class Diagnosis:
     monitored: bool = True  # False when the transcript showed no actions to judge
     summary: dict[str, Any] | None = None  # {"text", "model"} from `corebench explain`, when asked for
     # question -> where its answer came from; kept in the answers' own columns, not in to_json
-    sources: dict[str, AnswerSource] = field(default_factory=dict)
+    sources: dict[str, AnswerSource] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"stages": dict(self.stages), "primary_reason": self.primary_reason, "flags": list(self.flags),
