@@ -135,3 +135,12 @@ def test_a_constant_written_into_the_capsules_code_and_printed_is_produced_modif
             bash("Rscript code/iris_lda.R", "LD1 0.9912")]
     found = sources(iris, edit, answers={TRACE: 0.9912})
     assert found[TRACE][0] == "produced_modified" and found[TRACE][1]["lines"] == ["LD1 0.9912"]
+
+
+def test_sed_that_swaps_a_path_is_a_fix_but_sed_that_changes_a_number_is_not(iris):
+    run = bash("Rscript code/iris_lda.R && cat results/lda.json", JSON_OUT)
+    path_swap = [bash("sed -i 's#data/iris.csv#/workspace/data/iris.csv#' code/iris_lda.R"), run]
+    assert sources(iris, path_swap, answers={TRACE: 0.9912})[TRACE][0] == "produced"
+    tweak = [bash("sed -i 's/round(trace_share\\[1\\], 4)/round(trace_share[1] + 0.001, 4)/' code/iris_lda.R"), run]
+    found = sources(iris, tweak, answers={TRACE: 0.9912})
+    assert found[TRACE][0] == "produced_modified" and "sed -i" in found[TRACE][1]["note"]

@@ -17,9 +17,10 @@ the same matching checks a re-run's output (diagnostics/reproduced.py).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from corebench_runner.capsules.answer_leaks import MIN_SIGNIFICANT_DIGITS, MIN_STRING_LENGTH
@@ -246,7 +247,10 @@ def _modification(before: list[Action], runner: Action | None, capsule: Any, wor
 
 
 def _in_capsule_code(path: str, capsule: Any, workspace: str) -> bool:
-    return _capsule_text(capsule, path, workspace) is not None
+    """A file of the capsule's code: shipped, and under code/ or a script by its suffix (not data, not docs)."""
+    relative = PurePosixPath(_relative(path, workspace))
+    is_code = "code" in relative.parts[:-1] or relative.suffix.lower() in _CODE_SUFFIXES
+    return is_code and _capsule_text(capsule, path, workspace) is not None
 
 
 def _capsule_text(capsule: Any, path: str, workspace: str) -> str | None:
@@ -255,7 +259,11 @@ def _capsule_text(capsule: Any, path: str, workspace: str) -> str | None:
     relative = _relative(path, workspace)
     if root is None or relative.startswith("/") or relative.startswith(".."):
         return None
-    file = root / relative
+    return _shipped_file_text(root / relative)
+
+
+@functools.lru_cache(maxsize=256)  # every answer looks at the same edits
+def _shipped_file_text(file: Path) -> str | None:
     try:
         return file.read_text(errors="replace") if file.is_file() and file.name != "capsule.toml" else None
     except OSError:
