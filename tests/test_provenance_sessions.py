@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
+from support_browser import browser_marks
 from support_messages import reply, tool_use, write_script
 from support_run import containers_of
 
@@ -236,3 +237,23 @@ def test_verify_run_rechecks_a_run_made_without_verify(tmp_path):
     after = json.loads(CliRunner().invoke(main, ["show", run_id, "--json", "--store", str(store)]).output)
     assert {q["reproduced"] for q in _task(after, "iris-typed")["questions"]} == {"no"}
     assert containers_of(run_id) == []
+
+
+@browser_marks[0]
+@browser_marks[1]
+def test_a_reviewer_sees_the_source_and_its_evidence_in_the_browser(verified, browser):
+    from support_review_web import thread_server
+
+    store, shown, _ = verified
+    simulated = _task(shown, "iris-simulated")["questions"][0]["answer_id"]
+    with thread_server(store, "tester") as address:
+        page = browser.new_page()
+        try:
+            page.goto(f"{address}answer/{simulated}")
+            source = page.locator("#source")
+            assert source.is_visible()
+            assert "simulated" in source.inner_text() and "rnorm(" in source.inner_text()
+            assert "$ cd /workspace && Rscript fake.R" in page.locator("#source pre").inner_text()
+            assert page.locator("#reproduced").inner_text().startswith("yes")
+        finally:
+            page.close()
