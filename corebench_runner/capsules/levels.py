@@ -24,6 +24,7 @@ from corebench_runner.records import TaskSpec
 
 WORKSPACE_IN_SANDBOX = "/workspace"
 REPORT_NAME = "report.json"
+RECIPE_NAME = "reproduce.sh"  # the agent's recipe, re-run by `corebench run --verify` (running/verify.py)
 
 # Top-level entries never copied into a workspace, whatever the level.
 NEVER_COPIED = {CAPSULE_FILE, ".git", ".corebench"}
@@ -66,7 +67,10 @@ def build_prompt(capsule: Capsule, level: str, report_path: str) -> str:
         f"outputs go. {_LEVEL_HINTS[level]}{_UNPRIVILEGED_HINT if capsule.agent_user != 'root' else ''}\n\n"
         f"Answer the questions below by writing a JSON object to {report_path}: its keys must be exactly these "
         f"questions (the full text of each) and its values your answers, as numbers where the answer is a number "
-        f"(no units, no percent sign unless asked).\n\n{keys}\n"
+        f"(no units, no percent sign unless asked).\n\n{keys}\n\n"
+        f"Also leave {WORKSPACE_IN_SANDBOX}/{RECIPE_NAME}: the shell commands, run from {WORKSPACE_IN_SANDBOX}, that "
+        f"install what the code needs and produce your answers with the capsule's code and data. It may be run "
+        f"again in a fresh copy of this workspace to check them.\n"
     )
 
 

@@ -41,6 +41,7 @@ COMMAND_MODULES = [
 # libraries (git, requests, ...). A command missing here is still found: then all modules load.
 COMMAND_HOMES = {
     "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
+    "verify": "run",
     "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
     "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite", "triage": "triage",
 }

@@ -38,13 +38,21 @@ from corebench_runner.running.run import (
 )
 from corebench_runner.store.database import open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
-from corebench_runner.store.results import RunSummary, list_runs, percent, run_summary, runs_json, task_details
+from corebench_runner.store.results import (
+    QuestionResult,
+    RunSummary,
+    list_runs,
+    percent,
+    run_summary,
+    runs_json,
+    task_details,
+)
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
 AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-5-5", "ANTHROPIC_API_KEY"
 # Options that define a run; --resume takes them from the stored run instead.
 RUN_DEFINING = ("model", "scaffold", "level", "capsules", "all_capsules", "repeats", "grader", "timeout",
-                "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url")
+                "max_steps", "max_cost_per_task", "max_cost", "sandbox", "allow_no_gpu", "base_url", "verify")
 
 store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
                             help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
@@ -99,12 +107,15 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
 @click.option("--retry", "retry_outcomes", metavar="OUTCOMES",
               help="With --resume: run again the tasks that ended with these outcomes (comma-separated, e.g. "
                    "infra_error,timeout); each task keeps its earlier results in its details.")
+@click.option("--verify", is_flag=True, help="After each task, re-run the agent's /workspace/reproduce.sh in a fresh "
+              "container (same image, limits and network; no model) and check each answer against what it produced "
+              "(docs/running.md).")
 @store_option
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsules, repeats, concurrency, grader,
                 timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
-                infra_retries, base_url, resume_id, retry_outcomes, store_path, quiet) -> None:
+                infra_retries, base_url, resume_id, retry_outcomes, verify, store_path, quiet) -> None:
     """Run capsules against a model through a scaffold, grade the answers and record everything."""
     if concurrency < 1:
         raise UserError(f"--concurrency must be at least 1, not {concurrency}")
@@ -139,7 +150,8 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             options = RunOptions(model=model, scaffold=scaffold, level=level, capsule_ids=tuple(c.id for c in chosen),
                                  repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
                                  max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
-                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url)
+                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url,
+                                 verify=verify)
             run_id = plan_run(store, suite, options, chosen, execution)
         if not quiet:
             click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",
@@ -149,6 +161,13 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
             summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
         if not quiet:
             click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
+
+
+def source_line(q: QuestionResult) -> str:
+    """Where an answer came from (with the command that shows it) and whether the re-run reproduced it."""
+    evidence = q.source_evidence or {}
+    shown = f"source {q.source or 'unknown'}" + (f" ({evidence['command'][:70]})" if evidence.get("command") else "")
+    return shown + (f"; reproduced {q.reproduced}" if q.reproduced else "")
 
 
 def _summary_with_suite_and_repeats(summary: RunSummary) -> list[str]:
@@ -216,20 +235,21 @@ def runs_command(store_path, as_json, limit) -> None:
         summaries = list_runs(store, limit)
         rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
                  f"{s.tasks_done}/{s.tasks_total}",
-                 percent(s.accuracy), _verified_cell(s), _coverage_cell(s), s.set_aside_tasks, s.infra_errors,
-                 s.open_disputes,
+                 percent(s.accuracy), _verified_cell(s), percent(s.reproduced_accuracy), _coverage_cell(s),
+                 s.set_aside_tasks, s.infra_errors, s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
         if not rows:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
-                    "reviewed", "set aside", "infra", "disputes", "cost"], rows)
+                    "reproduced", "reviewed", "set aside", "infra", "disputes", "cost"], rows)
         # Each set-aside item once, with its reason: several runs of a suite share it.
         items = {item["id"]: item for s in summaries for item in s.set_asides}
         for item in items.values():
             what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
             click.echo(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
                        f"{item['created']}: {item['reason']}")
+
 
 def _verified_cell(summary: RunSummary) -> str:
     """Verified accuracy over valid tasks, marked provisional while review coverage is incomplete."""
@@ -271,6 +291,32 @@ def show_command(run_id, store_path, as_json) -> None:
                 aside = " set aside" if q.set_aside and not task.set_aside else ""
                 click.echo(f"  [{q.status}{settled}{aside}] {q.question[:90]}")
                 click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
+                if q.source or q.reproduced:
+                    click.echo(f"      {source_line(q)}")
 
 
-commands = [run_command, runs_command, show_command]
+@click.command("verify")
+@click.argument("run_id")
+@store_option
+@click.option("--quiet", is_flag=True, help="Only the summary.")
+def verify_command(run_id, store_path, quiet) -> None:
+    """Re-run each task's kept reproduce.sh in a fresh container and check its answers (as run --verify)."""
+    from corebench_runner.running.verify import verify_run
+
+    with open_store(store_path, create=False) as store:
+        done = verify_run(store, run_id, note=None if quiet else lambda line: click.echo(line, err=True))
+        if not done:
+            raise UserError(f"run {run_id}: no finished task left a report to check")
+        if not quiet:
+            for task in done:
+                counts = ", ".join(f"{v} {list(task.reproduced.values()).count(v)}"
+                                   for v in dict.fromkeys(task.reproduced.values()))
+                click.echo(f"{task.capsule_id} #{task.repeat}: re-run {task.state} in {task.seconds:.0f}s; {counts}")
+        summary = run_summary(store, run_id)
+        click.echo(f"run {summary.id}: reproduced accuracy {percent(summary.reproduced_accuracy)} "
+                   f"({summary.reproduced_correct}/{summary.scored} tasks), "
+                   f"verified {percent(summary.verified_accuracy)}, "
+                   f"{summary.open_disputes} open disputes")
+
+
+commands = [run_command, runs_command, show_command, verify_command]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corebench_runner.diagnostics.actions import observable, read_actions
+from corebench_runner.diagnostics.provenance import AnswerSource, answer_sources
 from corebench_runner.diagnostics.reasons import primary_reason
 from corebench_runner.diagnostics.shortcuts import (
     answer_from_nowhere,
@@ -38,6 +39,8 @@ class Diagnosis:
     flags: list[dict[str, Any]] = field(default_factory=list)
     monitored: bool = True  # False when the transcript showed no actions to judge
     summary: dict[str, Any] | None = None  # {"text", "model"} from `corebench explain`, when asked for
+    # question -> where its answer came from; kept in the answers' own columns, not in to_json
+    sources: dict[str, AnswerSource] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"stages": dict(self.stages), "primary_reason": self.primary_reason, "flags": list(self.flags),
@@ -82,7 +85,9 @@ def diagnose(task: TaskSpec, transcript: list[dict[str, Any]], answers: dict[str
         flags += suspicious_reads(actions, capsule, task.workspace_dir)
         flags += recreated_from_memory(actions, capsule, task.level)
         flags += shipped_answer_reads(reported, actions, capsule, task.level, task.workspace_dir)
-    return Diagnosis(stages=found.stages, primary_reason=reason, flags=flags, monitored=monitored)
+    sources = answer_sources(answers or {}, actions, capsule, task.level, task.workspace_dir,
+                             set(task.vision_questions)) if monitored else {}
+    return Diagnosis(stages=found.stages, primary_reason=reason, flags=flags, monitored=monitored, sources=sources)
 
 
 def diagnosis_failed(exc: Exception) -> Diagnosis:

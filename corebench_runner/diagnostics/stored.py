@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
+from corebench_runner.diagnostics.provenance import suspect
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 from corebench_runner.store.results import run_summary, task_details
@@ -76,6 +78,48 @@ def queue_flagged_in(conn: sqlite3.Connection, task_id: int) -> int:
                      (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
         queued += 1
     return queued
+
+
+# ----------------------------------------------------------------- suspect answers (provenance)
+
+SUSPECT_PREFIX = "correct, suspect: "
+SUSPECT_REVIEWER = "provenance-check"  # who the audit trail says queued a suspect answer
+SUSPECT_SOURCE = "provenance"
+
+
+def queue_suspect_in(conn: sqlite3.Connection, task_id: int) -> int:
+    """Put each correct answer of a task whose source is simulated, typed or (medium, hard) shipped, or whose
+    re-run contradicts it, in the review queue, inside the caller's transaction (finish_task's).
+
+    As with the shortcut monitors: answers.status stays correct; a row from the check makes the standing
+    status disputed, with the source and its evidence as the reason, until a person rules. Called right
+    after queue_flagged_in: an answer a monitor queued gets this row too, so its evidence is in the trail.
+    """
+    queued = 0
+    for answer in conn.execute(
+            f"SELECT answers.id, answers.status, answers.source, answers.source_evidence_json, answers.reproduced, "
+            f"runs.level, "
+            f"{VERIFIED_STATUS_SQL} AS standing FROM answers JOIN tasks ON tasks.id = answers.task_id "
+            "JOIN runs ON runs.id = tasks.run_id WHERE answers.task_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM reviews m WHERE m.answer_id = answers.id AND m.source = ?)",
+            (task_id, SUSPECT_SOURCE)).fetchall():
+        why = suspect(answer["source"], answer["reproduced"], answer["level"])
+        # Graded correct and not yet settled by a person (a monitor's row may already stand: add the evidence).
+        if answer["status"] != "correct" or answer["standing"] not in ("correct", "disputed") or not why:
+            continue
+        conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
+                     "VALUES (?, ?, ?, ?, 'disputed', ?, ?)",
+                     (answer["id"], SUSPECT_REVIEWER, now_iso(), answer["standing"],
+                      SUSPECT_PREFIX + why + _evidence_text(answer), SUSPECT_SOURCE))
+        queued += 1
+    return queued
+
+
+def _evidence_text(answer: sqlite3.Row) -> str:
+    evidence = json.loads(answer["source_evidence_json"] or "{}")
+    parts = [evidence.get("note") or "", f"command: {evidence['command']}" if evidence.get("command") else "",
+             "lines: " + " | ".join(evidence["lines"]) if evidence.get("lines") else ""]
+    return "".join(f"; {part}" for part in parts if part)
 
 
 def run_page_diagnostics(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:

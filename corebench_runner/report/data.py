@@ -78,6 +78,7 @@ def load_report_data(store: Store) -> ReportData:
         "transcript_path FROM tasks ORDER BY run_id, capsule_id, repeat", conn)
     answers = pd.read_sql_query(
         f"SELECT id, task_id, question, reported_json, references_json, vision, status, reason, "
+        f"source, source_evidence_json, reproduced, "  # where each answer came from, and its re-run
         f"{VERIFIED_STATUS_SQL} AS verified_status, "
         "(SELECT COUNT(*) FROM reviews r WHERE r.answer_id = answers.id) AS reviews "
         "FROM answers ORDER BY task_id, id", conn)
@@ -175,6 +176,12 @@ def _summarise_runs(store: Store, runs: pd.DataFrame, tasks: pd.DataFrame, answe
             runs[column] = runs[column].astype(float)
     runs["auto_accuracy"] = runs["auto_accuracy"].astype(float)
     runs["verified_accuracy"] = runs["verified_accuracy"].astype(float)
+    # Checked reproduction (run --verify) and where correct answers came from, from the same summaries.
+    runs["reproduced_correct"] = [summaries[r].reproduced_correct for r in runs["id"]]
+    runs["reproduced_accuracy"] = pd.Series([summaries[r].reproduced_accuracy for r in runs["id"]],
+                                            index=runs.index, dtype=float)
+    runs["rerun_seconds"] = [summaries[r].rerun_seconds for r in runs["id"]]
+    runs["correct_by_source"] = [summaries[r].source_shares() for r in runs["id"]]
     runs["cost_usd"] = runs["cost_usd"].astype(float)
     for kind, denominator in (("auto", "tasks"), ("verified", "valid_tasks")):
         bounds = [wilson_interval(k, n) for k, n in zip(runs[f"{kind}_correct"], runs[denominator])]
@@ -293,6 +300,7 @@ def answers_by_task(data: ReportData) -> dict[int, list[dict[str, Any]]]:
     )
     grouped: dict[int, list[dict[str, Any]]] = {}
     for record in records_of(answers):
+        record["source_evidence"] = json.loads(record["source_evidence_json"]) if record["source_evidence_json"] else {}
         grouped.setdefault(record["task_id"], []).append(record)
     return grouped
 

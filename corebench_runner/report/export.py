@@ -30,7 +30,8 @@ RUN_COLUMNS = ["id", "created", "finished", "status", "suite", "model", "scaffol
                "verified_accuracy", "verified_ci_low", "verified_ci_high", "repeats", "repeat_min", "repeat_max",
                "repeat_std", "repeats_planned", "mean_accuracy", "mean_ci_low", "mean_ci_high", "pass_at_k",
                "pass_all_k", "consistency", "open_disputes", "cost_usd", "cost_total", "cost_is_lower_bound", "cost_per_task",
-               "cost_per_solved", "input_tokens", "output_tokens", "cache_tokens", "wall_seconds", "agent_seconds"]
+               "cost_per_solved", "input_tokens", "output_tokens", "cache_tokens", "wall_seconds", "agent_seconds",
+               "reproduced_correct", "reproduced_accuracy", "rerun_seconds"]
 
 
 def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
@@ -50,14 +51,15 @@ def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
 QUESTION_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                     "task_id", "answer_id", "outcome", "verified_outcome", "question", "vision", "reported", "references",
                     "automatic_verdict", "verified_verdict", "reviewer", "reviewed_at", "review_reason",
-                    "task_cost_usd", "task_seconds"]
+                    "task_cost_usd", "task_seconds", "source", "source_evidence", "reproduced"]
 
 
 def question_table(data: ReportData, store: Store, run_id: str | None = None) -> pd.DataFrame:
     """One row per question of every task: the run's model, scaffold and suite, the automatic and the
     standing verdict, who gave the standing verdict, and the task's cost and time (for pandas users)."""
     answers = data.answers.rename(columns={"id": "answer_id", "status": "automatic_verdict", "verified_status": "verified_verdict",
-                                           "reported_json": "reported", "references_json": "references"})
+                                           "reported_json": "reported", "references_json": "references",
+                                           "source_evidence_json": "source_evidence"})
     latest = pd.read_sql_query(
         "SELECT r.answer_id, r.reviewer, r.created AS reviewed_at, r.reason AS review_reason FROM reviews r "
         "WHERE r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.answer_id = r.answer_id)", store.conn)
@@ -123,6 +125,8 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
         }
         if task.outcome not in ("correct", "incorrect", "disputed"):
             entry["error"] = f"{task.outcome}: {task.error}" if task.error else str(task.outcome)
+        entry["answer_sources"] = {q.question: {"source": q.source, "source_evidence": q.source_evidence,
+                                                "reproduced": q.reproduced} for q in task.questions}
         raw_eval[task.capsule_id] = entry
         (successful if task.outcome == "correct" else failed).append(task.capsule_id)
     written_tasks = [e for e in raw_eval.values() if e["total_written_questions"]]
@@ -152,6 +156,8 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
             "total_cost": total_cost,
             "latencies": {t.capsule_id: {"total_time": t.seconds} for t in tasks},
             "verification": verification_json(summary),
+            # Checked reproduction (run --verify): ours, not HAL's; HAL keeps fields it does not know.
+            "reproduced_accuracy": summary.reproduced_accuracy,
         },
         "raw_eval_results": raw_eval,
         "raw_logging_results": usage_rows,

@@ -68,7 +68,10 @@ def eval_log(store: Store, run_id: str):
         total_samples=len(tasks), completed_samples=len(scored),
         scores=[log_api.EvalScore(name="task", scorer=summary.grader, scored_samples=len(scored), metrics={
             "accuracy": log_api.EvalMetric(name="accuracy", value=accuracy),
-            "verified_accuracy": log_api.EvalMetric(name="verified_accuracy", value=verified)})])
+            "verified_accuracy": log_api.EvalMetric(name="verified_accuracy", value=verified),
+            **({"reproduced_accuracy": log_api.EvalMetric(name="reproduced_accuracy",
+                                                          value=summary.reproduced_accuracy)}
+               if summary.reproduced_accuracy is not None else {})})])
     stats = log_api.EvalStats(started_at=summary.created, completed_at=summary.finished or summary.created,
                               model_usage={_model_name(summary.model): usage} if usage else {})
     status = "success" if summary.status == "finished" else ("cancelled" if summary.status == "interrupted" else
@@ -96,7 +99,9 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
             answer=json.dumps(q.reported) if q.reported_present else None,
             explanation=q.reason, metadata={"question": q.question, "automatic": q.status,
                                             "verified": q.verified_status, "vision": q.vision,
-                                            "set_aside": q.set_aside})
+                                            "set_aside": q.set_aside,
+                                            "source": q.source, "source_evidence": q.source_evidence,
+                                            "reproduced": q.reproduced})
     usage = model_api.ModelUsage(
         input_tokens=task.input_tokens, output_tokens=task.output_tokens,
         total_tokens=task.input_tokens + task.output_tokens + task.cache_creation_input_tokens

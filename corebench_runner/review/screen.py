@@ -65,6 +65,7 @@ def answer_screen(view: AnswerView, position: int, total: int, past: list[Review
     lines += _field("Official", describe_rule(view))
     lines += _field("Grader", f"{view.auto_status} ({view.grader}): {view.auto_reason or 'no reason given'}")
     lines += _field("Standing", view.standing)
+    lines += source_fields(view)
     for record in past:
         lines += _field("History", verdict_line(record))
     lines += triage_lines(proposal, WIDTH, LABEL)  # a model's proposal, when the answer was triaged
@@ -79,6 +80,21 @@ def answer_screen(view: AnswerView, position: int, total: int, past: list[Review
             lines.append("    " + textwrap.shorten(shown, WIDTH - 4, placeholder=" ...") if shown else "")
     # A path is printed whole, never wrapped, so it can be copied from the terminal.
     lines.append(f"{'Transcript':<{LABEL}}{printable(str(view.transcript or '(none kept)'))}")
+    return lines
+
+
+def source_fields(view: AnswerView) -> list[str]:
+    """Where the value came from, the command and lines that show it, and the re-run's word on it."""
+    if not view.source and not view.reproduced:
+        return []
+    evidence = view.source_evidence or {}
+    lines = _field("Source", (view.source or "unknown") + (f": {evidence['note']}" if evidence.get("note") else ""))
+    if evidence.get("command"):
+        lines += _field("", f"$ {' '.join(str(evidence['command']).split())}")
+    for line in evidence.get("lines") or []:
+        lines += _field("", f"  {line}")
+    if view.reproduced:
+        lines += _field("Reproduced", view.reproduced)
     return lines
 
 
@@ -101,6 +117,8 @@ def log_lines(entry: LogEntry) -> list[str]:
 
 def summary_line(summary: RunSummary) -> str:
     """Both accuracies and the open disputes, the way every command states them."""
+    reproduced = (f"{percent(summary.reproduced_accuracy)} reproduced, " if summary.reproduced_accuracy is not None
+                  else "")
     return (f"run {summary.id} ({summary.model}): accuracy {percent(summary.accuracy, 'n/a')} automatic, "
             f"{percent(summary.verified_accuracy, 'n/a')} verified ({verified_detail(summary)}), "
-            f"{summary.open_disputes} open disputes")
+            f"{reproduced}{summary.open_disputes} open disputes")

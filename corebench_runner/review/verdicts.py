@@ -69,6 +69,9 @@ class AnswerView:
     auto_reason: str
     standing: str
     transcript: Path | None  # absolute path of the task's transcript, when one was kept
+    source: str | None = None  # where the value came from (diagnostics/provenance.py)
+    source_evidence: dict[str, Any] | None = None  # {command, lines, note}
+    reproduced: str | None = None  # after run --verify: yes | no | no_recipe | rerun_failed
 
 
 def default_reviewer() -> str:
@@ -90,7 +93,8 @@ _ANSWER_SELECT = f"""
     SELECT answers.id AS answer_id, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.question,
            answers.reported_json, answers.references_json, answers.vision, answers.status AS auto_status,
            answers.reason AS auto_reason, {VERIFIED_STATUS_SQL} AS standing, tasks.transcript_path,
-           runs.model, runs.scaffold, runs.level, runs.grader
+           runs.model, runs.scaffold, runs.level, runs.grader,
+           answers.source, answers.source_evidence_json, answers.reproduced
     FROM answers JOIN tasks ON tasks.id = answers.task_id JOIN runs ON runs.id = tasks.run_id
 """
 
@@ -149,6 +153,8 @@ def _view(store: Store, row: Any) -> AnswerView:
         vision=bool(row["vision"]),
         auto_status=row["auto_status"], auto_reason=row["auto_reason"], standing=row["standing"],
         transcript=transcript,
+        source=row["source"], reproduced=row["reproduced"],
+        source_evidence=json.loads(row["source_evidence_json"]) if row["source_evidence_json"] else None,
     )
 
 

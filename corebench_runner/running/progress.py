@@ -100,6 +100,20 @@ def _is_terminal(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
+def provenance_lines(summary: RunSummary) -> list[str]:
+    """Reproduced accuracy (after run --verify) and where the correct answers came from."""
+    lines = []
+    if summary.reproduced_accuracy is not None:
+        lines.append(f"  reproduced accuracy {percent(summary.reproduced_accuracy)} ({summary.reproduced_correct}/"
+                     f"{summary.scored} tasks correct with every answer re-run)   re-run time "
+                     f"{summary.rerun_seconds:.0f}s")
+    shares = summary.source_shares()
+    if shares:
+        lines.append("  correct answers by source: " + ", ".join(
+            f"{source} {share:.0%}" for source, share in shares.items()))
+    return lines
+
+
 def summary_lines(summary: RunSummary) -> list[str]:
     """One screen: what ran, how it ended, how to look closer."""
     cost = "unknown (a model's price is not known)" if summary.cost_usd is None else f"${summary.cost_usd:.2f}"
@@ -115,6 +129,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"  cost {cost}   task time {summary.seconds:.0f}s",
         "  outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none yet"),
     ]
+    lines[6:6] = provenance_lines(summary)  # after verified accuracy and review coverage
     for item in summary.set_asides:
         what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
         lines.append(f"  set aside: {item['capsule_id']} {what} by {item['reviewer']}, {item['created']}: "

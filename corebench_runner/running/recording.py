@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.capsules.format import Capsule
+from corebench_runner.capsules.levels import RECIPE_NAME
 from corebench_runner.diagnostics import DETAILS_KEY, Diagnosis, diagnose, diagnosis_failed
 from corebench_runner.diagnostics.inputs import produced_paths, task_spec_for
 from corebench_runner.grading.loop import grade_report
 from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.running.task import EARLIER_USAGE_KEY, Attempt
+from corebench_runner.running.verify import RERUN_KEY
 from corebench_runner.store.database import AnswerRecord, TaskRecord
 
+RERUN_ARTIFACT = "rerun.json"
 # Outcomes decided before grading: the task never produced answers worth grading.
 UNGRADED = (Outcome.INFRA_ERROR, Outcome.SKIPPED)
 
@@ -49,6 +52,8 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     answers = grade_answers(capsule, grader, attempt.report) if graded else []
     outcome = decide_outcome(attempt, answers)
     diagnosis = _diagnose(attempt, capsule, answers, outcome)  # stages, reason, flags
+    rerun = attempt.details.get(RERUN_KEY)
+    _trace_answers(answers, diagnosis, rerun)
     error = submission.error or (attempt.report_problem or None)
 
     relative = artifacts_folder(attempt)
@@ -59,11 +64,24 @@ def build_record(attempt: Attempt, capsule: Capsule, grader: Any, grader_name: s
     details.update(grader=grader_name, report_state=attempt.report_state, infra_attempts=attempt.infra_attempts,
                    calls=usage.calls)
     details[DETAILS_KEY] = diagnosis.to_json()
+    if rerun:  # its output tail is an artifact (rerun.json), not part of the task's row
+        details[RERUN_KEY] = {k: v for k, v in rerun.items() if k != "output_tail"}
     return TaskRecord(
         outcome=outcome.value, model=model, error=error, seconds=round(submission.seconds, 3), steps=submission.steps,
         usage=usage, answers=answers, transcript_path=(relative / "transcript.json").as_posix(), artifacts_dir=produced,
         usage_calls=_usage_per_call(submission.transcript, attempt.details.get(EARLIER_USAGE_KEY)),
-        usage_live=attempt.usage_live, details=details)
+        usage_live=attempt.usage_live, details=details, rerun_seconds=rerun.get("seconds") if rerun else None)
+
+
+def _trace_answers(answers: list[AnswerRecord], diagnosis: Diagnosis, rerun: dict[str, Any] | None) -> None:
+    """Each answer's source (from the diagnosis) and, after run --verify, whether the re-run reproduced it."""
+    reproduced = (rerun or {}).get("answers") or {}
+    for answer in answers:
+        traced = diagnosis.sources.get(answer.question)
+        if traced is not None and answer.reported_present:
+            answer.source, answer.source_evidence = traced.source, traced.evidence()
+        if answer.reported_present:
+            answer.reproduced = reproduced.get(answer.question)
 
 
 def artifacts_folder(attempt: Attempt) -> Path:
@@ -92,6 +110,11 @@ def write_artifacts(attempt: Attempt, artifacts_root: Path) -> None:
             (staging / "report.json").write_text(attempt.report_raw, encoding="utf-8")
         if attempt.results_tar:
             _unpack(attempt.results_tar, staging / "produced")
+        if attempt.recipe is not None:  # for `corebench verify RUN`, and for a person to read
+            (staging / RECIPE_NAME).write_bytes(attempt.recipe)
+        if attempt.details.get(RERUN_KEY):  # run --verify: the re-run's exit code, time, verdicts and output tail
+            (staging / RERUN_ARTIFACT).write_text(json.dumps(attempt.details[RERUN_KEY], indent=1, ensure_ascii=False),
+                                                  encoding="utf-8")
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)  # the task is not recorded: no half-saved files
         if isinstance(exc, OSError):

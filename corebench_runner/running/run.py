@@ -25,7 +25,7 @@ from corebench_runner.agents.contract import Scaffold, load_scaffold
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
-from corebench_runner.diagnostics.stored import queue_flagged_in
+from corebench_runner.diagnostics.stored import queue_flagged_in, queue_suspect_in
 from corebench_runner.errors import UserError
 from corebench_runner.executors import make_executor
 from corebench_runner.grading.loop import grader_for
@@ -73,6 +73,7 @@ class RunOptions:
     allow_no_gpu: bool = False
     infra_retries: int = 2
     model_base_url: str | None = None
+    verify: bool = False  # re-run each task's reproduce.sh in a fresh sandbox and check its answers
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     jobs = [TaskJob(run_id=run_id, task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"],
                     suite_root=str(suite.root), level=options.level, scaffold=options.scaffold, model=options.model,
                     limits=limits, model_base_url=options.model_base_url, sandbox_kind=options.sandbox,
-                    allow_no_gpu=options.allow_no_gpu, infra_retries=options.infra_retries) for t in pending]
+                    allow_no_gpu=options.allow_no_gpu, infra_retries=options.infra_retries,
+                    verify=options.verify) for t in pending]
     progress = Progress(total=before.tasks_total, already_done=before.tasks_done, correct=before.correct,
                         scored=before.scored, cost_usd=before.cost_usd, quiet=execution.quiet)
     graders: dict[str, Any] = {}
@@ -269,6 +271,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 # answers join the review queue in the same transaction as the task.
                 write_artifacts(attempt, store.artifacts_dir)
                 queue_flagged_in(conn, task_id)
+                queue_suspect_in(conn, task_id)  # correct answers whose source or re-run casts doubt
 
             with tracing.phase(job.task_id, "recording"):
                 recorded = finish_task(store, job.task_id, record, also=also, owner=owner)

@@ -97,6 +97,7 @@ class TaskJob:
     allow_no_gpu: bool = False
     infra_retries: int = 2  # extra attempts after an infrastructure failure
     timeout_grace: float = TIMEOUT_GRACE_SECONDS
+    verify: bool = False  # re-run the agent's reproduce.sh in a fresh sandbox after the task (running/verify.py)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Attempt:
     infra_attempts: int = 1
     details: dict[str, Any] = field(default_factory=dict)
     usage_live: bool = False  # every model call of the task is already a usage row (store/usage_journal.py)
+    recipe: bytes | None = None  # the agent's /workspace/reproduce.sh, kept for `corebench verify RUN`
 
 
 def execute_task(job: TaskJob) -> Attempt:
@@ -315,7 +317,23 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, 
         submission.error, submission.outcome = deadline.stopped
     attempt = Attempt(job=job, submission=submission, details=details)
     read_outputs(sandbox, task, attempt, tmp)
+    if attempt.report_state == "ok" and attempt.report:
+        _keep_recipe(job, capsule, spec, sandbox, task, attempt, tmp, limits)
     return attempt
+
+
+def _keep_recipe(job: TaskJob, capsule: Any, spec: SandboxSpec, sandbox: Any, task: Any, attempt: Attempt,
+                 tmp: Path, limits: Limits) -> None:
+    """The agent's reproduce.sh, kept; with run --verify, re-run in a fresh sandbox, its verdicts in the details."""
+    from corebench_runner.running.verify import RERUN_KEY, recipe_in, verify
+
+    attempt.recipe = recipe_in(sandbox, task.workspace_dir)
+    if not job.verify:
+        return
+    with tracing.phase(job.task_id, "verify"):
+        attempt.details[RERUN_KEY] = verify(
+            job.sandbox_kind, spec, capsule, job.level, attempt.recipe, attempt.report or {},
+            float(limits.wall_seconds or capsule.resources.time_limit), tmp)
 
 
 @contextlib.contextmanager

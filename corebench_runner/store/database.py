@@ -144,6 +144,9 @@ class AnswerRecord:
     vision: bool
     status: str  # automatic verdict: correct | incorrect | disputed
     reason: str
+    source: str | None = None  # where the value came from (diagnostics/provenance.py)
+    source_evidence: dict[str, Any] | None = None
+    reproduced: str | None = None  # yes | no | no_recipe | rerun_failed; None: not re-run
 
 
 @dataclass
@@ -162,6 +165,7 @@ class TaskRecord:
     details: dict[str, Any] | None = None
     usage_calls: list[dict[str, Any]] | None = None  # one dict of USAGE_FIELDS per model call, when known
     usage_live: bool = False  # this attempt's calls were written one by one as they happened
+    rerun_seconds: float | None = None  # the re-run of reproduce.sh (run --verify), apart from the agent's time
 
 
 USAGE_FIELDS = (*TOKEN_FIELDS, "cost_usd")
@@ -251,19 +255,40 @@ def finish_task(store: Store, task_id: int, record: TaskRecord,
         conn.execute(
             "UPDATE tasks SET status = ?, outcome = ?, error = ?, finished = ?, seconds = ?, steps = ?, "
             "input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?, "
-            "cost_usd = ?, transcript_path = ?, artifacts_dir = ?, details_json = ? WHERE id = ?",
+            "cost_usd = ?, transcript_path = ?, artifacts_dir = ?, details_json = ?, rerun_seconds = ? WHERE id = ?",
             (TASK_DONE, record.outcome, record.error, now_iso(), record.seconds, record.steps,
              *(getattr(usage, name) for name in USAGE_FIELDS), record.transcript_path, record.artifacts_dir,
-             dumps(details), task_id))
+             dumps(details), record.rerun_seconds, task_id))
         conn.execute("DELETE FROM answers WHERE task_id = ?", (task_id,))
         conn.executemany(
-            "INSERT INTO answers (task_id, question, reported_json, references_json, vision, status, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO answers (task_id, question, reported_json, references_json, vision, status, reason, source, "
+            "source_evidence_json, reproduced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(task_id, a.question, dumps(a.reported) if a.reported_present else None, dumps(list(a.references)),
-              int(a.vision), a.status, a.reason) for a in record.answers or []])
+              int(a.vision), a.status, a.reason, a.source,
+              dumps(a.source_evidence) if a.source_evidence is not None else None, a.reproduced)
+             for a in record.answers or []])
         if also is not None:
             also(conn, task_id)
         return True
+
+
+def record_rerun(store: Store, task_id: int, reproduced: dict[str, str], seconds: float | None,
+                 rerun: dict[str, Any], also: Callable[[sqlite3.Connection, int], object] | None = None) -> None:
+    """A later re-run of a finished task's recipe (`corebench verify RUN`): each answer's `reproduced`, the
+    re-run's time and its details, and `also(conn, task_id)` (the suspect queue), in one transaction."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise UserError(f"{store.path}: no task with id {task_id}")
+        details = json.loads(row["details_json"] or "{}")
+        details["rerun"] = rerun
+        conn.execute("UPDATE tasks SET rerun_seconds = ?, details_json = ? WHERE id = ?",
+                     (seconds, dumps(details), task_id))
+        conn.executemany("UPDATE answers SET reproduced = ? WHERE task_id = ? AND question = ? "
+                         "AND reported_json IS NOT NULL",
+                         [(verdict, task_id, question) for question, verdict in reproduced.items()])
+        if also is not None:
+            also(conn, task_id)
 
 
 def _record_usage(conn: sqlite3.Connection, task_id: int, attempt: int, record: TaskRecord,

@@ -8,6 +8,11 @@ Accuracy rules (documented in docs/running.md):
     of its remaining answers' standing status is correct; the denominator is the valid tasks
     (scored tasks not set aside). It is provisional until review coverage is complete.
   - open disputes = answers of the run whose standing status is still disputed (set-aside ones left out).
+  - reproduced accuracy (runs with --verify): a task is reproduced-correct iff its outcome is correct and
+    every one of its answers was reproduced (`reproduced = 'yes'`) by the re-run of its reproduce.sh;
+    None for a run no re-run checked.
+  - correct answers by source: of the answers graded correct, how many came from each source
+    (diagnostics/provenance.py), with "unknown" for answers recorded before sources were traced.
   - suite = the benchmark label(s) of the run's capsules, recorded at planning (run config
     "benchmarks"); runs of different suites are never compared or averaged together.
   - reliability over repeats: see reliability.py.
@@ -65,6 +70,15 @@ class RunSummary:
     seconds: float = 0.0  # sum of task times
     config: dict[str, Any] = field(default_factory=dict)
     reliability: dict[str, Any] = field(default_factory=dict)  # reliability.Reliability.to_json()
+    reproduced_correct: int = 0  # tasks correct with every answer reproduced by the re-run
+    reproduced_accuracy: float | None = None  # None when no re-run checked the run (no --verify)
+    correct_by_source: dict[str, int] = field(default_factory=dict)  # correct answers per source
+    rerun_seconds: float = 0.0  # sum of the re-runs' times, apart from `seconds`
+
+    def source_shares(self) -> dict[str, float]:
+        """The share of correct answers per source."""
+        total = sum(self.correct_by_source.values())
+        return {source: count / total for source, count in self.correct_by_source.items()} if total else {}
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +96,9 @@ class QuestionResult:
     reason: str
     verified_status: str  # after reviews
     set_aside: bool = False  # its question (or its task) is set aside: left out of verified accuracy
+    source: str | None = None  # where the value came from (diagnostics/provenance.py); None before it was traced
+    source_evidence: dict[str, Any] | None = None  # {command, lines, note}
+    reproduced: str | None = None  # yes | no | no_recipe | rerun_failed; None: not re-run
 
 
 @dataclass
@@ -105,6 +122,7 @@ class TaskDetail:
     transcript_path: str | None
     artifacts_dir: str | None
     questions: list[QuestionResult]
+    rerun_seconds: float | None = None  # the re-run of reproduce.sh, apart from `seconds`
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +156,7 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
     disputes = sum(row[0] not in found_verified.set_aside_answer_ids for row in store.query(
         f"SELECT answers.id FROM answers JOIN tasks t ON t.id = answers.task_id "
         f"WHERE t.run_id = ? AND {VERIFIED_STATUS_SQL} = 'disputed'", (rid,)))
+    reproduced = _reproduced_counts(store, rid)
     return RunSummary(
         id=rid, created=run["created"], finished=run["finished"], status=run["status"], model=run["model"],
         scaffold=run["scaffold"], scaffold_version=run["scaffold_version"], suite=suite_label(config),
@@ -153,7 +172,29 @@ def run_summary(store: Store, run_id: str) -> RunSummary:
         set_asides=[s.to_json() for s in found_verified.set_asides],
         review_needed=len(found_verified.needs_review_ids), review_done=len(found_verified.reviewed_ids),
         review_coverage=found_verified.coverage, verified_provisional=not found_verified.complete,
+        reproduced_correct=reproduced[0], reproduced_accuracy=(reproduced[0] / scored) if scored and reproduced[1]
+        else None, correct_by_source=_correct_by_source(store, rid), rerun_seconds=reproduced[2],
     )
+
+
+def _reproduced_counts(store: Store, rid: str) -> tuple[int, int, float]:
+    """(tasks correct with every answer reproduced, answers a re-run checked, seconds the re-runs took)."""
+    correct = store.conn.execute(
+        f"SELECT COUNT(*) FROM tasks t WHERE t.run_id = ? AND t.status = '{TASK_DONE}' AND t.outcome = ? "
+        "AND EXISTS (SELECT 1 FROM answers WHERE answers.task_id = t.id) AND NOT EXISTS (SELECT 1 FROM answers "
+        "WHERE answers.task_id = t.id AND COALESCE(answers.reproduced, '') != 'yes')",
+        (rid, Outcome.CORRECT.value)).fetchone()[0]
+    checked, seconds = store.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM answers JOIN tasks t ON t.id = answers.task_id WHERE t.run_id = ? "
+        "AND answers.reproduced IS NOT NULL), (SELECT SUM(COALESCE(rerun_seconds, 0)) FROM tasks WHERE run_id = ?)",
+        (rid, rid)).fetchone()
+    return correct, checked, seconds or 0.0
+
+
+def _correct_by_source(store: Store, rid: str) -> dict[str, int]:
+    return {row[0]: row[1] for row in store.query(
+        "SELECT COALESCE(answers.source, 'unknown'), COUNT(*) FROM answers JOIN tasks t ON t.id = answers.task_id "
+        "WHERE t.run_id = ? AND answers.status = 'correct' GROUP BY 1 ORDER BY 2 DESC, 1", (rid,))}
 
 
 def list_runs(store: Store, limit: int | None = None) -> list[RunSummary]:
@@ -179,14 +220,17 @@ def task_details(store: Store, run_id: str) -> list[TaskDetail]:
             reported=json.loads(row["reported_json"]) if present else None, reported_present=present,
             references=json.loads(row["references_json"]), vision=bool(row["vision"]), status=row["status"],
             reason=row["reason"], verified_status=row["verified_status"],
-            set_aside=row["id"] in found_verified.set_aside_answer_ids))
+            set_aside=row["id"] in found_verified.set_aside_answer_ids, source=row["source"],
+            source_evidence=json.loads(row["source_evidence_json"]) if row["source_evidence_json"] else None,
+            reproduced=row["reproduced"]))
     return [TaskDetail(
         task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"], status=t["status"], outcome=t["outcome"],
         verified_correct=t["id"] in verified_ids, set_aside=t["id"] in found_verified.set_aside_task_ids,
         error=t["error"], attempts=t["attempts"], cost_usd=t["cost_usd"],
         seconds=t["seconds"], steps=t["steps"], input_tokens=t["input_tokens"], output_tokens=t["output_tokens"],
         cache_creation_input_tokens=t["cache_creation_input_tokens"], cache_read_input_tokens=t["cache_read_input_tokens"],
-        transcript_path=t["transcript_path"], artifacts_dir=t["artifacts_dir"], questions=questions.get(t["id"], []))
+        transcript_path=t["transcript_path"], artifacts_dir=t["artifacts_dir"], questions=questions.get(t["id"], []),
+        rerun_seconds=t["rerun_seconds"])
         for t in store.query("SELECT * FROM tasks WHERE run_id = ? ORDER BY capsule_id, repeat", (rid,))]
 
 

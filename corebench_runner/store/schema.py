@@ -179,6 +179,16 @@ def triage_proposals(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX triage_proposals_by_answer ON triage_proposals(answer_id, id)")
 
 
+@migration("0005_answer_sources_and_reruns")
+def answer_sources_and_reruns(conn: sqlite3.Connection) -> None:
+    # Where each answer came from (diagnostics/provenance.py) and whether a re-run of the agent's
+    # reproduce.sh produced it (diagnostics/reproduced.py); NULL for answers recorded before.
+    conn.execute("ALTER TABLE answers ADD COLUMN source TEXT")  # produced | produced_modified | simulated | ...
+    conn.execute("ALTER TABLE answers ADD COLUMN source_evidence_json TEXT")  # {command, lines, note}
+    conn.execute("ALTER TABLE answers ADD COLUMN reproduced TEXT")  # yes | no | no_recipe | rerun_failed
+    conn.execute("ALTER TABLE tasks ADD COLUMN rerun_seconds REAL")  # the re-run's time, apart from the agent's
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 
