@@ -24,7 +24,7 @@ MOVED = {
     "corebench_import": "capsules.corebench_import", "croissant": "capsules.croissant",
     "tarballs": "capsules.tarballs",
     "official_rule": "grading.official_rule", "official_rule_v11": "grading.official_rule_v11",
-    "tolerance": "grading.tolerance", "disputes_v11": "grading.disputes_v11",
+    "tolerance": "grading.tolerance",
     "answer_aliases": "grading.answer_aliases", "tasks_json": "grading.tasks_json",
     "scaffold": "agents.contract", "agent_tools": "agents.tools", "agent_context": "agents.context",
     "agent_cli": "agents.cli_session", "agent_image": "agents.image", "relay": "agents.relay",

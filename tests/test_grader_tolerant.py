@@ -95,8 +95,9 @@ def test_a_string_that_differs_only_in_quotes_spacing_or_trailing_punctuation_is
     q = real(lambda q: isinstance(q.runs[0], str) and " " in q.runs[0])
     text = q.runs[0]
     for written in (f'"{text}"', f"{text}.", "  " + text.replace(" ", "   ") + " ", f"'{text}'!"):
-        assert "quotes, spacing or trailing punctuation" in disputed(q, written)
-    rejected(q, text + " model")
+        assert "written with other spacing, case, hyphens, quotes or trailing punctuation" in disputed(q, written)
+    rejected(q, "Temperature")  # another label
+    rejected(q, f"not {text}")  # a negation
 
 
 def test_a_numeric_looking_string_answer_that_upstream_spoils_is_disputed():

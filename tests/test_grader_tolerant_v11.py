@@ -59,7 +59,7 @@ def test_the_v11_verdict_stands_and_disputes_only_replace_incorrect():
     ("best accuracy of the hybrid filter", 0.9506, "rounded to 4 decimal place(s)"),
     ("final AUC after training", 0.912, "stochastic computation may drift"),
     ("higher median walking speed", "Walk task", 'label \\"Walk\\" with extra words'),
-    ("mapping with the higher execution time", "semantic based", "other spacing"),
+    ("mapping with the higher execution time", "semantic based", "written with other spacing"),
     ("1013983, IsNGGMatch", "yes", "says the same as the reference"),
     ("more than 2 features with accuracy exceeding", True, "says the same as the reference"),
     ("Pearson correlation coefficients", "Endo.1 and Smooth.1", "written as text"),
@@ -112,8 +112,8 @@ def test_the_labelled_fixture_meets_the_review_goals():
         assert near_miss in forms
     result = _disputes_benchmark().measure(entries)
     assert result["totals"]["in_spirit"] >= 100 and result["totals"]["wrong"] >= 100
-    assert result["shares"]["in_spirit"] >= 0.8
-    assert result["shares"]["wrong"] <= 0.15
+    assert result["shares"]["in_spirit"] >= 0.9
+    assert result["shares"]["wrong"] <= 0.10
 
 
 def test_answer_files_stay_encrypted_in_the_repository():

@@ -1,6 +1,7 @@
 """Grading: one loop over a report (loop.py) with any grader plugin; the official CORE-Bench rules
 (official_rule.py, official_rule_v11.py with answer_aliases.py), the tolerance people expect
-(tolerance.py, disputes_v11.py), and upstream's task files (tasks_json.py).
+(tolerance.py, and the one dispute engine both tolerant graders use: disputes.py and its
+dispute_*.py finders), and upstream's task files (tasks_json.py).
 
 The names grader plugins import from `corebench_runner.grading` are re-exported here.
 """
