@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "report",
     "maintenance",
     "health",
+    "session",
 ]
 # Where each command lives, so `corebench run` loads only cli/run.py and not every command's
 # libraries (git, requests, ...). A command missing here is still found: then all modules load.
@@ -38,6 +39,7 @@ COMMAND_HOMES = {
     "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
     "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
     "clean": "maintenance", "explain": "health",
+    "session": "session", "study": "session",  # a person's sessions and studies of them
 }
 
 
