@@ -35,8 +35,8 @@ __cb_left() { local s=$(( CB_END - $(date +%s) )); [ "$s" -lt 0 ] && s=0; printf
 # One line per prompt: time, exit status, typescript size, the command just run (base64; empty: none).
 __cb_mark() {
   local status=$? num rest cmd="" size
-  read -r num rest <<< "$(history 1)"
-  if [ -n "$num" ] && [ "$num" != "${__cb_last:-}" ]; then cmd=$(fc -ln -1 2>/dev/null); cmd="${cmd#"${cmd%%[![:space:]]*}"}"; fi
+  read -r num rest <<< "$(HISTTIMEFORMAT= history 1)"
+  if [ -n "$num" ] && [ "$num" != "${__cb_last:-}" ]; then cmd=$(HISTTIMEFORMAT= history 1 | sed -E '1s/^ *[0-9]+\*? +//'); fi
   __cb_last=$num
   sleep 0.05  # let script(1) write what the command printed before measuring it
   size=$(stat -c %s "$CB_DIR/typescript" 2>/dev/null || echo 0)
@@ -71,7 +71,38 @@ if [ $# -eq 0 ]; then echo 'usage: ask-agent "what the agent should do"'; exit 2
 n=$(( $(ls "$CB_DIR"/agent-*.out 2>/dev/null | wc -l) + 1 ))
 printf '%s' "$*" > "$CB_DIR/agent-prompt-$n.txt"
 chmod a+r "$CB_DIR/agent-prompt-$n.txt"
-CBR_PROMPT_FILE="$CB_DIR/agent-prompt-$n.txt" CBR_RESUME="" corebench-enter-agent 2>&1 | tee "$CB_DIR/agent-$n.out"
+show=cat
+if command -v python3 >/dev/null 2>&1; then show="python3 $CB_DIR/show-agent.py"; fi
+CBR_PROMPT_FILE="$CB_DIR/agent-prompt-$n.txt" CBR_RESUME="" corebench-enter-agent 2>&1 | tee "$CB_DIR/agent-$n.out" | $show
+"""
+
+# What ask-agent shows the person of the agent's JSON stream: its words and the commands it runs.
+SHOW_AGENT = r"""import json, sys
+for line in sys.stdin:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        print(line, end="", flush=True)
+        continue
+    if not isinstance(event, dict):
+        continue
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    for part in (message.get("content") or []) if event.get("type") == "assistant" else []:
+        if part.get("type") == "text" and part.get("text"):
+            print(part["text"], flush=True)
+        elif part.get("type") == "tool_use":
+            tool_input = part.get("input") or {}
+            print(f"[{part.get('name')}] {tool_input.get('command') or tool_input.get('file_path') or ''}", flush=True)
+    item = event.get("item") if isinstance(event.get("item"), dict) else {}
+    if event.get("type") == "item.completed" and item.get("text"):
+        print(item["text"], flush=True)
+    if event.get("type") == "item.completed" and item.get("command"):
+        print(f"[shell] {item['command']}", flush=True)
+    part = event.get("part") if isinstance(event.get("part"), dict) else {}
+    if part.get("type") == "text" and part.get("text"):
+        print(part["text"], flush=True)
+    if part.get("type") == "tool":
+        print(f"[{part.get('tool')}] {(part.get('state') or {}).get('input', '')}", flush=True)
 """
 
 
@@ -90,11 +121,12 @@ def session_files(task_text: str, end_epoch: int, report_path: str, workdir: str
     rc = (RC.replace("__DIR__", SESSION_DIR).replace("__END__", str(end_epoch))
           .replace("__REPORT__", shlex.quote(report_path)).replace("__WORKDIR__", workdir)
           .replace("__ENV__", env_lines)
-          .replace("__AGENT_HELP__", f', ask-agent "PROMPT" (runs {agent.name} here)' if agent else ""))
+          .replace("__AGENT_HELP__", f', ask-agent \\"PROMPT\\" (runs {agent.name} here)' if agent else ""))
     files = {f"{SESSION_DIR}/rc": (rc, 0o644), f"{SESSION_DIR}/task.txt": (task_text, 0o644),
              MARKS: ("", 0o644)}
     if agent is not None:
         files[f"{SESSION_DIR}/bin/ask-agent"] = (ASK_AGENT.replace("__AGENT__", agent.name), 0o755)
+        files[f"{SESSION_DIR}/show-agent.py"] = (SHOW_AGENT, 0o644)
     return files
 
 
