@@ -55,6 +55,8 @@ class Tmux:
             shown = self.screen()
             if text in shown:
                 return shown
+            if "EXITED-" in shown:
+                raise AssertionError(f"the command ended before showing {text!r}:\n{shown}")
             time.sleep(0.5)
         raise AssertionError(f"waited {timeout:g}s for {text!r}; the pane shows:\n{self.screen()}")
 

@@ -57,16 +57,17 @@ def study_group() -> None:
               help="Conditions, comma-separated: human, or human+AGENT.")
 @click.option("--seed", type=int, required=True, help="Random seed: the same seed gives the same plan.")
 @click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True)
+@click.option("--model", help="The agent's model in agent conditions, e.g. anthropic:claude-opus-5-5.")
 @click.option("--name", "study", default="study", show_default=True, help="The study's name, given to each session.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan as CSV here too.")
 @click.pass_context
-def study_plan_command(ctx: click.Context, people, capsules, conditions, seed, level, study, out) -> None:
+def study_plan_command(ctx: click.Context, people, capsules, conditions, seed, level, model, study, out) -> None:
     """Assign capsules to people and conditions at random from a seed; prints each session's command."""
     from corebench_runner.running.study import plan_study, write_plan_csv
 
     suite = suite_from(ctx)
     plan = plan_study(_split(people, "--people"), _split(capsules, "--capsules"), _split(conditions, "--conditions"),
-                      seed, level, study, suite)
+                      seed, level, study, suite, model)
     echo_table(["#", "person", "capsule", "condition", "command"],
                [[s.order, s.person, s.capsule_id, s.condition, s.command] for s in plan])
     if out:

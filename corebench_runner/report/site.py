@@ -6,6 +6,7 @@ Layout of a built site (every link is relative, so the folder can be published o
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
     reviews.html              every verdict people gave: who, when, why
+    study.html                people's sessions (corebench session): time to a correct answer per condition, speed-up
     capsules.html             per suite, capsules x models matrix
     runs/<run>.html           every task of a run with per-question verdicts
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
@@ -37,6 +38,7 @@ from corebench_runner.report import (
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
+from corebench_runner.store.sessions import study_measures
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -180,6 +182,9 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         matrices.append({"suite": suite, "anchor": tables.slug(suite), "models": models,
                          "rows": tables.records_of(matrix)})
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
+
+    # People's sessions (`corebench session`): time to a correct answer per condition, the agent's speed-up.
+    writer.page("study.html", "study.html", measures=study_measures(store), **nav)
 
     verdicts = review_log.verdicts(store)
     writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts), **nav)
