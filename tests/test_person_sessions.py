@@ -145,6 +145,8 @@ def test_a_person_takes_a_task_and_the_session_is_graded_and_shown(tmp_path, pan
     site = render_site(store_path, tmp_path / "site")
     page = (site / "runs" / f"{slug(run['id'])}.html").read_text()
     assert "human" in page and "correct" in page
+    study = (site / "study.html").read_text()
+    assert "<td>alice</td><td>iris-lda</td><td>human</td>" in study and "correct (verified)" in study
 
 
 @pytest.mark.docker

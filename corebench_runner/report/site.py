@@ -38,7 +38,7 @@ from corebench_runner.report import (
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
-from corebench_runner.store.sessions import study_measures
+from corebench_runner.store.sessions import study_measures, study_names
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
@@ -184,7 +184,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
     # People's sessions (`corebench session`): time to a correct answer per condition, the agent's speed-up.
-    writer.page("study.html", "study.html", measures=study_measures(store), **nav)
+    writer.page("study.html", "study.html", studies=[study_measures(store, name) for name in study_names(store)], **nav)
 
     verdicts = review_log.verdicts(store)
     writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts), **nav)

@@ -71,16 +71,22 @@ class StudyMeasures:
 
 
 def read_sessions(store: Store, study: str | None = None) -> list[Session]:
+    """Every session, or one study's (study="" : the sessions outside any study)."""
     sessions = []
     for row in store.query(_SESSIONS_SQL):
         about = json.loads(row["config_json"]).get("session") or {}
-        if study is not None and about.get("study") != study:
+        if study is not None and (about.get("study") or "") != study:
             continue
         sessions.append(Session(run_id=row["run_id"], person=str(about.get("person", "")), study=about.get("study"),
                                 capsule_id=row["capsule_id"], condition=row["scaffold"], outcome=row["outcome"] or "",
                                 seconds=float(row["seconds"] or 0.0), correct=bool(row["verified_correct"]),
                                 hit_limit=row["outcome"] == "timeout"))
     return sessions
+
+
+def study_names(store: Store) -> list[str]:
+    """The studies sessions were taken for, "" standing for sessions outside any study."""
+    return sorted({s.study or "" for s in read_sessions(store)})
 
 
 def _median_correct(seconds: np.ndarray, correct: np.ndarray) -> float | None:
