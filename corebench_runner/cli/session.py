@@ -17,7 +17,8 @@ store_option = click.option("--store", "store_path", type=click.Path(dir_okay=Fa
 @click.command("session")
 @click.argument("capsule_id", metavar="CAPSULE")
 @click.option("--person", required=True, help="Who takes the session (recorded with the run).")
-@click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True)
+@click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True,
+              help="Difficulty: what the workspace keeps, as for `corebench run`.")
 @click.option("--with-agent", "agent", type=click.Choice(["claude-code", "codex", "opencode"]),
               help="Put this agent CLI in the container, behind the metering relay, for the person to drive.")
 @click.option("--model", help="The agent's model (with --with-agent), e.g. anthropic:claude-opus-5-5 or scripted:FILE.")
@@ -56,7 +57,8 @@ def study_group() -> None:
 @click.option("--conditions", default="human,human+claude-code", show_default=True, metavar="CONDITIONS",
               help="Conditions, comma-separated: human, or human+AGENT.")
 @click.option("--seed", type=int, required=True, help="Random seed: the same seed gives the same plan.")
-@click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True)
+@click.option("--level", type=click.Choice(LEVELS), default="hard", show_default=True,
+              help="Difficulty of every planned session.")
 @click.option("--model", help="The agent's model in agent conditions, e.g. anthropic:claude-opus-5-5.")
 @click.option("--name", "study", default="study", show_default=True, help="The study's name, given to each session.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the plan as CSV here too.")
