@@ -67,7 +67,19 @@ def build_prompt(capsule: Capsule, level: str, report_path: str) -> str:
         f"Answer the questions below by writing a JSON object to {report_path}: its keys must be exactly these "
         f"questions (the full text of each) and its values your answers, as numbers where the answer is a number "
         f"(no units, no percent sign unless asked).\n\n{keys}\n"
+        + confidence_request(report_path)
     )
+
+
+# Confidence is asked for beside the report, never inside it: report.json, the official rule's input,
+# keeps exactly the question keys (docs/measures.md).
+CONFIDENCE_NAME = "confidence.json"
+
+
+def confidence_request(report_path: str) -> str:
+    where = f"{PurePosixPath(report_path).parent}/{CONFIDENCE_NAME}"
+    return (f"\nAlso write {where}: a JSON object with the same keys, each mapping to your confidence, a number "
+            f"from 0 to 1, that your answer to that question is correct.\n")
 
 
 def _kept(capsule: Capsule, level: str, relative: PurePosixPath, path: Path) -> bool:

@@ -239,6 +239,10 @@ def show_command(run_id, store_path, as_json) -> None:
             return
         for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
             click.echo(line)
+        from corebench_runner.store.calibration import calibration_lines, run_calibration
+
+        for line in calibration_lines(run_calibration(store, run_id)):  # confidence against correctness
+            click.echo(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):
             click.echo(line)

@@ -37,6 +37,7 @@ from corebench_runner.report import (
     reviews as review_log,
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
+from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
 from corebench_runner.store.sessions import study_measures, study_names
 
@@ -200,8 +201,12 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             task["diagnosis"] = diagnoses.get(task["id"])
             for answer in task["answers"]:
                 answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
+        calibration = run_calibration(store, run["id"])  # confidence against verified correctness
+        calibration_chart = charts.reliability_diagram(calibration.bins, out / "charts", run["slug"]) \
+            if calibration.with_confidence else None
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
-                    verdicts=verdicts_of_run.get(run["id"], []), **nav)
+                    verdicts=verdicts_of_run.get(run["id"], []), calibration=calibration,
+                    calibration_chart=calibration_chart, **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)

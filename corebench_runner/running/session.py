@@ -32,6 +32,7 @@ from corebench_runner.capsules.suite import Suite
 from corebench_runner.errors import UserError
 from corebench_runner.records import Outcome, Submission, Usage
 from corebench_runner.running import session_shell
+from corebench_runner.running.confidence import read_confidence
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
 from corebench_runner.running.run import ExecutionOptions, RunOptions, execute_run, new_run_id, select_capsules
@@ -141,6 +142,7 @@ def run_session_task(job: TaskJob) -> Attempt:
             submission = _submission(sandbox, task.prompt, started, seconds, wall, recipe, relay)
             attempt = Attempt(job=job, submission=submission, details={"person_session": True, "image": image})
             read_outputs(sandbox, task, attempt, tmp)
+            read_confidence(sandbox, task, attempt)
             return attempt
         finally:
             if relay is not None:

@@ -131,6 +131,13 @@ def run_owner_and_live_usage(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX usage_by_task ON usage(task_id, attempt)")
 
 
+@migration("0003_answer_confidence")
+def answer_confidence(conn: sqlite3.Connection) -> None:
+    # The agent's own confidence (0-1) that the answer is right, from confidence.json beside the report;
+    # NULL when it gave none (never invented). docs/measures.md.
+    conn.execute("ALTER TABLE answers ADD COLUMN confidence REAL")
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 
