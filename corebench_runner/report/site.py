@@ -6,6 +6,7 @@ Layout of a built site (every link is relative, so the folder can be published o
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
     reviews.html              every verdict people gave: who, when, why
+    grid.html                 per suite and level, models x scaffolds: verified accuracy, interval, cost, time, effects
     study.html                people's sessions (corebench session): time to a correct answer per condition, speed-up
     capsules.html             per suite, capsules x models matrix
     runs/<run>.html           every task of a run with per-question verdicts
@@ -36,6 +37,7 @@ from corebench_runner.report import (
     heatmap,
     reviews as review_log,
 )
+from corebench_runner.report.grid import grids as model_scaffold_grids
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
@@ -183,6 +185,9 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         matrices.append({"suite": suite, "anchor": tables.slug(suite), "models": models,
                          "rows": tables.records_of(matrix)})
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
+
+    # Model against scaffold: one grid per leaderboard, with the effects of each in words.
+    writer.page("grid.html", "grid.html", grids=model_scaffold_grids(leaderboards.boards(data)), **nav)
 
     # People's sessions (`corebench session`): time to a correct answer per condition, the agent's speed-up.
     writer.page("study.html", "study.html", studies=[study_measures(store, name) for name in study_names(store)], **nav)
