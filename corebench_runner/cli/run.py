@@ -243,6 +243,10 @@ def show_command(run_id, store_path, as_json) -> None:
 
         for line in calibration_lines(run_calibration(store, run_id)):  # confidence against correctness
             click.echo(line)
+        from corebench_runner.report.efficiency import efficiency_lines, run_efficiency
+
+        for line in efficiency_lines(run_efficiency(store, run_id)):  # time, turns, tokens and dollars by phase
+            click.echo(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):
             click.echo(line)

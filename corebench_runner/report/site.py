@@ -37,6 +37,7 @@ from corebench_runner.report import (
     heatmap,
     reviews as review_log,
 )
+from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.grid import grids as model_scaffold_grids
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.calibration import run_calibration
@@ -211,7 +212,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             if calibration.with_confidence else None
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
                     verdicts=verdicts_of_run.get(run["id"], []), calibration=calibration,
-                    calibration_chart=calibration_chart, **nav)
+                    calibration_chart=calibration_chart, efficiency=run_efficiency(store, run["id"]), **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
