@@ -84,6 +84,8 @@ def test_a_scripted_run_with_confidences_is_scored_and_drawn(tmp_path):
     chart = site / "charts" / f"calibration-{slug(run_id)}.svg"
     assert chart.is_file() and "Reliability diagram" in chart.read_text()
     assert f"charts/calibration-{slug(run_id)}.svg" in page
+    exported = json.loads((site / "measures.json").read_text())["runs"][run_id]["calibration"]
+    assert (exported["with_confidence"], exported["missing"]) == (3, 1) and exported["auroc"] == 1.0
 
 
 def test_a_run_without_confidences_says_so(tmp_path):

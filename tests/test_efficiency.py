@@ -4,6 +4,7 @@ share of the cost spent on tasks that failed; on `show` and on the run page."""
 
 from __future__ import annotations
 
+import csv
 import json
 import tomllib
 from pathlib import Path
@@ -68,8 +69,13 @@ def test_a_scripted_run_broken_down_by_phase(tmp_path):
     assert "tokens by phase: explore 1100, setup 1100, code 1100, report 1100" in shown
     assert "spent on tasks that failed: 100%" in shown
 
-    page = BeautifulSoup((render_site(store_path, tmp_path / "site") / "runs" / f"{slug(right)}.html").read_text(),
-                         "html.parser")
+    site = render_site(store_path, tmp_path / "site")
+    page = BeautifulSoup((site / "runs" / f"{slug(right)}.html").read_text(), "html.parser")
+    exported = json.loads((site / "measures.json").read_text())["runs"]
+    assert exported[wrong]["efficiency"]["failed_cost_share"] == 1.0
+    assert exported[right]["efficiency"]["tokens_by_phase"]["code"] == 1100
+    rows = list(csv.DictReader((site / "efficiency.csv").open()))
+    assert {r["run_id"] for r in rows} == {right, wrong} and rows[0]["tokens_setup"] == "1100"
     phases = {tr["data-phase"]: tr.select("td")[1].text for tr in page.select("#efficiency-phases tbody tr")}
     assert phases["setup"] == "1100" and phases["answer"] == "0"
     assert "0%" in page.select_one("#efficiency-run").text

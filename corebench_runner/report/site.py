@@ -13,6 +13,7 @@ Layout of a built site (every link is relative, so the folder can be published o
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
     static/                   CSS
     results.csv, results.json the same numbers, for other tools
+    measures.json, efficiency.csv  calibration, efficiency and study measures (report/measures_export.py)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from corebench_runner.report import (
 )
 from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.grid import grids as model_scaffold_grids
+from corebench_runner.report.measures_export import write_measures
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
@@ -199,6 +201,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     verdicts_of_answer = review_log.by_answer(verdicts)
 
     answers = tables.answers_by_task(data)
+    measured: dict[str, Any] = {}
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
         stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])
@@ -208,16 +211,19 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             for answer in task["answers"]:
                 answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
         calibration = run_calibration(store, run["id"])  # confidence against verified correctness
+        efficiency = run_efficiency(store, run["id"])  # time, turns, tokens and dollars by phase
+        measured[run["id"]] = (calibration, efficiency)
         calibration_chart = charts.reliability_diagram(calibration.bins, out / "charts", run["slug"]) \
             if calibration.with_confidence else None
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
                     verdicts=verdicts_of_run.get(run["id"], []), calibration=calibration,
-                    calibration_chart=calibration_chart, efficiency=run_efficiency(store, run["id"]), **nav)
+                    calibration_chart=calibration_chart, efficiency=efficiency, **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
 
     export.write_results(data, out)
+    write_measures(out, measured, [study_measures(store, name) for name in study_names(store)])
     return writer.pages
 
 
