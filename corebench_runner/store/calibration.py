@@ -14,9 +14,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from scipy.stats import mannwhitneyu
-
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store
 
 BINS = 10
@@ -57,6 +54,9 @@ _ANSWERS_SQL = f"""
 
 
 def run_calibration(store: Store, run_id: str) -> Calibration:
+    import numpy as np  # here, not at the top: a run records confidences and must not load scipy on its way
+    from scipy.stats import mannwhitneyu
+
     rows = store.query(_ANSWERS_SQL, (run_id,))
     scored = [(float(r["confidence"]), r["verified"] == "correct") for r in rows
               if r["confidence"] is not None and r["verified"] in ("correct", "incorrect")]
