@@ -177,7 +177,7 @@ def reliability_diagram(bins: list, out_dir: Path, run_slug: str) -> str:
         ax.set_xlabel("stated confidence")
         ax.set_ylabel("verified accuracy")
         ax.set_title("Reliability diagram")
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
         fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
         plt.close(fig)
     return name
