@@ -57,7 +57,8 @@ def test_a_scripted_run_broken_down_by_phase(tmp_path):
         failed = run_efficiency(store, wrong)
     [task] = found.tasks
     assert (task.turns, task.tool_calls) == (4, 4)
-    assert task.tokens_by_phase == {"explore": 1100, "setup": 1100, "code": 1100, "report": 1100, "answer": 0}
+    assert task.tokens_by_phase == {"explore": 1100, "setup": 1100, "code": 1100, "report": 1100, "answer": 0,
+                                   "unknown": 0}
     assert task.setup_seconds >= 1 and task.code_seconds >= 1  # each of those commands slept a second
     assert task.first_code_run_seconds is not None and task.first_code_run_seconds >= 1  # after the install
     costs = task.cost_by_phase

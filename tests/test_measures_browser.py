@@ -40,7 +40,7 @@ def test_the_measures_pages_render_whole(site, tmp_path):
         assert diagram.count() == 1
         assert diagram.evaluate("img => img.complete && img.naturalWidth > 0")  # the SVG loaded and drew
         assert watch.page.locator("#calibration-scores").is_visible()
-        assert watch.page.locator("#efficiency-phases tbody tr").count() == 5
+        assert watch.page.locator("#efficiency-phases tbody tr").count() == 6
         assert watch.problems == []
         watch.page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
 

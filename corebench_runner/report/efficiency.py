@@ -6,7 +6,8 @@ run, the same summed, and the share of its cost spent on tasks that did not end 
 
 A model turn belongs to the phase of the tool calls it asked for: `setup` (an install), `code`
 (a run of the capsule's code), `report` (submit, or writing report.json), `explore` (anything
-else), `answer` (a turn with no tool call). Dollars by phase split the task's cost in proportion
+else), `answer` (a turn with no tool call); an agent CLI's calls, relayed apart from its stream, are
+`unknown`. Dollars by phase split the task's cost in proportion
 to its tokens by phase (prices differ little between a turn's input and output at this level of
 detail; docs/measures.md). Times come from core-agent's transcript (each event's `t` and each tool
 call's `seconds`) and people's sessions (`at_seconds`); agent CLIs' streams carry none, so those
@@ -26,7 +27,9 @@ from corebench_runner.records import TOKEN_FIELDS
 from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.database import Store
 
-PHASES = ("explore", "setup", "code", "report", "answer")
+# unknown: calls an agent CLI made through the metering relay, listed apart from its tool calls, so
+# which phase each served cannot be told.
+PHASES = ("explore", "setup", "code", "report", "answer", "unknown")
 
 
 @dataclass
@@ -114,7 +117,12 @@ def task_efficiency(events: list[Any], task: dict[str, Any], code_names: set[str
 
     for event in (e for e in events if isinstance(e, dict)):
         kind = event.get("type")
-        if kind == "model_call":
+        if kind == "model_call" and "path" in event:  # a relayed call (agents/relay.py): no place in the stream
+            close_turn()
+            turn_tokens = None
+            found.turns += 1
+            found.tokens_by_phase["unknown"] += _tokens(event.get("usage"))
+        elif kind == "model_call":
             close_turn()
             found.turns += 1
             turn_tokens, turn_phases = _tokens(event.get("usage")), []

@@ -36,7 +36,7 @@ from corebench_runner.running.confidence import read_confidence
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
 from corebench_runner.running.run import ExecutionOptions, RunOptions, execute_run, new_run_id, select_capsules
-from corebench_runner.running.sandboxing import open_for, sandbox_spec
+from corebench_runner.running.sandboxing import authoring_gpu, open_for, sandbox_spec
 from corebench_runner.running.task import Attempt, TaskJob
 from corebench_runner.sandbox.labels import run_labels
 from corebench_runner.store.database import Store, create_run
@@ -77,6 +77,7 @@ def start_session(store: Store, suite: Suite, capsule_id: str, level: str, perso
     if shutil.which("docker") is None:
         raise UserError("corebench session needs the docker command line (it opens the shell with `docker exec -it`)")
     [capsule], _ = select_capsules(suite, [capsule_id], level)
+    authoring_gpu(capsule)  # a capsule that requires a GPU the host lacks: one line, before anything is planned
     scaffold = scaffold_name(agent)
     options = RunOptions(model=model or "none", scaffold=scaffold, level=level, capsule_ids=(capsule.id,),
                          grader=SESSION_GRADER, timeout=time_limit, max_steps=None, max_cost_per_task=max_cost,
@@ -116,7 +117,9 @@ def run_session_task(job: TaskJob) -> Attempt:
     recipe = _recipe(agent) if agent else None
     image = _image(capsule, job.level, recipe)
     wall = job.limits.wall_seconds or float(capsule.resources.time_limit)
-    spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id), wall_seconds=wall)
+    # A GPU as a check or a reproduction gets one: when the host has it (a capsule that requires one, else refused).
+    spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id), gpu=authoring_gpu(capsule),
+                        wall_seconds=wall)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))
     relay = model = None
     try:
