@@ -71,7 +71,19 @@ def build_prompt(capsule: Capsule, level: str, report_path: str) -> str:
         f"Also leave {WORKSPACE_IN_SANDBOX}/{RECIPE_NAME}: the shell commands, run from {WORKSPACE_IN_SANDBOX}, that "
         f"install what the code needs and produce your answers with the capsule's code and data. It may be run "
         f"again in a fresh copy of this workspace to check them.\n"
+        + confidence_request(report_path)
     )
+
+
+# Confidence is asked for beside the report, never inside it: report.json, the official rule's input,
+# keeps exactly the question keys (docs/measures.md).
+CONFIDENCE_NAME = "confidence.json"
+
+
+def confidence_request(report_path: str) -> str:
+    where = f"{PurePosixPath(report_path).parent}/{CONFIDENCE_NAME}"
+    return (f"\nAlso write {where}: a JSON object with the same keys, each mapping to your confidence, a number "
+            f"from 0 to 1, that your answer to that question is correct.\n")
 
 
 def _kept(capsule: Capsule, level: str, relative: PurePosixPath, path: Path) -> bool:

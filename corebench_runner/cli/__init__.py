@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "plugins",
     "suite",
     "triage",
+    "session",
 ]
 # Where each command lives, so `corebench run` loads only cli/run.py and not every command's
 # libraries (git, requests, ...). A command missing here is still found: then all modules load.
@@ -44,6 +45,7 @@ COMMAND_HOMES = {
     "verify": "run",
     "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
     "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite", "triage": "triage",
+    "session": "session", "study": "session",  # a person's sessions and studies of them
 }
 
 

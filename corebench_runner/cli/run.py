@@ -274,6 +274,14 @@ def show_command(run_id, store_path, as_json) -> None:
             return
         for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
             click.echo(line)
+        from corebench_runner.store.calibration import calibration_lines, run_calibration
+
+        for line in calibration_lines(run_calibration(store, run_id)):  # confidence against correctness
+            click.echo(line)
+        from corebench_runner.report.efficiency import efficiency_lines, run_efficiency
+
+        for line in efficiency_lines(run_efficiency(store, run_id)):  # time, turns, tokens and dollars by phase
+            click.echo(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):
             click.echo(line)

@@ -155,3 +155,29 @@ def _finish(fig: plt.Figure, ax: plt.Axes, title: str, xlabel: str) -> None:
     ax.grid(axis="y", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def reliability_diagram(bins: list, out_dir: Path, run_slug: str) -> str:
+    """Accuracy against mean confidence per confidence bin (dot size: answers in it), beside the diagonal of
+    perfect calibration. `bins` are store/calibration.py CalibrationBins. Returns the SVG's file name."""
+    name = f"calibration-{run_slug}.svg"
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(3.4, 3.2))
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8, label="perfectly calibrated")
+        if bins:
+            ax.scatter([b.mean_confidence for b in bins], [b.accuracy for b in bins],
+                       s=[20 + 12 * b.count for b in bins], zorder=3, label="answers in a confidence bin")
+            for b in bins:
+                ax.annotate(str(b.count), (b.mean_confidence, b.accuracy), textcoords="offset points", xytext=(6, -10),
+                            fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.02, 1.02)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel("stated confidence")
+        ax.set_ylabel("verified accuracy")
+        ax.set_title("Reliability diagram")
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
+        fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
+        plt.close(fig)
+    return name

@@ -6,11 +6,14 @@ Layout of a built site (every link is relative, so the folder can be published o
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
     reviews.html              every verdict people gave: who, when, why
+    grid.html                 per suite and level, models x scaffolds: verified accuracy, interval, cost, time, effects
+    study.html                people's sessions (corebench session): time to a correct answer per condition, speed-up
     capsules.html             per suite, capsules x models matrix
     runs/<run>.html           every task of a run with per-question verdicts
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
     static/                   CSS
     results.csv, results.json the same numbers, for other tools
+    measures.json, efficiency.csv  calibration, efficiency and study measures (report/measures_export.py)
 """
 
 from __future__ import annotations
@@ -36,9 +39,14 @@ from corebench_runner.report import (
     movement,
     reviews as review_log,
 )
+from corebench_runner.report.efficiency import run_efficiency
+from corebench_runner.report.grid import grids as model_scaffold_grids
+from corebench_runner.report.measures_export import write_measures
 from corebench_runner.report.transcripts import load_events, transcript_items
+from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.sessions import study_measures, study_names
 from corebench_runner.store.set_asides import set_aside_history
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
@@ -184,6 +192,12 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                          "rows": tables.records_of(matrix)})
     writer.page("capsules.html", "capsules.html", matrices=matrices, **nav)
 
+    # Model against scaffold: one grid per leaderboard, with the effects of each in words.
+    writer.page("grid.html", "grid.html", grids=model_scaffold_grids(leaderboards.boards(data)), **nav)
+
+    # People's sessions (`corebench session`): time to a correct answer per condition, the agent's speed-up.
+    writer.page("study.html", "study.html", studies=[study_measures(store, name) for name in study_names(store)], **nav)
+
     verdicts = review_log.verdicts(store)
     writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts),
                 set_aside_decisions=list(reversed(set_aside_history(store))), **nav)
@@ -191,6 +205,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     verdicts_of_answer = review_log.by_answer(verdicts)
 
     answers = tables.answers_by_task(data)
+    measured: dict[str, Any] = {}
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
         stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])
@@ -200,13 +215,20 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             for answer in task["answers"]:
                 answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
         moved = movement.movement(store, run_summary(store, run["id"]), verdicts_of_answer)
+        calibration = run_calibration(store, run["id"])  # confidence against verified correctness
+        efficiency = run_efficiency(store, run["id"])  # time, turns, tokens and dollars by phase
+        measured[run["id"]] = (calibration, efficiency)
+        calibration_chart = charts.reliability_diagram(calibration.bins, out / "charts", run["slug"]) \
+            if calibration.with_confidence else None
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
-                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved, **nav)
+                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved, calibration=calibration,
+                    calibration_chart=calibration_chart, efficiency=efficiency, **nav)
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
 
     export.write_results(data, out)
+    write_measures(out, measured, [study_measures(store, name) for name in study_names(store)])
     return writer.pages
 
 

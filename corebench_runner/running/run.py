@@ -32,6 +32,7 @@ from corebench_runner.grading.loop import grader_for
 from corebench_runner.records import Limits, Outcome
 from corebench_runner.running import tracing
 from corebench_runner.running.cleanup import wait_for_cleanups
+from corebench_runner.running.confidence import DETAILS_KEY as CONFIDENCE_KEY
 from corebench_runner.running.folders import remove_dead_task_folders
 from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
@@ -39,6 +40,7 @@ from corebench_runner.running.recording import build_record, write_artifacts
 from corebench_runner.running.task import TaskJob, cancel_run, execute_task, report_builds_to
 from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
+from corebench_runner.store.calibration import record_confidences
 from corebench_runner.store.database import (
     Store,
     TaskRecord,
@@ -272,6 +274,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 write_artifacts(attempt, store.artifacts_dir)
                 queue_flagged_in(conn, task_id)
                 queue_suspect_in(conn, task_id)  # correct answers whose source or re-run casts doubt
+                record_confidences(conn, task_id, attempt.details.get(CONFIDENCE_KEY))
 
             with tracing.phase(job.task_id, "recording"):
                 recorded = finish_task(store, job.task_id, record, also=also, owner=owner)

@@ -32,6 +32,7 @@ from corebench_runner.models.metered import MeteredModel
 from corebench_runner.records import Limits, Outcome, Submission, Usage
 from corebench_runner.running import retry, tracing
 from corebench_runner.running.cleanup import TaskCleanup
+from corebench_runner.running.confidence import read_confidence
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
 from corebench_runner.running.sandboxing import WATCHDOG_GRACE_SECONDS, open_for, sandbox_spec
@@ -317,6 +318,7 @@ def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, 
         submission.error, submission.outcome = deadline.stopped
     attempt = Attempt(job=job, submission=submission, details=details)
     read_outputs(sandbox, task, attempt, tmp)
+    read_confidence(sandbox, task, attempt)  # beside the report, never in it (docs/measures.md)
     if attempt.report_state == "ok" and attempt.report:
         _keep_recipe(job, capsule, spec, sandbox, task, attempt, tmp, limits)
     return attempt

@@ -189,6 +189,13 @@ def answer_sources_and_reruns(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE tasks ADD COLUMN rerun_seconds REAL")  # the re-run's time, apart from the agent's
 
 
+@migration("0006_answer_confidence")
+def answer_confidence(conn: sqlite3.Connection) -> None:
+    # The agent's own confidence (0-1) that the answer is right, from confidence.json beside the report;
+    # NULL when it gave none (never invented). docs/measures.md.
+    conn.execute("ALTER TABLE answers ADD COLUMN confidence REAL")
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 
