@@ -18,7 +18,7 @@ from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.records import Outcome
 from corebench_runner.running.folders import remove_own_task_folders
 from corebench_runner.running.progress import summary_lines
@@ -229,7 +229,7 @@ def runs_command(store_path, as_json, limit) -> None:
     """List runs, newest first, with automatic and verified accuracy and open disputes."""
     with open_store(store_path, create=False) as store:
         if as_json:
-            data = runs_json(store)
+            data = [public_run(run) for run in runs_json(store)]
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
         summaries = list_runs(store, limit)
@@ -251,6 +251,11 @@ def runs_command(store_path, as_json, limit) -> None:
                        f"{item['created']}: {item['reason']}")
 
 
+def public_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's JSON with its model by display name, in its own field and its recorded options alike."""
+    return {**run, "model": display_name(run["model"]), "config": public_config(run.get("config") or {})}
+
+
 def _verified_cell(summary: RunSummary) -> str:
     """Verified accuracy over valid tasks, marked provisional while review coverage is incomplete."""
     text = f"{percent(summary.verified_accuracy)} ({summary.verified_correct}/{summary.valid_tasks})"
@@ -270,7 +275,8 @@ def show_command(run_id, store_path, as_json) -> None:
     """Show one run: per-task outcome, per-question verdicts, cost and time."""
     with open_store(store_path, create=False) as store:
         if as_json:
-            click.echo(json.dumps(show_json(store, run_id), indent=2, ensure_ascii=False))
+            data = show_json(store, run_id)
+            click.echo(json.dumps({**data, "run": public_run(data["run"])}, indent=2, ensure_ascii=False))
             return
         for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
             click.echo(line)

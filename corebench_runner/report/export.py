@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.report.data import ReportData, records_of
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import RunSummary, run_summary, task_details
@@ -134,16 +135,17 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
     usage_rows, total_usage = _usage(store, summary.id)
     costs = [t.cost_usd for t in tasks]
     total_cost = None if any(c is None for c in costs) else round(sum(costs), 6)
+    model = display_name(summary.model)
     return {
         "config": {
-            "agent_name": f"{summary.scaffold} ({summary.model})",
+            "agent_name": f"{summary.scaffold} ({model})",
             "benchmark_name": f"corebench_{summary.level}",
             "date": datetime.fromisoformat(summary.created).strftime("%Y-%m-%d"),
             "run_id": summary.id,
-            "agent_args": {"model_name": summary.model, "scaffold": summary.scaffold,
+            "agent_args": {"model_name": model, "scaffold": summary.scaffold,
                            "scaffold_version": summary.scaffold_version, "grader": summary.grader,
-                           **summary.config},
-            "run_command": f"corebench run --model {summary.model} --scaffold {summary.scaffold} "
+                           **public_config(summary.config)},
+            "run_command": f"corebench run --model {model} --scaffold {summary.scaffold} "
                            f"--level {summary.level}",
             "prompt_sensitivity": False,
         },
@@ -207,8 +209,8 @@ def _usage(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[str, d
                  "cache_creation_input_tokens": row["cache_creation_input_tokens"],
                  "cache_read_input_tokens": row["cache_read_input_tokens"]}
         logging.append({"weave_task_id": row["capsule_id"], "created_timestamp": row["created"],
-                        "summary": {"usage": {row["model"]: usage}}, "cost_usd": row["cost_usd"]})
-        model_total = totals.setdefault(row["model"], {k: 0 for k in usage})
+                        "summary": {"usage": {display_name(row["model"]): usage}}, "cost_usd": row["cost_usd"]})
+        model_total = totals.setdefault(display_name(row["model"]), {k: 0 for k in usage})
         for key, value in usage.items():
             model_total[key] += value or 0
     return logging, totals

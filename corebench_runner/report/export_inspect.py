@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.report.export import verification_json
 from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.database import Store
@@ -61,8 +62,8 @@ def eval_log(store: Store, run_id: str):
         dataset=log_api.EvalDataset(name=summary.suite, samples=len({t.capsule_id for t in tasks}),
                                     sample_ids=sorted({t.capsule_id for t in tasks})),
         config=log_api.EvalConfig(epochs=max((t.repeat for t in tasks), default=0) + 1),
-        metadata={"corebench_run_id": summary.id, "corebench_model": summary.model, "level": summary.level,
-                  "run_config": summary.config, "verification": verification_json(summary)},
+        metadata={"corebench_run_id": summary.id, "corebench_model": display_name(summary.model), "level": summary.level,
+                  "run_config": public_config(summary.config), "verification": verification_json(summary)},
     )
     results = log_api.EvalResults(
         total_samples=len(tasks), completed_samples=len(scored),
@@ -80,8 +81,8 @@ def eval_log(store: Store, run_id: str):
 
 
 def _model_name(model: str) -> str:
-    """Inspect names models provider/model; ours are provider:model."""
-    return model.replace(":", "/", 1)
+    """Inspect names models provider/model; ours are provider:model, shown by display name (never a path)."""
+    return display_name(model).replace(":", "/", 1)
 
 
 def _sample(store: Store, summary: Any, task: TaskDetail):
