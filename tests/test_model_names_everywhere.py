@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.review.verdicts import record_verdict
 from corebench_runner.store.database import open_store
-from support_report import add_run
+from support_report import add_run, render_site
 
 SESSION_FOLDER = "/home/someone/private-work/sessions/sonnet/"
 RUN_ID = "2026-11-30-scripted-sonnet"
@@ -27,6 +28,8 @@ def store_path(tmp_path_factory):
     with store.transaction() as conn:  # as plan_run records it: the model spec among the options
         conn.execute("UPDATE runs SET config_json = json_set(config_json, '$.options.model', ?) WHERE id = ?",
                      ("scripted:" + SESSION_FOLDER, RUN_ID))
+    first = store.query("SELECT MIN(id) AS id FROM answers")[0]["id"]
+    record_verdict(store, first, "incorrect", reviewer="ada", reason="read off the wrong table")  # the review log
     store.close()
     return path
 
@@ -87,3 +90,11 @@ def test_review_filters_by_display_name_and_names_an_unknown_filter(store_path):
     assert "--capsule iris-lad: no task of that capsule" in unknown_capsule.output
     assert "capsule-0001" in unknown_capsule.output
     assert "Traceback" not in unknown_model.output + unknown_capsule.output
+
+
+def test_no_page_of_the_site_carries_the_session_path(store_path, tmp_path):
+    site = render_site(store_path, tmp_path / "site")
+    pages = [path for path in site.rglob("*") if path.suffix in (".html", ".csv", ".json", ".svg")]
+    assert any("scripted:sonnet" in page.read_text(encoding="utf-8") for page in pages if page.name == "reviews.html")
+    leaking = [page.name for page in pages if "private-work" in page.read_text(encoding="utf-8")]
+    assert leaking == []
