@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
+from corebench_runner.report.export_inspect import question_scorer_names
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import run_summary, task_details
 from support_fleet import build_fleet_store
@@ -54,11 +55,16 @@ def test_an_inspect_log_holds_one_sample_per_task_with_messages_tool_calls_score
         results = [m for m in sample.messages if m.role == "tool"]
         assert results[0].tool_call_id == calls[0].id and "accuracy:" in results[0].text
         assert sample.scores["task"].value == ("C" if task.verified_correct else "I")
-        for n, question in enumerate(task.questions, start=1):
-            score = sample.scores[f"q{n}"]
+        names = question_scorer_names([q.question for q in task.questions])
+        assert len(set(names)) == len(names) and not any(name.startswith("q") and name[1:].isdigit() for name in names)
+        for name, question in zip(names, task.questions):
+            score = sample.scores[name]
             assert score.metadata["question"] == question.question
             assert score.metadata["verified"] == question.verified_status
-            assert score.explanation == question.reason
+            if question.reported_present:
+                assert json.loads(score.answer) == question.reported  # the answer, never the outcome
+            if not score.history:
+                assert score.explanation == question.reason
         usage = sample.model_usage[log.eval.model]
         assert (usage.input_tokens, usage.output_tokens) == (task.input_tokens, task.output_tokens)
         assert usage.total_cost == task.cost_usd

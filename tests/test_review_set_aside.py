@@ -129,7 +129,7 @@ def test_runs_lists_valid_tasks_coverage_and_set_asides(two_suites):
     store, mainline, _ = two_suites
     path = str(store.path)
     corebench("review", "invalidate", "broken", "--store", path, "--benchmark", MAINLINE, "--reason", "bad ref")
-    table = corebench("runs", "--store", path).output
+    table = corebench("runs", "--wide", "--store", path).output
     row = next(line for line in table.splitlines() if line.startswith("run-mainline"))
     # broken's answer is set aside (reviewed); two-q's wrong answer is not yet: 1 of 2, provisional.
     assert "33.3% (1/3) provisional" in row and "1/2" in row

@@ -44,12 +44,15 @@ def report_command(ctx: click.Context, out: str, store_path: str | None, templat
 
 @click.command("export")
 @click.argument("run_id", required=False)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "hal", "inspect", "parquet"]), default="csv",
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "hal", "hal-verified", "inspect", "parquet"]), default="csv",
               show_default=True,
-              help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format; inspect: one "
+              help="csv: one row per task; json: runs and tasks; hal: one run in HAL's upload format (automatic "
+                   "verdicts); hal-verified: the same with people's verdicts applied and set-aside items left out; "
+                   "inspect: one "
                    "run as an Inspect eval log (`inspect view` opens it); parquet: one row per question.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json, inspect: "
+              help="File to write. Default: standard output (hal: RUN_ID_UPLOAD.json, hal-verified: "
+                   "RUN_ID_VERIFIED_UPLOAD.json, inspect: "
                    "DATE_corebench-LEVEL_RUN_ID.eval, parquet: results.parquet, in the current folder).")
 @store_option
 def export_command(run_id: str | None, fmt: str, out: str | None, store_path: str | None) -> None:
@@ -62,11 +65,14 @@ def export_command(run_id: str | None, fmt: str, out: str | None, store_path: st
         if fmt in ("inspect", "parquet"):
             _export_file(store, run_id, fmt, Path(out) if out else None)
             return
-        if fmt == "hal":
+        if fmt in ("hal", "hal-verified"):
             if run_id is None:
-                raise UserError("export --format hal: name the run to export (RUN_ID); list runs with `corebench runs`")
-            text = json.dumps(export.hal_upload(store, run_id), indent=2, ensure_ascii=False) + "\n"
-            out = out or f"{run_id}_UPLOAD.json"
+                raise UserError(f"export --format {fmt}: name the run to export (RUN_ID); list runs with "
+                                "`corebench runs`")
+            verified = fmt == "hal-verified"
+            text = json.dumps(export.hal_upload(store, run_id, verified=verified), indent=2,
+                              ensure_ascii=False) + "\n"
+            out = out or f"{run_id}_{'VERIFIED_' if verified else ''}UPLOAD.json"
         else:
             data = tables.load_report_data(store)
             if fmt == "csv":

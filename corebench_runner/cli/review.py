@@ -9,6 +9,7 @@ import click
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
@@ -183,6 +184,7 @@ def _serve_web(ctx: click.Context, store_path: str | None, run_id: str | None, m
 
     with _open(ctx, store_path) as store:
         path = store.path
+        model = display_name(model) if model else None  # as the page's model menu names it
         filters = Filters(run_id=review.resolve_run_id(store, run_id) if run_id else None, model=model,
                           capsule_id=capsule_id, answer_ids=answer_ids, order=order)
         open_count = len(filters.answers(store)) if answer_ids else len(review.open_disputes(

@@ -7,8 +7,10 @@ import os
 import signal
 import sqlite3
 import sys
+import textwrap
 import threading
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 import click
@@ -18,8 +20,9 @@ from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.records import Outcome
+from corebench_runner.review.screen import printable
 from corebench_runner.running.folders import remove_own_task_folders
 from corebench_runner.running.progress import summary_lines
 from corebench_runner.running.rerun import reset_for_retry
@@ -36,11 +39,12 @@ from corebench_runner.running.run import (
     select_capsules,
     stored_options,
 )
-from corebench_runner.store.database import open_store
+from corebench_runner.store.database import default_store_path, open_store
 from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import (
     QuestionResult,
     RunSummary,
+    TaskDetail,
     list_runs,
     percent,
     run_summary,
@@ -111,7 +115,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
               "container (same image, limits and network; no model) and check each answer against what it produced "
               "(docs/running.md).")
 @store_option
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary: print only the run's id, when it ends.")
 @click.pass_context
 def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsules, repeats, concurrency, grader,
                 timeout, max_steps, max_cost_per_task, max_cost, executor, ray_address, sandbox, allow_no_gpu,
@@ -123,44 +127,68 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
     if retry_list and not resume_id:
         raise UserError("--retry reruns tasks of an earlier run: give it with --resume RUN_ID")
     execution = ExecutionOptions(concurrency=concurrency, executor=executor, ray_address=ray_address, quiet=quiet)
-    with open_store(store_path) as store:
-        ensure_room(store, resume_id)
-        if resume_id:
-            given = [name for name in RUN_DEFINING
-                     if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
-            if given:
-                flags = ", ".join("--" + name.replace("_", "-") for name in given)
-                raise UserError(f"--resume repeats the run's stored options; drop {flags}")
-            run_id, options, suite = stored_options(store, resume_id)
-            if retry_list:
-                again = reset_for_retry(store, run_id, retry_list)
-                if not quiet:
-                    click.echo(f"{again} task(s) of run {run_id} ended {', '.join(retry_list)}: running them again",
-                               err=True)
-            for capsule_id in hash_drift(store, run_id, suite):
-                click.echo(f"warning: capsule {capsule_id} changed since run {run_id} was planned", err=True)
-        else:
-            if capsules and all_capsules:
-                raise UserError("--capsules and --all: give one of them")
-            suite = suite_from(ctx)
-            scaffold, model = _pick_scaffold(scaffold, model)
-            chosen, notes = select_capsules(suite, _split_ids(capsules), level)
-            for note in notes:
-                click.echo(note, err=True)
-            options = RunOptions(model=model, scaffold=scaffold, level=level, capsule_ids=tuple(c.id for c in chosen),
-                                 repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
-                                 max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
-                                 allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url,
-                                 verify=verify)
-            run_id = plan_run(store, suite, options, chosen, execution)
-        if not quiet:
-            click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; store {store.path}",
-                       err=True)
-        # A killed run can leave containers behind (they carry its label): a resume removes them first.
-        with interrupts_end_the_run(run_id):
-            summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
-        if not quiet:
-            click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
+    path = Path(store_path).expanduser() if store_path else default_store_path()
+    new_store = not path.exists()
+    try:
+        with open_store(store_path) as store:
+            ensure_room(store, resume_id)
+            if resume_id:
+                given = [name for name in RUN_DEFINING
+                         if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
+                if given:
+                    flags = ", ".join("--" + name.replace("_", "-") for name in given)
+                    raise UserError(f"--resume repeats the run's stored options; drop {flags}")
+                run_id, options, suite = stored_options(store, resume_id)
+                if retry_list:
+                    again = reset_for_retry(store, run_id, retry_list)
+                    if not quiet:
+                        click.echo(f"{again} task(s) of run {run_id} ended {', '.join(retry_list)}: "
+                                   "running them again", err=True)
+                for capsule_id in hash_drift(store, run_id, suite):
+                    click.echo(f"warning: capsule {capsule_id} changed since run {run_id} was planned", err=True)
+            else:
+                if capsules and all_capsules:
+                    raise UserError("--capsules and --all: give one of them")
+                suite = suite_from(ctx)
+                scaffold, model = _pick_scaffold(scaffold, model)
+                chosen, notes = select_capsules(suite, _split_ids(capsules), level)
+                for note in notes:
+                    click.echo(note, err=True)
+                options = RunOptions(model=model, scaffold=scaffold, level=level,
+                                     capsule_ids=tuple(c.id for c in chosen), repeats=repeats, grader=grader, timeout=timeout, max_steps=max_steps,
+                                     max_cost_per_task=max_cost_per_task, max_cost=max_cost, sandbox=sandbox,
+                                     allow_no_gpu=allow_no_gpu, infra_retries=infra_retries, model_base_url=base_url,
+                                     verify=verify)
+                run_id = plan_run(store, suite, options, chosen, execution)
+            if not quiet:
+                click.echo(f"run {run_id}: {options.scaffold} / {display_name(options.model)} / level {options.level}; "
+                           f"store {store.path}", err=True)
+            # A killed run can leave containers behind (they carry its label): a resume removes them first.
+            with interrupts_end_the_run(run_id):
+                summary = execute_run(store, run_id, options, suite, execution, resumed=resume_id is not None)
+            if not quiet:
+                click.echo("\n".join(_summary_with_suite_and_repeats(summary)))
+            else:
+                click.echo(run_id)  # the one line a script needs: RUN=$(corebench run --quiet ...)
+    except UserError:
+        if new_store:
+            remove_if_unused(path)  # a run refused before it starts leaves no empty store behind
+        raise
+
+
+def remove_if_unused(path: Path) -> None:
+    """Delete a store this command created when it holds no run (its WAL files and empty artifacts folder too)."""
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            if conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]:
+                return
+    except sqlite3.Error:
+        return  # not ours to judge: leave it
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    artifacts = path.parent / f"{path.stem}-artifacts"
+    if artifacts.is_dir() and not any(artifacts.iterdir()):
+        artifacts.rmdir()
 
 
 def source_line(q: QuestionResult) -> str:
@@ -225,30 +253,67 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs, newest first (documented contract).")
 @click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N runs.")
-def runs_command(store_path, as_json, limit) -> None:
+@click.option("--wide", is_flag=True, help="Every column: suite, tasks done, reproduced accuracy, review coverage, "
+                                           "set-aside and infra-error counts.")
+def runs_command(store_path, as_json, limit, wide) -> None:
     """List runs, newest first, with automatic and verified accuracy and open disputes."""
     with open_store(store_path, create=False) as store:
         if as_json:
-            data = runs_json(store)
+            data = [public_run(run) for run in runs_json(store)]
             click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
             return
         summaries = list_runs(store, limit)
-        rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
-                 f"{s.tasks_done}/{s.tasks_total}",
-                 percent(s.accuracy), _verified_cell(s), percent(s.reproduced_accuracy), _coverage_cell(s),
-                 s.set_aside_tasks, s.infra_errors, s.open_disputes,
-                 "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
-        if not rows:
+        if not summaries:
             click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
             return
-        echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
-                    "reproduced", "reviewed", "set aside", "infra", "disputes", "cost"], rows)
+        if not wide:
+            _narrow_runs_table(summaries)
+        else:
+            _wide_runs_table(summaries)
         # Each set-aside item once, with its reason: several runs of a suite share it.
         items = {item["id"]: item for s in summaries for item in s.set_asides}
         for item in items.values():
             what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
             click.echo(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
                        f"{item['created']}: {item['reason']}")
+
+
+def _narrow_runs_table(summaries: list[RunSummary]) -> None:
+    """The columns a reader compares runs by, fitting a terminal; `--wide` has the rest."""
+    # New run ids start with their creation time (20261207-062233-...): a created column would repeat them.
+    show_created = any(not s.id.startswith(s.created[:10].replace("-", "")) for s in summaries)
+    suites = sorted({s.suite for s in summaries})
+    show_suite = len(suites) > 1  # runs of several suites are never read as one column of numbers
+    headers = ["run"] + (["created"] if show_created else []) + (["suite"] if show_suite else []) + [
+        "model", "scaffold", "level", "status", "accuracy", "verified", "disputes", "cost"]
+    rows = [[s.id] + ([s.created[:16].replace("T", " ")] if show_created else []) + ([s.suite] if show_suite else []) + [
+        display_name(s.model), s.scaffold, s.level,
+        s.status if s.tasks_done == s.tasks_total else f"{s.status} {s.tasks_done}/{s.tasks_total}",
+        percent(s.accuracy), f"{percent(s.verified_accuracy)} {s.verified_correct}/{s.valid_tasks}"
+        + ("*" if s.verified_provisional else ""), s.open_disputes,
+        "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
+    echo_table(headers, rows)
+    if any(s.verified_provisional for s in summaries):
+        click.echo("* provisional: some not-correct answers are not yet reviewed (`corebench runs --wide` shows "
+                   "coverage)")
+    if not show_suite:
+        click.echo(f"suite: {suites[0]}")
+
+
+def _wide_runs_table(summaries: list[RunSummary]) -> None:
+    """Every column, as before: one run per line, however wide."""
+    rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
+             f"{s.tasks_done}/{s.tasks_total}",
+             percent(s.accuracy), _verified_cell(s), percent(s.reproduced_accuracy), _coverage_cell(s),
+             s.set_aside_tasks, s.infra_errors, s.open_disputes,
+             "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in summaries]
+    echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
+                "reproduced", "reviewed", "set aside", "infra", "disputes", "cost"], rows)
+
+
+def public_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's JSON with its model by display name, in its own field and its recorded options alike."""
+    return {**run, "model": display_name(run["model"]), "config": public_config(run.get("config") or {})}
 
 
 def _verified_cell(summary: RunSummary) -> str:
@@ -266,41 +331,103 @@ def _coverage_cell(summary: RunSummary) -> str:
 @store_option
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"run": {...}, "tasks": [...]} as JSON (documented contract).')
-def show_command(run_id, store_path, as_json) -> None:
-    """Show one run: per-task outcome, per-question verdicts, cost and time."""
+@click.option("--task", "task_ref", metavar="ID",
+              help="Only this task: its capsule id (CAPSULE#REPEAT when the capsule ran several times) or task id.")
+@click.option("--transcript", is_flag=True, help="With --task: print the task's transcript, event by event.")
+@click.option("--full", is_flag=True, help="With --transcript: long outputs in full, not folded.")
+def show_command(run_id, store_path, as_json, task_ref, transcript, full) -> None:
+    """Show one run: each task's outcome, verdicts with whole reasons, cost, time and transcript path.
+
+    With --task ID only that task; with --task ID --transcript its transcript, in the terminal."""
+    if (transcript or full) and not task_ref:
+        raise UserError(f"{'--transcript' if transcript else '--full'} shows one task's transcript: add --task ID "
+                        "(a capsule id of the run)")
+    if full and not transcript:
+        raise UserError("--full unfolds a transcript: add --transcript")
     with open_store(store_path, create=False) as store:
         if as_json:
-            click.echo(json.dumps(show_json(store, run_id), indent=2, ensure_ascii=False))
+            data = show_json(store, run_id)
+            click.echo(json.dumps({**data, "run": public_run(data["run"])}, indent=2, ensure_ascii=False))
             return
-        for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
-            click.echo(line)
-        from corebench_runner.store.calibration import calibration_lines, run_calibration
-
-        for line in calibration_lines(run_calibration(store, run_id)):  # confidence against correctness
-            click.echo(line)
-        from corebench_runner.report.efficiency import efficiency_lines, run_efficiency
-
-        for line in efficiency_lines(run_efficiency(store, run_id)):  # time, turns, tokens and dollars by phase
-            click.echo(line)
-        diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
-        for line in funnel_lines(list(diagnoses.values())):
-            click.echo(line)
-        for task in task_details(store, run_id):
-            cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
-            seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
-            aside = "   (set aside)" if task.set_aside else ""
-            click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}{aside}   {cost}   {seconds}"
-                       + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
-            for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
+        tasks = task_details(store, run_id)
+        full_id = run_summary(store, run_id).id
+        if task_ref:
+            task = pick_task(tasks, task_ref, full_id)
+            if transcript:
+                _echo_transcript(store, task, fold=not full)
+                return
+            tasks = [task]
+        else:
+            for line in _summary_with_suite_and_repeats(run_summary(store, full_id)):
                 click.echo(line)
-            for q in task.questions:
-                reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
-                settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
-                aside = " set aside" if q.set_aside and not task.set_aside else ""
-                click.echo(f"  [{q.status}{settled}{aside}] {q.question[:90]}")
-                click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
-                if q.source or q.reproduced:
-                    click.echo(f"      {source_line(q)}")
+            from corebench_runner.store.calibration import calibration_lines, run_calibration
+
+            for line in calibration_lines(run_calibration(store, full_id)):  # confidence against correctness
+                click.echo(line)
+            from corebench_runner.report.efficiency import efficiency_lines, run_efficiency
+
+            for line in efficiency_lines(run_efficiency(store, full_id)):  # time, turns, tokens and dollars by phase
+                click.echo(line)
+        diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
+        if not task_ref:
+            for line in funnel_lines(list(diagnoses.values())):
+                click.echo(line)
+        for task in tasks:
+            _echo_task(store, task, diagnoses, full_id)
+
+
+def _echo_task(store, task: TaskDetail, diagnoses: dict, run_id: str) -> None:
+    cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
+    seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
+    aside = "   (set aside)" if task.set_aside else ""
+    click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}{aside}   {cost}   {seconds}"
+               + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
+    for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
+        click.echo(line)
+    for q in task.questions:
+        reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
+        settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
+        aside = " set aside" if q.set_aside and not task.set_aside else ""
+        click.echo(f"  [{q.status}{settled}{aside}] {printable(q.question)}")
+        click.echo(f"      reported {printable(reported[:200])}")
+        # The grader's whole reason, wrapped: a cut reason hides the part that explains the verdict.
+        for line in textwrap.wrap(printable(q.reason or "no reason given"), width=100):
+            click.echo(f"      {line}")
+        if q.source or q.reproduced:
+            click.echo(f"      {printable(source_line(q))}")
+    if task.transcript_path:
+        click.echo(f"  transcript {store.artifacts_dir / task.transcript_path}  "
+                   f"(`corebench show {run_id} --task {task.capsule_id}#{task.repeat} --transcript` prints it)")
+
+
+def pick_task(tasks: list[TaskDetail], ref: str, run_id: str) -> TaskDetail:
+    """The task `--task` names: CAPSULE, CAPSULE#REPEAT or a task id; one line naming the choices otherwise."""
+    capsule, _, repeat = ref.partition("#")
+    found = [t for t in tasks if t.capsule_id == capsule and (not repeat or str(t.repeat) == repeat)]
+    if not found and ref.isdigit():
+        found = [t for t in tasks if t.task_id == int(ref)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        choices = ", ".join(f"{t.capsule_id}#{t.repeat}" for t in found)
+        raise UserError(f"--task {ref}: capsule {capsule} ran {len(found)} times in run {run_id}; "
+                        f"name one: {choices}")
+    known = sorted({t.capsule_id for t in tasks})
+    shown = ", ".join(known[:20]) + (f" (and {len(known) - 20} more)" if len(known) > 20 else "")
+    raise UserError(f"--task {ref}: no such task in run {run_id}; its capsules: {shown}")
+
+
+def _echo_transcript(store, task: TaskDetail, fold: bool) -> None:
+    from corebench_runner.report.transcript_text import transcript_lines
+    from corebench_runner.report.transcripts import load_events
+
+    events, problem = load_events(store.artifacts_dir, task.transcript_path)
+    if problem:
+        raise UserError(f"--transcript: {task.capsule_id}#{task.repeat}: {problem}")
+    click.echo(f"{task.capsule_id} #{task.repeat}: {task.outcome or task.status}; transcript "
+               f"{store.artifacts_dir / task.transcript_path} ({len(events)} events)")
+    for line in transcript_lines(events, fold=fold):
+        click.echo(line)
 
 
 @click.command("verify")

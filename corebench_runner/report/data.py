@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
 from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
@@ -89,6 +90,8 @@ def load_report_data(store: Store) -> ReportData:
     tasks["cache_tokens"] = tasks["cache_creation_input_tokens"] + tasks["cache_read_input_tokens"]
     tasks["tokens"] = token_count(tasks)
     runs = _summarise_runs(store, runs, tasks, answers)
+    # report-cli: one display name per model on every page and export, never a local path.
+    runs["model"] = runs["model"].map(display_name)
     tasks["suite"] = _task_suites(runs, tasks)
     return ReportData(runs=runs, tasks=tasks, answers=answers)
 

@@ -6,7 +6,9 @@ written/vision accuracy, successful_tasks, failed_tasks, total_cost, latencies),
 raw_eval_results (per capsule: correct/total written and vision questions), raw_logging_results
 (one record per model call from our usage table), total_usage, total_cost, wall_clock_times,
 task_step_counts. HAL grades with the official rule, so its numbers use the automatic verdicts,
-not reviews; HAL has one result per capsule, so only repeat 0 of a run goes in.
+not reviews; the verified variant (`--format hal-verified`, named so in its agent name and config)
+applies people's verdicts and leaves set-aside items out. HAL has one result per capsule, so only
+repeat 0 of a run goes in.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.report.data import ReportData, records_of
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import RunSummary, run_summary, task_details
+from corebench_runner.store.verification import PERSON_SOURCES
 
 TASK_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                 "task_id", "status", "outcome", "verified_outcome", "capsule_share", "error", "seconds", "steps",
@@ -104,22 +108,27 @@ def write_results(data: ReportData, out: Path) -> None:
 
 # ------------------------------------------------------------------ HAL
 
-def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
-    """One run as HAL's `<run_id>_UPLOAD.json` (the subset documented in docs/reports.md)."""
+def hal_upload(store: Store, run_id: str, verified: bool = False) -> dict[str, Any]:
+    """One run as HAL's `<run_id>_UPLOAD.json` (the subset documented in docs/reports.md).
+
+    verified=True is the verified variant, named so in its agent name and config: people's verdicts
+    stand in for the automatic ones, and set-aside tasks and questions are left out."""
     summary = run_summary(store, run_id)
     tasks = [t for t in task_details(store, summary.id) if t.repeat == 0 and t.status == "done"
-             and t.outcome != "skipped"]
+             and t.outcome != "skipped" and not (verified and t.set_aside)]
     raw_eval: dict[str, Any] = {}
     successful, failed = [], []
     for task in tasks:
-        written = [q for q in task.questions if not q.vision]
-        vision = [q for q in task.questions if q.vision]
+        counted = [q for q in task.questions if not (verified and q.set_aside)]
+        written = [q for q in counted if not q.vision]
+        vision = [q for q in counted if q.vision]
         # HAL counts a capsule's questions even when the agent reported nothing.
         total_written, total_vision = (len(written), len(vision)) if task.questions else \
             _question_counts(store, task.capsule_id)
+        standing = (lambda q: q.verified_status) if verified else (lambda q: q.status)
         entry = {
-            "correct_written_answers": sum(q.status == "correct" for q in written),
-            "correct_vision_answers": sum(q.status == "correct" for q in vision),
+            "correct_written_answers": sum(standing(q) == "correct" for q in written),
+            "correct_vision_answers": sum(standing(q) == "correct" for q in vision),
             "total_written_questions": total_written,
             "total_vision_questions": total_vision,
         }
@@ -127,23 +136,29 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
             entry["error"] = f"{task.outcome}: {task.error}" if task.error else str(task.outcome)
         entry["answer_sources"] = {q.question: {"source": q.source, "source_evidence": q.source_evidence,
                                                 "reproduced": q.reproduced} for q in task.questions}
+        if verified:
+            entry["verdicts"] = {q.question: {"automatic": q.status, "verified": q.verified_status}
+                                 for q in counted if q.verified_status != q.status}
         raw_eval[task.capsule_id] = entry
-        (successful if task.outcome == "correct" else failed).append(task.capsule_id)
+        solved = task.verified_correct if verified else task.outcome == "correct"
+        (successful if solved else failed).append(task.capsule_id)
     written_tasks = [e for e in raw_eval.values() if e["total_written_questions"]]
     vision_tasks = [e for e in raw_eval.values() if e["total_vision_questions"]]
     usage_rows, total_usage = _usage(store, summary.id)
     costs = [t.cost_usd for t in tasks]
     total_cost = None if any(c is None for c in costs) else round(sum(costs), 6)
-    return {
+    model = display_name(summary.model)
+    upload = {
         "config": {
-            "agent_name": f"{summary.scaffold} ({summary.model})",
+            "agent_name": f"{summary.scaffold} ({model})" + (" [verified by people's verdicts]" if verified else ""),
+            "verdicts": VERIFIED_VARIANT if verified else "automatic (the grader's; reviews not applied)",
             "benchmark_name": f"corebench_{summary.level}",
             "date": datetime.fromisoformat(summary.created).strftime("%Y-%m-%d"),
             "run_id": summary.id,
-            "agent_args": {"model_name": summary.model, "scaffold": summary.scaffold,
+            "agent_args": {"model_name": model, "scaffold": summary.scaffold,
                            "scaffold_version": summary.scaffold_version, "grader": summary.grader,
-                           **summary.config},
-            "run_command": f"corebench run --model {summary.model} --scaffold {summary.scaffold} "
+                           **public_config(summary.config)},
+            "run_command": f"corebench run --model {model} --scaffold {summary.scaffold} "
                            f"--level {summary.level}",
             "prompt_sensitivity": False,
         },
@@ -166,6 +181,24 @@ def hal_upload(store: Store, run_id: str) -> dict[str, Any]:
         "wall_clock_times": {t.capsule_id: t.seconds for t in tasks},
         "task_step_counts": {t.capsule_id: t.steps for t in tasks},
     }
+    if verified:
+        upload["people_verdicts"] = _people_verdicts(store, summary.id)
+    return upload
+
+
+VERIFIED_VARIANT = "verified: people's verdicts applied, set-aside tasks and questions left out"
+
+
+def _people_verdicts(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Every verdict a person gave on repeat 0 of the run (review, import, accepted triage), oldest first."""
+    rows = store.query(
+        "SELECT t.capsule_id, a.question, r.old_status, r.new_status, r.reviewer, r.created, r.reason, r.source "
+        "FROM reviews r JOIN answers a ON a.id = r.answer_id JOIN tasks t ON t.id = a.task_id "
+        f"WHERE t.run_id = ? AND t.repeat = 0 AND r.source IN ({', '.join('?' * len(PERSON_SOURCES))}) "
+        "ORDER BY r.id", (run_id, *PERSON_SOURCES))
+    return [{"capsule_id": row["capsule_id"], "question": row["question"], "from": row["old_status"],
+             "to": row["new_status"], "reviewer": row["reviewer"], "created": row["created"],
+             "reason": row["reason"], "source": row["source"]} for row in rows]
 
 
 def verification_json(summary: RunSummary) -> dict[str, Any]:
@@ -207,8 +240,8 @@ def _usage(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[str, d
                  "cache_creation_input_tokens": row["cache_creation_input_tokens"],
                  "cache_read_input_tokens": row["cache_read_input_tokens"]}
         logging.append({"weave_task_id": row["capsule_id"], "created_timestamp": row["created"],
-                        "summary": {"usage": {row["model"]: usage}}, "cost_usd": row["cost_usd"]})
-        model_total = totals.setdefault(row["model"], {k: 0 for k in usage})
+                        "summary": {"usage": {display_name(row["model"]): usage}}, "cost_usd": row["cost_usd"]})
+        model_total = totals.setdefault(display_name(row["model"]), {k: 0 for k in usage})
         for key, value in usage.items():
             model_total[key] += value or 0
     return logging, totals

@@ -3,21 +3,28 @@
 Each task (capsule x repeat) becomes one sample: id = capsule id, epoch = repeat + 1, the task
 prompt as input, the transcript as chat messages (system, user, assistant turns with their tool
 calls, tool results), the references as target, one score per question plus the task's verdict,
-and its token usage and cost. `inspect view` opens the file; `read_eval_log` reads it back.
+and its token usage and cost. Scorers are named by their question's words; each score starts as the
+automatic verdict, and every verdict since (a person's review, an import, an accepted triage, a
+monitor's flag, a set-aside) is a score edit with its author, time and reason, as Inspect's own
+`edit_score` records them; the task's score is edited from its automatic to its verified outcome.
+`inspect view` opens the file; `read_eval_log` reads it back.
 Transcript events this module does not know are kept in the sample's metadata, never dropped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
+from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.report.export import verification_json
 from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import TaskDetail, run_summary, task_details
+from corebench_runner.store.verification import PERSON_SOURCES
 
 INSTALL_HINT = "pip install 'corebench-runner[inspect]' (or pip install inspect_ai)"
 
@@ -61,8 +68,8 @@ def eval_log(store: Store, run_id: str):
         dataset=log_api.EvalDataset(name=summary.suite, samples=len({t.capsule_id for t in tasks}),
                                     sample_ids=sorted({t.capsule_id for t in tasks})),
         config=log_api.EvalConfig(epochs=max((t.repeat for t in tasks), default=0) + 1),
-        metadata={"corebench_run_id": summary.id, "corebench_model": summary.model, "level": summary.level,
-                  "run_config": summary.config, "verification": verification_json(summary)},
+        metadata={"corebench_run_id": summary.id, "corebench_model": display_name(summary.model), "level": summary.level,
+                  "run_config": public_config(summary.config), "verification": verification_json(summary)},
     )
     results = log_api.EvalResults(
         total_samples=len(tasks), completed_samples=len(scored),
@@ -80,28 +87,32 @@ def eval_log(store: Store, run_id: str):
 
 
 def _model_name(model: str) -> str:
-    """Inspect names models provider/model; ours are provider:model."""
-    return model.replace(":", "/", 1)
+    """Inspect names models provider/model; ours are provider:model, shown by display name (never a path)."""
+    return display_name(model).replace(":", "/", 1)
+
+
+LETTERS = {"correct": "C", "incorrect": "I", "disputed": "P"}  # Inspect's CORRECT, INCORRECT, PARTIAL
+VERIFICATION_AUTHOR = "corebench verification"  # who edits a task's score: the people's verdicts, applied
 
 
 def _sample(store: Store, summary: Any, task: TaskDetail):
     log_api, model_api, scorer_api, _ = _inspect()
     events, problem = load_events(store.artifacts_dir, task.transcript_path)
     messages, unmapped, prompt = _messages(model_api, events)
-    verified = "set aside" if task.set_aside else "correct" if task.verified_correct else "not correct"
-    scores = {"task": scorer_api.Score(value="C" if task.verified_correct else "N" if task.set_aside else "I",
-                                       answer=task.outcome,
-                                       explanation=f"outcome {task.outcome}; verified {verified}"
-                                                   + (f"; {task.error}" if task.error else ""))}
-    for n, q in enumerate(task.questions, start=1):
-        scores[f"q{n}"] = scorer_api.Score(
-            value="N" if q.set_aside else {"correct": "C", "incorrect": "I", "disputed": "P"}.get(q.verified_status, "N"),
-            answer=json.dumps(q.reported) if q.reported_present else None,
-            explanation=q.reason, metadata={"question": q.question, "automatic": q.status,
-                                            "verified": q.verified_status, "vision": q.vision,
-                                            "set_aside": q.set_aside,
-                                            "source": q.source, "source_evidence": q.source_evidence,
-                                            "reproduced": q.reproduced})
+    scores: dict[str, Any] = {}
+    question_edits: list[Any] = []
+    for name, q in zip(question_scorer_names([q.question for q in task.questions]), task.questions):
+        edits = _verdict_edits(scorer_api, store, q.answer_id)
+        aside = _set_aside_edit(scorer_api, summary, task, q)
+        edits += [aside] if aside is not None else []
+        question_edits += [(q, edit) for edit in edits]
+        scores[name] = _edited(scorer_api, edits, value=LETTERS.get(q.status, "N"),
+                               answer=json.dumps(q.reported, ensure_ascii=False) if q.reported_present else None,
+                               explanation=q.reason,
+                               metadata={"question": q.question, "automatic": q.status, "verified": q.verified_status,
+                                         "vision": q.vision, "set_aside": q.set_aside, "source": q.source,
+                                         "source_evidence": q.source_evidence, "reproduced": q.reproduced})
+    scores["task"] = _task_score(scorer_api, task, question_edits)
     usage = model_api.ModelUsage(
         input_tokens=task.input_tokens, output_tokens=task.output_tokens,
         total_tokens=task.input_tokens + task.output_tokens + task.cache_creation_input_tokens
@@ -114,6 +125,87 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
         total_time=task.seconds, working_time=task.seconds,
         metadata={"task_id": task.task_id, "outcome": task.outcome, "error": task.error, "steps": task.steps,
                   "cost_usd": task.cost_usd, "transcript_problem": problem, "unmapped_events": unmapped})
+
+
+def question_scorer_names(questions: list[str]) -> list[str]:
+    """One scorer name per question, read from its words (report_the_test_accuracy_of_the_model), unique in
+    the sample: Inspect lists scores by name, and q1..q5 say nothing of what was asked."""
+    names: list[str] = []
+    for text in questions:
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        base = "_".join(words)[:60].rstrip("_") or "question"
+        name, n = base, 2
+        while name in names or name == "task":
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _edited(scorer_api: Any, edits: list[Any], **original: Any):
+    """A Score as Inspect's edit_score leaves it: the current values on top, the original and each edit in history."""
+    score = scorer_api.Score(**original)
+    if not edits:
+        return score
+    score.history = [scorer_api.ScoreEdit(**{**original, "metadata": original.get("metadata") or {}}), *edits]
+    for edit in edits:
+        for key in ("value", "answer", "explanation"):
+            if getattr(edit, key) != "UNCHANGED":
+                setattr(score, key, getattr(edit, key))
+    return score
+
+
+def _verdict_edits(scorer_api: Any, store: Store, answer_id: int) -> list[Any]:
+    """Every verdict on the answer, oldest first, as a score edit with its author, time and reason; each says
+    whether a person gave it (review, an import, an accepted triage) or a machine flagged it (a monitor)."""
+    from inspect_ai.log import ProvenanceData
+
+    edits = []
+    for row in store.query("SELECT * FROM reviews WHERE answer_id = ? ORDER BY id", (answer_id,)):
+        by = "person" if row["source"] in PERSON_SOURCES else "machine"
+        edits.append(scorer_api.ScoreEdit(
+            value=LETTERS.get(row["new_status"], "N"), explanation=row["reason"] or "UNCHANGED",
+            provenance=ProvenanceData(author=row["reviewer"], reason=row["reason"] or None, timestamp=row["created"],
+                                      metadata={"by": by, "source": row["source"], "from": row["old_status"],
+                                                "to": row["new_status"]})))
+    return edits
+
+
+def _set_aside_edit(scorer_api: Any, summary: Any, task: TaskDetail, q: Any):
+    """A question set aside (a broken reference, say) leaves the score: an edit to N with the decision's reason."""
+    from inspect_ai.log import ProvenanceData
+
+    if not q.set_aside:
+        return None
+    item = next((i for i in summary.set_asides if i["capsule_id"] == task.capsule_id
+                 and (i["whole_task"] or i["question"] == q.question)), None)
+    if item is None:
+        return None
+    return scorer_api.ScoreEdit(value="N", explanation=f"set aside: {item['reason']}", provenance=ProvenanceData(
+        author=item["reviewer"], reason=item["reason"], timestamp=item["created"],
+        metadata={"by": "person", "source": "set aside", "whole_task": bool(item["whole_task"])}))
+
+
+def _task_score(scorer_api: Any, task: TaskDetail, question_edits: list[tuple[Any, Any]]):
+    """The task's automatic outcome, edited to its verified one when people's verdicts or set-asides moved it."""
+    from inspect_ai.log import ProvenanceData
+
+    answers = {q.question: q.reported for q in task.questions if q.reported_present}
+    automatic = "C" if task.outcome == "correct" else "I"
+    verified = "N" if task.set_aside else "C" if task.verified_correct else "I"
+    original = dict(value=automatic, answer=json.dumps(answers, ensure_ascii=False) if answers else None,
+                    explanation=f"outcome {task.outcome}" + (f"; {task.error}" if task.error else ""),
+                    metadata={"outcome": task.outcome, "verified_correct": task.verified_correct,
+                              "set_aside": task.set_aside})
+    if verified == automatic:
+        return scorer_api.Score(**original)
+    moved = [f"{q.question[:80]}: {edit.provenance.metadata.get('to', 'set aside')} by {edit.provenance.author}"
+             + (f" ({edit.provenance.reason})" if edit.provenance.reason else "") for q, edit in question_edits]
+    reason = "; ".join(moved) or "verified by the standing verdicts of its answers"
+    standing = "set aside" if task.set_aside else "correct" if task.verified_correct else "not correct"
+    edit = scorer_api.ScoreEdit(
+        value=verified, explanation=f"verified: {standing}; {reason}",
+        provenance=ProvenanceData(author=VERIFICATION_AUTHOR, reason=reason, metadata={"from": automatic}))
+    return _edited(scorer_api, [edit], **original)
 
 
 def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], str | None]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.report.data import records_of, slug
 from corebench_runner.store.database import Store
 
@@ -20,6 +21,7 @@ def verdicts(store: Store) -> pd.DataFrame:
         "FROM reviews r JOIN answers a ON a.id = r.answer_id JOIN tasks t ON t.id = a.task_id "
         "JOIN runs ON runs.id = t.run_id ORDER BY r.created DESC, r.id DESC", store.conn)
     frame["standing"] = frame["standing"].astype(bool)
+    frame["model"] = frame["model"].map(display_name)  # by name, never a scripted session's local path
     frame["run_slug"] = frame["run_id"].map(slug)
     frame["when"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601").dt.strftime("%Y-%m-%d %H:%M UTC")
     return frame

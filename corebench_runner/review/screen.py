@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from corebench_runner.grading.official_rule import check
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.review.evidence import Evidence, excerpt
 from corebench_runner.review.triage_view import triage_lines
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord
@@ -119,6 +120,6 @@ def summary_line(summary: RunSummary) -> str:
     """Both accuracies and the open disputes, the way every command states them."""
     reproduced = (f"{percent(summary.reproduced_accuracy)} reproduced, " if summary.reproduced_accuracy is not None
                   else "")
-    return (f"run {summary.id} ({summary.model}): accuracy {percent(summary.accuracy, 'n/a')} automatic, "
+    return (f"run {summary.id} ({display_name(summary.model)}): accuracy {percent(summary.accuracy, 'n/a')} automatic, "
             f"{percent(summary.verified_accuracy, 'n/a')} verified ({verified_detail(summary)}), "
             f"{reproduced}{summary.open_disputes} open disputes")

@@ -19,6 +19,7 @@ from typing import Any
 from corebench_runner.capsules.format import Question
 from corebench_runner.errors import UserError
 from corebench_runner.grading.loop import grade_report
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import outcome_from_verdicts
 from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
 from corebench_runner.store.verification import PERSON_SOURCES
@@ -113,8 +114,8 @@ def find_answers(store: Store, *, run_id: str | None = None, model: str | None =
     ids = answer_ids or []
     where, params = _where([
         ("tasks.run_id = ?", resolve_run_id(store, run_id) if run_id is not None else None),
-        ("runs.model = ?", model),
-        ("tasks.capsule_id = ?", capsule_id),
+        ("runs.model IN (SELECT value FROM json_each(?))", _models_named(store, model)),
+        ("tasks.capsule_id = ?", _known_capsule(store, capsule_id)),
         (f"{VERIFIED_STATUS_SQL} = ?", standing),
     ])
     if ids:
@@ -129,6 +130,30 @@ def find_answers(store: Store, *, run_id: str | None = None, model: str | None =
             raise UserError(f"--answer {missing[0]}: no such answer in {store.path} (with the other filters "
                             "given); see the ids in `corebench review log` or `corebench review list`")
     return views
+
+
+def _models_named(store: Store, model: str | None) -> str | None:
+    """The stored model specs `--model` means (its display name or the spec itself), as a JSON list;
+    an unknown model is a UserError naming the models the store holds, never an empty queue."""
+    if model is None:
+        return None
+    stored = [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]
+    matching = [spec for spec in stored if model in (spec, display_name(spec))]
+    if not matching:
+        known = ", ".join(dict.fromkeys(display_name(spec) for spec in stored)) or "none yet"
+        raise UserError(f"--model {model}: no run of that model in {store.path}; models there: {known}")
+    return json.dumps(matching)
+
+
+def _known_capsule(store: Store, capsule_id: str | None) -> str | None:
+    """`--capsule` as given, once the store is known to hold a task of it; else a UserError naming the capsules."""
+    if capsule_id is None or store.conn.execute("SELECT 1 FROM tasks WHERE capsule_id = ? LIMIT 1",
+                                                (capsule_id,)).fetchone():
+        return capsule_id
+    known = [row[0] for row in store.query("SELECT DISTINCT capsule_id FROM tasks ORDER BY capsule_id")]
+    shown = ", ".join(known[:20]) + (f" (and {len(known) - 20} more)" if len(known) > 20 else "")
+    raise UserError(f"--capsule {capsule_id}: no task of that capsule in {store.path}; capsules there: "
+                    f"{shown or 'none yet'}")
 
 
 def open_disputes(store: Store, **filters: Any) -> list[AnswerView]:
@@ -146,7 +171,7 @@ def _view(store: Store, row: Any) -> AnswerView:
     return AnswerView(
         answer_id=row["answer_id"],
         key=AnswerKey(row["run_id"], row["capsule_id"], row["repeat"], row["question"]),
-        model=row["model"], scaffold=row["scaffold"], level=row["level"], grader=row["grader"],
+        model=display_name(row["model"]), scaffold=row["scaffold"], level=row["level"], grader=row["grader"],
         reported=json.loads(row["reported_json"]) if present else None,
         reported_present=present,
         references=tuple(json.loads(row["references_json"])),

@@ -8,11 +8,12 @@ of values) and the static report's transcript items, so the three never disagree
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transcript_items
 from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence
@@ -66,14 +67,16 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
     """The queue page: counts by standing status, each run's accuracies, the answers listed."""
     views = filters.answers(store)
     counts = {status: sum(v.standing == status for v in views) for status in review.STATUSES}
-    runs = [run_summary(store, run_id) for run_id in dict.fromkeys(v.key.run_id for v in views)]
+    runs = [replace(summary, model=display_name(summary.model))  # by name, never a local path
+            for summary in (run_summary(store, run_id) for run_id in dict.fromkeys(v.key.run_id for v in views))]
     listed = [v for v in views if filters.listed(v)]
     # How many identical answers one decision on each listed answer settles (review/batch.py).
     identical = {v.answer_id: len(batch.answers) for batch in batch_rules.group_identical(store, listed)
                  for v in batch.answers if len(batch.answers) > 1}
     return {"filters": filters, "counts": counts, "total": len(views), "runs": runs, "identical": identical,
             "answers": listed, "status_choices": STATUS_CHOICES,
-            "models": [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]}
+            "models": list(dict.fromkeys(display_name(row[0]) for row in
+                                         store.query("SELECT DISTINCT model FROM runs ORDER BY model")))}
 
 
 def answer_exists(store: Store, answer_id: int) -> bool:

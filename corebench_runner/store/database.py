@@ -196,8 +196,11 @@ def get_run(store: Store, run_id: str) -> sqlite3.Row:
         rows = store.query("SELECT * FROM runs WHERE id LIKE ? ORDER BY created DESC", (run_id + "%",))
         if len(rows) == 1:
             return rows[0]
-        hint = "several runs start with it; give more characters" if rows else "list runs with `corebench runs`"
-        raise UserError(f"no run {run_id!r} in {store.path}; {hint}")
+        if rows:
+            shown = ", ".join(row["id"] for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise UserError(f"run {run_id!r} is ambiguous in {store.path}: {len(rows)} runs start with it ({shown}); "
+                            "give more characters")
+        raise UserError(f"no run {run_id!r} in {store.path}; list runs with `corebench runs`")
     return row
 
 
