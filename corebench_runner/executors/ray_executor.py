@@ -151,7 +151,8 @@ class RayExecutor:
 
     def _lost(self, key: int, exc: BaseException) -> WorkerLost:
         """Name the node a dead job ran on, and whether the whole node is gone or only its worker."""
-        why = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}"
+        text = " ".join(str(exc).split())
+        why = f"{type(exc).__name__}: {text.split('. ')[0].rstrip('.') if text else 'no message'}"
         try:
             place = self._ray.get(self._control.where.remote(key), timeout=10)
         except Exception:
@@ -159,8 +160,9 @@ class RayExecutor:
         if place is None:
             return WorkerLost(where="the Ray worker (on a node that never reported)", why=why)
         node_id, address = place
-        alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in self._ray.nodes())
-        what = "the Ray worker on node" if alive else "Ray node"
+        node_gone = isinstance(exc, (self._ray.exceptions.NodeDiedError, self._ray.exceptions.LocalRayletDiedError)) \
+            or not any(n.get("NodeID") == node_id and n.get("Alive") for n in self._ray.nodes())
+        what = "Ray node" if node_gone else "the Ray worker on node"
         return WorkerLost(where=f"{what} {node_id} ({address})", why=why)
 
     def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
@@ -256,6 +258,17 @@ def _ray_logs_to_file() -> None:
         ray_logger.removeHandler(old)
     ray_logger.addHandler(handler)
     ray_logger.propagate = False
+    # The driver prints the cluster's error messages ("(raylet) Raylet is terminated ...", a node marked dead)
+    # straight to stdout from a thread of its own; they belong in the same file.
+    import ray._private.worker as ray_worker
+
+    if hasattr(ray_worker, "print_to_stdstream"):
+        ray_worker.print_to_stdstream = _to_ray_log
+
+
+def _to_ray_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+    lines = data.get("lines") or []
+    logging.getLogger("ray").warning("(%s) %s", data.get("pid", "ray"), "\n".join(str(line) for line in lines))
 
 
 def _check_reachable(address: str) -> None:
