@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -153,10 +154,9 @@ class RayExecutor:
         """Name the node a dead job ran on, and whether the whole node is gone or only its worker."""
         text = " ".join(str(exc).split())
         why = f"{type(exc).__name__}: {text.split('. ')[0].rstrip('.') if text else 'no message'}"
-        try:
-            place = self._ray.get(self._control.where.remote(key), timeout=10)
-        except Exception:
-            place = None
+        # Ray names a dead node in its error; else the job said where it started.
+        named = re.search(r"Node IP: ([^,\s]+), node ID: ([0-9a-f]+)", text)
+        place = (named.group(2), named.group(1)) if named else self._where(key)
         if place is None:
             return WorkerLost(where="the Ray worker (on a node that never reported)", why=why)
         node_id, address = place
@@ -164,6 +164,12 @@ class RayExecutor:
             or not any(n.get("NodeID") == node_id and n.get("Alive") for n in self._ray.nodes())
         what = "Ray node" if node_gone else "the Ray worker on node"
         return WorkerLost(where=f"{what} {node_id} ({address})", why=why)
+
+    def _where(self, key: int) -> tuple[str, str] | None:
+        try:
+            return self._ray.get(self._control.where.remote(key), timeout=10)
+        except Exception:
+            return None
 
     def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
         """One run of fn(*args) pinned to each live node that tasks may land on."""
@@ -214,7 +220,7 @@ def _start_control(ray: Any) -> Any:
     actor = ray.remote(num_cpus=0, max_restarts=0)(RunControl)
     try:
         here = ray.get_runtime_context().get_node_id()
-        actor = actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True))
+        actor = actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False))
     except Exception:  # a Ray Client driver has no node of its own
         pass
     return actor.remote()

@@ -152,7 +152,7 @@ def execute_task(job: TaskJob) -> Attempt:
         if outage is not None:
             failures.append(outage)
             return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
-        if attempt_no > 1:
+        if attempt_no > 1 or job.earlier_failures:  # a lost node's attempt may have left its container here
             _remove_earlier_attempt(provider, job)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
