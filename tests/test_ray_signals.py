@@ -27,7 +27,7 @@ from support_run import RIGHT, containers_of, make_suite
 ray = pytest.importorskip("ray")
 from support_ray_cluster import RayCluster, start_two_node_cluster  # noqa: E402
 
-pytestmark = [pytest.mark.docker, pytest.mark.ray, pytest.mark.slow]
+on_a_cluster = [pytest.mark.docker, pytest.mark.ray, pytest.mark.slow]
 
 CORE = Path(sys.executable).parent / "corebench"
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +101,13 @@ def _remove_containers(run_id: str) -> None:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
 
+def _cluster_test(fn):
+    for mark in on_a_cluster:
+        fn = mark(fn)
+    return fn
+
+
+@_cluster_test
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_ends_a_ray_run_within_seconds_on_every_node(tmp_path: Path, cluster: RayCluster, signum: int):
     make_suite(tmp_path / "suite", ["slow-a", "slow-b"])
@@ -167,6 +174,7 @@ def _kill_worker_mid_run(tmp_path: Path, cluster: RayCluster, store: Path, retri
     return run_id, worker_node, stderr
 
 
+@_cluster_test
 def test_a_lost_node_is_an_infra_failure_run_again_elsewhere_and_a_resume_completes_the_run(
         tmp_path: Path, cluster: RayCluster):
     # 1. One retry allowed: the lost task runs once more, on the head, and its spend counts once.
@@ -213,3 +221,16 @@ def test_a_lost_node_is_an_infra_failure_run_again_elsewhere_and_a_resume_comple
         assert containers_of(run_id) == []
     finally:
         _remove_containers(run_id)
+
+
+def test_doctor_names_the_file_ray_logs_to(tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    from corebench_runner.cli import main
+
+    log = tmp_path / "ray-lines.log"
+    monkeypatch.setenv("COREBENCH_RAY_LOG", str(log))
+    result = CliRunner().invoke(main, ["doctor"])
+    line = next((line for line in result.output.splitlines() if line.startswith("ok    ray ")), None)
+    assert line is not None, result.output
+    assert str(log) in line and "/tmp/ray/session_latest/logs" in line
