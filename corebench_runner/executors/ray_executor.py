@@ -113,7 +113,9 @@ class RayExecutor:
                     if address:
                         ray.init(address=address, log_to_driver=False)
                     else:
-                        ray.init(include_dashboard=False, log_to_driver=False,
+                        # "local": a new instance, as documented; without it ray.init joins any cluster
+                        # this machine already runs (and refuses object_store_memory for it).
+                        ray.init(address="local", include_dashboard=False, log_to_driver=False,
                                  object_store_memory=LOCAL_OBJECT_STORE_BYTES)
                 except (ConnectionError, RuntimeError) as exc:
                     raise UserError(f"--ray-address {address}: cannot join the Ray cluster ({exc}); "
