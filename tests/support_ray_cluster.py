@@ -98,7 +98,7 @@ class RayCluster:
 
 
 def _start_node(name: str, args: list[str], env: dict[str, str], temp_dir: Path) -> RayNode:
-    log = temp_dir.parent / f"{temp_dir.name}-{name}-{secrets.token_hex(2)}.log"
+    log = temp_dir / f"ray-start-{name}-{secrets.token_hex(2)}.log"  # removed with the cluster
     ports = ["--node-manager-port", str(_free_port()), "--object-manager-port", str(_free_port()),
              "--dashboard-agent-listen-port", str(_free_port()), "--dashboard-agent-grpc-port", str(_free_port()),
              "--runtime-env-agent-port", str(_free_port()), "--metrics-export-port", str(_free_port())]
