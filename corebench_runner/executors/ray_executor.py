@@ -118,6 +118,10 @@ class RayExecutor:
                         ray.init(address="local", include_dashboard=False, log_to_driver=False,
                                  object_store_memory=LOCAL_OBJECT_STORE_BYTES)
                 except (ConnectionError, RuntimeError) as exc:
+                    if _refused_token(exc):
+                        raise UserError(f"--ray-address {address}: the Ray cluster uses token authentication and "
+                                        "refused this process; run with RAY_AUTH_MODE=token and the cluster's token "
+                                        "in ~/.ray/auth_token (or $RAY_AUTH_TOKEN)") from None
                     raise UserError(f"--ray-address {address}: cannot join the Ray cluster ({exc}); "
                                     "check the address printed by `ray start --head`") from None
             self._started_here = True
@@ -277,6 +281,15 @@ def _ray_logs_to_file() -> None:
 def _to_ray_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
     lines = data.get("lines") or []
     logging.getLogger("ray").warning("(%s) %s", data.get("pid", "ray"), "\n".join(str(line) for line in lines))
+
+
+def _refused_token(exc: BaseException | None) -> bool:
+    """ray.init's error, or one it was raised from, is the cluster refusing a missing or wrong token."""
+    while exc is not None:
+        if "InvalidAuthToken" in str(exc) or type(exc).__name__ == "AuthenticationError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _check_reachable(address: str) -> None:
