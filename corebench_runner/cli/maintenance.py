@@ -86,6 +86,7 @@ def doctor() -> None:
         checks.ok("GPU: an NVIDIA GPU and Docker's nvidia runtime are present")
     else:
         checks.warn("GPU: none usable", "capsules with gpu = \"required\" are skipped; \"optional\" ones run with --allow-no-gpu")
+    _ray_check(checks)
     try:
         if settings.ca_bundle_bytes() is None:
             checks.warn("CA bundle: none set", "behind a TLS-intercepting proxy pip and R installs fail; "
@@ -97,6 +98,19 @@ def doctor() -> None:
     if checks.problems:
         raise UserError(f"{checks.problems} problem(s) found; fix them as said above, then run `corebench doctor` again")
     click.echo("ready")
+
+
+def _ray_check(checks: _Checklist) -> None:
+    """Whether --executor ray can run here, and where Ray's own log lines go (they never reach the terminal)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from corebench_runner.executors.ray_executor import RAY_SESSION_LOGS, ray_log_path
+
+    try:
+        checks.ok(f"ray {version('ray')}: --executor ray logs Ray's lines to {ray_log_path()}; each node's own "
+                  f"logs are in {RAY_SESSION_LOGS}")
+    except PackageNotFoundError:
+        checks.warn("ray not installed", "only needed for --executor ray: pip install 'corebench-runner[ray]'")
 
 
 @click.command("clean")

@@ -34,12 +34,20 @@ class LocalExecutor:
     def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
         return [fn(*args)]  # this machine is the only one
 
+    def stop_workers(self) -> None:
+        pass  # the workers are threads of the driver, whose cancel reaches them directly
+
+    def drain(self, seconds: float) -> list[tuple[Any, Any]]:
+        return []  # their model calls are already in the store, one row each (store/usage_journal.py)
+
     def close(self) -> None:
         # Running tasks finish in their threads (their sandboxes close themselves); queued ones are dropped.
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._running.clear()
 
 
-def local_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None) -> LocalExecutor:
-    """The `local` executor plugin (entry point): threads on this machine; `address` is for cluster executors."""
+def local_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None,
+                   on_stop: Callable[[Any], None] | None = None) -> LocalExecutor:
+    """The `local` executor plugin (entry point): threads on this machine. `address` is for cluster executors;
+    `on_stop` too: the local workers share the driver's process, which stops them itself."""
     return LocalExecutor(fn, slots)

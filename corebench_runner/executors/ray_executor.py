@@ -4,22 +4,99 @@ Nodes that can run containers advertise a custom resource named "docker" (start 
 `ray start --resources '{"docker": 4}'`); when any node does, every task asks for one unit of
 it, so tasks land only on nodes with Docker and at most that many run per node. Without such
 a node, tasks are scheduled by CPU like any Ray task.
+
+A run stops on every node, not only in the driver: a small actor on the driver's node (RunControl)
+holds whether the run was stopped, each task's worker asks it every half second, and when it says
+so, runs the driver's `on_stop(job)` beside the task (which removes the task's container there),
+so the task returns at once with what it spent. The same actor knows which node runs each job, so
+a job whose node or worker died is reported as WorkerLost naming that node.
+
+Ray's own log lines (its "ray" logger: token warnings, "Started a local Ray instance" ...) go to
+ray_log_path(), not the terminal; each node keeps its processes' logs in its Ray session folder.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
+import re
+import signal
 import socket
+import threading
+from pathlib import Path
 from typing import Any, Callable
 
+import platformdirs
+
 from corebench_runner.errors import UserError
+from corebench_runner.executors import WorkerLost
+from corebench_runner.settings import APP_NAME
 
 DOCKER_RESOURCE = "docker"
 # A Ray instance started by us is small: the object store carries only results and tarballs.
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
+# How often a task's worker asks whether the run was stopped.
+STOP_POLL_SECONDS = 0.5
+RAY_LOG_ENV = "COREBENCH_RAY_LOG"
+# Where Ray keeps each node's own logs (raylet, workers), unless `ray start --temp-dir` says otherwise.
+RAY_SESSION_LOGS = "/tmp/ray/session_latest/logs"
+
+
+def ray_log_path() -> Path:
+    """The file the driver's Ray log lines go to: $COREBENCH_RAY_LOG, else ray.log in the user log folder."""
+    return Path(os.environ.get(RAY_LOG_ENV) or Path(platformdirs.user_log_dir(APP_NAME)) / "ray.log")
+
+
+class RunControl:
+    """Lives as an actor on the driver's node: whether the run was stopped, and where each job runs."""
+
+    def __init__(self) -> None:
+        self._stopped = False
+        self._where: dict[int, tuple[str, str]] = {}
+
+    def started(self, key: int, node_id: str, address: str) -> None:
+        self._where[key] = (node_id, address)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def where(self, key: int) -> tuple[str, str] | None:
+        return self._where.get(key)
+
+
+def _run_watched(fn: Callable[[Any], Any], on_stop: Callable[[Any], None] | None, control: Any, key: int,
+                 job: Any) -> Any:
+    """What a Ray worker runs for a job: fn(job), with a thread that runs on_stop(job) once the run stops."""
+    import ray
+
+    control.started.remote(key, ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address())
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(STOP_POLL_SECONDS):
+            try:
+                stopped = ray.get(control.stopped.remote(), timeout=10)
+            except Exception:  # the driver's node is gone: the task's own limits still end it
+                continue
+            if stopped:
+                if on_stop is not None:
+                    on_stop(job)
+                return
+
+    threading.Thread(target=watch, name="corebench-stop-watch", daemon=True).start()
+    try:
+        return fn(job)
+    finally:
+        finished.set()
 
 
 class RayExecutor:
-    def __init__(self, fn: Callable[[Any], Any], slots: int, address: str | None = None) -> None:
+    def __init__(self, fn: Callable[[Any], Any], slots: int, address: str | None = None,
+                 on_stop: Callable[[Any], None] | None = None) -> None:
         try:
             import ray
         except ImportError:
@@ -30,15 +107,23 @@ class RayExecutor:
         if not ray.is_initialized():
             if address:
                 _check_reachable(address)
-            try:
-                if address:
-                    ray.init(address=address, log_to_driver=False)
-                else:
-                    ray.init(include_dashboard=False, log_to_driver=False,
-                             object_store_memory=LOCAL_OBJECT_STORE_BYTES)
-            except (ConnectionError, RuntimeError) as exc:
-                raise UserError(f"--ray-address {address}: cannot join the Ray cluster ({exc}); "
-                                "check the address printed by `ray start --head`") from None
+            _ray_logs_to_file()
+            with _signal_handlers_kept():
+                try:
+                    if address:
+                        ray.init(address=address, log_to_driver=False)
+                    else:
+                        # "local": a new instance, as documented; without it ray.init joins any cluster
+                        # this machine already runs (and refuses object_store_memory for it).
+                        ray.init(address="local", include_dashboard=False, log_to_driver=False,
+                                 object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+                except (ConnectionError, RuntimeError) as exc:
+                    if _refused_token(exc):
+                        raise UserError(f"--ray-address {address}: the Ray cluster uses token authentication and "
+                                        "refused this process; run with RAY_AUTH_MODE=token and the cluster's token "
+                                        "in ~/.ray/auth_token (or $RAY_AUTH_TOKEN)") from None
+                    raise UserError(f"--ray-address {address}: cannot join the Ray cluster ({exc}); "
+                                    "check the address printed by `ray start --head`") from None
             self._started_here = True
         options: dict[str, Any] = {"max_retries": 0}
         self._docker_nodes_only = bool(ray.cluster_resources().get(DOCKER_RESOURCE))
@@ -46,11 +131,16 @@ class RayExecutor:
             options.update(num_cpus=0, resources={DOCKER_RESOURCE: 1})
         else:
             options.update(num_cpus=1)
-        self._remote = ray.remote(**options)(fn)
-        self._running: dict[Any, Any] = {}
+        self._fn = fn
+        self._on_stop = on_stop
+        self._remote = ray.remote(**options)(_run_watched)
+        self._control = _start_control(ray)
+        self._keys = itertools.count()
+        self._running: dict[Any, tuple[Any, int]] = {}
 
     def submit(self, job: Any) -> None:
-        self._running[self._remote.remote(job)] = job
+        key = next(self._keys)
+        self._running[self._remote.remote(self._fn, self._on_stop, self._control, key, job)] = (job, key)
 
     def in_flight(self) -> int:
         return len(self._running)
@@ -60,8 +150,32 @@ class RayExecutor:
             raise RuntimeError("next_result() with nothing submitted")
         ready, _ = self._ray.wait(list(self._running), num_returns=1)
         ref = ready[0]
-        job = self._running.pop(ref)
-        return job, self._ray.get(ref)
+        job, key = self._running.pop(ref)
+        try:
+            return job, self._ray.get(ref)
+        except _worker_deaths(self._ray) as exc:
+            return job, self._lost(key, exc)
+
+    def _lost(self, key: int, exc: BaseException) -> WorkerLost:
+        """Name the node a dead job ran on, and whether the whole node is gone or only its worker."""
+        text = " ".join(str(exc).split())
+        why = f"{type(exc).__name__}: {text.split('. ')[0].rstrip('.') if text else 'no message'}"
+        # Ray names a dead node in its error; else the job said where it started.
+        named = re.search(r"Node IP: ([^,\s]+), node ID: ([0-9a-f]+)", text)
+        place = (named.group(2), named.group(1)) if named else self._where(key)
+        if place is None:
+            return WorkerLost(where="the Ray worker (on a node that never reported)", why=why)
+        node_id, address = place
+        node_gone = isinstance(exc, (self._ray.exceptions.NodeDiedError, self._ray.exceptions.LocalRayletDiedError)) \
+            or not any(n.get("NodeID") == node_id and n.get("Alive") for n in self._ray.nodes())
+        what = "Ray node" if node_gone else "the Ray worker on node"
+        return WorkerLost(where=f"{what} {node_id} ({address})", why=why)
+
+    def _where(self, key: int) -> tuple[str, str] | None:
+        try:
+            return self._ray.get(self._control.where.remote(key), timeout=10)
+        except Exception:
+            return None
 
     def on_every_node(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
         """One run of fn(*args) pinned to each live node that tasks may land on."""
@@ -74,12 +188,108 @@ class RayExecutor:
                 for node in nodes]
         return self._ray.get(refs)
 
+    def stop_workers(self) -> None:
+        try:
+            self._ray.get(self._control.stop.remote(), timeout=10)
+        except Exception:  # the actor's node is gone; close() still cancels the tasks through Ray
+            pass
+
+    def drain(self, seconds: float) -> list[tuple[Any, Any]]:
+        if not self._running:
+            return []
+        ready, _ = self._ray.wait(list(self._running), num_returns=len(self._running), timeout=seconds)
+        returned = []
+        for ref in ready:
+            job, _ = self._running.pop(ref)
+            try:
+                returned.append((job, self._ray.get(ref, timeout=seconds)))
+            except Exception:  # it failed or its worker died: nothing came back
+                pass
+        return returned
+
     def close(self) -> None:
         for ref in list(self._running):
             self._ray.cancel(ref)  # not forced: the task's finally still closes its sandbox
         self._running.clear()
+        try:
+            self._ray.kill(self._control)
+        except Exception:
+            pass
         if self._started_here:
             self._ray.shutdown()
+
+
+def _start_control(ray: Any) -> Any:
+    """The RunControl actor, pinned to the driver's node so that losing a worker node never loses it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    actor = ray.remote(num_cpus=0, max_restarts=0)(RunControl)
+    try:
+        here = ray.get_runtime_context().get_node_id()
+        actor = actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False))
+    except Exception:  # a Ray Client driver has no node of its own
+        pass
+    return actor.remote()
+
+
+def _worker_deaths(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a job whose worker process or node died under it (never the job's own exception)."""
+    exceptions = ray.exceptions
+    return tuple(getattr(exceptions, name) for name in (
+        "WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError", "ObjectLostError")
+        if hasattr(exceptions, name))
+
+
+class _signal_handlers_kept:
+    """ray.init installs its own SIGTERM handler in the driver (sys.exit, and on a local instance a
+    teardown that aborts with a native stack dump), which would defeat the run's: put ours back."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __enter__(self) -> None:
+        self._main = threading.current_thread() is threading.main_thread()
+        self._kept = {sig: signal.getsignal(sig) for sig in self.SIGNALS} if self._main else {}
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _ray_logs_to_file() -> None:
+    """Ray's driver-side log lines go to ray_log_path(), so --quiet and the progress bar show only ours."""
+    path = ray_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()  # an unwritable log folder must not stop the run
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(filename)s:%(lineno)s: %(message)s"))
+    ray_logger = logging.getLogger("ray")
+    for old in list(ray_logger.handlers):
+        ray_logger.removeHandler(old)
+    ray_logger.addHandler(handler)
+    ray_logger.propagate = False
+    # The driver prints the cluster's error messages ("(raylet) Raylet is terminated ...", a node marked dead)
+    # straight to stdout from a thread of its own; they belong in the same file.
+    import ray._private.worker as ray_worker
+
+    if hasattr(ray_worker, "print_to_stdstream"):
+        ray_worker.print_to_stdstream = _to_ray_log
+
+
+def _to_ray_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+    lines = data.get("lines") or []
+    logging.getLogger("ray").warning("(%s) %s", data.get("pid", "ray"), "\n".join(str(line) for line in lines))
+
+
+def _refused_token(exc: BaseException | None) -> bool:
+    """ray.init's error, or one it was raised from, is the cluster refusing a missing or wrong token."""
+    while exc is not None:
+        if "InvalidAuthToken" in str(exc) or type(exc).__name__ == "AuthenticationError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _check_reachable(address: str) -> None:
@@ -94,6 +304,8 @@ def _check_reachable(address: str) -> None:
                         "check the address printed by `ray start --head`") from None
 
 
-def ray_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None) -> RayExecutor:
-    """The `ray` executor plugin (entry point): the cluster at `address`, or a local one started here."""
-    return RayExecutor(fn, slots, address=address)
+def ray_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None,
+                 on_stop: Callable[[Any], None] | None = None) -> RayExecutor:
+    """The `ray` executor plugin (entry point): the cluster at `address`, or a local one started here;
+    `on_stop(job)` runs beside a task on its node when the run is stopped."""
+    return RayExecutor(fn, slots, address=address, on_stop=on_stop)

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +27,7 @@ from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.capsules.suite import Suite
 from corebench_runner.diagnostics.stored import queue_flagged_in, queue_suspect_in
 from corebench_runner.errors import UserError
-from corebench_runner.executors import make_executor
+from corebench_runner.executors import WorkerLost, make_executor
 from corebench_runner.grading.loop import grader_for
 from corebench_runner.records import Limits, Outcome
 from corebench_runner.running import tracing
@@ -37,7 +37,14 @@ from corebench_runner.running.folders import remove_dead_task_folders
 from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
 from corebench_runner.running.recording import build_record, write_artifacts
-from corebench_runner.running.task import TaskJob, cancel_run, execute_task, report_builds_to
+from corebench_runner.running.task import (
+    TaskJob,
+    cancel_run,
+    execute_task,
+    lost_worker_attempt,
+    report_builds_to,
+    stop_task_here,
+)
 from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
 from corebench_runner.store.calibration import record_confidences
@@ -51,7 +58,7 @@ from corebench_runner.store.database import (
     tasks_to_resume,
 )
 from corebench_runner.store.results import RunSummary, run_summary
-from corebench_runner.store.usage_journal import close_journal, open_journal
+from corebench_runner.store.usage_journal import close_journal, journal_for, open_journal
 
 DEFAULT_GRADER = "tolerant"
 NO_MODEL = "none"
@@ -231,7 +238,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     graders: dict[str, Any] = {}
     capsules: dict[str, Capsule] = {}
     try:
-        executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address)
+        executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address,
+                                 on_stop=stop_task_here)
     except BaseException:
         progress.close()
         run_lease.release("interrupted")  # planned but never started: resumable
@@ -261,6 +269,10 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
             if not executor.in_flight():
                 break
             job, attempt = executor.next_result()
+            if isinstance(attempt, WorkerLost):
+                attempt = _after_lost_worker(store, executor, job, attempt, owner, progress)
+                if attempt is None:
+                    continue  # running again elsewhere
             capsule = capsules.get(job.capsule_id) or capsules.setdefault(job.capsule_id, suite.load(job.capsule_id))
             grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
@@ -294,7 +306,9 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         raise
     except BaseException:
         status = "interrupted"
+        executor.stop_workers()  # first, so that no worker elsewhere retries into a new container
         _stop_running_tasks(run_id, options)
+        _keep_spend_of_stopped(executor, run_id, options.model)
         raise
     finally:
         report_builds_to(run_id, None)
@@ -373,6 +387,35 @@ def _stop_running_tasks(run_id: str, options: RunOptions, only_this_process: boo
 
 # After a cancel, how long a container creation already sent to the engine may take to show up.
 CANCEL_SETTLE_SECONDS = 1.0
+# After a stop, how long the driver waits for workers elsewhere (Ray) to return what their tasks spent.
+STOPPED_SPEND_WAIT_SECONDS = 5.0
+
+
+def _keep_spend_of_stopped(executor: Any, run_id: str, model: str) -> None:
+    """The stopped tasks of remote workers (Ray) bring back what they spent; it goes to the store as usage of
+    the stopped attempt, so a resume counts it once (local workers' calls are journaled as they happen)."""
+    journal = journal_for(run_id)
+    try:
+        stopped = executor.drain(STOPPED_SPEND_WAIT_SECONDS)
+    except BaseException:  # a second Ctrl-C, or the cluster gone: stop without it
+        return
+    for job, attempt in stopped:
+        usage = getattr(getattr(attempt, "submission", None), "usage", None)
+        if journal is not None and usage is not None and usage.calls and not attempt.usage_live:
+            journal.record(job.task_id, model, usage)
+
+
+def _after_lost_worker(store: Store, executor: Any, job: TaskJob, lost: WorkerLost, owner: str,
+                       progress: Progress) -> Any:
+    """A task's worker died with it (its Ray node lost): an infrastructure failure naming the node. While the
+    task's --infra-retries allow, it is claimed again (a new attempt) and runs elsewhere: None. Else its
+    infra_error Attempt, to record."""
+    if job.infra_retries > 0 and claim_task(store, job.task_id, owner=owner):
+        again = replace(job, infra_retries=job.infra_retries - 1, earlier_failures=(*job.earlier_failures, lost.note))
+        executor.submit(again)
+        progress.note(f"{job.capsule_id}: {lost.note}; running it again")
+        return None
+    return lost_worker_attempt(job, lost.note)
 
 
 def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progress: Progress) -> None:

@@ -58,6 +58,18 @@ def cancel_run(run_id: str) -> None:
     _cancelled.set()
 
 
+def stop_task_here(job: "TaskJob") -> None:
+    """A stopped run, seen from a worker in another process (a Ray node): start nothing more in this
+    process and remove this task's containers on this machine, so its scaffold returns at once with
+    what it spent. Executors call it beside the task (executors/ray_executor.py)."""
+    cancel_run(job.run_id)
+    try:
+        provider_for(job.sandbox_kind).cleanup(job.run_id, include_live=True, include_other_hosts=True,
+                                               task=str(job.task_id))
+    except Exception:  # the engine may be what failed; the driver's cleanup and --resume remain
+        pass
+
+
 # Where a run's environment builds report their steps: the driver's Progress.note, registered by the
 # driver in its own process. A worker elsewhere (a Ray node) finds none and builds quietly, as before.
 _build_notes: dict[str, Callable[[str], None]] = {}
@@ -99,6 +111,7 @@ class TaskJob:
     infra_retries: int = 2  # extra attempts after an infrastructure failure
     timeout_grace: float = TIMEOUT_GRACE_SECONDS
     verify: bool = False  # re-run the agent's reproduce.sh in a fresh sandbox after the task (running/verify.py)
+    earlier_failures: tuple[str, ...] = ()  # attempts whose worker died with them (a lost Ray node)
 
 
 @dataclass
@@ -128,7 +141,7 @@ def execute_task(job: TaskJob) -> Attempt:
     now = time.monotonic()
     tracing.mark(job.task_id, "started", now, now)
     tries = 1 + max(0, job.infra_retries)
-    failures: list[str] = []
+    failures: list[str] = list(job.earlier_failures)
     earlier = Usage()  # spent by attempts that did not count
     journal = _Journal(job)
     provider = provider_for(job.sandbox_kind)
@@ -142,7 +155,7 @@ def execute_task(job: TaskJob) -> Attempt:
         if outage is not None:
             failures.append(outage)
             return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
-        if attempt_no > 1:
+        if attempt_no > 1 or job.earlier_failures:  # a lost node's attempt may have left its container here
             _remove_earlier_attempt(provider, job)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
@@ -221,6 +234,14 @@ def _infra_attempt(job: TaskJob, error: str, attempts: int, failures: list[str],
                       usage_live=journal is not None and journal.complete)
     _charge_earlier_attempts(attempt, spent)
     return attempt
+
+
+def lost_worker_attempt(job: TaskJob, note: str) -> Attempt:
+    """The Attempt of a task whose worker died with it (its Ray node lost): infra_error, naming where.
+    What that worker spent never came back; the driver has only what was journaled."""
+    failures = [*job.earlier_failures, note]
+    return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.INFRA_ERROR, error=note),
+                   report_state="unread", infra_attempts=len(failures), details={"failures": failures})
 
 
 def _worker_name() -> str:
