@@ -1,0 +1,87 @@
+"""Hostile agents, through the real engine, real containers, the CLI and a real SQLite store.
+
+One scaffold plugin plays each attack, chosen by the capsule id's first word:
+
+    huge-*   writes a 20 MB report.json (one long answer)  -> invalid_report at once, nothing of it read
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corebench_runner.store.database import open_store
+from support_run import RIGHT, containers_of, make_suite, show_json
+
+MEAN = "Report the mean petal length, rounded to 4 decimal places."
+HUGE_BYTES = 20 * 1024 * 1024
+
+HOSTILE_SCAFFOLD = '''
+"""Attacks the engine from inside its task, one way per capsule id (tests/test_hostile_agents.py)."""
+import json
+
+from corebench_runner.records import Submission, Usage
+
+RIGHT = %(right)s
+MEAN = %(mean)r
+
+
+class Hostile:
+    name = "hostile"
+    version = "1"
+    needs_model = False
+
+    def run(self, task, sandbox, model, limits):
+        kind = task.capsule_id.split("-")[0]
+        transcript = [{"type": "note", "kind": kind}]
+        if kind == "huge":
+            script = ("import json; json.dump({%(mean)r: 'petal ' * (%(huge)d // 6)}, "
+                      "open('report.json', 'w'))")
+            result = sandbox.exec(["python3", "-c", script], timeout=120, workdir=task.workspace_dir)
+            transcript.append({"type": "command", "command": "python3 -c ...", "exit_code": result.exit_code})
+        return Submission(answers=None, transcript=transcript, steps=1,
+                          usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.01, calls=1))
+
+
+SCAFFOLD = Hostile()
+'''
+
+
+def _hostile_run(tmp_path: Path, capsule_ids: list[str]) -> tuple[dict, Path, Path]:
+    """Run the hostile scaffold over the given capsules; (show --json by capsule, artifacts, store)."""
+    from corebench_runner.cli import main
+
+    suite = make_suite(tmp_path / "suite", capsule_ids)
+    (suite / "scaffolds" / "hostile.py").write_text(
+        HOSTILE_SCAFFOLD % {"right": repr(RIGHT), "mean": MEAN, "huge": HUGE_BYTES})
+    store = tmp_path / "results.sqlite"
+    runner = CliRunner()
+    result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "hostile", "--all", "--level", "hard",
+                                  "--concurrency", "2", "--quiet", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    shown = show_json(runner, store, "")
+    assert containers_of(shown["run"]["id"]) == []
+    with open_store(store) as opened:
+        artifacts = opened.artifacts_dir
+    return {t["capsule_id"]: t for t in shown["tasks"]}, artifacts, store
+
+
+@pytest.mark.docker
+def test_a_20mb_report_is_refused_unread_in_seconds(tmp_path: Path):
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        tasks, artifacts, _ = _hostile_run(tmp_path, ["huge-a"])
+        seconds, peak = time.monotonic() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    task = tasks["huge-a"]
+    assert task["outcome"] == "invalid_report"
+    assert "report.json holds 2097" in task["error"] and "over the 1048576 byte cap" in task["error"], task["error"]
+    assert seconds < 120 and peak < 100 * 1024 * 1024, (seconds, peak)  # the 20 MB never came over
+    kept = artifacts / task["artifacts_dir"]
+    assert not (kept / "report.json").exists() or (kept / "report.json").stat().st_size < 1024 * 1024
