@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from corebench_runner.agents.relay_budget import CallBudget
 from corebench_runner.agents.relay_forward import forward
 from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
@@ -156,6 +157,7 @@ class MeteringRelay(LocalServer):
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
         self._lock = threading.Lock()
+        self.budget = CallBudget(max_cost_usd, max_tokens, lambda: self.usage)
         super().__init__(self.token, host, port)  # the key its requests must carry (self.api_key) is the token
         self.bind()  # at once: the caller learns here that the address cannot be bound, and the port
 
@@ -171,12 +173,20 @@ class MeteringRelay(LocalServer):
             return self.refuse_call(handler, call, 403, "permission_error", f"{request.method} {request.path} is "
                                     f"not forwarded; agents may call {self.allowed()}")
         call.path = target.split("?")[0]
-        refusal = self.refusal()
+        held = None
+        if call.path in MODEL_CALLS and self.budget.capped:  # reserved, so calls in parallel cannot pass the cap
+            held, refusal = self.budget.admit(self.budget.worst_case(request.raw, self.price), self.refusal)
+        else:
+            refusal = self.refusal()
         if refusal:
             self.budget_exceeded.set()
             return self.refuse_call(handler, call, 400, "invalid_request_error", f"{refusal}; the task is stopped",
                                     refusal)
-        forward(self, handler, request, call, protocol, target)
+        try:
+            forward(self, handler, request, call, protocol, target)
+        finally:
+            if held is not None:
+                self.budget.settle(held, call.usage)
 
     def refuse(self, handler: QuietHandler, request: Request, status: int, kind: str, message: str,
                code: str | None = None) -> None:
@@ -230,6 +240,10 @@ class MeteringRelay(LocalServer):
         if self.max_tokens is not None and spent_tokens >= self.max_tokens:
             return f"the task's budget of {self.max_tokens} tokens is spent ({spent_tokens} used)"
         return ""
+
+    def price(self, named_model: str, usage: Usage) -> float | None:
+        """What usage costs at the run's model's price (the model the request names when none is pinned)."""
+        return self.cost(self.model or named_model, usage) if self.cost else None
 
     def record(self, call: RelayCall, usage: Usage | None) -> None:
         if usage is not None:
