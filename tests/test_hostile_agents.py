@@ -3,10 +3,13 @@
 One scaffold plugin plays each attack, chosen by the capsule id's first word:
 
     huge-*   writes a 20 MB report.json (one long answer)  -> invalid_report at once, nothing of it read
+    chain-*  leaves a chain of relative links in results/ that climbs to the host's /etc/passwd
+             -> the chain is dropped from the artifacts, links that stay inside are kept
 """
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -43,6 +46,14 @@ class Hostile:
                       "open('report.json', 'w'))")
             result = sandbox.exec(["python3", "-c", script], timeout=120, workdir=task.workspace_dir)
             transcript.append({"type": "command", "command": "python3 -c ...", "exit_code": result.exit_code})
+        if kind == "chain":
+            # l01 -> l02/.., ..., l20 -> .., l00 -> l01/etc/passwd: each link alone stays inside when unpacked
+            links = [f"ln -s l{n + 1:02d}/.. results/l{n:02d}" for n in range(1, 20)]
+            links += ["ln -s .. results/l20", "ln -s l01/etc/passwd results/l00", "mkdir -p results/sub",
+                      "ln -s ../made_by_agent.txt results/sub/up", "ln -s made_by_agent.txt results/same"]
+            sandbox.write_file(task.workspace_dir + "/results/made_by_agent.txt", "produced")
+            sandbox.exec(" && ".join(links), timeout=60, workdir=task.workspace_dir)
+            sandbox.write_file(task.report_path, json.dumps(RIGHT))
         return Submission(answers=None, transcript=transcript, steps=1,
                           usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.01, calls=1))
 
@@ -85,3 +96,20 @@ def test_a_20mb_report_is_refused_unread_in_seconds(tmp_path: Path):
     assert seconds < 120 and peak < 100 * 1024 * 1024, (seconds, peak)  # the 20 MB never came over
     kept = artifacts / task["artifacts_dir"]
     assert not (kept / "report.json").exists() or (kept / "report.json").stat().st_size < 1024 * 1024
+
+
+@pytest.mark.docker
+def test_a_chain_of_relative_links_out_of_results_is_dropped_from_the_artifacts(tmp_path: Path):
+    tasks, artifacts, _ = _hostile_run(tmp_path, ["chain-a"])
+    task = tasks["chain-a"]
+    assert task["outcome"] == "correct", task
+    produced = artifacts / task["artifacts_dir"] / "results"
+    assert (produced / "made_by_agent.txt").read_text() == "produced"
+    root = os.path.realpath(produced)
+    for folder, folders, files in os.walk(produced):
+        for name in folders + files:
+            resolved = os.path.realpath(os.path.join(folder, name))
+            assert resolved == root or resolved.startswith(root + os.sep), (name, resolved)  # readlink -f
+    assert not (produced / "l00").exists()  # the link that reached the host's /etc/passwd reaches nothing now
+    assert os.readlink(produced / "sub" / "up") == "../made_by_agent.txt"  # links inside are kept as links
+    assert (produced / "same").read_text() == "produced"
