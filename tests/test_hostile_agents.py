@@ -3,12 +3,15 @@
 One scaffold plugin plays each attack, chosen by the capsule id's first word:
 
     huge-*   writes a 20 MB report.json (one long answer)  -> invalid_report at once, nothing of it read
+    escapes-* answers with terminal escapes (OSC title, OSC-8 link, CSI clear, C1 CSI) in an answer and
+             in a command it ran -> every command that prints them spells them out
     chain-*  leaves a chain of relative links in results/ that climbs to the host's /etc/passwd
              -> the chain is dropped from the artifacts, links that stay inside are kept
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import tracemalloc
@@ -22,6 +25,9 @@ from support_run import RIGHT, containers_of, make_suite, show_json
 
 MEAN = "Report the mean petal length, rounded to 4 decimal places."
 HUGE_BYTES = 20 * 1024 * 1024
+# A window title, a link that hides where it leads, a cleared screen, and C1's one-byte CSI.
+ESCAPES = "3.7\x1b]0;pwned\x07 \x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x1b[2J\x1b[H \x9b31m"
+RAW = ("\x1b", "\x07", "\x9b")
 
 HOSTILE_SCAFFOLD = '''
 """Attacks the engine from inside its task, one way per capsule id (tests/test_hostile_agents.py)."""
@@ -31,6 +37,7 @@ from corebench_runner.records import Submission, Usage
 
 RIGHT = %(right)s
 MEAN = %(mean)r
+ESCAPES = %(escapes)r
 
 
 class Hostile:
@@ -46,6 +53,12 @@ class Hostile:
                       "open('report.json', 'w'))")
             result = sandbox.exec(["python3", "-c", script], timeout=120, workdir=task.workspace_dir)
             transcript.append({"type": "command", "command": "python3 -c ...", "exit_code": result.exit_code})
+        if kind == "escapes":
+            answers = dict(RIGHT)
+            answers[MEAN] = ESCAPES
+            transcript.append({"type": "command", "command": "echo " + ESCAPES, "exit_code": 0,
+                               "stdout_tail": "mean 3.7333 " + ESCAPES, "stderr_tail": ""})
+            sandbox.write_file(task.report_path, json.dumps(answers))
         if kind == "chain":
             # l01 -> l02/.., ..., l20 -> .., l00 -> l01/etc/passwd: each link alone stays inside when unpacked
             links = [f"ln -s l{n + 1:02d}/.. results/l{n:02d}" for n in range(1, 20)]
@@ -68,7 +81,7 @@ def _hostile_run(tmp_path: Path, capsule_ids: list[str]) -> tuple[dict, Path, Pa
 
     suite = make_suite(tmp_path / "suite", capsule_ids)
     (suite / "scaffolds" / "hostile.py").write_text(
-        HOSTILE_SCAFFOLD % {"right": repr(RIGHT), "mean": MEAN, "huge": HUGE_BYTES})
+        HOSTILE_SCAFFOLD % {"right": repr(RIGHT), "mean": MEAN, "huge": HUGE_BYTES, "escapes": ESCAPES})
     store = tmp_path / "results.sqlite"
     runner = CliRunner()
     result = runner.invoke(main, ["--suite", str(suite), "run", "--scaffold", "hostile", "--all", "--level", "hard",
@@ -113,3 +126,31 @@ def test_a_chain_of_relative_links_out_of_results_is_dropped_from_the_artifacts(
     assert not (produced / "l00").exists()  # the link that reached the host's /etc/passwd reaches nothing now
     assert os.readlink(produced / "sub" / "up") == "../made_by_agent.txt"  # links inside are kept as links
     assert (produced / "same").read_text() == "produced"
+
+
+@pytest.mark.docker
+def test_terminal_escapes_an_agent_wrote_are_spelled_out_by_every_command(tmp_path: Path):
+    from corebench_runner.cli import main
+
+    tasks, _, store = _hostile_run(tmp_path, ["escapes-a"])
+    assert tasks["escapes-a"]["outcome"] == "incorrect"
+    runner = CliRunner()
+    printed = {}
+    for command in (["show", ""], ["show", "", "--json"], ["runs"], ["runs", "--json"], ["review", "list"],
+                    ["review", "log"]):
+        result = runner.invoke(main, [*command, "--store", str(store)])
+        assert result.exit_code == 0, result.output
+        printed[" ".join(command)] = result.output
+    review = runner.invoke(main, ["review", "--answer", _answer_id(store), "--store", str(store)], input="q\n")
+    printed["review --answer"] = review.output
+    for command, output in printed.items():
+        assert not any(raw in output for raw in RAW), (command, output)
+    assert "\\x1b]0;pwned\\x07" in printed["show "] and "\\x1b]8;;https://evil.example/" in printed["show "]
+    assert "\\x9b31m" in printed["review --answer"]
+    shown = json.loads(printed["show  --json"])  # still the same values, escaped the JSON way
+    assert any(q.get("reported") == ESCAPES for t in shown["tasks"] for q in t["questions"])
+
+
+def _answer_id(store: Path) -> str:
+    with open_store(store) as opened:
+        return str(opened.query("SELECT id FROM answers WHERE question LIKE 'Report the mean%'")[0]["id"])

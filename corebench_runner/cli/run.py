@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.common import echo_table, say, say_json, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
@@ -213,14 +213,14 @@ def runs_command(store_path, as_json, limit) -> None:
     with open_store(store_path, create=False) as store:
         if as_json:
             data = runs_json(store)
-            click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
+            say_json(data[:limit] if limit else data)
             return
         rows = [[s.id, s.created, s.status, s.suite, display_name(s.model), s.scaffold, s.level,
                  f"{s.tasks_done}/{s.tasks_total}",
                  percent(s.accuracy), percent(s.verified_accuracy), s.infra_errors, s.open_disputes,
                  "?" if s.cost_usd is None else f"${s.cost_usd:.2f}"] for s in list_runs(store, limit)]
         if not rows:
-            click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
+            say(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         echo_table(["run", "created", "status", "suite", "model", "scaffold", "level", "done", "accuracy", "verified",
                     "infra", "disputes", "cost"], rows)
@@ -235,25 +235,25 @@ def show_command(run_id, store_path, as_json) -> None:
     """Show one run: per-task outcome, per-question verdicts, cost and time."""
     with open_store(store_path, create=False) as store:
         if as_json:
-            click.echo(json.dumps(show_json(store, run_id), indent=2, ensure_ascii=False))
+            say_json(show_json(store, run_id))
             return
         for line in _summary_with_suite_and_repeats(run_summary(store, run_id)):
-            click.echo(line)
+            say(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         for line in funnel_lines(list(diagnoses.values())):
-            click.echo(line)
+            say(line)
         for task in task_details(store, run_id):
             cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
             seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
-            click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
+            say(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}   {cost}   {seconds}"
                        + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
             for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
-                click.echo(line)
+                say(line)
             for q in task.questions:
                 reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
                 settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
-                click.echo(f"  [{q.status}{settled}] {q.question[:90]}")
-                click.echo(f"      reported {reported[:80]}; {q.reason[:120]}")
+                say(f"  [{q.status}{settled}] {q.question[:90]}")
+                say(f"      reported {reported[:80]}; {q.reason[:120]}")
 
 
 commands = [run_command, runs_command, show_command]
