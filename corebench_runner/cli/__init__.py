@@ -82,6 +82,10 @@ class CorebenchGroup(click.Group):
             click.echo(f"error: {exc.filename or 'a file'}: no space left on the device; free space there, then "
                        "run again (`corebench run --resume RUN` finishes an interrupted run)", err=True)
             sys.exit(UserError.exit_code)
+        except OverflowError as exc:  # an id past SQLite's 64-bit integers, typed or pasted
+            click.echo(f"error: a number given is too large ({exc}); ids and counts are at most {2 ** 63 - 1}",
+                       err=True)
+            sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
