@@ -156,6 +156,7 @@ class MeteringRelay(LocalServer):
                             f"{'x-api-key or ' if self.api == ANTHROPIC else ''}Authorization: Bearer)", None)
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
+        self.exceeded_reason = ""  # why, as the first call refused or past the cap said it
         self._lock = threading.Lock()
         self.budget = CallBudget(max_cost_usd, max_tokens, lambda: self.usage)
         super().__init__(self.token, host, port)  # the key its requests must carry (self.api_key) is the token
@@ -179,6 +180,7 @@ class MeteringRelay(LocalServer):
         else:
             refusal = self.refusal()
         if refusal:
+            self.exceeded_reason = self.exceeded_reason or refusal
             self.budget_exceeded.set()
             return self.refuse_call(handler, call, 400, "invalid_request_error", f"{refusal}; the task is stopped",
                                     refusal)
@@ -257,7 +259,9 @@ class MeteringRelay(LocalServer):
                 self.state.usage.add(call.usage)
         if call.usage is not None and self.on_usage is not None:
             self.on_usage(call.usage)
-        if call.usage is not None and self.refusal():
+        reason = self.refusal() if call.usage is not None else ""
+        if reason:
+            self.exceeded_reason = self.exceeded_reason or reason
             self.budget_exceeded.set()
 
     # ------------------------------------------------------------ forwarding
