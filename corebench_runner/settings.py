@@ -142,6 +142,8 @@ def load_settings(**overrides: str | None) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{path} is not valid TOML ({exc}); fix or delete it") from None
+        except RecursionError:
+            raise UserError(f"{path}: arrays or tables nested too deep to read; fix or delete it") from None
         known = {f.name for f in fields(Settings)}
         unknown = sorted(set(data) - known)
         if unknown:

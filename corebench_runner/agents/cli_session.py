@@ -199,7 +199,9 @@ def _submission(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, relay: An
     last = streams[-1]
     if relay.budget_exceeded.is_set():
         submission.outcome = Outcome.BUDGET_EXCEEDED
-        submission.error = next((c.refused for c in reversed(relay.calls) if c.refused), "the budget is spent")
+        # The call that spent the budget may end the task before any later call is refused: its reason then.
+        submission.error = next((c.refused for c in reversed(relay.calls) if c.refused),
+                                relay.exceeded_reason or "the budget is spent")
     elif unreported and failure:  # an outage is not the agent's failure, even when it ran out the clock retrying
         submission.outcome = Outcome.INFRA_ERROR
         submission.error = f"the model API was unavailable ({failure}); the agent wrote no report at {task.report_path}"

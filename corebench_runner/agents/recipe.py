@@ -90,6 +90,8 @@ def _parse(text: str, read, source: str) -> AgentRecipe:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{source} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{source}: arrays or tables nested too deep to read; flatten them") from None
     missing = [key for key in ("name", "package", "version", "files", "command", "run_script") if not doc.get(key)]
     if missing:
         raise UserError(f"{source} lacks {', '.join(missing)}; see docs/scaffolds.md for a recipe's fields")

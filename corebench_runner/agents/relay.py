@@ -27,8 +27,9 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from corebench_runner.agents.relay_budget import CallBudget
 from corebench_runner.agents.relay_forward import forward
 from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
@@ -62,6 +63,33 @@ OPENAI_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 _NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
                   "upgrade", "proxy-authorization", "proxy-connection", "x-api-key", "authorization",
                   "accept-encoding", "content-encoding"}
+
+
+def normalised_target(target: str) -> str | None:
+    """The request target as it is compared and forwarded, or None when it must be refused.
+
+    The path is percent-decoded before any rule looks at it, and refused when what it decodes to could
+    name another place than it seems to: an encoded slash or backslash, a `.` or `..` segment (written
+    plainly or encoded), an empty segment (`//`), a `%` left after decoding (double encoding), control
+    characters, a fragment, or a target that is not a path. The query, when there is one, is parsed
+    and written again, so it can only ever be a query. What is forwarded is built from the decoded
+    form: the upstream sees the path the allow-list saw."""
+    if not target.startswith("/") or "#" in target or "\\" in target:
+        return None
+    path, _, query = target.partition("?")
+    try:
+        decoded = unquote(path, errors="strict") if "%" in path else path
+    except UnicodeDecodeError:
+        return None
+    if any(c in decoded for c in "%\\") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in decoded):
+        return None
+    segments = decoded.split("/")[1:]
+    if any(segment in ("", ".", "..") for segment in segments) or len(path.split("/")) != len(decoded.split("/")):
+        return None  # empty, dot segments, or a slash that was encoded
+    rebuilt = quote(decoded, safe="/:@-._~")
+    if not query:
+        return rebuilt
+    return rebuilt + "?" + urlencode(parse_qsl(query, keep_blank_values=True))
 
 
 @dataclass
@@ -128,7 +156,9 @@ class MeteringRelay(LocalServer):
                             f"{'x-api-key or ' if self.api == ANTHROPIC else ''}Authorization: Bearer)", None)
         self.state = RelayState()
         self.budget_exceeded = threading.Event()
+        self.exceeded_reason = ""  # why, as the first call refused or past the cap said it
         self._lock = threading.Lock()
+        self.budget = CallBudget(max_cost_usd, max_tokens, lambda: self.usage)
         super().__init__(self.token, host, port)  # the key its requests must carry (self.api_key) is the token
         self.bind()  # at once: the caller learns here that the address cannot be bound, and the port
 
@@ -138,16 +168,27 @@ class MeteringRelay(LocalServer):
         call = RelayCall(request.method, request.path, 0)
         if not self.check_key(handler, request):
             return
-        protocol = self.route(request.method, request.path)
-        if protocol is None:
+        target = normalised_target(request.target)
+        protocol = self.route(request.method, target.split("?")[0]) if target is not None else None
+        if target is None or protocol is None:
             return self.refuse_call(handler, call, 403, "permission_error", f"{request.method} {request.path} is "
                                     f"not forwarded; agents may call {self.allowed()}")
-        refusal = self.refusal()
+        call.path = target.split("?")[0]
+        held = None
+        if call.path in MODEL_CALLS and self.budget.capped:  # reserved, so calls in parallel cannot pass the cap
+            held, refusal = self.budget.admit(self.budget.worst_case(request.raw, self.price), self.refusal)
+        else:
+            refusal = self.refusal()
         if refusal:
+            self.exceeded_reason = self.exceeded_reason or refusal
             self.budget_exceeded.set()
             return self.refuse_call(handler, call, 400, "invalid_request_error", f"{refusal}; the task is stopped",
                                     refusal)
-        forward(self, handler, request, call, protocol)
+        try:
+            forward(self, handler, request, call, protocol, target)
+        finally:
+            if held is not None:
+                self.budget.settle(held, call.usage)
 
     def refuse(self, handler: QuietHandler, request: Request, status: int, kind: str, message: str,
                code: str | None = None) -> None:
@@ -202,6 +243,10 @@ class MeteringRelay(LocalServer):
             return f"the task's budget of {self.max_tokens} tokens is spent ({spent_tokens} used)"
         return ""
 
+    def price(self, named_model: str, usage: Usage) -> float | None:
+        """What usage costs at the run's model's price (the model the request names when none is pinned)."""
+        return self.cost(self.model or named_model, usage) if self.cost else None
+
     def record(self, call: RelayCall, usage: Usage | None) -> None:
         if usage is not None:
             usage.cost_usd = self.cost(self.model or call.model, usage) if self.cost else None
@@ -214,15 +259,19 @@ class MeteringRelay(LocalServer):
                 self.state.usage.add(call.usage)
         if call.usage is not None and self.on_usage is not None:
             self.on_usage(call.usage)
-        if call.usage is not None and self.refusal():
+        reason = self.refusal() if call.usage is not None else ""
+        if reason:
+            self.exceeded_reason = self.exceeded_reason or reason
             self.budget_exceeded.set()
 
     # ------------------------------------------------------------ forwarding
     def route(self, method: str, path: str) -> str | None:
-        """The protocol to read the answer in, or None when the call is not forwarded."""
+        """The protocol to read the answer in, or None when the call is not forwarded. `path` is
+        normalised (normalised_target): one model's page is /v1/models/ID, ID a single segment."""
         routes = ROUTES[self.protocol]
         found = routes.get((method, path))
-        if found is None and method == "GET" and path.startswith("/v1/models/") and ("GET", "/v1/models") in routes:
+        model_page = path.startswith("/v1/models/") and path.count("/") == 3 and path != "/v1/models/"
+        if found is None and method == "GET" and model_page and ("GET", "/v1/models") in routes:
             found = routes[("GET", "/v1/models")]
         return found
 

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 _NOT_RETURNED = {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding"}
 
 
-def forward(relay: MeteringRelay, handler: QuietHandler, request: Request, call: RelayCall, protocol: str) -> None:
-    """Forward the agent's request and pass the answer back; `protocol` is the one the answer is read in."""
+def forward(relay: MeteringRelay, handler: QuietHandler, request: Request, call: RelayCall, protocol: str,
+            target: str) -> None:
+    """Forward the agent's request and pass the answer back; `protocol` is the one the answer is read in,
+    `target` the normalised path and query the relay allowed (relay.normalised_target): nothing else goes."""
     started = time.monotonic()
     raw = request.raw
     if raw:
@@ -39,7 +41,7 @@ def forward(relay: MeteringRelay, handler: QuietHandler, request: Request, call:
     headers["content-length"] = str(len(raw))
     connection = open_upstream(relay)
     try:
-        connection.request(request.method, relay.upstream_path(request.target), body=raw or None, headers=headers)
+        connection.request(request.method, relay.upstream_path(target), body=raw or None, headers=headers)
         response = connection.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         call.upstream_error = f"gave no answer ({type(exc).__name__})"

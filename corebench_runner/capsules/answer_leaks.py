@@ -13,6 +13,7 @@ digits or more are looked for: shorter ones turn up there by chance.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,12 +25,17 @@ MIN_SIGNIFICANT_DIGITS_IN_DATA = 5
 MIN_STRING_LENGTH = 4
 MAX_FILE_BYTES = 50_000_000  # larger files are data, read by code, not by eye
 BINARY_SNIFF = 8192
+MAX_NUMBER_CHARS = 100  # longer "numbers" are no measured value
+BOUNDARY_CHECKED_CHARS = 256  # phrases up to this long are matched as whole words only
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w")
+_ODD_WHITESPACE = re.compile(r"[^\S ]|  ")
 
 
 def answer_leaks(capsule: Capsule) -> list[Problem]:
     """One warning per (question, file) where a reference answer stands verbatim in a file the agent sees."""
     seen_at = _files_by_level(capsule)
-    texts: dict[Path, str | None] = {}
+    texts: dict[Path, _Text | None] = {}
     problems: list[Problem] = []
     for number, question in enumerate(capsule.questions, 1):
         patterns = [(value, pattern) for value in _distinct(question.runs) if (pattern := _pattern(value)) is not None]
@@ -41,7 +47,8 @@ def answer_leaks(capsule: Capsule) -> list[Problem]:
             if in_data and not in_data_patterns:
                 continue
             if path not in texts:
-                texts[path] = _read_text(path)
+                raw = _read_text(path)
+                texts[path] = _Text(raw) if raw is not None else None
             text = texts[path]
             if text is None:
                 continue
@@ -83,34 +90,87 @@ def _distinct(values: list[Any]) -> Iterator[Any]:
             yield value
 
 
-def _pattern(value: Any, min_digits: int = MIN_SIGNIFICANT_DIGITS,
-             numbers_only: bool = False) -> re.Pattern[str] | list[re.Pattern[str]] | None:
+@dataclass(frozen=True)
+class Phrase:
+    """A string answer to look for: its words, single-spaced and lower-case, as whole words.
+
+    Looked for by substring search over text normalised the same way (linear), never by a regular
+    expression built from the answer: an answer may be megabytes long."""
+
+    words: str
+
+
+Needle = re.Pattern[str] | Phrase | list[re.Pattern[str] | Phrase]
+
+
+def normalised(text: str) -> str:
+    """Whitespace runs as one space, lower case: the form Phrases are looked for in."""
+    if _ODD_WHITESPACE.search(text) is None:  # the usual case: only single spaces, nothing to rewrite
+        return text.strip().lower()
+    return _WHITESPACE.sub(" ", text).strip().lower()
+
+
+def _pattern(value: Any, min_digits: int = MIN_SIGNIFICANT_DIGITS, numbers_only: bool = False) -> Needle | None:
     """What to look for: a number as written, a long string as a phrase, a list as all of its items."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        text = repr(value) if isinstance(value, float) else str(value)
+        try:
+            text = repr(value) if isinstance(value, float) else str(value)
+        except ValueError:  # an int past Python's digit limit is no answer anyone wrote by hand
+            return None
         digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0" if isinstance(value, int) else "")
-        if "e" in text.lower() or len(digits) < min_digits:
+        if "e" in text.lower() or len(digits) < min_digits or len(text) > MAX_NUMBER_CHARS:
             return None
         return re.compile(r"(?<![\d.])" + re.escape(text) + r"(?!\d)")
     if numbers_only and not isinstance(value, list):
         return None
     if isinstance(value, str):
-        words = " ".join(value.split())
-        if len(words) < MIN_STRING_LENGTH:
-            return None
-        return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words.split())) + r"(?!\w)", re.IGNORECASE)
+        words = normalised(value)
+        return Phrase(words) if len(words) >= MIN_STRING_LENGTH else None
     if isinstance(value, list) and value:
         items = [_pattern(item, min_digits, numbers_only) for item in value]
         return None if any(item is None or isinstance(item, list) for item in items) else items  # type: ignore[return-value]
     return None
 
 
-def _found(pattern: re.Pattern[str] | list[re.Pattern[str]], text: str) -> bool:
+class _Text:
+    """A file's text, with its normalised form made once, when a Phrase first needs it."""
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self._normalised: str | None = None
+
+    @property
+    def normalised(self) -> str:
+        if self._normalised is None:
+            self._normalised = normalised(self.raw)
+        return self._normalised
+
+
+def _found(pattern: Needle, text: _Text) -> bool:
     if isinstance(pattern, list):
-        return all(p.search(text) for p in pattern)
-    return pattern.search(text) is not None
+        return all(_found(p, text) for p in pattern)
+    if isinstance(pattern, Phrase):
+        return phrase_in(pattern.words, text.normalised)
+    return pattern.search(text.raw) is not None
+
+
+def phrase_in(words: str, text: str) -> bool:
+    """Whether words (normalised) stand in text (normalised) as whole words.
+
+    Linear in both: str.find is; a short phrase is checked at each place it occurs (at most
+    BOUNDARY_CHECKED_CHARS per place), a long one only where it first occurs, since a long phrase found
+    inside longer words is no accident either way."""
+    if len(words) > BOUNDARY_CHECKED_CHARS:
+        return words in text
+    at = text.find(words)
+    while at >= 0:
+        end = at + len(words)
+        if (at == 0 or not _WORD.match(text[at - 1])) and (end == len(text) or not _WORD.match(text[end])):
+            return True
+        at = text.find(words, at + 1)
+    return False
 
 
 def _read_text(path: Path) -> str | None:

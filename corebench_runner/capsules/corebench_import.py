@@ -28,6 +28,11 @@ DEFAULT_PASSPHRASE = "reproducibility"
 # Upstream fields that have a home of their own in capsule.toml.
 MAPPED_FIELDS = ("capsule_id", "capsule_title", "field", "language", "task_prompt", "results", "capsule_doi", "gpu")
 REQUIRED_FIELDS = ("capsule_id", "capsule_title", "task_prompt", "results")
+TEXT_FIELDS = ("capsule_title", "field", "language", "task_prompt", "capsule_doi")  # null in any is refused
+# A capsule id names a folder and a tarball (ID.tar.gz.part): no separators, dots first, NULs or long names.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_ID_LENGTH = 100
+SAFE_SPLIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a Croissant split names core_test.SPLIT.json
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ def _parse_json(path: Path, raw: bytes) -> Any:
 
 
 def check_tasks(path: Path, tasks: Any) -> list[dict[str, Any]]:
+    """The tasks, every one checked before anything is fetched or written: a name that becomes a file or
+    folder name (the capsule id) must be a plain one, and no field a capsule is made from may be null."""
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise UserError(f"{path}: expected a JSON list of task objects, as upstream's core_train.json, or a v1.1 "
                         "Croissant file with a `tasks` record set")
@@ -55,9 +62,36 @@ def check_tasks(path: Path, tasks: Any) -> list[dict[str, Any]]:
         missing = [f for f in REQUIRED_FIELDS if f not in task]
         if missing:
             raise UserError(f"{path}: task {i} lacks {', '.join(missing)}; is this an upstream CORE-Bench task file?")
+        problem = id_problem(task["capsule_id"])
+        if problem:
+            raise UserError(f"{path}: task {i}: capsule_id {_shown(task['capsule_id'])} {problem}; fix the task file")
+        for name in TEXT_FIELDS:
+            if name in task and not isinstance(task[name], str):
+                raise UserError(f"{path}: task {i}: {name} is {_shown(task[name])}, not text; fix the task file")
         if not isinstance(task["results"], list) or not task["results"] or not all(isinstance(r, dict) for r in task["results"]):
-            raise UserError(f"{path}: task {task['capsule_id']}: `results` must be a non-empty list of {{question: value}} runs")
+            raise UserError(f"{path}: task {i}: `results` must be a non-empty list of {{question: value}} runs")
+        for run in task["results"]:
+            for question, value in run.items():
+                if value is None:
+                    raise UserError(f"{path}: task {i}: the answer to {question[:80]!r} is null in a run of `results`; "
+                                    "fix the task file")
     return tasks
+
+
+def id_problem(capsule_id: Any) -> str:
+    """Why a capsule id cannot name the capsule's folder and tarball, or "" when it can."""
+    if not isinstance(capsule_id, str):
+        return "is not text"
+    if len(capsule_id) > MAX_ID_LENGTH:
+        return f"is {len(capsule_id)} characters long (at most {MAX_ID_LENGTH})"
+    if not SAFE_ID.fullmatch(capsule_id):
+        return "cannot be a file name (letters, digits, '.', '_' and '-' only, starting with a letter or digit)"
+    return ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _v10_split(path: Path) -> str:
@@ -74,6 +108,9 @@ def read_task_source(path: Path, passphrase: str = DEFAULT_PASSPHRASE) -> TaskSo
     data = _parse_json(path, raw)
     if is_croissant(data):
         dataset = read_croissant(data, str(path))
+        if dataset.split and (not SAFE_SPLIT.fullmatch(dataset.split) or ".." in dataset.split):
+            raise UserError(f"{path}: the dataset name {_shown(dataset.name)} ends in {_shown(dataset.split)}, which "
+                            "cannot name a file (letters, digits, '.', '_' and '-'); fix the name field")
         benchmark = {"name": "core-bench", "version": benchmark_version(dataset.version) or "1.1",
                      "split": dataset.split}
         return TaskSource(check_tasks(path, dataset.tasks), benchmark, dataset.tasks_json_url,
@@ -209,8 +246,9 @@ def import_task(task: dict[str, Any], capsules_dir: Path, tarball: Path | None, 
                 overwrite: bool = False, benchmark: dict[str, str] | None = None) -> ImportResult:
     """Write one task as a capsule folder (atomically: built aside, then moved into place)."""
     capsule_id = task["capsule_id"]
-    if not isinstance(capsule_id, str) or not capsule_id or "/" in capsule_id or capsule_id.startswith("."):
-        raise UserError(f"task id {capsule_id!r} cannot be a folder name; fix the task file")
+    problem = id_problem(capsule_id)
+    if problem:
+        raise UserError(f"task id {_shown(capsule_id)} {problem}; fix the task file")
     dest = capsules_dir / capsule_id
     existed = dest.exists()
     if existed and not overwrite:

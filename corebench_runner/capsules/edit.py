@@ -26,6 +26,8 @@ def _read(folder: Path) -> tomlkit.TOMLDocument:
         raise UserError(f"{path} does not exist; start the capsule with `corebench capsule new`") from None
     except tomlkit.exceptions.ParseError as exc:
         raise UserError(f"{path} is not valid TOML ({exc}); fix it first") from None
+    except RecursionError:
+        raise UserError(f"{path}: arrays or tables nested too deep to read; flatten them first") from None
 
 
 def _write(folder: Path, doc: tomlkit.TOMLDocument) -> None:

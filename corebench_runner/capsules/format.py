@@ -157,6 +157,8 @@ def parse_capsule(folder: Path, draft: bool = False) -> tuple[Capsule | None, li
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [Problem(file, "syntax", f"not valid TOML: {exc}")]
+    except RecursionError:  # the parser recurses once per level: 500 nested arrays exhaust the stack
+        return None, [Problem(file, "syntax", "arrays or tables nested too deep to read; flatten them")]
 
     r = FieldReader(file, problems)
     for key in sorted(set(data) - KNOWN_KEYS):

@@ -22,6 +22,7 @@ from corebench_runner.errors import UserError
 from corebench_runner.gc_paused import gc_paused
 from corebench_runner.store.database import default_store_path, last_opened
 from corebench_runner.store.health import store_failure
+from corebench_runner.terminal import printable
 
 # Each module defines `commands`: a list of click commands/groups to attach to `corebench`.
 COMMAND_MODULES = [
@@ -81,7 +82,7 @@ class CorebenchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"error: {printable(exc.message)}", err=True)  # a message may quote agent text
             sys.exit(exc.exit_code)
         except sqlite3.DatabaseError as exc:  # a store that failed after it opened (store.open_store checks it)
             click.echo(f"error: {store_failure(last_opened() or default_store_path(), exc)}", err=True)
@@ -91,6 +92,10 @@ class CorebenchGroup(click.Group):
                 raise
             click.echo(f"error: {exc.filename or 'a file'}: no space left on the device; free space there, then "
                        "run again (`corebench run --resume RUN` finishes an interrupted run)", err=True)
+            sys.exit(UserError.exit_code)
+        except OverflowError as exc:  # an id past SQLite's 64-bit integers, typed or pasted
+            click.echo(f"error: a number given is too large ({exc}); ids and counts are at most {2 ** 63 - 1}",
+                       err=True)
             sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -8,6 +8,7 @@ import click
 
 from corebench_runner import registry
 from corebench_runner.capsules.suite import Suite, resolve_suite
+from corebench_runner.terminal import printable, printable_json
 
 
 class PluginName(click.ParamType):
@@ -33,9 +34,19 @@ def suite_from(ctx: click.Context, for_writing: bool = False) -> Suite:
     return resolve_suite(root, for_writing=for_writing)
 
 
+def say(text: str = "", err: bool = False) -> None:
+    """Print a line that may hold what an agent wrote, its control characters spelled out (terminal.py)."""
+    click.echo(printable(text), err=err)
+
+
+def say_json(data: object) -> None:
+    """Print a JSON document that may hold what an agent wrote (terminal.printable_json)."""
+    click.echo(printable_json(data))
+
+
 def echo_table(headers: list[str], rows: list[list[object]]) -> None:
-    """A plain aligned table that reads well over ssh and in logs."""
-    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    """A plain aligned table that reads well over ssh and in logs (agent text in a cell spelled out)."""
+    cells = [[str(c) for c in headers]] + [[("" if c is None else printable(str(c))) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from corebench_runner.capsules.plugins import load_plugin
-from corebench_runner.cli.common import suite_from
+from corebench_runner.cli.common import say, say_json, suite_from
 from corebench_runner.grading.loop import ReportGrade, grade_report
 from corebench_runner.grading.tasks_json import load_answers, load_tasks
 
@@ -35,10 +33,10 @@ def _echo_readable(capsule_id: str, grade: ReportGrade) -> None:
     right = sum(g.status.value == "correct" for g in grade.grades)
     verdict = "correct" if grade.task_correct else "incorrect"
     extra = f", {grade.disputed} disputed" if grade.disputed else ""
-    click.echo(f"{capsule_id}: task {verdict} ({right}/{len(grade.grades)} questions correct{extra})")
+    say(f"{capsule_id}: task {verdict} ({right}/{len(grade.grades)} questions correct{extra})")
     for g in grade.grades:
-        click.echo(f"  {g.status.value:<9}  {_short(g.question, 90)}")
-        click.echo(f"  {'':<9}  {_short(g.reason, 200)}")
+        say(f"  {g.status.value:<9}  {_short(g.question, 90)}")  # an answers file is agent text
+        say(f"  {'':<9}  {_short(g.reason, 200)}")
 
 
 @click.command("grade")
@@ -72,7 +70,7 @@ def grade_command(ctx: click.Context, tasks_path: str, answers_path: str, grader
     graded = [(e.capsule_id, grade_report(grader, tasks[e.capsule_id].questions, e.report,
                                           upstream_stop=upstream_stop)) for e in entries]
     if as_json:
-        click.echo(json.dumps([_as_json(cid, g) for cid, g in graded], indent=2, ensure_ascii=False))
+        say_json([_as_json(cid, g) for cid, g in graded])
         return
     for capsule_id, grade in graded:
         _echo_readable(capsule_id, grade)

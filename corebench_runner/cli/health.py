@@ -11,7 +11,7 @@ import click
 
 from corebench_runner.capsules.format import LEVELS, Capsule
 from corebench_runner.cli.capsule import capsule_group
-from corebench_runner.cli.common import PluginName, suite_from
+from corebench_runner.cli.common import PluginName, say, suite_from
 from corebench_runner.running.capsule_check import (
     HealthReport,
     OracleRun,
@@ -109,7 +109,7 @@ def explain_command(run_id: str, model: str, base_url: str | None, redo: bool, s
         finally:
             client.close()
     for item in explained:
-        click.echo(f"{item.capsule_id} (task {item.task_id}): {item.summary}")
+        say(f"{item.capsule_id} (task {item.task_id}): {item.summary}")  # a model's words about agent text
     if not explained:
         click.echo("every failed task already has a summary; pass --redo to write new ones")
 

@@ -16,6 +16,26 @@ from corebench_runner.settings import APP_NAME, legacy_settings_file, load_setti
 MIN_FREE_GB = 20
 
 
+def _doctor_store(path: Path) -> None:
+    """Every problem of a store, one a line (the refusal of a damaged store names only the first)."""
+    import sqlite3
+
+    from corebench_runner.store.health import no_leftovers, recovery_hint, store_failure, store_problems
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such store; give the path of a results store (--store)")
+    try:
+        with no_leftovers(path):  # raised inside, so the -wal and -shm this check made go with it
+            problems = store_problems(path)
+            for problem in problems:
+                click.echo(f"FAIL  {path}: {problem}")
+            if problems:
+                raise UserError(f"{len(problems)} problem(s) in {path}; {recovery_hint(path)}")
+    except sqlite3.DatabaseError as exc:
+        raise UserError(store_failure(path, exc)) from None
+    click.echo(f"ok    {path}: intact")
+
+
 class _Checklist:
     def __init__(self) -> None:
         self.problems = 0
@@ -32,8 +52,12 @@ class _Checklist:
 
 
 @click.command("doctor")
-def doctor() -> None:
+@click.option("--store", "store", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Check only this results store, read-only, and list every problem SQLite finds in it.")
+def doctor(store: Path | None) -> None:
     """Check the Docker engine, disk space, base images, GPU support and settings; say what to fix."""
+    if store is not None:
+        return _doctor_store(store)
     checks = _Checklist()
     settings = load_settings()
     click.echo(f"settings: {settings_file()}{'' if settings_file().is_file() else ' (not present; defaults)'}")

@@ -16,13 +16,12 @@ from typing import Any, Iterator
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import PluginName, echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, say, say_json, suite_from
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
 from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.records import Outcome
-from corebench_runner.review.screen import printable
 from corebench_runner.running.folders import remove_own_task_folders
 from corebench_runner.running.progress import summary_lines
 from corebench_runner.running.rerun import reset_for_retry
@@ -51,6 +50,7 @@ from corebench_runner.store.results import (
     runs_json,
     task_details,
 )
+from corebench_runner.terminal import printable
 
 # With no --scaffold: the real agent when an API key is set, else the oracle (no model needed).
 AGENT_SCAFFOLD, AGENT_MODEL, KEY_ENV = "core-agent", "anthropic:claude-opus-5-5", "ANTHROPIC_API_KEY"
@@ -260,11 +260,11 @@ def runs_command(store_path, as_json, limit, wide) -> None:
     with open_store(store_path, create=False) as store:
         if as_json:
             data = [public_run(run) for run in runs_json(store)]
-            click.echo(json.dumps(data[:limit] if limit else data, indent=2, ensure_ascii=False))
+            say_json(data[:limit] if limit else data)
             return
         summaries = list_runs(store, limit)
         if not summaries:
-            click.echo(f"no runs in {store.path} yet; start one with `corebench run`")
+            say(f"no runs in {store.path} yet; start one with `corebench run`")
             return
         if not wide:
             _narrow_runs_table(summaries)
@@ -274,7 +274,7 @@ def runs_command(store_path, as_json, limit, wide) -> None:
         items = {item["id"]: item for s in summaries for item in s.set_asides}
         for item in items.values():
             what = "whole task" if item["whole_task"] else f"question {item['question'][:60]!r}"
-            click.echo(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
+            say(f"set aside in {item['suite']}: {item['capsule_id']} {what} by {item['reviewer']}, "
                        f"{item['created']}: {item['reason']}")
 
 
@@ -347,7 +347,7 @@ def show_command(run_id, store_path, as_json, task_ref, transcript, full) -> Non
     with open_store(store_path, create=False) as store:
         if as_json:
             data = show_json(store, run_id)
-            click.echo(json.dumps({**data, "run": public_run(data["run"])}, indent=2, ensure_ascii=False))
+            say_json({**data, "run": public_run(data["run"])})
             return
         tasks = task_details(store, run_id)
         full_id = run_summary(store, run_id).id
@@ -359,19 +359,19 @@ def show_command(run_id, store_path, as_json, task_ref, transcript, full) -> Non
             tasks = [task]
         else:
             for line in _summary_with_suite_and_repeats(run_summary(store, full_id)):
-                click.echo(line)
+                say(line)
             from corebench_runner.store.calibration import calibration_lines, run_calibration
 
             for line in calibration_lines(run_calibration(store, full_id)):  # confidence against correctness
-                click.echo(line)
+                say(line)
             from corebench_runner.report.efficiency import efficiency_lines, run_efficiency
 
             for line in efficiency_lines(run_efficiency(store, full_id)):  # time, turns, tokens and dollars by phase
-                click.echo(line)
+                say(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         if not task_ref:
             for line in funnel_lines(list(diagnoses.values())):
-                click.echo(line)
+                say(line)
         for task in tasks:
             _echo_task(store, task, diagnoses, full_id)
 
@@ -380,23 +380,23 @@ def _echo_task(store, task: TaskDetail, diagnoses: dict, run_id: str) -> None:
     cost = "?" if task.cost_usd is None else f"${task.cost_usd:.2f}"
     seconds = "-" if task.seconds is None else f"{task.seconds:.0f}s"
     aside = "   (set aside)" if task.set_aside else ""
-    click.echo(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}{aside}   {cost}   {seconds}"
+    say(f"\n{task.capsule_id} #{task.repeat}: {task.outcome or task.status}{aside}   {cost}   {seconds}"
                + (f"   ({task.error.splitlines()[0][:160]})" if task.error else ""))
     for line in task_diagnosis_lines(diagnoses.get(task.task_id)):
-        click.echo(line)
+        say(line)
     for q in task.questions:
         reported = json.dumps(q.reported, ensure_ascii=False) if q.reported_present else "(not reported)"
         settled = f" -> {q.verified_status}" if q.verified_status != q.status else ""
         aside = " set aside" if q.set_aside and not task.set_aside else ""
-        click.echo(f"  [{q.status}{settled}{aside}] {printable(q.question)}")
-        click.echo(f"      reported {printable(reported[:200])}")
+        say(f"  [{q.status}{settled}{aside}] {printable(q.question)}")
+        say(f"      reported {printable(reported[:200])}")
         # The grader's whole reason, wrapped: a cut reason hides the part that explains the verdict.
         for line in textwrap.wrap(printable(q.reason or "no reason given"), width=100):
-            click.echo(f"      {line}")
+            say(f"      {line}")
         if q.source or q.reproduced:
-            click.echo(f"      {printable(source_line(q))}")
+            say(f"      {printable(source_line(q))}")
     if task.transcript_path:
-        click.echo(f"  transcript {store.artifacts_dir / task.transcript_path}  "
+        say(f"  transcript {store.artifacts_dir / task.transcript_path}  "
                    f"(`corebench show {run_id} --task {task.capsule_id}#{task.repeat} --transcript` prints it)")
 
 
@@ -424,10 +424,10 @@ def _echo_transcript(store, task: TaskDetail, fold: bool) -> None:
     events, problem = load_events(store.artifacts_dir, task.transcript_path)
     if problem:
         raise UserError(f"--transcript: {task.capsule_id}#{task.repeat}: {problem}")
-    click.echo(f"{task.capsule_id} #{task.repeat}: {task.outcome or task.status}; transcript "
+    say(f"{task.capsule_id} #{task.repeat}: {task.outcome or task.status}; transcript "
                f"{store.artifacts_dir / task.transcript_path} ({len(events)} events)")
     for line in transcript_lines(events, fold=fold):
-        click.echo(line)
+        say(line)
 
 
 @click.command("verify")

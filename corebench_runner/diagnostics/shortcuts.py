@@ -23,6 +23,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from corebench_runner.capsules.answer_leaks import normalised
 from corebench_runner.diagnostics.actions import Action
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -34,6 +35,7 @@ SYSTEM_PREFIXES = ("/usr/", "/etc/", "/lib/", "/lib32/", "/lib64/", "/opt/", "/p
 REFERENCE_MARKERS = ("capsule.toml", ".corebench", "/capsules/")
 MEMORY_FILES = ("REPRODUCING.md", "code/run", "code/run.sh")
 MEMORY_MIN_LINES = 3
+MAX_NUMBER_CHARS = 100
 MEMORY_OVERLAP = 0.6  # share of the original's lines an agent-written file must repeat to count as recalled
 
 
@@ -53,7 +55,10 @@ def _as_number(value: Any) -> tuple[float, int] | None:
     """(value, decimals written) for a numeric answer, else None."""
     if isinstance(value, bool) or value is None:
         return None
-    text = str(value).strip().rstrip("%").strip().replace(",", "")
+    text = str(value)
+    if len(text) > MAX_NUMBER_CHARS:
+        return None  # no measured value is written with this many characters
+    text = text.strip().rstrip("%").strip().replace(",", "")
     try:
         number = float(text)
     except ValueError:
@@ -95,8 +100,15 @@ def value_in(value: Any, text: str) -> bool:
     number = _as_number(value)
     if number is not None:
         return _number_in(number, text)
-    needle = " ".join(str(value).split()).lower()
-    return bool(needle) and needle in " ".join(text.split()).lower()
+    needle = _normalised(str(value))
+    return bool(needle) and needle in _normalised(text)
+
+
+# Every answer is looked for in every step: each answer and each text is normalised once (a huge answer
+# would otherwise be rewritten once per step). str.find is linear in both, whatever the answer holds.
+@functools.lru_cache(maxsize=512)
+def _normalised(text: str) -> str:
+    return normalised(text)
 
 
 def _judgeable(value: Any) -> bool:

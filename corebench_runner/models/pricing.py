@@ -54,6 +54,8 @@ def _parse(text: str, source: str) -> dict[str, Price]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{source}: not valid TOML ({exc}); fix the file or remove it") from None
+    except RecursionError:
+        raise UserError(f"{source}: arrays or tables nested too deep to read; fix the file or remove it") from None
     prices: dict[str, Price] = {}
     for model, row in (data.get("models") or {}).items():
         if not isinstance(row, dict) or any(not isinstance(row.get(f), (int, float)) for f in PRICE_FIELDS):

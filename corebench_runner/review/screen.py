@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from typing import Any
 
@@ -14,21 +13,15 @@ from corebench_runner.review.triage_view import triage_lines
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord
 from corebench_runner.store.results import RunSummary, percent, verified_detail
 from corebench_runner.store.triage import Proposal
+from corebench_runner.terminal import printable  # agent text spelled out, as every command prints it
 
 WIDTH = 80
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
 LABEL = 12  # width of the label column
 
 
 def fmt_value(value: Any) -> str:
     """JSON spelling, so a string "0.93" and a number 0.93 look different to the reviewer."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def printable(text: str) -> str:
-    """Agent-written text with control characters shown, not obeyed: an escape sequence in an
-    output must not clear, rewrite or retitle the reviewer's terminal (or set its clipboard)."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _field(label: str, text: str) -> list[str]:

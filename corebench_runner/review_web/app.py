@@ -41,6 +41,7 @@ from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.set_asides import WHOLE_TASK
 
 HERE = Path(__file__).resolve().parent
+MAX_ID = 2 ** 63 - 1  # SQLite's largest integer: a larger id in a URL is no answer (404), not a server error
 # Scripts only from this app's own files: no inline script, no eval, nothing from elsewhere.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'; connect-src 'self'")
@@ -126,7 +127,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         with state.store() as store:
             return state.render("review_queue.html", **queue_context(store, filters))
 
-    @app.get("/answer/<int:answer_id>")
+    @app.get(f"/answer/<int(max={MAX_ID}):answer_id>")
     def answer(answer_id: int) -> Response:
         with state.store() as store:
             if not answer_exists(store, answer_id):
@@ -151,7 +152,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
                             following=following, position=position, size=size, reason=reason, problem=problem,
                             aside_problem=aside_problem)
 
-    @app.post("/answer/<int:answer_id>/verdict")
+    @app.post(f"/answer/<int(max={MAX_ID}):answer_id>/verdict")
     def verdict(answer_id: int) -> Response:
         filters = state.filters(request.args)
         form = request.form
@@ -238,7 +239,7 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
             abort(404, "only PNG and JPEG images are served")
         return send_from_directory(path.parent, path.name, mimetype=media_type)
 
-    @app.get("/viewed/<int:task_id>/<name>")
+    @app.get(f"/viewed/<int(max={MAX_ID}):task_id>/<name>")
     def viewed(task_id: int, name: str) -> Response:
         """A figure the agent viewed, as written (after its PNG/JPEG check) by the report's transcript code."""
         return send_from_directory(state.viewed_dir / str(task_id), name)

@@ -18,11 +18,13 @@ from typing import Any
 
 from corebench_runner.records import Outcome, Submission, TaskSpec
 from corebench_runner.running import tracing
-from corebench_runner.sandbox.base import CopyTooLarge
+from corebench_runner.sandbox.base import CopyTooLarge, FileTooLarge
 
 # Produced files larger than this stay in the container; the task notes that they were dropped.
 MAX_RESULTS_BYTES = 200 * 1024 * 1024
 # Outcomes only the engine sets, from what it finds at the report path.
+# report.json is read up to this size: answers to a few questions fit many times over.
+MAX_REPORT_BYTES = 1024 * 1024
 REPORT_OUTCOMES = (Outcome.NO_REPORT, Outcome.INVALID_REPORT)
 
 
@@ -67,14 +69,19 @@ def read_report(sandbox: Any, report_path: str) -> Report:
     """The agent's report.json: missing (none, a folder, a link to nowhere or to itself), invalid (not
     JSON, or JSON but not an object of question: answer), or ok."""
     try:
-        data = sandbox.read_file(report_path)
+        data = sandbox.read_file(report_path, max_bytes=MAX_REPORT_BYTES)
+    except FileTooLarge as exc:  # nothing of it is read, kept or looked at: one huge answer must not cost the host
+        held = f"{exc.size} bytes" if exc.size is not None else f"more than {MAX_REPORT_BYTES} bytes"
+        return Report("invalid", problem=(f"{report_path} holds {held}, over the {MAX_REPORT_BYTES} byte cap on a "
+                                          "report (answers are values, not files)"))
     except (OSError, RecursionError):
         return Report("missing", problem=f"the agent wrote no report at {report_path}")
     raw = data.decode("utf-8", errors="replace")
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return Report("invalid", raw=raw, problem=f"{report_path} is not valid JSON ({exc})")
+    except (ValueError, RecursionError) as exc:  # not JSON; an int past Python's digit limit; nested too deep
+        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+        return Report("invalid", raw=raw, problem=f"{report_path} is not valid JSON ({reason})")
     if not isinstance(value, dict):
         return Report("invalid", raw=raw, problem=(f"{report_path} holds a {type(value).__name__}, not a JSON "
                                                    "object of question: answer"))

@@ -21,6 +21,7 @@ from corebench_runner.grading.loop import grade_report
 from corebench_runner.records import Outcome, Verdict, VerdictStatus, outcome_from_verdicts
 from corebench_runner.running.task import EARLIER_USAGE_KEY, Attempt
 from corebench_runner.running.verify import RERUN_KEY
+from corebench_runner.sandbox.archive import drop_links_out
 from corebench_runner.store.database import AnswerRecord, TaskRecord
 
 RERUN_ARTIFACT = "rerun.json"
@@ -169,3 +170,4 @@ def _unpack(data: bytes, dest: Path) -> None:
     dest.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         tar.extractall(dest, filter="data")
+    drop_links_out(dest)  # links that leave the copy by a chain of relative links pass the filter one by one

@@ -6,12 +6,16 @@ read or written and CopyTooLarge says how much there was so far. Nothing is buff
 
 Links are unpacked as links, never followed, so a cycle (`ln -s . results/loop`) costs nothing.
 A link leading out of the copy (an absolute one, `/etc/passwd`) or a device file is left out, as
-tarfile's "data" filter refuses it, and the rest is copied.
+tarfile's "data" filter refuses it, and the rest is copied. The filter judges each link when it is
+unpacked, against what is on disk then; a chain of relative links (`a -> b/..`, `b -> c/..`, ...,
+`x -> a/etc/passwd`) unpacked in the right order passes it one link at a time. So once everything is
+unpacked, drop_links_out resolves every link inside the copy and removes those that leave it.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 from collections.abc import Iterable, Iterator
@@ -66,9 +70,34 @@ def extract_capped(chunks: Iterable[bytes], host_dir: Path, max_bytes: int | Non
                     tar.extract(member, host_dir, filter="data")
                 except tarfile.FilterError:  # a link out of the copy, a device: not the files asked for
                     continue
+        for top in written:
+            if top.is_dir() and not top.is_symlink():
+                drop_links_out(top)
     except CopyTooLarge:
         for top in written:  # what was copied before the cap is incomplete: keep none of it
             shutil.rmtree(top, ignore_errors=True) if top.is_dir() else top.unlink(missing_ok=True)
         raise
     finally:
         reader.close()
+
+
+def drop_links_out(root: Path) -> list[str]:
+    """Remove every link under root that resolves outside it, however it gets there (chains of relative
+    links, links through links); the paths removed, relative to root. Repeated until nothing changes,
+    since removing one link changes where the links through it lead."""
+    root_real = os.path.realpath(root)
+    removed: list[str] = []
+    while True:
+        dropped = False
+        for folder, folders, files in os.walk(root, followlinks=False):
+            for name in folders + files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    continue
+                resolved = os.path.realpath(path)
+                if resolved != root_real and not resolved.startswith(root_real + os.sep):
+                    os.unlink(path)
+                    removed.append(os.path.relpath(path, root))
+                    dropped = True
+        if not dropped:
+            return removed

@@ -55,8 +55,8 @@ class BackgroundSandbox:
     def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
         return self.ready().exec(cmd, timeout=timeout, workdir=workdir)
 
-    def read_file(self, path: str) -> bytes:
-        return self.ready().read_file(path)
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        return self.ready().read_file(path, max_bytes)
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self.ready().write_file(path, data)

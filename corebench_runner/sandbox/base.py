@@ -20,6 +20,15 @@ class CopyTooLarge(Exception):
     """copy_out stopped at its max_bytes: the files are larger than the caller will take."""
 
 
+class FileTooLarge(CopyTooLarge):
+    """read_file stopped at its max_bytes: size is the file's size, or None past the cap while streaming."""
+
+    def __init__(self, path: str, size: int | None, max_bytes: int) -> None:
+        held = f"{size} bytes" if size is not None else f"more than {max_bytes} bytes"
+        super().__init__(f"{path} holds {held}, over the {max_bytes} byte cap")
+        self.path, self.size, self.max_bytes = path, size, max_bytes
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What to start. `image` is ignored by the local sandbox."""
@@ -57,9 +66,10 @@ class Sandbox(Protocol):
     def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
         """Run a shell command (str, via bash -lc) or argv (list). Kills the whole process tree on timeout."""
 
-    def read_file(self, path: str) -> bytes:
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
         """A file's bytes. A link is followed to a file (FileNotFoundError when it leads nowhere, an
-        OSError when it leads round in a cycle); a folder is IsADirectoryError."""
+        OSError when it leads round in a cycle); a folder is IsADirectoryError; FileTooLarge, with
+        nothing read past the cap, for a file over max_bytes."""
 
     def write_file(self, path: str, data: bytes | str) -> None: ...
 

@@ -28,7 +28,7 @@ from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult, Outcome
 from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
-from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.base import FileTooLarge, SandboxSpec
 from corebench_runner.sandbox.container_setup import (
     EXEC_WRAPPER,
     add_bytes,
@@ -58,6 +58,7 @@ PEAK_MEMORY_FILES = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes",  # cgrou
                      "/sys/fs/cgroup/memory.peak")  # cgroup v2 (kernel 5.19+)
 DOCKER_MODE_DIR = 1 << 31  # in the engine's stat of an archived path
 MAX_LINK_HOPS = 40  # links followed to read one file, as Linux's own limit for one path
+TAR_OVERHEAD_BYTES = 64 * 1024  # headers and padding around one file in the engine's tar
 
 
 @atexit.register
@@ -267,8 +268,10 @@ class DockerSandbox:
                 raise OSError(errno.ELOOP, "a cycle of symbolic links", path) from None
             raise
 
-    def read_file(self, path: str) -> bytes:
-        """The file's bytes; a link is followed, at most MAX_LINK_HOPS times and never round a cycle."""
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        """The file's bytes; a link is followed, at most MAX_LINK_HOPS times and never round a cycle.
+
+        Past max_bytes (the engine's stat says the size first) nothing more is fetched: FileTooLarge."""
         path = self._abs(path)
         seen: set[str] = set()
         while True:
@@ -278,9 +281,16 @@ class DockerSandbox:
             chunks, stat = self._archive(path)
             if stat.get("mode", 0) & DOCKER_MODE_DIR:
                 raise IsADirectoryError(path)
+            is_link = bool(stat.get("linkTarget"))
+            if max_bytes is not None and not is_link and int(stat.get("size") or 0) > max_bytes:
+                chunks.close()  # the stream is never read: a huge file costs nothing
+                raise FileTooLarge(path, int(stat["size"]), max_bytes)
             with tempfile.SpooledTemporaryFile(max_size=16 << 20) as buffer:
                 for chunk in chunks:
                     buffer.write(chunk)
+                    if max_bytes is not None and buffer.tell() > max_bytes + TAR_OVERHEAD_BYTES:  # it grew meanwhile
+                        chunks.close()
+                        raise FileTooLarge(path, None, max_bytes)
                 buffer.seek(0)
                 with tarfile.open(fileobj=buffer) as tar:
                     member = tar.next()

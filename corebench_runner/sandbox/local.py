@@ -23,7 +23,7 @@ from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult
 from corebench_runner.sandbox.archive import extract_capped
-from corebench_runner.sandbox.base import CopyTooLarge, Sandbox, SandboxSpec
+from corebench_runner.sandbox.base import CopyTooLarge, FileTooLarge, Sandbox, SandboxSpec
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.sandbox.providers import SandboxProvider, Step, filled, made, no_step
 
@@ -73,8 +73,15 @@ class LocalSandbox:
         return ExecResult(exit_code=process.returncode, stdout=stdout.text(), stderr=stderr.text(), timed_out=timed_out,
                           truncated=stdout.truncated or stderr.truncated, seconds=time.monotonic() - started)
 
-    def read_file(self, path: str) -> bytes:
-        return self._path(path).read_bytes()
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        with open(self._path(path), "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise FileTooLarge(path, size, max_bytes)
+            data = file.read() if max_bytes is None else file.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:  # it grew while read
+            raise FileTooLarge(path, None, max_bytes)
+        return data
 
     def write_file(self, path: str, data: bytes | str) -> None:
         target = self._path(path)

@@ -21,7 +21,7 @@ import platformdirs
 
 from corebench_runner.errors import UserError
 from corebench_runner.records import TOKEN_FIELDS, Usage
-from corebench_runner.store.health import check_intact, store_failure
+from corebench_runner.store.health import check_intact, no_leftovers, store_failure
 from corebench_runner.store.schema import MIGRATIONS, migrate  # noqa: F401 (MIGRATIONS: the schema's history, for tests)
 
 STORE_ENV = "COREBENCH_STORE"
@@ -102,13 +102,20 @@ def open_store(path: Path | str | None = None, create: bool = True) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
         check_intact(path)
+    conn = None
     try:
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        migrate(conn, path, now_iso())
+        with no_leftovers(path):
+            try:
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                migrate(conn, path, now_iso())
+            except BaseException:
+                if conn is not None:
+                    conn.close()  # before no_leftovers looks at the -wal and -shm it made
+                raise
     except sqlite3.DatabaseError as exc:
         raise UserError(store_failure(path, exc)) from None
     _opened.append(path)
