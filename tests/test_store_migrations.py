@@ -57,6 +57,19 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         {"id": 2, "task_id": 1, "model": "anthropic:claude-x", "input_tokens": 500, "output_tokens": 200,
          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 500, "cost_usd": 0.022, "created": THEN},
     ],
+    "set_asides": [
+        {"id": 1, "suite": "core-bench 1.0 test", "capsule_id": "capsule-2", "question": "", "active": 1,
+         "reviewer": "ann", "created": THEN, "reason": "the reference run used another data release", "source": "cli"},
+    ],
+    "triage_calls": [
+        {"id": 1, "task_id": 1, "created": THEN, "model": "anthropic:claude-x", "scaffold": "", "input_tokens": 900,
+         "output_tokens": 120, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "cost_usd": 0.004,
+         "error": None},
+    ],
+    "triage_proposals": [
+        {"id": 1, "answer_id": 2, "call_id": 1, "verdict": "wrong", "category": "agent_error",
+         "reasoning": "the agent never ran the training script"},
+    ],
 }
 
 
