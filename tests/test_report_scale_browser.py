@@ -189,3 +189,15 @@ def test_each_task_has_its_own_page_with_questions_evidence_flags_and_who_decide
     page.click("text=← run")
     page.wait_for_load_state("load")
     assert page.url.endswith(f"runs/{slug(BIG_RUN)}.html#task-{task_id}")
+
+
+def test_capsule_matrix_flags_a_capsule_no_agent_passes_though_the_oracle_does(site, watch):
+    _, out = site
+    watch.open(out / "tasks.html")
+    unsolved = set(watch.page.eval_on_selector_all("tr.no-agent td .unsolved",
+                                                   "els => els.map(e => e.closest('td').dataset.capsule)"))
+    watch.open(out / "capsules.html")
+    rows = watch.page.eval_on_selector_all("table.matrix tbody tr", "rows => rows.map(r => "
+                                           "[r.querySelector('th').innerText.trim(), r.querySelector('td.flag').innerText.trim()])")
+    never = {capsule for capsule, flag in rows if flag == "never passes"}
+    assert unsolved and never == unsolved

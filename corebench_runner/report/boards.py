@@ -19,10 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from corebench_runner.report.data import ReportData, slug
+from corebench_runner.report.data import NO_MODEL, ReportData, slug
 
 LEVEL_ORDER = {"easy": 0, "medium": 1, "hard": 2}
-NO_MODEL = ("none", "")  # runs.model of a scaffold that needs no model (running/run.py NO_MODEL)
 REFERENCE_SCAFFOLDS = ("oracle",)
 
 
