@@ -70,7 +70,7 @@ def test_run_page_counts_people_verdicts_apart_from_the_monitors_flags(site, wat
     assert all("shortcut monitor" in text for text in machine.all_inner_texts())
     people_labels = " ".join(page.locator("#run-verdicts tbody tr:not([data-made-by='machine']) .made-by")
                              .all_inner_texts())
-    for label in ("a person", "a person (review page)", "triage accepted by a person", "imported"):
+    for label in ("a person", "a person on the review page", "triage accepted by a person", "imported"):
         assert label in people_labels
 
 

@@ -17,7 +17,7 @@ from corebench_runner.store.database import Store
 # reviews.source -> (kind, words a page shows). Kinds "person", "triage" and "import" are people's verdicts.
 MADE_BY = {
     "cli": ("person", "a person"),
-    "web": ("person", "a person (review page)"),
+    "web": ("person", "a person on the review page"),
     "triage accepted": ("triage", "triage accepted by a person"),
     "import": ("import", "a person's verdict, imported"),
     "monitor": ("machine", "shortcut monitor"),
