@@ -189,7 +189,8 @@ def test_the_run_page_the_review_screen_and_the_exports_carry_sources(verified, 
     site = tmp_path / "site"
     built = CliRunner().invoke(main, ["report", "--out", str(site), "--store", str(store)])
     assert built.exit_code == 0, built.output
-    page = next((site / "runs").glob("*.html")).read_text()
+    # The run page and its task pages (each answer's source and re-run are on its task's page).
+    page = "".join(path.read_text() for path in sorted((site / "runs").rglob("*.html")))
     assert "Reproduced accuracy" in page and "50.0%" in page
     assert 'class="tag source-simulated"' in page and "re-run: rerun_failed" in page
     assert "50.0% reproduced" in (site / "index.html").read_text()

@@ -281,6 +281,8 @@ def test_grader_reasons_lose_their_float_noise_and_show_the_interval_at_the_refe
             QA("Report the error rate.", 0.1, [0.097, 0.097, 0.097], "incorrect", noisy),
             QA("Report the loss.", 0.30000000000000004, [0.3, 0.3, 0.3], "correct", "equal")])])
         build_site(store, tmp_path / "site")
-    text = soup(tmp_path / "site" / "runs" / f"{slug(run_id)}.html").select_one("#tasks").get_text(" ")
+        task_id = store.query("SELECT id FROM tasks WHERE run_id = ?", (run_id,))[0]["id"]
+    # The task's own page holds its questions, values and the grader's reasons.
+    text = soup(tmp_path / "site" / "runs" / slug(run_id) / f"{task_id}.html").select_one("#answers").get_text(" ")
     assert "[0.097, 0.097]" in text and "0.0969999" not in text and "0.097000000" not in text
     assert "0.30000000000000004" not in text and "0.3" in text

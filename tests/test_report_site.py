@@ -133,7 +133,12 @@ def test_run_page_lists_every_task_with_question_verdicts_and_transcript_links(b
         row = page.select_one(f"#task-{task['id']}")
         assert row.select_one("td").get_text(strip=True) == task["capsule_id"]
         answers = built.store.query("SELECT * FROM answers WHERE task_id = ?", (task["id"],))
-        assert len(row.select("table.answers tbody tr")) == len(answers)
+        assert len(row.select("a.q")) == len(answers)  # one chip per question, each a link to its answer
+        task_href = row.find("a", string="task")["href"]
+        assert task_href == f"{slug(run_id)}/{task['id']}.html"
+        task_page = soup(site / "runs" / task_href)
+        assert len(task_page.select("table.answers tbody tr")) == len(answers)
+        assert task_page.select_one("#transcript, a[href$='transcripts/%d.html']" % task["id"]) is not None
         link = row.find("a", string="transcript")
         assert link["href"] == f"../transcripts/{task['id']}.html"
 
@@ -154,8 +159,10 @@ def test_hostile_transcript_and_answers_render_as_text(built):
     run_id = built.store.query("SELECT run_id FROM tasks WHERE id = ?", (built.hostile_task_id,))[0]["run_id"]
     run_page = soup(site / "runs" / f"{slug(run_id)}.html")
     assert run_page.find("script") is None
+    task_page = soup(site / "runs" / slug(run_id) / f"{built.hostile_task_id}.html")
+    assert task_page.find("script") is None
     # Reported values show as JSON text, so a string and a number stay distinguishable.
-    assert json.dumps(HOSTILE_IMG) in run_page.select_one(f"#task-{built.hostile_task_id}").get_text()
+    assert json.dumps(HOSTILE_IMG) in task_page.select_one("#answers").get_text()
 
 
 def test_viewed_figures_are_written_as_png_files_next_to_the_transcript(built):

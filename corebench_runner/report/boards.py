@@ -5,6 +5,8 @@ runs over the same capsule set: the suite's full set, which is every capsule any
 attempted. Runs over fewer capsules (smoke tests) or with tasks still pending (running or killed)
 are listed apart with their coverage, never ranked. Among complete runs of one (model, scaffold) the latest stands for it.
 Ranking: verified accuracy, then cost per task (cheaper first, unknown cost last).
+Reference runs (the oracle, and any run with no model) are never ranked: a complete one is the board's
+ceiling, drawn as a line and listed apart, and kept out of every agent count.
 
 The frontier is HAL's: of the ranked runs with a known cost, the efficient ones (no other run is
 at least as accurate for less), then the upper convex hull of those, drawn as a line.
@@ -17,9 +19,15 @@ from typing import Any
 
 import pandas as pd
 
-from corebench_runner.report.data import ReportData, slug
+from corebench_runner.report.data import NO_MODEL, ReportData, slug
 
 LEVEL_ORDER = {"easy": 0, "medium": 1, "hard": 2}
+REFERENCE_SCAFFOLDS = ("oracle",)
+
+
+def is_reference(model: object, scaffold: object) -> bool:
+    """A reference run shows what is reachable (the oracle copies the answers): no agent, so never ranked."""
+    return model is None or str(model).strip().lower() in NO_MODEL or scaffold in REFERENCE_SCAFFOLDS
 
 
 @dataclass
@@ -32,6 +40,8 @@ class Board:
     ranked: pd.DataFrame  # latest complete run per (model, scaffold), best first; `rank`, `coverage`, `run_count`
     partial: pd.DataFrame  # runs over fewer capsules, newest first
     frontier: list[str] = field(default_factory=list)  # run ids on the drawn frontier, cheapest first
+    # Latest complete reference run per scaffold: the ceiling line, never ranked, never an agent.
+    reference: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def anchor(self) -> str:
@@ -77,11 +87,15 @@ def boards(data: ReportData) -> list[Board]:
                   key=lambda k: (k[0], LEVEL_ORDER.get(k[1], 9), k[1]))
     for suite, level in keys:
         mine = runs[runs["suite"].eq(suite) & runs["level"].eq(level)]
-        complete = mine[mine["complete"]]
+        reference = pd.Series([is_reference(m, s) for m, s in zip(mine["model"], mine["scaffold"])],
+                              index=mine.index, dtype=bool)
+        complete = mine[mine["complete"] & ~reference]
         ranked = _rank(complete)
+        ceiling = (mine[mine["complete"] & reference].sort_values(["created", "id"], ascending=[False, True])
+                   .drop_duplicates("scaffold").reset_index(drop=True))
         partial = mine[~mine["complete"]].sort_values(["created", "id"], ascending=[False, True])
         board = Board(suite=suite, level=level, capsules=int(mine["suite_capsules"].max()), ranked=ranked,
-                      partial=partial.reset_index(drop=True))
+                      partial=partial.reset_index(drop=True), reference=ceiling)
         board.frontier = pareto_frontier(ranked)
         out.append(board)
     return out

@@ -85,10 +85,12 @@ def dollars(value: float, _position: object = None) -> str:
     return "$" + f"{value:.4f}".rstrip("0").rstrip(".")
 
 
-def cost_frontier(ranked: pd.DataFrame, frontier: list[str], out_dir: Path, suite: str, level: str) -> str:
+def cost_frontier(ranked: pd.DataFrame, frontier: list[str], out_dir: Path, suite: str, level: str,
+                  ceiling: list[tuple[str, float]] | None = None) -> str:
     """Verified accuracy against cost per task on a log axis: a numbered point per ranked run (its rank),
     the Pareto frontier drawn through the efficient runs. Runs of unknown cost are not drawn
-    (the page lists them); a cost that is a lower bound is a hollow point."""
+    (the page lists them); a cost that is a lower bound is a hollow point. `ceiling` (label, accuracy):
+    reference runs such as the oracle, drawn as a dashed horizontal line, never as a point."""
     name = f"frontier-{slug(suite + ' ' + level)}.svg"
     priced = ranked[ranked["cost_per_task"].notna() & ranked["cost_per_task"].gt(0)]
     scaffolds = sorted(ranked["scaffold"].unique())
@@ -107,6 +109,8 @@ def cost_frontier(ranked: pd.DataFrame, frontier: list[str], out_dir: Path, suit
             ax.scatter([run["cost_per_task"]], [run["verified_accuracy"]], s=46, marker=marker, zorder=3,
                        facecolors="white" if hollow else colour, edgecolors=colour, linewidths=1.4)
         _label_points(ax, priced)
+        for label, accuracy in ceiling or []:  # what is reachable: a line across, no cost, no rank
+            ax.axhline(accuracy, color="#2a7", linestyle="--", linewidth=1.1, zorder=0, label=f"ceiling: {label}")
         ax.set_xscale("log")
         _cost_ticks(ax, priced["cost_per_task"])
         for model in models:  # legend: colour = model, shape = scaffold

@@ -30,6 +30,8 @@ from corebench_runner.store.verification import run_verification
 OUTCOMES = [o.value for o in Outcome]
 SET_ASIDE = "set_aside"  # a task's verified outcome when its task (or every question) is set aside
 Z_95 = 1.959963984540054
+# runs.model of a reference run (the oracle: a scaffold with no model): shown beside agents, never one of them.
+NO_MODEL = ("none", "")
 # Run columns taken from results.RunSummary.reliability: column -> key.
 RELIABILITY_COLUMNS = {"repeats_planned": "repeats_planned", "mean_accuracy": "mean_accuracy",
                        "mean_ci_low": "ci_low", "mean_ci_high": "ci_high", "pass_at_k": "pass_at_k",
@@ -242,7 +244,7 @@ def capsule_matrix(data: ReportData, suite: str | None = None) -> tuple[list[str
     """Capsules x models: verified pass / fail / disputed / other counts over every run of that model.
 
     Returns (models, rows); each row has the capsule id, a cell per model, and a flag when
-    no model ever passes it (perhaps broken) or some model both passes and fails it (flaky).
+    no model ever passes it (perhaps broken; a reference run's passes do not count) or some model both passes and fails it (flaky).
     With `suite`, only tasks of capsules of that suite (a capsule of v1 and of v1.1 stay apart).
     """
     tasks = data.tasks[data.tasks["status"].eq(TASK_DONE) & ~data.tasks["outcome"].eq(Outcome.SKIPPED.value)]
@@ -263,7 +265,7 @@ def capsule_matrix(data: ReportData, suite: str | None = None) -> tuple[list[str
         cells = {}
         for (_, model), row in block.iterrows():
             cells[model] = {**{k: int(row[k]) for k in row.index}, "state": _cell_state(row)}
-        passes = sum(c["pass"] for c in cells.values())
+        passes = sum(c["pass"] for model, c in cells.items() if model not in NO_MODEL)  # the oracle is no agent
         flaky = any(c["state"] == "flaky" for c in cells.values())
         rows.append({"capsule_id": capsule_id, "cells": cells,
                      "flag": "never passes" if passes == 0 else ("flaky" if flaky else "")})

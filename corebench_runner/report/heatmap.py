@@ -4,11 +4,13 @@ Each ranked run of a board gives a row; a cell is the share of that run's repeat
 that were verified correct, and links to a transcript (the first failed repeat when there is one:
 that is what a reader wants to open). Two summary rows: "any agent" (how many agents solve the
 capsule at least once: saturation) and "no agent" (capsules nobody solves: perhaps broken).
+A reference run (the oracle) gets a ceiling row above the agents: shown, never ranked, never counted
+in "any agent", so "no agent solves it" can fire even when the oracle reaches the answers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -25,12 +27,14 @@ class Heatmap:
     rows: list[dict[str, Any]]  # each: run (record fields), cells {capsule: cell}
     any_agent: dict[str, dict[str, Any]]  # capsule -> {solved_by, agents, share}
     unsolved: list[str]  # capsules no agent solves in any repeat
+    ceiling: list[dict[str, Any]] = field(default_factory=list)  # reference runs' rows, as `rows` but no rank
 
 
 def heatmap(data: ReportData, board: Board) -> Heatmap:
+    shown_ids = list(board.ranked["id"]) + (list(board.reference["id"]) if len(board.reference) else [])
     capsules = sorted(data.tasks[data.tasks["suite"].eq(board.suite)
-                                 & data.tasks["run_id"].isin(board.ranked["id"])]["capsule_id"].unique())
-    tasks = data.tasks[data.tasks["run_id"].isin(board.ranked["id"]) & data.tasks["status"].eq(TASK_DONE)
+                                 & data.tasks["run_id"].isin(shown_ids)]["capsule_id"].unique())
+    tasks = data.tasks[data.tasks["run_id"].isin(shown_ids) & data.tasks["status"].eq(TASK_DONE)
                        & ~data.tasks["outcome"].eq(Outcome.SKIPPED.value)]
     tasks = tasks.assign(ok=tasks["verified_outcome"].eq("correct")).sort_values(["run_id", "capsule_id", "repeat"])
     # One pass over the tasks: every cell's numbers, and the repeat its link opens (first failed, else first).
@@ -58,10 +62,13 @@ def heatmap(data: ReportData, board: Board) -> Heatmap:
             solved_by[capsule] += int(cell["correct"] > 0)
         rows.append({"run_id": run["id"], "slug": run["slug"], "model": run["model"], "scaffold": run["scaffold"],
                      "rank": int(run["rank"]), "cells": cells})
+    ceiling = [{"run_id": run["id"], "slug": run["slug"], "model": run["model"], "scaffold": run["scaffold"],
+                "cells": cells_by_run.get(run["id"], {})}
+               for run in (board.reference.to_dict("records") if len(board.reference) else [])]
     any_agent = {c: {"solved_by": solved_by[c], "agents": agents[c],
                      "share": solved_by[c] / agents[c] if agents[c] else None} for c in capsules}
     unsolved = [c for c in capsules if agents[c] and not solved_by[c]]
-    return Heatmap(capsules=capsules, rows=rows, any_agent=any_agent, unsolved=unsolved)
+    return Heatmap(capsules=capsules, rows=rows, any_agent=any_agent, unsolved=unsolved, ceiling=ceiling)
 
 
 def _shade(share: float) -> int:

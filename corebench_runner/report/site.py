@@ -5,11 +5,12 @@ Layout of a built site (every link is relative, so the folder can be published o
     index.html                per suite and level, a leaderboard of comparable runs and its cost frontier; every run
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
-    reviews.html              every verdict people gave: who, when, why
+    reviews.html              every verdict and flag: who made it (a person, triage, an import, a machine), when, why
     grid.html                 per suite and level, models x scaffolds: verified accuracy, interval, cost, time, effects
     study.html                people's sessions (corebench session): time to a correct answer per condition, speed-up
     capsules.html             per suite, capsules x models matrix
-    runs/<run>.html           every task of a run with per-question verdicts
+    runs/<run>.html           a run's summary and its sortable, filterable task table
+    runs/<run>/<task>.html    one task: its questions, answers, evidence, flags and verdicts
     transcripts/<task>.html   one task's messages, tool calls and viewed figures (transcripts/img/)
     static/                   CSS
     results.csv, results.json the same numbers, for other tools
@@ -38,6 +39,7 @@ from corebench_runner.report import (
     heatmap,
     movement,
     reviews as review_log,
+    run_page,
 )
 from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.grid import grids as model_scaffold_grids
@@ -200,6 +202,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
 
     verdicts = review_log.verdicts(store)
     writer.page("reviews.html", "reviews.html", verdicts=tables.records_of(verdicts),
+                verdict_counts=review_log.counts(tables.records_of(verdicts)),
                 set_aside_decisions=list(reversed(set_aside_history(store))), **nav)
     verdicts_of_run = review_log.by_run(verdicts)
     verdicts_of_answer = review_log.by_answer(verdicts)
@@ -220,9 +223,18 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         measured[run["id"]] = (calibration, efficiency)
         calibration_chart = charts.reliability_diagram(calibration.bins, out / "charts", run["slug"]) \
             if calibration.with_confidence else None
+        # -- run pages at scale: a short sortable row per task, one page per task (report/run_page.py)
+        run_verdicts = verdicts_of_run.get(run["id"], [])
+        per_kind = run_page.prepare_tasks(tasks, run["slug"])
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
-                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved, calibration=calibration,
-                    calibration_chart=calibration_chart, efficiency=efficiency, **nav)
+                    verdicts=run_verdicts, verdict_counts=review_log.counts(run_verdicts), movement=moved,
+                    sort_keys=run_page.SORT_KEYS, filter_kinds=run_page.FILTER_KINDS, per_kind=per_kind,
+                    calibration=calibration, calibration_chart=calibration_chart, efficiency=efficiency, **nav)
+        for task in tasks:
+            task_verdicts = [v for a in task["answers"] for v in a["verdicts"]]
+            writer.page("task.html", run_page.task_page_path(run["slug"], task["id"]), run=run, task=task,
+                        verdicts=task_verdicts, verdict_counts=review_log.counts(task_verdicts), **nav)
+        # -- end run pages at scale
         for task in tasks:
             if task["transcript_path"]:
                 _transcript_page(writer, store, run, task)
@@ -238,14 +250,21 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
     rows = _run_records(data, board.ranked)
     for row in rows:
         row["on_frontier"] = row["id"] in frontier
+    # -- reference runs (the oracle): the ceiling, listed apart and drawn as a line, never ranked
+    reference = _run_records(data, board.reference) if len(board.reference) else []
+    ceiling = [(f"{run['scaffold']} ({run['verified_accuracy']:.0%})", run["verified_accuracy"]) for run in reference
+               if run["verified_accuracy"] is not None]
+    # -- end reference runs
     chart = None
     if len(board.ranked) and board.ranked["cost_per_task"].notna().any():
-        chart = "charts/" + charts.cost_frontier(board.ranked, board.frontier, out / "charts", board.suite, board.level)
+        chart = "charts/" + charts.cost_frontier(board.ranked, board.frontier, out / "charts", board.suite, board.level,
+                                                 ceiling=ceiling)
     grid = heatmap.heatmap(data, board)
     return {"suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
             "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
             "frontier": [next(row for row in rows if row["id"] == run_id) for run_id in board.frontier],
-            "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid}
+            "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid,
+            "reference": reference}
 
 
 def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
