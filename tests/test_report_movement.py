@@ -108,4 +108,5 @@ def test_hal_and_inspect_exports_carry_both_numbers_and_the_set_asides(moved):
     assert (metrics["accuracy"].value, metrics["verified_accuracy"].value) == (0.4, 0.5)
     assert log.eval.metadata["verification"]["set_asides"][0]["reason"] == "reference 0.9 is a typo"
     broken = next(s for s in log.samples if s.id == "broken" or "broken" in str(s.id))
-    assert "verified set aside" in broken.scores["task"].explanation
+    explanation = broken.scores["task"].explanation
+    assert "verified: set aside" in explanation and "reference 0.9 is a typo" in explanation, explanation
