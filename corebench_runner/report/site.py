@@ -4,6 +4,7 @@ Layout of a built site (every link is relative, so the folder can be published o
 
     index.html                per suite and level, a leaderboard of comparable runs and its cost frontier; every run
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
+    compare.html              per suite and level, paired differences of every two ranked runs (bootstrap, McNemar)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
     reviews.html              every verdict people gave: who, when, why
     capsules.html             per suite, capsules x models matrix
@@ -34,6 +35,7 @@ from corebench_runner.report import (
     export,
     heatmap,
     movement,
+    paired,
     reviews as review_log,
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
@@ -163,6 +165,8 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                     for suite in tables.suites(data)]
     writer.page("index.html", "index.html", suites=suite_boards, runs=runs, outcome_names=tables.OUTCOMES, **nav)
     writer.page("tasks.html", "tasks.html", suites=suite_boards, **nav)
+    # Paired comparisons (report/paired.py): every pair of a board's ranked runs, on one page.
+    writer.page("compare.html", "compare.html", suites=_comparisons(data, suite_boards), **nav)
 
     suites = tables.suites(data)
     series = tables.accuracy_series(data)
@@ -224,6 +228,27 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
             "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
             "frontier": [next(row for row in rows if row["id"] == run_id) for run_id in board.frontier],
             "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid}
+
+
+# Pairs grow as the square of the runs: past this many ranked runs a board compares its best ones only.
+MAX_COMPARED_RUNS = 12
+
+
+def _comparisons(data: tables.ReportData, suite_boards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per suite and level, the paired difference of every two ranked runs (the better-ranked one first)."""
+    out = []
+    for suite in suite_boards:
+        boards = []
+        for board in suite["boards"]:
+            rows = board["rows"][:MAX_COMPARED_RUNS]
+            by_id = {row["id"]: row for row in rows}
+            pairs = [{"a": by_id[p.run_a], "b": by_id[p.run_b], "anchor": f"pair-{p.run_a}-vs-{p.run_b}",
+                      "result": p} for p in paired.all_pairs(data.tasks, [row["id"] for row in rows])]
+            boards.append({"level": board["level"], "anchor": board["anchor"], "rows": rows, "pairs": pairs,
+                           "left_out": max(0, len(board["rows"]) - MAX_COMPARED_RUNS),
+                           "pair_of": {(p["a"]["id"], p["b"]["id"]): p for p in pairs}})
+        out.append({"suite": suite["suite"], "anchor": suite["anchor"], "boards": boards})
+    return out
 
 
 def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
