@@ -176,9 +176,12 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         model_charts = [{"model": model,
                          "src": "charts/" + charts.accuracy_over_time(mine, model, out / "charts", suite),
                          "runs": _run_records(data, mine[mine["model"].eq(model)]),
-                         "days": int(mine[mine["model"].eq(model)]["created_at"].dt.normalize().nunique())}
+                         "days": int(mine[mine["model"].eq(model)]["created_at"].dt.normalize().nunique()),
+                         "caption": chart_caption(mine[mine["model"].eq(model)], suite,
+                                                  ", ".join(sorted(mine[mine["model"].eq(model)]["level"].unique())))}
                         for model in sorted(mine["model"].unique())]
-        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts})
+        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts,
+                             "level_charts": _level_trends(mine, suite, out / "charts")})
     writer.page("trends.html", "trends.html", suites=trend_suites, **nav)
 
     matrices = []
@@ -224,10 +227,30 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
     if len(board.ranked) and board.ranked["cost_per_task"].notna().any():
         chart = "charts/" + charts.cost_frontier(board.ranked, board.frontier, out / "charts", board.suite, board.level)
     grid = heatmap.heatmap(data, board)
-    return {"suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
+    caption = chart_caption(board.ranked, board.suite, board.level) if chart else ""
+    return {"frontier_pdf": charts.pdf_twin(chart) if chart else None, "frontier_caption": caption,
+            "suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
             "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
             "frontier": [next(row for row in rows if row["id"] == run_id) for run_id in board.frontier],
             "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid}
+
+
+def chart_caption(runs: Any, suite: str, level: str) -> str:
+    """What a figure's caption must state: n (runs, models, valid tasks), suite, level and grader."""
+    graders = ", ".join(sorted(runs["grader"].unique())) or "none"
+    return (f"n = {len(runs)} run(s) of {runs['model'].nunique()} model(s), {int(runs['valid_tasks'].sum()):,} "
+            f"valid tasks; suite {suite}; level {level}; grader {graders}; verified accuracy with 95% intervals.")
+
+
+def _level_trends(series: Any, suite: str, charts_dir: Path) -> list[dict[str, Any]]:
+    """Per level of one suite, every model on one date axis, with the files a paper takes and their caption."""
+    out = []
+    for level in sorted(series["level"].unique(), key=lambda lv: (leaderboards.LEVEL_ORDER.get(lv, 9), lv)):
+        name = charts.models_over_time(series, suite, level, charts_dir)
+        mine = series[series["level"].eq(level)]
+        out.append({"level": level, "src": "charts/" + name, "pdf": "charts/" + charts.pdf_twin(name),
+                    "caption": chart_caption(mine, suite, level)})
+    return out
 
 
 # Pairs grow as the square of the runs: past this many ranked runs a board compares its best ones only.

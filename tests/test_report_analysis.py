@@ -1,4 +1,4 @@
-"""The site's paired comparisons page: every two ranked runs of a board, with the paired numbers."""
+"""The site's analysis pages: paired comparisons of ranked runs, and figures a paper can print (SVG + PDF, captioned)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,41 @@ def test_leaderboard_and_navigation_lead_to_the_comparisons(built):
     assert links and all(re.fullmatch(r"compare\.html#board-.+", href) for href in links)
     for href in links:
         assert soup(site / "compare.html").find(id=href.split("#")[1]) is not None
+
+
+def test_trends_draw_every_model_on_one_chart_per_level_with_a_caption_and_pdf(built):
+    built, site = built
+    data = load_report_data(built.store)
+    page = soup(site / "trends.html")
+    figures = page.select("figure.all-models")
+    levels = sorted({(s, lv) for s, lv in zip(data.runs["suite"], data.runs["level"])})
+    assert len(figures) == len(levels)
+    for figure in figures:
+        level = figure["data-level"]
+        suite = figure.find_parent("section", class_="suite")["data-suite"]
+        runs = data.runs[data.runs["suite"].eq(suite) & data.runs["level"].eq(level)]
+        svg = (site / figure.img["src"]).read_text(encoding="utf-8")
+        for model in runs["model"].unique():  # the legend names each model (SVG text stays text)
+            assert model.split(":")[-1] in svg, model
+        caption = figure.figcaption.get_text(" ", strip=True)
+        assert f"n = {len(runs)} run(s)" in caption and f"{int(runs['valid_tasks'].sum()):,} valid tasks" in caption
+        assert f"suite {suite}" in caption and f"level {level}" in caption and "grader tolerant" in caption
+        pdf = figure.find("a", string="PDF")["href"]
+        assert (site / pdf).read_bytes().startswith(b"%PDF")
+
+
+def test_every_chart_on_the_site_has_a_pdf_twin_and_rebuilding_gives_the_same_files(built, tmp_path):
+    built, site = built
+    svgs = sorted((site / "charts").glob("*.svg"))
+    assert svgs
+    for svg in svgs:
+        assert svg.with_suffix(".pdf").is_file(), svg.name
+    frontier = soup(site / "index.html").select_one("figure.frontier figcaption")
+    assert "grader tolerant" in frontier.get_text() and frontier.find("a", string="PDF") is not None
+    from corebench_runner.report.site import build_site
+
+    again = tmp_path / "again"
+    build_site(built.store, again)
+    for svg in svgs:
+        for twin in (svg, svg.with_suffix(".pdf")):
+            assert (again / "charts" / twin.name).read_bytes() == twin.read_bytes(), twin.name
