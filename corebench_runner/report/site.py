@@ -37,6 +37,7 @@ from corebench_runner.report import (
     movement,
     paired,
     reviews as review_log,
+    search_index,
 )
 from corebench_runner.report.transcripts import load_events, transcript_items
 from corebench_runner.store.database import Store
@@ -45,7 +46,7 @@ from corebench_runner.store.set_asides import set_aside_history
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
-OWNED_DIRS = ("runs", "transcripts", "charts", "static")
+OWNED_DIRS = ("runs", "transcripts", "charts", "static", "search")
 
 
 def template_dirs(templates: Path | None = None, suite_root: Path | None = None) -> list[Path]:
@@ -198,6 +199,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     verdicts_of_answer = review_log.by_answer(verdicts)
 
     answers = tables.answers_by_task(data)
+    search_rows: list[list] = []  # the transcript search's index (report/search_index.py)
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
         stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])
@@ -211,7 +213,9 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                     verdicts=verdicts_of_run.get(run["id"], []), movement=moved, **nav)
         for task in tasks:
             if task["transcript_path"]:
-                _transcript_page(writer, store, run, task)
+                search_rows += _transcript_page(writer, store, run, task)
+    search_index.write_index(search_rows, out)
+    writer.page("search.html", "search.html", **nav)
 
     export.write_results(data, out)
     return writer.pages
@@ -274,8 +278,8 @@ def _comparisons(data: tables.ReportData, suite_boards: list[dict[str, Any]]) ->
     return out
 
 
-def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
-    """The transcript as a conversation; a big one in several pages, each quick to open."""
+def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> list[list]:
+    """The transcript as a conversation; a big one in several pages, each quick to open. Returns its search rows."""
     events, problem = load_events(store.artifacts_dir, task["transcript_path"])
     items = conversation.readable(transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img"))
     pages = conversation.paginate(items)
@@ -286,6 +290,8 @@ def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task
         writer.page("transcript.html", "transcripts/" + conversation.page_file(task["id"], page.number), run=run,
                     task=task, items=page.items, problem=problem, generated_from=str(store.path),
                     page_number=page.number, pages=links, counts=conversation.summary(items))
+    return [row for page in pages for row in search_index.entries(
+        run, task, "transcripts/" + conversation.page_file(task["id"], page.number), page.items)]
 
 
 def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, Any]]:
