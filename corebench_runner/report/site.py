@@ -36,6 +36,7 @@ from corebench_runner.report import (
     heatmap,
     movement,
     paired,
+    analytics,
     reviews as review_log,
     search_index,
 )
@@ -209,11 +210,16 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
             for answer in task["answers"]:
                 answer["verdicts"] = verdicts_of_answer.get(answer["id"], [])
         moved = movement.movement(store, run_summary(store, run["id"]), verdicts_of_answer)
-        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
-                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved, **nav)
+        # Transcript pages first: each transcript is read once, for its pages, the search and the analytics.
+        per_task: list[analytics.TaskAnalytics] = []
         for task in tasks:
             if task["transcript_path"]:
-                search_rows += _transcript_page(writer, store, run, task)
+                rows, events = _transcript_page(writer, store, run, task)
+                search_rows += rows
+                per_task.append(analytics.task_analytics(events))
+        writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
+                    verdicts=verdicts_of_run.get(run["id"], []), movement=moved,
+                    analytics=analytics.run_analytics(per_task), **nav)
     search_index.write_index(search_rows, out)
     writer.page("search.html", "search.html", **nav)
 
@@ -278,8 +284,10 @@ def _comparisons(data: tables.ReportData, suite_boards: list[dict[str, Any]]) ->
     return out
 
 
-def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> list[list]:
-    """The transcript as a conversation; a big one in several pages, each quick to open. Returns its search rows."""
+def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any],
+                     task: dict[str, Any]) -> tuple[list[list], list[Any]]:
+    """The transcript as a conversation; a big one in several pages, each quick to open.
+    Returns its search rows and its events."""
     events, problem = load_events(store.artifacts_dir, task["transcript_path"])
     items = conversation.readable(transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img"))
     pages = conversation.paginate(items)
@@ -291,7 +299,7 @@ def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task
                     task=task, items=page.items, problem=problem, generated_from=str(store.path),
                     page_number=page.number, pages=links, counts=conversation.summary(items))
     return [row for page in pages for row in search_index.entries(
-        run, task, "transcripts/" + conversation.page_file(task["id"], page.number), page.items)]
+        run, task, "transcripts/" + conversation.page_file(task["id"], page.number), page.items)], events
 
 
 def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, Any]]:
