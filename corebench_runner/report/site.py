@@ -28,6 +28,7 @@ from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.report import (
+    analytics,
     boards as leaderboards,
     charts,
     conversation,
@@ -36,7 +37,6 @@ from corebench_runner.report import (
     heatmap,
     movement,
     paired,
-    analytics,
     reviews as review_log,
     search_index,
 )
