@@ -114,7 +114,13 @@ def test_claude_code_runs_the_task_and_its_report_is_collected_and_metered(agent
     (call,) = [t for t in submission.transcript if t["type"] == "tool_call"]
     assert call["name"] == "Bash" and call["action"]["kind"] == "command" and "statistics" in call["action"]["command"]
     assert call["is_error"] is False
-    assert {"type": "message", "role": "assistant", "text": "Running a command."} in submission.transcript
+    said = [t for t in submission.transcript if t["type"] == "message" and t["text"] == "Running a command."]
+    assert said and said[0]["role"] == "assistant"
+    # Each model call sits before the turn it caused, with its time from the task's start (never all at 0).
+    kinds = [t["type"] for t in submission.transcript]
+    assert kinds.index("model_call") < kinds.index("message") < kinds.index("tool_call")
+    assert len([i for i, k in enumerate(kinds) if k == "model_call" and i > kinds.index("tool_call")]) == 1
+    assert 0 < calls[0]["t"] < calls[1]["t"] and said[0]["t"] >= calls[0]["t"]
     # One run, no resume: the report was there.
     assert [t["attempt"] for t in submission.transcript if t["type"] == "command"] == [1]
     assert submission.steps == 2

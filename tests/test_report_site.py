@@ -177,7 +177,7 @@ def test_viewed_figures_are_written_as_png_files_next_to_the_transcript(built):
 def test_charts_are_svg_files_one_per_model_and_a_cost_frontier_per_leaderboard(built):
     built, site = built
     page = soup(site / "trends.html")
-    sources = [img["src"] for img in page.select(".chart img")]
+    sources = [img["src"] for img in page.select("section.chart img")]
     assert len(sources) == len(MODELS)
     frontiers = [img["src"] for img in soup(site / "index.html").select("figure.frontier img")]
     assert len(frontiers) == 2  # hard and easy

@@ -90,6 +90,7 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
     # The task prompt opens the transcript, as core-agent's does: a reader starts from what the agent was asked.
     transcript: list[dict[str, Any]] = [{"type": "prompt", "user": task.prompt}]
     streams: list[AgentStream] = []
+    placed = 0  # relay calls already written into the transcript
     try:
         for attempt in (1, 2):
             remaining = None if limits.wall_seconds is None else limits.wall_seconds - (time.monotonic() - started)
@@ -108,17 +109,60 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             stream.stopped = stopped
             streams.append(stream)
             transcript.append(_command_event(recipe, model_id, result, attempt, resume))
-            transcript += stream.events
+            calls = relay.calls[placed:]
+            placed += len(calls)
+            transcript += with_model_calls(stream, [_call_event(call, started) for call in calls])
             if stopped:
                 transcript.append({"type": "note", "text": f"{recipe.name} was {stopped}"})
             if not _should_resume(sandbox, task, relay, result, stream, attempt, limits):
                 break
     finally:
         relay.stop()
-    transcript += [{"type": "model_call", **asdict(call)} for call in relay.calls]
+    # Calls still streaming when the agent ended are recorded once the relay stops: they come last.
+    transcript += [_call_event(call, started) for call in relay.calls[placed:]]
     submission = _submission(recipe, task, sandbox, relay, result, streams, transcript, limits)
     submission.seconds = time.monotonic() - started
     return submission
+
+
+def _call_event(call: Any, origin: float) -> dict[str, Any]:
+    """A relay call as a transcript event, its time `t` in seconds from the task's start (as core-agent's)."""
+    event = {"type": "model_call", **asdict(call)}
+    event["t"] = round(max(0.0, event.pop("started") - origin), 3)
+    return event
+
+
+def with_model_calls(stream: AgentStream, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The agent's events with each model call placed before the turn it caused.
+
+    The stream marks where each model call's output begins (`call_starts`); the relay's answered calls
+    are matched to those marks in order. Refused or failed calls caused no turn: each goes before the
+    next answered call. Each event of a turn takes the time its call ended (when the model's answer was
+    complete). When the counts differ (an agent that makes calls it does not show), nothing is guessed:
+    the calls follow the stream, in time order, with their own times.
+    """
+    def is_answered(call: dict[str, Any]) -> bool:
+        return call.get("status") == 200 and not call.get("refused")
+
+    if not stream.call_starts or sum(map(is_answered, calls)) != len(stream.call_starts):
+        return stream.events + calls
+    before: dict[int, list[dict[str, Any]]] = {}
+    turn_time: dict[int, float] = {}
+    turn = 0
+    for call in calls:
+        position = stream.call_starts[turn] if turn < len(stream.call_starts) else len(stream.events)
+        before.setdefault(position, []).append(call)
+        if is_answered(call) and turn < len(stream.call_starts):
+            turn_time[position] = round(call["t"] + (call.get("seconds") or 0.0), 3)
+            turn += 1
+    out: list[dict[str, Any]] = []
+    now: float | None = None
+    for index, event in enumerate(stream.events):
+        out += before.get(index, [])
+        now = turn_time.get(index, now)
+        out.append({**event, "t": now} if now is not None and isinstance(event, dict) and "t" not in event
+                   else event)
+    return out + before.get(len(stream.events), [])
 
 
 def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir: str, timeout: float | None,

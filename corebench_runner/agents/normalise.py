@@ -23,6 +23,9 @@ class AgentStream:
     turns: int = 0
     final_text: str = ""  # the agent's last words, for error messages
     stopped: str = ""  # why the scaffold stopped it, when it did
+    # Where each model call's output begins in `events`, one index per call the agent made, in order; empty
+    # when the stream does not show its calls (Codex): the relay's calls are then listed after the stream.
+    call_starts: list[int] = field(default_factory=list)
 
 
 def json_lines(stdout: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ def action_of(name: str, tool_input: dict[str, Any], is_error: bool) -> dict[str
 def read(stdout: str) -> AgentStream:
     stream = AgentStream()
     pending: dict[str, tuple[int, str, dict[str, Any]]] = {}  # tool_use id -> (slot in events, name, input)
+    messages: set[str] = set()  # assistant message ids seen: each is one model call
     for event in json_lines(stdout):
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "init":
@@ -36,6 +37,10 @@ def read(stdout: str) -> AgentStream:
             stream.events.append({"type": "note", "text": f"Claude Code {event.get('claude_code_version', '')} "
                                   f"started: model {event.get('model', '?')}, session {stream.session_id}"})
         elif kind == "assistant":
+            message_id = str((event.get("message") or {}).get("id") or "")
+            if message_id and message_id not in messages:
+                messages.add(message_id)
+                stream.call_starts.append(len(stream.events))
             for block in (event.get("message") or {}).get("content") or []:
                 if not isinstance(block, dict):
                     continue

@@ -29,8 +29,8 @@ def read(stdout: str) -> AgentStream:
             stream.events.append({"type": "note", "label": "reasoning", "text": text_of(part.get("text"))})
         elif kind == "tool_use":
             stream.events.append(_tool(part))
-        elif kind == "step_start":
-            continue
+        elif kind == "step_start":  # one model call begins a step
+            stream.call_starts.append(len(stream.events))
         elif kind == "step_finish":
             stream.turns += 1
         elif kind == "error":

@@ -25,6 +25,7 @@ from __future__ import annotations
 import secrets
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -105,6 +106,7 @@ class RelayCall:
     refused: str = ""
     asked_model: str = ""  # the model the request named, when the relay pinned it to the run's
     upstream_error: str = ""  # "529", "429", "gave no answer (...)" or "cut the stream (...)": the upstream failed
+    started: float = field(default_factory=time.monotonic)  # when the agent asked: the transcript's time of the call
 
 
 @dataclass

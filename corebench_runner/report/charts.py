@@ -1,7 +1,8 @@
-"""Charts for the site: matplotlib (Agg backend) saved as SVG files next to the pages.
+"""Charts for the site: matplotlib (Agg backend) saved as SVG files next to the pages, each with a PDF twin.
 
 SVG text stays text (svg.fonttype none) so the files are small, and the hash salt and
-metadata are fixed so that building the same store twice gives the same files.
+metadata are fixed so that building the same store twice gives the same files. Every chart is
+also written as PDF beside its SVG (same name, .pdf), the form a paper's figure takes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from corebench_runner.report.data import slug  # noqa: E402
 STYLE = {"svg.fonttype": "none", "svg.hashsalt": "corebench-report", "font.size": 9,
          "axes.spines.top": False, "axes.spines.right": False}
 SVG_METADATA = {"Date": None, "Creator": "corebench-runner"}
+PDF_METADATA = {"CreationDate": None, "Creator": "corebench-runner"}  # no date: the same store, the same file
 SCAFFOLD_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 MAX_DATE_TICKS = 8
 
@@ -52,8 +54,53 @@ def accuracy_over_time(runs: pd.DataFrame, model: str, out_dir: Path, suite: str
         _day_axis(ax, mine["created_at"])
         _finish(fig, ax, f"{model} on {suite}: accuracy by run date" if suite else f"{model}: accuracy by run date",
                 "run date (UTC)")
-        fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
-        plt.close(fig)
+        save(fig, out_dir / name)
+    return name
+
+
+def pdf_twin(svg_name: str) -> str:
+    """The PDF file written beside an SVG chart."""
+    return svg_name.removesuffix(".svg") + ".pdf"
+
+
+def save(fig: plt.Figure, svg_path: Path) -> None:
+    """The chart as SVG for the page and as PDF for a paper, side by side; the figure is closed."""
+    fig.savefig(svg_path, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
+    fig.savefig(svg_path.with_suffix(".pdf"), format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
+    plt.close(fig)
+
+
+def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path) -> str:
+    """Every model on one chart: verified accuracy (95% interval bars) of each run of one suite and level by date.
+
+    Colour is the model, marker the scaffold; a line joins one (model, scaffold)'s runs in date order.
+    Runs are placed at their time of day, and models sharing a day are nudged apart by a few hours
+    so their points and bars never sit on one another. Returns the SVG's file name.
+    """
+    name = f"trend-{slug(suite + ' ' + level)}.svg"
+    mine = runs[runs["suite"].eq(suite) & runs["level"].eq(level)].sort_values("created_at")
+    models = sorted(mine["model"].unique())
+    scaffolds = sorted(mine["scaffold"].unique())
+    palette = plt.get_cmap("tab10")
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 3.8))
+        for (model, scaffold), group in mine.groupby(["model", "scaffold"]):
+            index = models.index(model)
+            nudge = pd.Timedelta(hours=3) * (index - (len(models) - 1) / 2)
+            when = group["created_at"].dt.tz_localize(None) + nudge
+            verified = group["verified_accuracy"]
+            low = (verified - group["verified_ci_low"]).clip(lower=0).fillna(0)
+            high = (group["verified_ci_high"] - verified).clip(lower=0).fillna(0)
+            ax.errorbar(when, verified, yerr=[low, high], color=palette(index % 10), capsize=3, elinewidth=0.8,
+                        marker=SCAFFOLD_MARKERS[scaffolds.index(scaffold) % len(SCAFFOLD_MARKERS)], markersize=6,
+                        linewidth=1.3, label=f"{model} / {scaffold}")
+        _day_axis(ax, mine["created_at"])
+        _finish(fig, ax, f"{suite} · {level}: verified accuracy by run date, every model", "run date (UTC)")
+        if ax.get_legend() is not None:  # a legend readable at page width: below the axes, in columns
+            ax.get_legend().remove()
+            ax.legend(fontsize=9, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18),
+                      ncol=min(3, max(1, len(models))))
+        save(fig, out_dir / name)
     return name
 
 
@@ -119,8 +166,7 @@ def cost_frontier(ranked: pd.DataFrame, frontier: list[str], out_dir: Path, suit
             ax.scatter([], [], facecolors="none", edgecolors="#333",
                        marker=SCAFFOLD_MARKERS[scaffolds.index(scaffold) % len(SCAFFOLD_MARKERS)], s=30, label=scaffold)
         _finish(fig, ax, f"{suite} · {level}: verified accuracy against cost per task", "cost per task (USD, log scale)")
-        fig.savefig(out_dir / name, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
-        plt.close(fig)
+        save(fig, out_dir / name)
     return name
 
 

@@ -4,6 +4,7 @@ Layout of a built site (every link is relative, so the folder can be published o
 
     index.html                per suite and level, a leaderboard of comparable runs and its cost frontier; every run
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
+    compare.html              per suite and level, paired differences of every two ranked runs (bootstrap, McNemar)
     trends.html               per suite, accuracy over time per model (charts/*.svg)
     reviews.html              every verdict and flag: who made it (a person, triage, an import, a machine), when, why
     grid.html                 per suite and level, models x scaffolds: verified accuracy, interval, cost, time, effects
@@ -31,6 +32,7 @@ from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.report import (
+    analytics,
     boards as leaderboards,
     charts,
     conversation,
@@ -38,8 +40,10 @@ from corebench_runner.report import (
     export,
     heatmap,
     movement,
+    paired,
     reviews as review_log,
     run_page,
+    search_index,
 )
 from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.grid import grids as model_scaffold_grids
@@ -53,7 +57,7 @@ from corebench_runner.store.set_asides import set_aside_history
 
 BUNDLED_TEMPLATES = BUNDLED_SUITE / "reports"
 # Folders the build owns inside --out: emptied first so no page of an older build lingers.
-OWNED_DIRS = ("runs", "transcripts", "charts", "static")
+OWNED_DIRS = ("runs", "transcripts", "charts", "static", "search")
 
 
 def template_dirs(templates: Path | None = None, suite_root: Path | None = None) -> list[Path]:
@@ -173,6 +177,8 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                     for suite in tables.suites(data)]
     writer.page("index.html", "index.html", suites=suite_boards, runs=runs, outcome_names=tables.OUTCOMES, **nav)
     writer.page("tasks.html", "tasks.html", suites=suite_boards, **nav)
+    # Paired comparisons (report/paired.py): every pair of a board's ranked runs, on one page.
+    writer.page("compare.html", "compare.html", suites=_comparisons(data, suite_boards), **nav)
 
     suites = tables.suites(data)
     series = tables.accuracy_series(data)
@@ -182,9 +188,12 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         model_charts = [{"model": model,
                          "src": "charts/" + charts.accuracy_over_time(mine, model, out / "charts", suite),
                          "runs": _run_records(data, mine[mine["model"].eq(model)]),
-                         "days": int(mine[mine["model"].eq(model)]["created_at"].dt.normalize().nunique())}
+                         "days": int(mine[mine["model"].eq(model)]["created_at"].dt.normalize().nunique()),
+                         "caption": chart_caption(mine[mine["model"].eq(model)], suite,
+                                                  ", ".join(sorted(mine[mine["model"].eq(model)]["level"].unique())))}
                         for model in sorted(mine["model"].unique())]
-        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts})
+        trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts,
+                             "level_charts": _level_trends(mine, suite, out / "charts")})
     writer.page("trends.html", "trends.html", suites=trend_suites, **nav)
 
     matrices = []
@@ -209,6 +218,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
 
     answers = tables.answers_by_task(data)
     measured: dict[str, Any] = {}
+    search_rows: list[list] = []  # the transcript search's index (report/search_index.py)
     for run in runs:
         tasks = tables.run_tasks(data, answers, run["id"])
         stage_funnel, diagnoses = run_page_diagnostics(store, run["id"])
@@ -223,21 +233,28 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         measured[run["id"]] = (calibration, efficiency)
         calibration_chart = charts.reliability_diagram(calibration.bins, out / "charts", run["slug"]) \
             if calibration.with_confidence else None
+        # Transcript pages first: each transcript is read once, for its pages, the search and the analytics.
+        per_task: list[analytics.TaskAnalytics] = []
+        for task in tasks:
+            if task["transcript_path"]:
+                rows, events = _transcript_page(writer, store, run, task)
+                search_rows += rows
+                per_task.append(analytics.task_analytics(events))
         # -- run pages at scale: a short sortable row per task, one page per task (report/run_page.py)
         run_verdicts = verdicts_of_run.get(run["id"], [])
         per_kind = run_page.prepare_tasks(tasks, run["slug"])
         writer.page("run.html", f"runs/{run['slug']}.html", run=run, tasks=tasks, funnel=stage_funnel,
                     verdicts=run_verdicts, verdict_counts=review_log.counts(run_verdicts), movement=moved,
                     sort_keys=run_page.SORT_KEYS, filter_kinds=run_page.FILTER_KINDS, per_kind=per_kind,
-                    calibration=calibration, calibration_chart=calibration_chart, efficiency=efficiency, **nav)
+                    calibration=calibration, calibration_chart=calibration_chart, efficiency=efficiency,
+                    analytics=analytics.run_analytics(per_task), **nav)
         for task in tasks:
             task_verdicts = [v for a in task["answers"] for v in a["verdicts"]]
             writer.page("task.html", run_page.task_page_path(run["slug"], task["id"]), run=run, task=task,
                         verdicts=task_verdicts, verdict_counts=review_log.counts(task_verdicts), **nav)
         # -- end run pages at scale
-        for task in tasks:
-            if task["transcript_path"]:
-                _transcript_page(writer, store, run, task)
+    search_index.write_index(search_rows, out)
+    writer.page("search.html", "search.html", **nav)
 
     export.write_results(data, out)
     write_measures(out, measured, [study_measures(store, name) for name in study_names(store)])
@@ -260,15 +277,58 @@ def _board_context(data: tables.ReportData, board: leaderboards.Board, out: Path
         chart = "charts/" + charts.cost_frontier(board.ranked, board.frontier, out / "charts", board.suite, board.level,
                                                  ceiling=ceiling)
     grid = heatmap.heatmap(data, board)
-    return {"suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
+    caption = chart_caption(board.ranked, board.suite, board.level) if chart else ""
+    return {"frontier_pdf": charts.pdf_twin(chart) if chart else None, "frontier_caption": caption,
+            "suite": board.suite, "level": board.level, "anchor": board.anchor, "capsules": board.capsules,
             "rows": rows, "partial": _run_records(data, board.partial), "frontier_chart": chart,
             "frontier": [next(row for row in rows if row["id"] == run_id) for run_id in board.frontier],
             "unknown_cost": [row for row in rows if row["cost_per_task"] is None], "heatmap": grid,
             "reference": reference}
 
 
-def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task: dict[str, Any]) -> None:
-    """The transcript as a conversation; a big one in several pages, each quick to open."""
+def chart_caption(runs: Any, suite: str, level: str) -> str:
+    """What a figure's caption must state: n (runs, models, valid tasks), suite, level and grader."""
+    graders = ", ".join(sorted(runs["grader"].unique())) or "none"
+    return (f"n = {len(runs)} run(s) of {runs['model'].nunique()} model(s), {int(runs['valid_tasks'].sum()):,} "
+            f"valid tasks; suite {suite}; level {level}; grader {graders}; verified accuracy with 95% intervals.")
+
+
+def _level_trends(series: Any, suite: str, charts_dir: Path) -> list[dict[str, Any]]:
+    """Per level of one suite, every model on one date axis, with the files a paper takes and their caption."""
+    out = []
+    for level in sorted(series["level"].unique(), key=lambda lv: (leaderboards.LEVEL_ORDER.get(lv, 9), lv)):
+        name = charts.models_over_time(series, suite, level, charts_dir)
+        mine = series[series["level"].eq(level)]
+        out.append({"level": level, "src": "charts/" + name, "pdf": "charts/" + charts.pdf_twin(name),
+                    "caption": chart_caption(mine, suite, level)})
+    return out
+
+
+# Pairs grow as the square of the runs: past this many ranked runs a board compares its best ones only.
+MAX_COMPARED_RUNS = 12
+
+
+def _comparisons(data: tables.ReportData, suite_boards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per suite and level, the paired difference of every two ranked runs (the better-ranked one first)."""
+    out = []
+    for suite in suite_boards:
+        boards = []
+        for board in suite["boards"]:
+            rows = board["rows"][:MAX_COMPARED_RUNS]
+            by_id = {row["id"]: row for row in rows}
+            pairs = [{"a": by_id[p.run_a], "b": by_id[p.run_b], "anchor": f"pair-{p.run_a}-vs-{p.run_b}",
+                      "result": p} for p in paired.all_pairs(data.tasks, [row["id"] for row in rows])]
+            boards.append({"level": board["level"], "anchor": board["anchor"], "rows": rows, "pairs": pairs,
+                           "left_out": max(0, len(board["rows"]) - MAX_COMPARED_RUNS),
+                           "pair_of": {(p["a"]["id"], p["b"]["id"]): p for p in pairs}})
+        out.append({"suite": suite["suite"], "anchor": suite["anchor"], "boards": boards})
+    return out
+
+
+def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any],
+                     task: dict[str, Any]) -> tuple[list[list], list[Any]]:
+    """The transcript as a conversation; a big one in several pages, each quick to open.
+    Returns its search rows and its events."""
     events, problem = load_events(store.artifacts_dir, task["transcript_path"])
     items = conversation.readable(transcript_items(events, writer.out / "transcripts" / "img", str(task["id"]), "img"))
     pages = conversation.paginate(items)
@@ -279,6 +339,8 @@ def _transcript_page(writer: SiteWriter, store: Store, run: dict[str, Any], task
         writer.page("transcript.html", "transcripts/" + conversation.page_file(task["id"], page.number), run=run,
                     task=task, items=page.items, problem=problem, generated_from=str(store.path),
                     page_number=page.number, pages=links, counts=conversation.summary(items))
+    return [row for page in pages for row in search_index.entries(
+        run, task, "transcripts/" + conversation.page_file(task["id"], page.number), page.items)], events
 
 
 def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, Any]]:

@@ -41,10 +41,14 @@ def load_events(artifacts_dir: Path, transcript_path: str | None) -> tuple[list[
 def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, image_href: str) -> list[dict[str, Any]]:
     """One item per event. image_dir/image_prefix name written figure files; image_href is their link base."""
     items = []
+    # core-agent records each tool call twice: as the model's tool_use block and as the tool_call event
+    # with its output. The call is shown once, with its output; the model's block points at it.
+    tool_call_numbers = {str(e["id"]): n for n, e in enumerate(events, start=1)
+                         if isinstance(e, dict) and e.get("type") == "tool_call" and e.get("id")}
     for number, event in enumerate(events, start=1):
         kind = event.get("type") if isinstance(event, dict) else None
         if kind == "model_call":
-            items.append(_model_call(number, event))
+            items.append(_model_call(number, event, tool_call_numbers))
         elif kind == "tool_call":
             items.append(_tool_call(number, event))
         elif kind == "image":
@@ -71,12 +75,16 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
     return items
 
 
-def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
+def _model_call(number: int, event: dict[str, Any], tool_call_numbers: dict[str, int]) -> dict[str, Any]:
     blocks = []
     content = event.get("content")
     for block in content if isinstance(content, list) else [content]:
         if isinstance(block, dict) and block.get("type") == "text":
             blocks.append({"kind": "text", "text": str(block.get("text", ""))})
+        elif isinstance(block, dict) and block.get("type") == "tool_use" and str(block.get("id")) in tool_call_numbers:
+            name = str(block.get("name", ""))
+            blocks.append({"kind": "tool_ref", "name": name, "event": tool_call_numbers[str(block.get("id"))],
+                           "text": f"calls {name}"})
         elif isinstance(block, dict) and block.get("type") == "tool_use":
             blocks.append({"kind": "tool_use", "name": str(block.get("name", "")), "input": _json(block.get("input"))})
         elif block is not None:
@@ -87,7 +95,7 @@ def _model_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
                                                f"{_text(event.get('status'))} {_text(event.get('model'))}{refused}"})
     usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
     return {"kind": "model_call", "number": number, "step": _text(event.get("step")), "blocks": blocks,
-            "t": _text(event.get("t")), "seconds": _text(event.get("seconds")),
+            "t": _text(event.get("t")), "at": clock(event.get("t")), "seconds": duration(event.get("seconds")),
             "stop_reason": _text(event.get("stop_reason")), "usage": _usage_text(usage)}
 
 
@@ -99,7 +107,7 @@ def _agent_run(number: int, event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "agent_run", "number": number, "agent": _text(event.get("agent")),
             "version": _text(event.get("version")), "model": _text(event.get("model")),
             "attempt": _text(event.get("attempt")), "resumed": _text(event.get("resumed_session")),
-            "exit_code": _text(exit_code), "seconds": _text(event.get("seconds")), "flags": flags,
+            "exit_code": _text(exit_code), "seconds": duration(event.get("seconds")), "flags": flags,
             "stderr": _text(event.get("stderr_tail"))}
 
 
@@ -115,7 +123,8 @@ def _tool_call(number: int, event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "tool_call", "number": number, "step": _text(event.get("step")), "name": _text(event.get("name")),
             "input": str(command) if isinstance(command, str) else _json(tool_input),
             "output": _text(event.get("output")), "exit_code": _text(event.get("exit_code")),
-            "seconds": _text(event.get("seconds")), "path": _text(event.get("path")), "flags": flags}
+            "seconds": duration(event.get("seconds")), "at": clock(event.get("t")), "path": _text(event.get("path")),
+            "flags": flags}
 
 
 def _image(number: int, event: dict[str, Any], image_dir: Path, stem: str, image_href: str) -> dict[str, Any]:
@@ -150,6 +159,26 @@ def _usage_text(usage: dict[str, Any]) -> str:
     if isinstance(cost, (int, float)) and not isinstance(cost, bool):
         text += f", ${cost:.4f}"
     return text
+
+
+def duration(value: Any) -> str:
+    """A duration as people read it: '0.018 s', '3.2 s', '2m 05s', '1h 02m'; '' when there is none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        return "" if value is None else _text(value)
+    if value < 1:
+        return f"{value:.2g} s"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, secs = divmod(int(round(value)), 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m {secs:02d}s"
+
+
+def clock(value: Any) -> str:
+    """When an event happened, from the task's start: '+0:09', '+12:30', '+1:02:03'; '' when unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        return ""
+    minutes, secs = divmod(int(value), 60)
+    return f"+{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"+{minutes}:{secs:02d}"
 
 
 def _names(value: Any) -> str:
