@@ -73,6 +73,14 @@ class ReviewApp:
             messages=get_flashed_messages(with_categories=True), **context)
         return Response(html, status=status, mimetype="text/html")
 
+    def forged(self, form: MultiDict, what: str) -> Response | None:
+        """The refusal of a post whose token is not this session's (a cross-site or stale form), else None."""
+        if hmac.compare_digest(form.get("token", ""), self.token):
+            return None
+        return self.render("review_error.html", status=403, message=(
+            f"refused: this {what} did not come from a page of this review session (its token is missing or out "
+            "of date); nothing was recorded. Reload the answer's page and try again."))
+
     def filters(self, args: MultiDict) -> Filters:
         """Filters from a page's URL; a parameter left out takes the command line's value."""
         def pick(name: str, default: str | None) -> str | None:
@@ -156,10 +164,8 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
     def verdict(answer_id: int) -> Response:
         filters = state.filters(request.args)
         form = request.form
-        if not hmac.compare_digest(form.get("token", ""), state.token):
-            return state.render("review_error.html", status=403, message=(
-                "refused: this verdict did not come from a page of this review session (its token is missing "
-                "or out of date); nothing was recorded. Reload the answer's page and decide again."))
+        if refused := state.forged(form, "verdict"):
+            return refused
         choice, reason = form.get("verdict", ""), form.get("reason", "")
         with state.store() as store:
             if choice == "skip":
@@ -206,10 +212,8 @@ def create_app(store_path: Path, defaults: Filters, reviewer: str, viewed_dir: P
         """Set this answer's question (or its whole task) aside in its suite, or reinstate it; a reason is required."""
         filters = state.filters(request.args)
         form = request.form
-        if not hmac.compare_digest(form.get("token", ""), state.token):
-            return state.render("review_error.html", status=403, message=(
-                "refused: this form did not come from a page of this review session (its token is missing or out "
-                "of date); nothing was recorded. Reload the answer's page and try again."))
+        if refused := state.forged(form, "form"):
+            return refused
         with state.store() as store:
             if not answer_exists(store, answer_id):
                 return state.render("review_error.html", status=404, message=f"there is no answer {answer_id}")

@@ -8,8 +8,6 @@ verdict or a newer proposal came in since the page was shown.
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Flask, Response, flash, redirect, request
 
 from corebench_runner.errors import UserError
@@ -33,10 +31,8 @@ def register_triage(app: Flask) -> None:
     def accept_triage(answer_id: int) -> Response:
         filters = state.filters(request.args)
         form = request.form
-        if not hmac.compare_digest(form.get("token", ""), state.token):
-            return state.render("review_error.html", status=403, message=(
-                "refused: this acceptance did not come from a page of this review session (its token is missing "
-                "or out of date); nothing was recorded. Reload the answer's page and decide again."))
+        if refused := state.forged(form, "acceptance"):
+            return refused
         try:
             seen, proposal_id = int(form.get("seen", "")), int(form.get("proposal", ""))
         except ValueError:
