@@ -75,10 +75,11 @@ def export_command(run_id: str | None, fmt: str, out: str | None, store_path: st
             out = out or f"{run_id}_{'VERIFIED_' if verified else ''}UPLOAD.json"
         else:
             data = tables.load_report_data(store)
+            measures = export.run_measures(store, data, run_id)
             if fmt == "csv":
-                text = export.task_table(data, run_id).to_csv(index=False)
+                text = export.task_table(data, run_id, measures).to_csv(index=False)
             else:
-                text = json.dumps(export.results_json(data, run_id), indent=2, ensure_ascii=False) + "\n"
+                text = json.dumps(export.results_json(data, run_id, measures), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return

@@ -81,7 +81,7 @@ def load_report_data(store: Store) -> ReportData:
         "transcript_path FROM tasks ORDER BY run_id, capsule_id, repeat", conn)
     answers = pd.read_sql_query(
         f"SELECT id, task_id, question, reported_json, references_json, vision, status, reason, "
-        f"source, source_evidence_json, reproduced, "  # where each answer came from, and its re-run
+        f"source, source_evidence_json, reproduced, confidence, "  # its origin, its re-run, the agent's confidence
         f"{VERIFIED_STATUS_SQL} AS verified_status, "
         "(SELECT COUNT(*) FROM reviews r WHERE r.answer_id = answers.id) AS reviews "
         "FROM answers ORDER BY task_id, id", conn)

@@ -22,6 +22,14 @@ import pandas as pd
 
 from corebench_runner.models.scripted_sessions import display_name, public_config
 from corebench_runner.report.data import ReportData, records_of
+from corebench_runner.report.efficiency import RunEfficiency, run_efficiency
+from corebench_runner.report.measures_export import (
+    TASK_EFFICIENCY_FIELDS,
+    calibration_fields,
+    run_efficiency_fields,
+    task_efficiency_fields,
+)
+from corebench_runner.store.calibration import Calibration, run_calibration
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import RunSummary, run_summary, task_details
 from corebench_runner.store.verification import PERSON_SOURCES
@@ -38,9 +46,19 @@ RUN_COLUMNS = ["id", "created", "finished", "status", "suite", "model", "scaffol
                "reproduced_correct", "reproduced_accuracy", "rerun_seconds"]
 
 
-def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
+Measures = dict[str, tuple[Calibration, RunEfficiency]]  # per run id
+
+
+def run_measures(store: Store, data: ReportData, run_id: str | None = None) -> Measures:
+    """Each exported run's calibration and efficiency (read from its transcripts), for the exports."""
+    ids = [run_id] if run_id is not None else list(data.runs["id"])
+    return {rid: (run_calibration(store, rid), run_efficiency(store, rid)) for rid in ids}
+
+
+def task_table(data: ReportData, run_id: str | None = None, measures: Measures | None = None) -> pd.DataFrame:
     """One row per task with its run's model, scaffold and level, its suite, and the share of its
-    capsule's repeats in that run that were solved (capsule_share)."""
+    capsule's repeats in that run that were solved (capsule_share); with `measures`, its efficiency
+    breakdown too (TASK_EFFICIENCY_FIELDS)."""
     runs = data.runs.rename(columns={"id": "run_id", "created": "run_created"})
     tasks = data.tasks.rename(columns={"id": "task_id"})
     if run_id is not None:
@@ -49,13 +67,19 @@ def task_table(data: ReportData, run_id: str | None = None) -> pd.DataFrame:
               for run, per_capsule in zip(data.runs["id"], data.runs["per_capsule"]) for share in per_capsule or []}
     tasks = tasks.assign(capsule_share=[shares.get(key) for key in zip(tasks["run_id"], tasks["capsule_id"])])
     merged = tasks.merge(runs[["run_id", "run_created", "model", "scaffold", "level", "grader"]], on="run_id")
-    return merged.sort_values(["run_created", "run_id", "capsule_id", "repeat"])[TASK_COLUMNS]
+    merged = merged.sort_values(["run_created", "run_id", "capsule_id", "repeat"])[TASK_COLUMNS]
+    if measures is None:
+        return merged
+    by_task = {t.task_id: t for _, efficiency in measures.values() for t in efficiency.tasks}
+    fields = pd.DataFrame([task_efficiency_fields(by_task.get(task_id)) for task_id in merged["task_id"]],
+                          columns=TASK_EFFICIENCY_FIELDS, index=merged.index)
+    return pd.concat([merged, fields], axis=1)
 
 
 QUESTION_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                     "task_id", "answer_id", "outcome", "verified_outcome", "question", "vision", "reported", "references",
                     "automatic_verdict", "verified_verdict", "reviewer", "reviewed_at", "review_reason",
-                    "task_cost_usd", "task_seconds", "source", "source_evidence", "reproduced"]
+                    "task_cost_usd", "task_seconds", "source", "source_evidence", "reproduced", "confidence"]
 
 
 def question_table(data: ReportData, store: Store, run_id: str | None = None) -> pd.DataFrame:
@@ -95,8 +119,16 @@ def run_table(data: ReportData, run_id: str | None = None, per_capsule: bool = F
     return runs[RUN_COLUMNS + (["per_capsule"] if per_capsule else [])]
 
 
-def results_json(data: ReportData, run_id: str | None = None) -> dict[str, Any]:
-    return {"runs": records_of(run_table(data, run_id, per_capsule=True)), "tasks": records_of(task_table(data, run_id))}
+def results_json(data: ReportData, run_id: str | None = None, measures: Measures | None = None) -> dict[str, Any]:
+    """Runs and tasks; with `measures`, each run's calibration and efficiency totals, each task's breakdown."""
+    runs = records_of(run_table(data, run_id, per_capsule=True))
+    if measures is not None:
+        for run in runs:
+            if run["id"] in measures:
+                calibration, efficiency = measures[run["id"]]
+                run["calibration"] = calibration_fields(calibration)
+                run["efficiency"] = run_efficiency_fields(efficiency)
+    return {"runs": runs, "tasks": records_of(task_table(data, run_id, measures))}
 
 
 def write_results(data: ReportData, out: Path) -> None:
@@ -183,7 +215,18 @@ def hal_upload(store: Store, run_id: str, verified: bool = False) -> dict[str, A
     }
     if verified:
         upload["people_verdicts"] = _people_verdicts(store, summary.id)
+    upload["corebench_measures"] = hal_measures(store, summary.id, {t.task_id for t in tasks})
     return upload
+
+
+def hal_measures(store: Store, run_id: str, task_ids: set[int]) -> dict[str, Any]:
+    """Ours, not HAL's (HAL keeps fields it does not know): the run's calibration and efficiency totals over
+    every repeat, and the breakdown of each capsule whose task is in the upload."""
+    efficiency = run_efficiency(store, run_id)
+    return {"calibration": calibration_fields(run_calibration(store, run_id)),
+            "efficiency": run_efficiency_fields(efficiency),
+            "task_efficiency": {t.capsule_id: task_efficiency_fields(t) for t in efficiency.tasks
+                                if t.task_id in task_ids}}
 
 
 VERIFIED_VARIANT = "verified: people's verdicts applied, set-aside tasks and questions left out"

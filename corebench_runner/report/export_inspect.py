@@ -20,8 +20,11 @@ from typing import Any
 
 from corebench_runner.errors import UserError
 from corebench_runner.models.scripted_sessions import display_name, public_config
+from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.export import verification_json
+from corebench_runner.report.measures_export import calibration_fields, run_efficiency_fields, task_efficiency_fields
 from corebench_runner.report.transcripts import load_events
+from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import TaskDetail, run_summary, task_details
 from corebench_runner.store.verification import PERSON_SOURCES
@@ -55,7 +58,9 @@ def eval_log(store: Store, run_id: str):
     log_api, model_api, scorer_api, _ = _inspect()
     summary = run_summary(store, run_id)
     tasks = [t for t in task_details(store, summary.id) if t.status == "done"]
-    samples = [_sample(store, summary, task) for task in tasks]
+    efficiency = run_efficiency(store, summary.id)
+    by_task = {t.task_id: task_efficiency_fields(t) for t in efficiency.tasks}
+    samples = [_sample(store, summary, task, by_task.get(task.task_id)) for task in tasks]
     usage = _total_usage(model_api, summary.model, tasks)
     scored = [t for t in tasks if t.outcome != "skipped"]
     accuracy = sum(t.outcome == "correct" for t in scored) / len(scored) if scored else 0.0
@@ -69,7 +74,9 @@ def eval_log(store: Store, run_id: str):
                                     sample_ids=sorted({t.capsule_id for t in tasks})),
         config=log_api.EvalConfig(epochs=max((t.repeat for t in tasks), default=0) + 1),
         metadata={"corebench_run_id": summary.id, "corebench_model": display_name(summary.model), "level": summary.level,
-                  "run_config": public_config(summary.config), "verification": verification_json(summary)},
+                  "run_config": public_config(summary.config), "verification": verification_json(summary),
+                  "calibration": calibration_fields(run_calibration(store, summary.id)),
+                  "efficiency": run_efficiency_fields(efficiency)},
     )
     results = log_api.EvalResults(
         total_samples=len(tasks), completed_samples=len(scored),
@@ -95,7 +102,7 @@ LETTERS = {"correct": "C", "incorrect": "I", "disputed": "P"}  # Inspect's CORRE
 VERIFICATION_AUTHOR = "corebench verification"  # who edits a task's score: the people's verdicts, applied
 
 
-def _sample(store: Store, summary: Any, task: TaskDetail):
+def _sample(store: Store, summary: Any, task: TaskDetail, efficiency: dict[str, Any] | None):
     log_api, model_api, scorer_api, _ = _inspect()
     events, problem = load_events(store.artifacts_dir, task.transcript_path)
     messages, unmapped, prompt = _messages(model_api, events)
@@ -111,7 +118,8 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
                                explanation=q.reason,
                                metadata={"question": q.question, "automatic": q.status, "verified": q.verified_status,
                                          "vision": q.vision, "set_aside": q.set_aside, "source": q.source,
-                                         "source_evidence": q.source_evidence, "reproduced": q.reproduced})
+                                         "source_evidence": q.source_evidence, "reproduced": q.reproduced,
+                                         "confidence": q.confidence})
     scores["task"] = _task_score(scorer_api, task, question_edits)
     usage = model_api.ModelUsage(
         input_tokens=task.input_tokens, output_tokens=task.output_tokens,
@@ -124,7 +132,8 @@ def _sample(store: Store, summary: Any, task: TaskDetail):
         target=target, messages=messages, scores=scores, model_usage={_model_name(summary.model): usage},
         total_time=task.seconds, working_time=task.seconds,
         metadata={"task_id": task.task_id, "outcome": task.outcome, "error": task.error, "steps": task.steps,
-                  "cost_usd": task.cost_usd, "transcript_problem": problem, "unmapped_events": unmapped})
+                  "cost_usd": task.cost_usd, "efficiency": efficiency, "transcript_problem": problem,
+                  "unmapped_events": unmapped})
 
 
 def question_scorer_names(questions: list[str]) -> list[str]:

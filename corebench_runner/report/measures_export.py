@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from corebench_runner.report.efficiency import PHASES, RunEfficiency
+from corebench_runner.report.efficiency import PHASES, RunEfficiency, TaskEfficiency
 from corebench_runner.store.calibration import Calibration
 from corebench_runner.store.sessions import StudyMeasures
 
@@ -39,3 +39,34 @@ def write_measures(out: Path, per_run: dict[str, tuple[Calibration, RunEfficienc
                 writer.writerow([run_id, t.task_id, t.capsule_id, t.outcome, t.cost_usd, t.seconds,
                                  t.first_code_run_seconds, round(t.setup_seconds, 3), round(t.code_seconds, 3), t.turns,
                                  t.tool_calls, *(t.tokens_by_phase[p] for p in PHASES), *(costs[p] for p in PHASES)])
+
+
+def task_efficiency_fields(t: TaskEfficiency | None) -> dict[str, Any]:
+    """One task's breakdown as flat fields, named as in efficiency.csv (None throughout for a task not done)."""
+    if t is None:
+        return dict.fromkeys(TASK_EFFICIENCY_FIELDS)
+    costs = t.cost_by_phase
+    return {"first_code_run_seconds": t.first_code_run_seconds, "setup_seconds": round(t.setup_seconds, 3),
+            "code_seconds": round(t.code_seconds, 3), "turns": t.turns, "tool_calls": t.tool_calls,
+            **{f"tokens_{p}": t.tokens_by_phase[p] for p in PHASES}, **{f"cost_{p}": costs[p] for p in PHASES}}
+
+
+TASK_EFFICIENCY_FIELDS = ["first_code_run_seconds", "setup_seconds", "code_seconds", "turns", "tool_calls",
+                          *(f"tokens_{p}" for p in PHASES), *(f"cost_{p}" for p in PHASES)]
+
+
+def run_efficiency_fields(found: RunEfficiency) -> dict[str, Any]:
+    """A run's efficiency totals, as `show` prints them."""
+    return {"turns": found.turns, "tool_calls": found.tool_calls, "setup_seconds": round(found.setup_seconds, 3),
+            "code_seconds": round(found.code_seconds, 3),
+            "median_first_code_run_seconds": found.median_first_code_run_seconds,
+            "tokens_by_phase": dict(found.tokens_by_phase), "cost_by_phase": dict(found.cost_by_phase),
+            "cost_on_failed_usd": found.cost_on_failed_usd, "failed_cost_share": found.failed_cost_share}
+
+
+def calibration_fields(found: Calibration) -> dict[str, Any]:
+    """A run's calibration scores and the answer counts they rest on."""
+    return {"brier": found.brier, "ece": found.ece, "auroc": found.auroc, "answers": found.answers,
+            "answers_with_confidence": found.with_confidence + found.unsettled,
+            "answers_without_confidence": found.missing, "answers_scored": found.with_confidence,
+            "answers_disputed": found.unsettled}

@@ -99,6 +99,7 @@ class QuestionResult:
     source: str | None = None  # where the value came from (diagnostics/provenance.py); None before it was traced
     source_evidence: dict[str, Any] | None = None  # {command, lines, note}
     reproduced: str | None = None  # yes | no | no_recipe | rerun_failed; None: not re-run
+    confidence: float | None = None  # the agent's, from 0 to 1 (store/calibration.py); None: it gave none
 
 
 @dataclass
@@ -222,7 +223,7 @@ def task_details(store: Store, run_id: str) -> list[TaskDetail]:
             reason=row["reason"], verified_status=row["verified_status"],
             set_aside=row["id"] in found_verified.set_aside_answer_ids, source=row["source"],
             source_evidence=json.loads(row["source_evidence_json"]) if row["source_evidence_json"] else None,
-            reproduced=row["reproduced"]))
+            reproduced=row["reproduced"], confidence=row["confidence"]))
     return [TaskDetail(
         task_id=t["id"], capsule_id=t["capsule_id"], repeat=t["repeat"], status=t["status"], outcome=t["outcome"],
         verified_correct=t["id"] in verified_ids, set_aside=t["id"] in found_verified.set_aside_task_ids,
