@@ -8,7 +8,9 @@ raw_eval_results (per capsule: correct/total written and vision questions), raw_
 task_step_counts. HAL grades with the official rule, so its numbers use the automatic verdicts,
 not reviews; the verified variant (`--format hal-verified`, named so in its agent name and config)
 applies people's verdicts and leaves set-aside items out. HAL has one result per capsule, so only
-repeat 0 of a run goes in.
+repeat 0 of a run goes in. Our measures beyond accuracy (calibration, efficiency by phase) go under
+`corebench_measures`, a key HAL does not know and keeps; `corebench export`'s csv and json carry
+them too (docs/measures.md).
 """
 
 from __future__ import annotations
