@@ -70,12 +70,15 @@ def save(fig: plt.Figure, svg_path: Path) -> None:
     plt.close(fig)
 
 
-def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path) -> str:
+def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path,
+                     ceiling: list[tuple[str, float]] | None = None) -> str:
     """Every model on one chart: verified accuracy (95% interval bars) of each run of one suite and level by date.
 
     Colour is the model, marker the scaffold; a line joins one (model, scaffold)'s runs in date order.
     Runs are placed at their time of day, and models sharing a day are nudged apart by a few hours
-    so their points and bars never sit on one another. Returns the SVG's file name.
+    so their points and bars never sit on one another. `runs` holds agents only; `ceiling` (label,
+    accuracy): reference runs such as the oracle, a dashed line across, never a model's line.
+    Returns the SVG's file name.
     """
     name = f"trend-{slug(suite + ' ' + level)}.svg"
     mine = runs[runs["suite"].eq(suite) & runs["level"].eq(level)].sort_values("created_at")
@@ -94,6 +97,8 @@ def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path) 
             ax.errorbar(when, verified, yerr=[low, high], color=palette(index % 10), capsize=3, elinewidth=0.8,
                         marker=SCAFFOLD_MARKERS[scaffolds.index(scaffold) % len(SCAFFOLD_MARKERS)], markersize=6,
                         linewidth=1.3, label=f"{model} / {scaffold}")
+        for label, accuracy in ceiling or []:  # what is reachable: a line across every date, no model
+            ax.axhline(accuracy, color="#2a7", linestyle="--", linewidth=1.1, zorder=0, label=f"ceiling: {label}")
         _day_axis(ax, mine["created_at"])
         _finish(fig, ax, f"{suite} · {level}: verified accuracy by run date, every model", "run date (UTC)")
         if ax.get_legend() is not None:  # a legend readable at page width: below the axes, in columns
