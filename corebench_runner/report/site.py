@@ -160,6 +160,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         raise UserError(f"--templates {templates}: not a folder; point it at a copy of reports/")
     dirs = template_dirs(templates, suite_root)
     out.mkdir(parents=True, exist_ok=True)
+    previous_charts = charts.set_previous_aside(out / "charts")  # unchanged charts keep their PDFs (slow to draw)
     for name in OWNED_DIRS:
         shutil.rmtree(out / name, ignore_errors=True)
     _copy_static(dirs, out / "static")
@@ -262,6 +263,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
 
     export.write_results(data, out)
     write_measures(out, measured, [study_measures(store, name) for name in study_names(store)])
+    shutil.rmtree(previous_charts, ignore_errors=True)
     return writer.pages
 
 
