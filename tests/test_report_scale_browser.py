@@ -221,6 +221,7 @@ def test_trends_draw_the_oracle_as_a_ceiling_line_never_as_a_model(site, watch):
     caption = " ".join(figure.locator("figcaption").inner_text().split())
     assert "n = 2 run(s) of 2 model(s)" in caption and "ceiling, oracle (100%)" in caption
     assert (out / figure.locator("a", has_text="PDF").get_attribute("href")).read_bytes().startswith(b"%PDF")
+    assert figure.locator("a", has_text="SVG").get_attribute("href") == figure.locator("img").get_attribute("src")
     per_model = [h.strip() for h in page.locator("section.chart > h2").all_inner_texts()]
     assert len(per_model) == 2 and not any(name.lower() in ("none", "") for name in per_model)
     assert not list((out / "charts").glob("accuracy-*none*"))
