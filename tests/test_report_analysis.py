@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from bs4 import BeautifulSoup
 from corebench_runner.report import boards as leaderboards
 from corebench_runner.report.data import load_report_data
 from corebench_runner.report.paired import compare
-from support_report import report_site
+from corebench_runner.store.database import open_store
+from support_report import add_run, report_site
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +100,25 @@ def test_every_chart_on_the_site_has_a_pdf_twin_and_rebuilding_gives_the_same_fi
     for svg in svgs:
         for twin in (svg, svg.with_suffix(".pdf")):
             assert (again / "charts" / twin.name).read_bytes() == twin.read_bytes(), twin.name
+
+
+def test_a_rebuild_keeps_the_pdf_of_an_unchanged_chart_and_redraws_a_changed_one(tmp_path):
+    from corebench_runner.report.site import build_site
+
+    site = tmp_path / "site"
+    with open_store(tmp_path / "results.sqlite") as store:
+        add_run(store, random.Random(5), "run-haiku", model="anthropic:claude-haiku-4-5",
+                created="2026-03-01T10:00:00+00:00", write_transcripts=False)
+        build_site(store, site)
+        [haiku] = (site / "charts").glob("accuracy-*haiku*.pdf")
+        [trend] = (site / "charts").glob("trend-*.pdf")
+        kept, trend_before = haiku.stat().st_mtime_ns, trend.read_bytes()
+        add_run(store, random.Random(6), "run-mini", model="openai:gpt-4.1-mini",
+                created="2026-03-02T10:00:00+00:00", write_transcripts=False)
+        build_site(store, site)
+        assert haiku.stat().st_mtime_ns == kept  # the same chart: its PDF is not written again
+        assert trend.read_bytes() != trend_before and trend.read_bytes().startswith(b"%PDF")  # a new model drawn
+        assert b"gpt-4.1-mini" in trend.with_suffix(".svg").read_bytes()
+        haiku.unlink()  # a PDF gone while its SVG stays is written again
+        build_site(store, site)
+        assert haiku.read_bytes().startswith(b"%PDF")

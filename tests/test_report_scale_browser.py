@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.report.data import slug
-from support_big_store import BIG_RUN, FLAGGED, ORACLE_RUN, REPEATS, SECOND_RUN, build_big_store
+from corebench_runner.report import boards as leaderboards
+from corebench_runner.report.data import load_report_data, slug
+from corebench_runner.report.paired import compare
+from support_big_store import BIG_RUN, CAPSULES, FLAGGED, ORACLE_RUN, REPEATS, SECOND_RUN, SUITE, build_big_store
 from support_browser import PageWatch, browser_marks
 from support_report import render_site
 
@@ -201,3 +203,96 @@ def test_capsule_matrix_flags_a_capsule_no_agent_passes_though_the_oracle_does(s
                                            "[r.querySelector('th').innerText.trim(), r.querySelector('td.flag').innerText.trim()])")
     never = {capsule for capsule, flag in rows if flag == "never passes"}
     assert unsolved and never == unsolved
+
+
+# ----------------------------------------------------------------- 2. the oracle as the trends' ceiling
+
+def test_trends_draw_the_oracle_as_a_ceiling_line_never_as_a_model(site, watch):
+    built, out = site
+    watch.open(out / "trends.html")
+    page = watch.page
+    assert watch.problems == []
+    figure = page.locator("figure.all-models")
+    assert figure.count() == 1 and figure.locator("img").evaluate("img => img.naturalWidth") > 0
+    svg = (out / figure.locator("img").get_attribute("src")).read_text(encoding="utf-8")
+    assert "ceiling: oracle (100%)" in svg  # a dashed line named as the ceiling...
+    assert "none / oracle" not in svg  # ...never a model's line in the legend
+    assert "claude-sonnet-4-6 / core-agent" in svg and "gpt-4.1-mini / core-agent" in svg
+    caption = " ".join(figure.locator("figcaption").inner_text().split())
+    assert "n = 2 run(s) of 2 model(s)" in caption and "ceiling, oracle (100%)" in caption
+    assert (out / figure.locator("a", has_text="PDF").get_attribute("href")).read_bytes().startswith(b"%PDF")
+    assert figure.locator("a", has_text="SVG").get_attribute("href") == figure.locator("img").get_attribute("src")
+    per_model = [h.strip() for h in page.locator("section.chart > h2").all_inner_texts()]
+    assert len(per_model) == 2 and not any(name.lower() in ("none", "") for name in per_model)
+    assert not list((out / "charts").glob("accuracy-*none*"))
+    ceiling = page.locator("table.ceiling tbody tr")
+    assert ceiling.count() == 1 and ceiling.get_attribute("data-run") == ORACLE_RUN
+
+
+# ----------------------------------------------------------------- 5. transcripts with times, each event once
+
+def test_a_transcript_of_the_big_run_shows_times_and_each_command_once(site, watch):
+    built, out = site
+    task_id = built.flagged_task_ids[0]
+    watch.open(out / "transcripts" / f"{task_id}.html")
+    page = watch.page
+    assert watch.problems == []
+    assert page.inner_text("main").count("python code/main.py") == 1  # not again in the model's block
+    heads = page.locator("li.tool-call .event-head").all_inner_texts()
+    assert any("3.2 s" in head and "+0:03" in head for head in heads), heads
+    link = page.locator("li.model-call a.tag").first
+    target = link.get_attribute("href").split("#")[1]
+    link.click()
+    assert page.locator(f"[id='{target}']").is_visible()
+
+
+# ----------------------------------------------------------------- 6. a pair's interval and McNemar's test
+
+def test_compare_page_pairs_the_two_agents_over_the_same_capsules(site, watch):
+    built, out = site
+    data = load_report_data(built.store)
+    board = next(b for b in leaderboards.boards(data) if b.suite == SUITE)
+    watch.open(out / "compare.html")
+    page = watch.page
+    assert watch.problems == []
+    section = page.locator(f"[id='board-{board.anchor}']")
+    assert section.locator("section.pair").count() == 1  # two ranked agents; the oracle is never paired
+    result = compare(data.tasks, BIG_RUN, SECOND_RUN)
+    section.locator("table.compare-grid a").first.click()
+    pair = page.locator(f"[id='pair-{BIG_RUN}-vs-{SECOND_RUN}']")
+    assert pair.is_visible()
+    text = " ".join(pair.inner_text().split())
+    assert f"{result.difference * 100:+.1f} points" in text
+    assert f"{result.ci_low * 100:+.1f} to {result.ci_high * 100:+.1f}" in text
+    assert f"p = {result.mcnemar_p:.3g}" in text and f"over {result.capsules} paired capsules" in text
+    assert result.capsules == len(CAPSULES)
+
+
+# ----------------------------------------------------------------- 7. search and token analytics at scale
+
+def test_search_finds_a_command_in_500_transcripts_and_opens_it(site, watch):
+    _, out = site
+    watch.open(out / "search.html")
+    page = watch.page
+    assert watch.problems == []
+    page.fill("#search-box", "python code/main.py")
+    status = page.inner_text("#search-status")
+    assert status.startswith(f"{100 * REPEATS} matching events"), status  # one command per transcript
+    results = page.locator("#search-results > li")
+    assert results.count() == 200 and "python code/main.py" in results.first.inner_text()  # the first 200 shown
+    href = results.first.locator("a").get_attribute("href")
+    results.first.locator("a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(href) and page.locator(f"[id='{href.split('#')[1]}']").is_visible()
+
+
+def test_the_500_task_run_page_shows_its_tokens_and_steps(site, watch):
+    _, out = site
+    watch.open(run_page(out, BIG_RUN))
+    assert watch.page.locator("table.analytics").is_visible()
+    rows = dict(watch.page.eval_on_selector_all(
+        "table.analytics tr", "rows => rows.map(r => [r.cells[0].textContent.trim(), r.cells[1].textContent.trim()])"))
+    tasks = 100 * REPEATS
+    assert rows["Tasks with a transcript"] == str(tasks), rows
+    assert rows["Model calls"] == f"{2 * tasks:,}" and rows["Shell commands"] == str(tasks)
+    assert rows["Tasks that ran the capsule's code"] == f"{tasks} of {tasks}"

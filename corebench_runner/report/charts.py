@@ -7,7 +7,9 @@ also written as PDF beside its SVG (same name, .pdf), the form a paper's figure 
 
 from __future__ import annotations
 
+import io
 import math
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -63,19 +65,46 @@ def pdf_twin(svg_name: str) -> str:
     return svg_name.removesuffix(".svg") + ".pdf"
 
 
+PREVIOUS_CHARTS = ".charts-previous"  # the last build's charts/, kept aside while a rebuild draws its own
+
+
+def set_previous_aside(charts_dir: Path) -> Path:
+    """Move the last build's charts aside (so nothing stale stays in charts/), for `save` to reuse its PDFs."""
+    previous = charts_dir.parent / PREVIOUS_CHARTS
+    shutil.rmtree(previous, ignore_errors=True)  # left by a build that stopped half way
+    if charts_dir.is_dir():
+        charts_dir.rename(previous)
+    return previous
+
+
 def save(fig: plt.Figure, svg_path: Path) -> None:
-    """The chart as SVG for the page and as PDF for a paper, side by side; the figure is closed."""
-    fig.savefig(svg_path, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
-    fig.savefig(svg_path.with_suffix(".pdf"), format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
+    """The chart as SVG for the page and as PDF for a paper, side by side; the figure is closed.
+
+    Writing a PDF costs several times the SVG, and both are the same for the same chart: when the last
+    build (set aside by `set_previous_aside`) drew this SVG byte for byte, its PDF is moved back, not drawn again.
+    """
+    drawn = io.BytesIO()
+    fig.savefig(drawn, format="svg", metadata=SVG_METADATA, bbox_inches="tight")
+    svg = drawn.getvalue()
+    svg_path.write_bytes(svg)
+    pdf_path = svg_path.with_suffix(".pdf")
+    previous = svg_path.parent.parent / PREVIOUS_CHARTS / svg_path.name
+    if previous.with_suffix(".pdf").is_file() and previous.is_file() and previous.read_bytes() == svg:
+        previous.with_suffix(".pdf").replace(pdf_path)
+    else:
+        fig.savefig(pdf_path, format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
     plt.close(fig)
 
 
-def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path) -> str:
+def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path,
+                     ceiling: list[tuple[str, float]] | None = None) -> str:
     """Every model on one chart: verified accuracy (95% interval bars) of each run of one suite and level by date.
 
     Colour is the model, marker the scaffold; a line joins one (model, scaffold)'s runs in date order.
     Runs are placed at their time of day, and models sharing a day are nudged apart by a few hours
-    so their points and bars never sit on one another. Returns the SVG's file name.
+    so their points and bars never sit on one another. `runs` holds agents only; `ceiling` (label,
+    accuracy): reference runs such as the oracle, a dashed line across, never a model's line.
+    Returns the SVG's file name.
     """
     name = f"trend-{slug(suite + ' ' + level)}.svg"
     mine = runs[runs["suite"].eq(suite) & runs["level"].eq(level)].sort_values("created_at")
@@ -94,6 +123,8 @@ def models_over_time(runs: pd.DataFrame, suite: str, level: str, out_dir: Path) 
             ax.errorbar(when, verified, yerr=[low, high], color=palette(index % 10), capsize=3, elinewidth=0.8,
                         marker=SCAFFOLD_MARKERS[scaffolds.index(scaffold) % len(SCAFFOLD_MARKERS)], markersize=6,
                         linewidth=1.3, label=f"{model} / {scaffold}")
+        for label, accuracy in ceiling or []:  # what is reachable: a line across every date, no model
+            ax.axhline(accuracy, color="#2a7", linestyle="--", linewidth=1.1, zorder=0, label=f"ceiling: {label}")
         _day_axis(ax, mine["created_at"])
         _finish(fig, ax, f"{suite} · {level}: verified accuracy by run date, every model", "run date (UTC)")
         if ax.get_legend() is not None:  # a legend readable at page width: below the axes, in columns

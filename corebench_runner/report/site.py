@@ -5,7 +5,7 @@ Layout of a built site (every link is relative, so the folder can be published o
     index.html                per suite and level, a leaderboard of comparable runs and its cost frontier; every run
     tasks.html                per suite and level, the per-task success heatmap (capsules x agents)
     compare.html              per suite and level, paired differences of every two ranked runs (bootstrap, McNemar)
-    trends.html               per suite, accuracy over time per model (charts/*.svg)
+    trends.html               per suite, accuracy over time per model, the oracle as a ceiling line (charts/*.svg)
     reviews.html              every verdict and flag: who made it (a person, triage, an import, a machine), when, why
     grid.html                 per suite and level, models x scaffolds: verified accuracy, interval, cost, time, effects
     study.html                people's sessions (corebench session): time to a correct answer per condition, speed-up
@@ -160,6 +160,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
         raise UserError(f"--templates {templates}: not a folder; point it at a copy of reports/")
     dirs = template_dirs(templates, suite_root)
     out.mkdir(parents=True, exist_ok=True)
+    previous_charts = charts.set_previous_aside(out / "charts")  # unchanged charts keep their PDFs (slow to draw)
     for name in OWNED_DIRS:
         shutil.rmtree(out / name, ignore_errors=True)
     _copy_static(dirs, out / "static")
@@ -183,8 +184,11 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
     suites = tables.suites(data)
     series = tables.accuracy_series(data)
     trend_suites = []
+    # Reference runs (the oracle, no model) are the ceiling: a dashed line on the all-models chart, no chart of their own.
+    reference = series["model"].combine(series["scaffold"], leaderboards.is_reference).astype(bool)
     for suite in suites:
-        mine = series[series["suite"].eq(suite)]
+        mine = series[series["suite"].eq(suite) & ~reference]
+        ceilings = series[series["suite"].eq(suite) & reference]
         model_charts = [{"model": model,
                          "src": "charts/" + charts.accuracy_over_time(mine, model, out / "charts", suite),
                          "runs": _run_records(data, mine[mine["model"].eq(model)]),
@@ -193,7 +197,8 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
                                                   ", ".join(sorted(mine[mine["model"].eq(model)]["level"].unique())))}
                         for model in sorted(mine["model"].unique())]
         trend_suites.append({"suite": suite, "anchor": tables.slug(suite), "model_charts": model_charts,
-                             "level_charts": _level_trends(mine, suite, out / "charts")})
+                             "level_charts": _level_trends(mine, ceilings, suite, out / "charts"),
+                             "ceiling": _run_records(data, ceilings)})
     writer.page("trends.html", "trends.html", suites=trend_suites, **nav)
 
     matrices = []
@@ -258,6 +263,7 @@ def build_site(store: Store, out: Path, templates: Path | None = None, suite_roo
 
     export.write_results(data, out)
     write_measures(out, measured, [study_measures(store, name) for name in study_names(store)])
+    shutil.rmtree(previous_charts, ignore_errors=True)
     return writer.pages
 
 
@@ -293,14 +299,23 @@ def chart_caption(runs: Any, suite: str, level: str) -> str:
             f"valid tasks; suite {suite}; level {level}; grader {graders}; verified accuracy with 95% intervals.")
 
 
-def _level_trends(series: Any, suite: str, charts_dir: Path) -> list[dict[str, Any]]:
-    """Per level of one suite, every model on one date axis, with the files a paper takes and their caption."""
+def _level_trends(series: Any, reference: Any, suite: str, charts_dir: Path) -> list[dict[str, Any]]:
+    """Per level of one suite, every model on one date axis, with the files a paper takes and their caption.
+    `reference` runs (the oracle) are each level's ceiling: its latest run per scaffold, a dashed line."""
     out = []
-    for level in sorted(series["level"].unique(), key=lambda lv: (leaderboards.LEVEL_ORDER.get(lv, 9), lv)):
-        name = charts.models_over_time(series, suite, level, charts_dir)
+    levels = set(series["level"]) | set(reference["level"])
+    for level in sorted(levels, key=lambda lv: (leaderboards.LEVEL_ORDER.get(lv, 9), lv)):
+        latest = reference[reference["level"].eq(level) & reference["verified_accuracy"].notna()] \
+            .sort_values("created_at").groupby("scaffold").tail(1).sort_values("scaffold")
+        ceiling = [(f"{run['scaffold']} ({run['verified_accuracy']:.0%})", run["verified_accuracy"])
+                   for run in latest.to_dict("records")]
+        name = charts.models_over_time(series, suite, level, charts_dir, ceiling=ceiling)
         mine = series[series["level"].eq(level)]
+        caption = chart_caption(mine, suite, level) if len(mine) else f"No agent runs yet; suite {suite}; level {level}."
+        if ceiling:
+            caption += " Dashed line: the ceiling, " + ", ".join(label for label, _ in ceiling) + ", never a model."
         out.append({"level": level, "src": "charts/" + name, "pdf": "charts/" + charts.pdf_twin(name),
-                    "caption": chart_caption(mine, suite, level)})
+                    "caption": caption, "ceiling": [label for label, _ in ceiling]})
     return out
 
 
