@@ -133,7 +133,8 @@ def test_terminal_escapes_an_agent_wrote_are_spelled_out_by_every_command(tmp_pa
     from corebench_runner.cli import main
 
     tasks, _, store = _hostile_run(tmp_path, ["escapes-a"])
-    assert tasks["escapes-a"]["outcome"] == "incorrect"
+    # "3.7" in a string of escapes: never correct (the dispute engine may send the rounding to a person).
+    assert tasks["escapes-a"]["outcome"] in ("incorrect", "disputed")
     runner = CliRunner()
     printed = {}
     for command in (["show", ""], ["show", "", "--json"], ["runs"], ["runs", "--json"], ["review", "list"],
