@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from pathlib import Path
 
@@ -342,10 +343,10 @@ def test_a_run_shows_the_environment_build_it_waits_for(tmp_path: Path, monkeypa
     assert shown["run"]["status"] == "finished"
     assert [t["outcome"] for t in shown["tasks"]] == ["correct", "correct"]
 
-    # --quiet: the same build again, and not a line of it.
+    # --quiet: the same build again, and not a line of it: only the run's id, when the run ends.
     docker_client().images.remove(tag, force=True)
     result = runner.invoke(main, [*args, "--quiet"])
-    assert result.exit_code == 0 and result.output == "", result.output
+    assert result.exit_code == 0 and re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}\n", result.output), result.output
     assert docker_client().images.get(tag)
 
 

@@ -56,6 +56,8 @@ def _item_lines(item: dict[str, Any], fold: bool) -> list[str]:
         for block in item["blocks"]:
             if block["kind"] == "tool_use":
                 lines += _block(f"asks for {block['name']}", block["input"], fold)
+            elif block["kind"] == "tool_ref":  # the call itself follows as its own event, with its input
+                lines += _block(f"asks for {block['name']}", f"(see [{block['event']}] below)", fold)
             else:
                 lines += _block("", block["text"], fold)
         return lines
