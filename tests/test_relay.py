@@ -133,18 +133,22 @@ def test_an_https_upstream_is_reached_with_the_configured_ca_bundle(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    with MessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY, side_replies=True) as upstream:
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(cert, key)
-        upstream._http._httpd.socket = tls.wrap_socket(upstream._http._httpd.socket, server_side=True)
+    upstream = MessagesServer([text_step("over tls", 100, 10)], api_key=REAL_KEY, side_replies=True)
+    # The listening socket goes into TLS before the server's thread starts: wrapping it under a running
+    # thread could hand that thread the detached socket (fd -1), and the server would never answer.
+    upstream.bind()
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    upstream._http._httpd.socket = tls.wrap_socket(upstream._http._httpd.socket, server_side=True)
+    with upstream:
         https_url = upstream.url.replace("http://", "https://")
         with MeteringRelay(https_url, REAL_KEY, cost=priced, ca_file=str(cert)) as relay:
-            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0, timeout=60)
             assert ask(client, stream=True) == "over tls"
         assert relay.usage.input_tokens == 100
         # Without the bundle, the certificate is not trusted and the agent gets a clean 502.
         with MeteringRelay(https_url, REAL_KEY, cost=priced) as relay:
-            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0)
+            client = anthropic.Anthropic(base_url=relay.url, api_key=relay.token, max_retries=0, timeout=60)
             with pytest.raises(anthropic.InternalServerError, match="did not answer"):
                 ask(client, stream=False)
 
