@@ -60,6 +60,15 @@ class OwnEngine:
         subprocess.run(["docker", "-H", self.host, "load"], stdin=saved.stdout, capture_output=True, check=True)
         assert saved.wait() == 0
 
+    def _end_orphaned_shims(self) -> None:
+        """Containers of an engine killed mid-test keep running under their shims (the shims outlive dockerd
+        and the restarted engine does not take them back): end each shim of this engine and its container."""
+        shims = subprocess.run(["pgrep", "-f", f"{self.root}/exec/containerd/containerd.sock"],
+                               capture_output=True, text=True).stdout.split()
+        for shim in shims:
+            subprocess.run(["pkill", "-KILL", "-P", shim], capture_output=True)  # the container's first process
+            subprocess.run(["kill", "-KILL", shim], capture_output=True)
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             ids = self.docker("ps", "-a", "-q", check=False).stdout.split()
@@ -79,6 +88,7 @@ class OwnEngine:
             except subprocess.TimeoutExpired:
                 self._process.kill()
         self._log.close()
+        self._end_orphaned_shims()
         subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
