@@ -85,25 +85,32 @@ def _wait_for_containers(engine, process: subprocess.Popen, count: int) -> None:
     pytest.fail("the tasks never started")
 
 
-@pytest.mark.docker
-def test_a_short_engine_outage_costs_a_pause_not_the_run(tmp_path: Path, own_engine):
+def run_through_short_outage(engine, tmp_path: Path, concurrency: int) -> tuple[Path, int, str]:
+    """A run of `concurrency` slow tasks whose engine is killed once they all run, and restarted 5 s later.
+    Returns the store, the run's exit code and its standard error."""
     suite = _suite(tmp_path / "suite")
     store = tmp_path / "results.sqlite"
-    env = {**os.environ, "DOCKER_HOST": own_engine.host, "COREBENCH_SUITE": str(suite), "PING_SLEEP": "6"}
-    process = subprocess.Popen([str(CORE), "run", "--scaffold", "pinger", "--all", "--concurrency", "2",
+    env = {**os.environ, "DOCKER_HOST": engine.host, "COREBENCH_SUITE": str(suite), "PING_SLEEP": "6"}
+    process = subprocess.Popen([str(CORE), "run", "--scaffold", "pinger", "--all", "--concurrency", str(concurrency),
                                 "--store", str(store), "--quiet"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for_containers(own_engine, process, 2)
+        _wait_for_containers(engine, process, concurrency)
         time.sleep(1)
-        own_engine.kill()
+        engine.kill()
         time.sleep(5)
-        own_engine.start()
+        engine.start()
         _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, stderr
+    return store, process.returncode, stderr
+
+
+@pytest.mark.docker
+def test_a_short_engine_outage_costs_a_pause_not_the_run(tmp_path: Path, own_engine):
+    store, returncode, stderr = run_through_short_outage(own_engine, tmp_path, concurrency=2)
+    assert returncode == 0, stderr
     run_id, status = _run_row(store)
     tasks = _tasks(store)
     assert status == "finished"

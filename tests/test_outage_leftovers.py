@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from support_engine import own_engine  # noqa: F401  (a fixture)
-from test_engine_outage import CORE, _run_row, _suite, _wait_for_containers
+from test_engine_outage import CORE, _run_row, _suite, _wait_for_containers, run_through_short_outage
 
 
 @pytest.mark.docker
@@ -50,23 +50,8 @@ def test_a_run_an_outage_failed_leaves_no_exited_containers_once_resumed(tmp_pat
 @pytest.mark.docker
 @pytest.mark.slow
 def test_a_short_outage_leaves_no_exited_containers(tmp_path: Path, own_engine):  # noqa: F811
-    suite = _suite(tmp_path / "suite")
-    store = tmp_path / "results.sqlite"
-    env = {**os.environ, "DOCKER_HOST": own_engine.host, "COREBENCH_SUITE": str(suite), "PING_SLEEP": "6"}
-    process = subprocess.Popen([str(CORE), "run", "--scaffold", "pinger", "--all", "--concurrency", "3",
-                                "--store", str(store), "--quiet"], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _wait_for_containers(own_engine, process, 3)
-        time.sleep(1)
-        own_engine.kill()
-        time.sleep(5)
-        own_engine.start()
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr
+    store, returncode, stderr = run_through_short_outage(own_engine, tmp_path, concurrency=3)
+    assert returncode == 0, stderr
     assert _run_row(store)[1] == "finished"
     left = own_engine.docker("ps", "-a", "--format", "{{.ID}} {{.Status}} {{.Labels}}").stdout.strip()
     assert left == ""
