@@ -17,6 +17,7 @@ from corebench_runner.review.screen import answer_screen, log_lines, printable, 
 from corebench_runner.review.triage_view import ORDERS, accept_proposal, triage_queue
 from corebench_runner.store.database import Store, open_store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.runs import run_capsule_ids, runs_of_capsule
 from corebench_runner.store.set_asides import set_aside_history, standing_set_asides
 from corebench_runner.store.triage import latest_proposal
 
@@ -252,10 +253,8 @@ question_option = click.option(
 
 def _runs_touched(store: Store, target: set_aside_rules.Target) -> list[str]:
     """Runs of the target's suite that ran its capsule: the ones whose verified number moves."""
-    return [rid for rid in dict.fromkeys(row[0] for row in store.query(
-        "SELECT tasks.run_id FROM tasks JOIN runs ON runs.id = tasks.run_id WHERE tasks.capsule_id = ? "
-        "ORDER BY runs.created", (target.capsule_id,)))
-        if target.suite in run_summary(store, rid).suite.split(" + ")]
+    return [rid for rid in runs_of_capsule(store, target.capsule_id)
+            if target.suite in run_summary(store, rid).suite.split(" + ")]
 
 
 def _decide_set_aside(ctx: click.Context, store_path: str | None, capsule_id: str, question: str | None,
@@ -410,9 +409,9 @@ def _suite_questions(suite, store: Store, run_id: str) -> dict:
     """The suite's questions for the run's capsules, so per-question tolerances apply; missing capsules are fine."""
     questions = {}
     rid = review.resolve_run_id(store, run_id)
-    for row in store.query("SELECT DISTINCT capsule_id FROM tasks WHERE run_id = ?", (rid,)):
+    for capsule_id in run_capsule_ids(store, rid):
         try:
-            capsule = suite.load(row["capsule_id"])
+            capsule = suite.load(capsule_id)
         except UserError:
             continue  # graded from the stored references alone
         questions.update({(capsule.id, q.text): q for q in capsule.questions})

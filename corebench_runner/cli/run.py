@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import textwrap
 import threading
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,7 +38,7 @@ from corebench_runner.running.run import (
     select_capsules,
     stored_options,
 )
-from corebench_runner.store.database import default_store_path, open_store
+from corebench_runner.store.database import default_store_path, open_store, remove_if_unused
 from corebench_runner.store.reliability import Reliability, reliability_lines
 from corebench_runner.store.results import (
     QuestionResult,
@@ -174,21 +174,6 @@ def run_command(ctx: click.Context, model, scaffold, level, capsules, all_capsul
         if new_store:
             remove_if_unused(path)  # a run refused before it starts leaves no empty store behind
         raise
-
-
-def remove_if_unused(path: Path) -> None:
-    """Delete a store this command created when it holds no run (its WAL files and empty artifacts folder too)."""
-    try:
-        with closing(sqlite3.connect(path)) as conn:
-            if conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]:
-                return
-    except sqlite3.Error:
-        return  # not ours to judge: leave it
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    artifacts = path.parent / f"{path.stem}-artifacts"
-    if artifacts.is_dir() and not any(artifacts.iterdir()):
-        artifacts.rmdir()
 
 
 def source_line(q: QuestionResult) -> str:

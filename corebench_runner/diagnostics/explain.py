@@ -16,7 +16,9 @@ from corebench_runner.diagnostics import DETAILS_KEY
 from corebench_runner.diagnostics.actions import read_actions
 from corebench_runner.diagnostics.summary import diagnosis_of
 from corebench_runner.errors import UserError
-from corebench_runner.store.database import Store, get_run, now_iso
+from corebench_runner.store.database import Store, get_run
+from corebench_runner.store.diagnoses import record_explanation
+from corebench_runner.store.runs import finished_tasks
 
 SYSTEM_PROMPT = ("You review a failed attempt by an AI agent to reproduce a scientific paper's results from its "
                  "code and data. In at most three plain sentences, say what went wrong and what the agent should "
@@ -52,8 +54,7 @@ def explain_run(store: Store, run_id: str, model: Any, redo: bool = False) -> li
     """Summarise every failed task of a run that has no summary yet (all of them with redo)."""
     rid = get_run(store, run_id)["id"]
     done = []
-    for task in store.query("SELECT id, capsule_id, outcome, details_json, transcript_path FROM tasks "
-                            "WHERE run_id = ? AND status = 'done' ORDER BY capsule_id, repeat", (rid,)):
+    for task in finished_tasks(store, rid):
         diagnosis = diagnosis_of(task["details_json"])
         if diagnosis is None or diagnosis.primary_reason is None or (diagnosis.summary and not redo):
             continue
@@ -79,22 +80,13 @@ def _load_transcript(store: Store, relative: str | None) -> list[dict[str, Any]]
 
 
 def _save(store: Store, task_id: int, diagnosis: Any, model_name: str, usage: Any) -> None:
-    with store.transaction() as conn:
-        details = json.loads(conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()[0]
-                             or "{}")
-        details[DETAILS_KEY] = diagnosis.to_json()
-        conn.execute("UPDATE tasks SET details_json = ? WHERE id = ?", (json.dumps(details, default=str), task_id))
-        conn.execute(
-            "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
-            "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, model_name, usage.input_tokens, usage.output_tokens, usage.cache_creation_input_tokens,
-             usage.cache_read_input_tokens, usage.cost_usd, now_iso()))
+    record_explanation(store, task_id, DETAILS_KEY, diagnosis.to_json(), model_name, usage)
 
 
 def require_failed_tasks(store: Store, run_id: str) -> None:
     """One clear line when a run has nothing to explain (old runs were recorded without diagnoses)."""
     rid = get_run(store, run_id)["id"]
-    rows = store.query("SELECT details_json FROM tasks WHERE run_id = ? AND status = 'done'", (rid,))
+    rows = finished_tasks(store, rid)
     if not any((d := diagnosis_of(r["details_json"])) and d.primary_reason for r in rows):
         raise UserError(f"run {rid}: no failed task with a diagnosis to explain (every task passed, or the run "
                         "was recorded before diagnostics existed)")

@@ -9,15 +9,18 @@ from typing import Any
 from corebench_runner.diagnostics import FLAG_PREFIX, MONITOR_REVIEWER, MONITOR_SOURCE, Diagnosis
 from corebench_runner.diagnostics.provenance import suspect
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel
-from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+from corebench_runner.store.database import Store, get_run, now_iso
+from corebench_runner.store.diagnoses import answer_question_and_details, answers_not_queued_by, task_details_json
 from corebench_runner.store.results import run_summary, task_details
+from corebench_runner.store.runs import finished_tasks
+from corebench_runner.store.verdicts import add_review
 
 
 def run_diagnoses(store: Store, run_id: str) -> dict[int, Diagnosis]:
     """task id -> Diagnosis for the finished tasks of a run that were recorded with one."""
     rid = get_run(store, run_id)["id"]
     found = {}
-    for row in store.query("SELECT id, details_json FROM tasks WHERE run_id = ? AND status = 'done'", (rid,)):
+    for row in finished_tasks(store, rid):
         diagnosis = diagnosis_of(row["details_json"])
         if diagnosis is not None:
             found[row["id"]] = diagnosis
@@ -38,8 +41,7 @@ def add_to_show_json(data: dict[str, Any], store: Store, run_id: str) -> dict[st
 
 def answer_flags(store: Store, answer_id: int) -> list[dict[str, Any]]:
     """The shortcut flags that concern one answer (for the review screen)."""
-    row = store.conn.execute("SELECT answers.question, tasks.details_json FROM answers JOIN tasks ON "
-                             "tasks.id = answers.task_id WHERE answers.id = ?", (answer_id,)).fetchone()
+    row = answer_question_and_details(store, answer_id)
     if row is None:
         return []
     diagnosis = diagnosis_of(row["details_json"])
@@ -60,22 +62,17 @@ def queue_flagged_answers(store: Store, task_id: int) -> int:
 def queue_flagged_in(conn: sqlite3.Connection, task_id: int) -> int:
     """queue_flagged_answers inside a transaction the caller holds (the run engine's finish_task),
     so a task is never recorded without its monitor rows."""
-    row = conn.execute("SELECT details_json FROM tasks WHERE id = ?", (task_id,)).fetchone()
-    diagnosis = diagnosis_of(row["details_json"]) if row else None
+    diagnosis = diagnosis_of(task_details_json(conn, task_id))
     if diagnosis is None or not diagnosis.flags:
         return 0
     queued = 0
-    for answer in conn.execute(
-            f"SELECT answers.id, answers.question, {VERIFIED_STATUS_SQL} AS standing FROM answers "
-            "WHERE task_id = ? AND NOT EXISTS (SELECT 1 FROM reviews m WHERE m.answer_id = answers.id "
-            "AND m.source = ?)", (task_id, MONITOR_SOURCE)).fetchall():  # once per answer, even if re-run
+    for answer in answers_not_queued_by(conn, task_id, MONITOR_SOURCE):  # once per answer, even if re-run
         flags = diagnosis.flags_for(answer["question"])
         if answer["standing"] != "correct" or not flags:
             continue
         reason = FLAG_PREFIX + "; ".join(f["message"] for f in flags)
-        conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                     "VALUES (?, ?, ?, 'correct', 'disputed', ?, ?)",
-                     (answer["id"], MONITOR_REVIEWER, now_iso(), reason, MONITOR_SOURCE))
+        add_review(conn, answer["id"], reviewer=MONITOR_REVIEWER, created=now_iso(), old_status="correct",
+                   new_status="disputed", reason=reason, source=MONITOR_SOURCE)
         queued += 1
     return queued
 
@@ -96,21 +93,13 @@ def queue_suspect_in(conn: sqlite3.Connection, task_id: int) -> int:
     after queue_flagged_in: an answer a monitor queued gets this row too, so its evidence is in the trail.
     """
     queued = 0
-    for answer in conn.execute(
-            f"SELECT answers.id, answers.status, answers.source, answers.source_evidence_json, answers.reproduced, "
-            f"runs.level, "
-            f"{VERIFIED_STATUS_SQL} AS standing FROM answers JOIN tasks ON tasks.id = answers.task_id "
-            "JOIN runs ON runs.id = tasks.run_id WHERE answers.task_id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM reviews m WHERE m.answer_id = answers.id AND m.source = ?)",
-            (task_id, SUSPECT_SOURCE)).fetchall():
+    for answer in answers_not_queued_by(conn, task_id, SUSPECT_SOURCE):
         why = suspect(answer["source"], answer["reproduced"], answer["level"])
         # Graded correct and not yet settled by a person (a monitor's row may already stand: add the evidence).
         if answer["status"] != "correct" or answer["standing"] not in ("correct", "disputed") or not why:
             continue
-        conn.execute("INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                     "VALUES (?, ?, ?, ?, 'disputed', ?, ?)",
-                     (answer["id"], SUSPECT_REVIEWER, now_iso(), answer["standing"],
-                      SUSPECT_PREFIX + why + _evidence_text(answer), SUSPECT_SOURCE))
+        add_review(conn, answer["id"], reviewer=SUSPECT_REVIEWER, created=now_iso(), old_status=answer["standing"],
+                   new_status="disputed", reason=SUSPECT_PREFIX + why + _evidence_text(answer), source=SUSPECT_SOURCE)
         queued += 1
     return queued
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from corebench_runner.review import verdicts as review
 from corebench_runner.store.database import Store
+from corebench_runner.store.runs import run_configs_json
 from corebench_runner.store.suites import capsule_suite
 from corebench_runner.store.verification import run_verification
 
@@ -44,9 +45,8 @@ class BatchResult:
 
 
 def _suites(store: Store, views: list[review.AnswerView]) -> dict[tuple[str, str], str]:
-    runs = {v.key.run_id for v in views}
-    configs = {row[0]: json.loads(row[1] or "{}") for row in store.query(
-        f"SELECT id, config_json FROM runs WHERE id IN ({', '.join('?' * len(runs))})", tuple(runs))} if runs else {}
+    configs = {run_id: json.loads(config or "{}")
+               for run_id, config in run_configs_json(store, {v.key.run_id for v in views}).items()}
     return {(v.key.run_id, v.key.capsule_id): capsule_suite(configs.get(v.key.run_id, {}), v.key.capsule_id)
             for v in views}
 

@@ -28,8 +28,10 @@ from corebench_runner.review.verdicts import (
     review_log,
 )
 from corebench_runner.store.database import Store, get_run
+from corebench_runner.store.runs import run_capsule_ids
 from corebench_runner.store.set_asides import SetAside, add_imported, set_aside_history
 from corebench_runner.store.suites import capsule_suite
+from corebench_runner.store.verdicts import add_review
 
 FORMAT = "corebench-verdict/1"
 SET_ASIDE_FORMAT = "corebench-set-aside/1"
@@ -63,8 +65,7 @@ def export_verdicts(store: Store, path: Path, *, run_id: str | None = None) -> t
     entries = review_log(store, run_id=run_id)
     decisions = set_aside_history(store, _suites_of_run(store, run_id) if run_id else None)
     if run_id:
-        capsules = {row[0] for row in store.query("SELECT capsule_id FROM tasks WHERE run_id = ?",
-                                                  (get_run(store, run_id)["id"],))}
+        capsules = set(run_capsule_ids(store, get_run(store, run_id)["id"]))
         decisions = [d for d in decisions if d.capsule_id in capsules]
     with path.open("w", encoding="utf-8") as out:
         for entry in entries:
@@ -83,8 +84,7 @@ def export_verdicts(store: Store, path: Path, *, run_id: str | None = None) -> t
 def _suites_of_run(store: Store, run_id: str) -> set[str]:
     run = get_run(store, run_id)
     config = json.loads(run["config_json"] or "{}")
-    return {capsule_suite(config, row[0]) for row in store.query("SELECT capsule_id FROM tasks WHERE run_id = ?",
-                                                                  (run["id"],))}
+    return {capsule_suite(config, capsule_id) for capsule_id in run_capsule_ids(store, run["id"])}
 
 
 def read_verdicts(path: Path) -> list[SharedVerdict]:
@@ -186,11 +186,9 @@ def import_verdicts(store: Store, path: Path) -> ImportResult:
                 continue
             # A person's verdict arrives as "import"; a machine's row (regrade, monitor) keeps its source.
             source = "import" if verdict.source in HUMAN_SOURCES else verdict.source
-            conn.execute(
-                "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (accepted[verdict.key], verdict.reviewer, verdict.created, verdict.old_status, verdict.new_status,
-                 verdict.reason, source))
+            add_review(conn, accepted[verdict.key], reviewer=verdict.reviewer, created=verdict.created,
+                       old_status=verdict.old_status, new_status=verdict.new_status, reason=verdict.reason,
+                       source=source)
             present.add((verdict.key, verdict.identity()))
             result.imported += 1
     return result

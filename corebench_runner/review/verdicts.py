@@ -21,7 +21,20 @@ from corebench_runner.errors import UserError
 from corebench_runner.grading.loop import grade_report
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import outcome_from_verdicts
-from corebench_runner.store.database import VERIFIED_STATUS_SQL, Store, get_run, now_iso
+from corebench_runner.store import answers as stored_answers
+from corebench_runner.store.database import Store, get_run, now_iso
+from corebench_runner.store.verdicts import (
+    ReviewRecord,
+    add_review,
+    latest_review_id as _latest_review_id,
+    latest_status_from,
+    refresh_graded_outcomes,
+    review_log_rows,
+    review_record,
+    reviews_of,
+    set_automatic_verdict,
+    set_run_grader,
+)
 from corebench_runner.store.verification import PERSON_SOURCES
 
 STATUSES = ("correct", "incorrect", "disputed")
@@ -36,20 +49,6 @@ class AnswerKey:
     capsule_id: str
     repeat: int
     question: str
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """One row of the audit trail."""
-
-    id: int
-    answer_id: int
-    reviewer: str
-    created: str
-    old_status: str
-    new_status: str
-    reason: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -90,40 +89,15 @@ def resolve_run_id(store: Store, run_id: str) -> str:
     return get_run(store, run_id)["id"]
 
 
-_ANSWER_SELECT = f"""
-    SELECT answers.id AS answer_id, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.question,
-           answers.reported_json, answers.references_json, answers.vision, answers.status AS auto_status,
-           answers.reason AS auto_reason, {VERIFIED_STATUS_SQL} AS standing, tasks.transcript_path,
-           runs.model, runs.scaffold, runs.level, runs.grader,
-           answers.source, answers.source_evidence_json, answers.reproduced
-    FROM answers JOIN tasks ON tasks.id = answers.task_id JOIN runs ON runs.id = tasks.run_id
-"""
-
-
-def _where(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
-    """A WHERE clause from (sql, value) pairs, leaving out those whose value is None."""
-    used = [(sql, value) for sql, value in conditions if value is not None]
-    clause = " WHERE " + " AND ".join(sql for sql, _ in used) if used else ""
-    return clause, [value for _, value in used]
-
-
 def find_answers(store: Store, *, run_id: str | None = None, model: str | None = None,
                  capsule_id: str | None = None, standing: str | None = None,
                  answer_ids: list[int] | None = None) -> list[AnswerView]:
     """Answers matching every filter given, in a stable order (run, capsule, repeat, question)."""
-    ids = answer_ids or []
-    where, params = _where([
-        ("tasks.run_id = ?", resolve_run_id(store, run_id) if run_id is not None else None),
-        ("runs.model IN (SELECT value FROM json_each(?))", _models_named(store, model)),
-        ("tasks.capsule_id = ?", _known_capsule(store, capsule_id)),
-        (f"{VERIFIED_STATUS_SQL} = ?", standing),
-    ])
-    if ids:
-        where += (" AND " if where else " WHERE ") + f"answers.id IN ({', '.join('?' * len(ids))})"
-        params.extend(ids)
-    sql = _ANSWER_SELECT + where
-    sql += " ORDER BY runs.created, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.id"
-    views = [_view(store, row) for row in store.query(sql, tuple(params))]
+    rows = stored_answers.answer_rows(
+        store, run_id=resolve_run_id(store, run_id) if run_id is not None else None,
+        models=_models_named(store, model), capsule_id=_known_capsule(store, capsule_id), standing=standing,
+        answer_ids=answer_ids)
+    views = [_view(store, row) for row in rows]
     if answer_ids:
         missing = sorted(set(answer_ids) - {v.answer_id for v in views})
         if missing:
@@ -132,25 +106,24 @@ def find_answers(store: Store, *, run_id: str | None = None, model: str | None =
     return views
 
 
-def _models_named(store: Store, model: str | None) -> str | None:
-    """The stored model specs `--model` means (its display name or the spec itself), as a JSON list;
-    an unknown model is a UserError naming the models the store holds, never an empty queue."""
+def _models_named(store: Store, model: str | None) -> list[str] | None:
+    """The stored model specs `--model` means (its display name or the spec itself); an unknown model
+    is a UserError naming the models the store holds, never an empty queue."""
     if model is None:
         return None
-    stored = [row[0] for row in store.query("SELECT DISTINCT model FROM runs ORDER BY model")]
+    stored = stored_answers.stored_models(store)
     matching = [spec for spec in stored if model in (spec, display_name(spec))]
     if not matching:
         known = ", ".join(dict.fromkeys(display_name(spec) for spec in stored)) or "none yet"
         raise UserError(f"--model {model}: no run of that model in {store.path}; models there: {known}")
-    return json.dumps(matching)
+    return matching
 
 
 def _known_capsule(store: Store, capsule_id: str | None) -> str | None:
     """`--capsule` as given, once the store is known to hold a task of it; else a UserError naming the capsules."""
-    if capsule_id is None or store.conn.execute("SELECT 1 FROM tasks WHERE capsule_id = ? LIMIT 1",
-                                                (capsule_id,)).fetchone():
+    if capsule_id is None or stored_answers.holds_capsule(store, capsule_id):
         return capsule_id
-    known = [row[0] for row in store.query("SELECT DISTINCT capsule_id FROM tasks ORDER BY capsule_id")]
+    known = stored_answers.stored_capsules(store)
     shown = ", ".join(known[:20]) + (f" (and {len(known) - 20} more)" if len(known) > 20 else "")
     raise UserError(f"--capsule {capsule_id}: no task of that capsule in {store.path}; capsules there: "
                     f"{shown or 'none yet'}")
@@ -184,11 +157,7 @@ def _view(store: Store, row: Any) -> AnswerView:
 
 
 def answer_id_for(store: Store, key: AnswerKey) -> int | None:
-    row = store.conn.execute(
-        "SELECT answers.id FROM answers JOIN tasks ON tasks.id = answers.task_id "
-        "WHERE tasks.run_id = ? AND tasks.capsule_id = ? AND tasks.repeat = ? AND answers.question = ?",
-        (key.run_id, key.capsule_id, key.repeat, key.question)).fetchone()
-    return row[0] if row else None
+    return stored_answers.answer_id_for(store, key.run_id, key.capsule_id, key.repeat, key.question)
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -199,8 +168,7 @@ class SettledMeanwhile(UserError):
 
 def latest_review_id(store: Store, answer_id: int) -> int:
     """The id of the verdict standing on an answer, 0 when no one has ruled: what a reviewer "saw"."""
-    row = store.conn.execute("SELECT MAX(id) FROM reviews WHERE answer_id = ?", (answer_id,)).fetchone()
-    return row[0] or 0
+    return _latest_review_id(store, answer_id)
 
 
 def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: str, reason: str = "",
@@ -217,7 +185,7 @@ def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: s
         raise UserError("--reviewer: a verdict needs a reviewer name; pass --reviewer NAME")
     reason = reason.strip()
     created = created or now_iso()
-    with store.transaction() as conn:
+    with store.transaction() as conn:  # the standing verdict is read and the new one written in one transaction
         old_status = store.latest_status(answer_id)
         if seen_review_id is not None and latest_review_id(store, answer_id) != seen_review_id:
             raise SettledMeanwhile(f"answer {answer_id} was ruled on by someone else since you opened it; it "
@@ -226,10 +194,9 @@ def record_verdict(store: Store, answer_id: int, new_status: str, *, reviewer: s
         if new_status != old_status and not reason:
             raise UserError(f"answer {answer_id}: changing {old_status} to {new_status} needs a reason; "
                             "give one (--reason) saying why")
-        cursor = conn.execute(
-            "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (answer_id, reviewer, created, old_status, new_status, reason, source))
-    return ReviewRecord(cursor.lastrowid, answer_id, reviewer, created, old_status, new_status, reason, source)
+        review_id = add_review(conn, answer_id, reviewer=reviewer, created=created, old_status=old_status,
+                               new_status=new_status, reason=reason, source=source)
+    return ReviewRecord(review_id, answer_id, reviewer, created, old_status, new_status, reason, source)
 
 
 def reopen(store: Store, answer_id: int, *, reviewer: str, reason: str) -> ReviewRecord:
@@ -242,13 +209,7 @@ def reopen(store: Store, answer_id: int, *, reviewer: str, reason: str) -> Revie
 
 def history(store: Store, answer_id: int) -> list[ReviewRecord]:
     """Every verdict on one answer, oldest first; the last one stands."""
-    rows = store.query("SELECT * FROM reviews WHERE answer_id = ? ORDER BY id", (answer_id,))
-    return [_record(row) for row in rows]
-
-
-def _record(row: Any) -> ReviewRecord:
-    return ReviewRecord(row["id"], row["answer_id"], row["reviewer"], row["created"], row["old_status"],
-                        row["new_status"], row["reason"], row["source"])
+    return reviews_of(store, answer_id)
 
 
 @dataclass(frozen=True)
@@ -260,16 +221,9 @@ class LogEntry:
 def review_log(store: Store, *, run_id: str | None = None, capsule_id: str | None = None,
                answer_id: int | None = None) -> list[LogEntry]:
     """The audit trail, oldest first, with each row's answer identity."""
-    where, params = _where([
-        ("tasks.run_id = ?", resolve_run_id(store, run_id) if run_id is not None else None),
-        ("tasks.capsule_id = ?", capsule_id),
-        ("reviews.answer_id = ?", answer_id),
-    ])
-    rows = store.query(
-        "SELECT reviews.*, tasks.run_id, tasks.capsule_id, tasks.repeat, answers.question FROM reviews "
-        "JOIN answers ON answers.id = reviews.answer_id JOIN tasks ON tasks.id = answers.task_id"
-        + where + " ORDER BY reviews.id", tuple(params))
-    return [LogEntry(AnswerKey(r["run_id"], r["capsule_id"], r["repeat"], r["question"]), _record(r))
+    rows = review_log_rows(store, run_id=resolve_run_id(store, run_id) if run_id is not None else None,
+                           capsule_id=capsule_id, answer_id=answer_id)
+    return [LogEntry(AnswerKey(r["run_id"], r["capsule_id"], r["repeat"], r["question"]), review_record(r))
             for r in rows]
 
 
@@ -313,26 +267,20 @@ def regrade(store: Store, run_id: str, grader: Any, grader_name: str, *, reviewe
         task_questions = [_question(view, questions or {}) for view in answers]
         grade = grade_report(grader, task_questions, graded_report(store, answers))
         graded.extend((view, g.status.value, g.reason) for view, g in zip(answers, grade.grades))
-    with store.transaction() as conn:
+    with store.transaction() as conn:  # every new verdict, its trail rows, the outcomes and the grader, or none
         for view, new_auto, new_reason in graded:
-            conn.execute("UPDATE answers SET status = ?, reason = ? WHERE id = ?",
-                         (new_auto, new_reason, view.answer_id))
-            human = conn.execute(
-                f"SELECT new_status FROM reviews WHERE answer_id = ? AND source IN ({', '.join('?' * len(HUMAN_SOURCES))}) "
-                "ORDER BY id DESC LIMIT 1",
-                (view.answer_id, *HUMAN_SOURCES)).fetchone()
+            set_automatic_verdict(conn, view.answer_id, new_auto, new_reason)
+            human = latest_status_from(conn, view.answer_id, HUMAN_SOURCES)
             if new_auto != view.auto_status:
                 changed.append(RegradeChange(view, view.auto_status, new_auto, new_reason))
                 if human is None and new_auto != view.standing:
-                    conn.execute(
-                        "INSERT INTO reviews (answer_id, reviewer, created, old_status, new_status, reason, source) "
-                        "VALUES (?, ?, ?, ?, ?, ?, 'regrade')",
-                        (view.answer_id, reviewer, now_iso(), view.standing, new_auto,
-                         f"regraded with {grader_name}: {new_reason}"))
-            if human is not None and human[0] != new_auto:
+                    add_review(conn, view.answer_id, reviewer=reviewer, created=now_iso(), old_status=view.standing,
+                               new_status=new_auto, reason=f"regraded with {grader_name}: {new_reason}",
+                               source="regrade")
+            if human is not None and human != new_auto:
                 disagreements.append((view, new_auto))
-        _refresh_task_outcomes(conn, run_id)
-        conn.execute("UPDATE runs SET grader = ? WHERE id = ?", (grader_name, run_id))
+        refresh_graded_outcomes(conn, run_id)
+        set_run_grader(conn, run_id, grader_name)
     return RegradeResult(graded=len(graded), changed=changed, disagreements=disagreements,
                          verdicts=[(view, view.auto_status, new_auto) for view, new_auto, _ in graded])
 
@@ -364,13 +312,3 @@ def graded_report(store: Store, answers: list[AnswerView]) -> dict[str, Any]:
 def task_outcome(statuses: list[str]) -> str:
     """A graded task's outcome from its verdicts (the run engine's rule)."""
     return outcome_from_verdicts(statuses).value
-
-
-def _refresh_task_outcomes(conn: Any, run_id: str) -> None:
-    """Graded tasks take the outcome of their new automatic verdicts; failures (timeout, ...) stay as they were."""
-    graded = ", ".join(f"'{status}'" for status in STATUSES)
-    tasks = conn.execute(f"SELECT id FROM tasks WHERE run_id = ? AND outcome IN ({graded})", (run_id,)).fetchall()
-    for (task_id,) in tasks:
-        statuses = [row[0] for row in conn.execute("SELECT status FROM answers WHERE task_id = ?", (task_id,))]
-        if statuses:
-            conn.execute("UPDATE tasks SET outcome = ? WHERE id = ?", (task_outcome(statuses), task_id))

@@ -19,8 +19,10 @@ from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence
 from corebench_runner.review.screen import describe_rule, fmt_value
 from corebench_runner.review.triage_view import triage_sorted
+from corebench_runner.store import answers as stored_answers
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
+from corebench_runner.store.runs import run_config_json
 from corebench_runner.store.set_asides import SetAside, standing_set_asides
 from corebench_runner.store.suites import capsule_suite
 
@@ -75,12 +77,11 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
                  for v in batch.answers if len(batch.answers) > 1}
     return {"filters": filters, "counts": counts, "total": len(views), "runs": runs, "identical": identical,
             "answers": listed, "status_choices": STATUS_CHOICES,
-            "models": list(dict.fromkeys(display_name(row[0]) for row in
-                                         store.query("SELECT DISTINCT model FROM runs ORDER BY model")))}
+            "models": list(dict.fromkeys(display_name(spec) for spec in stored_answers.stored_models(store)))}
 
 
 def answer_exists(store: Store, answer_id: int) -> bool:
-    return store.conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
+    return stored_answers.answer_exists(store, answer_id)
 
 
 def neighbours(store: Store, filters: Filters, answer_id: int) -> tuple[int | None, int | None, int, int]:
@@ -138,9 +139,7 @@ def answer_page(store: Store, answer_id: int, viewed_dir: Path,
     suite = answer_suite(store, view)
     aside = [s for s in standing_set_asides(store, [suite])
              if s.capsule_id == view.key.capsule_id and s.question in ("", view.key.question)]
-    task = store.conn.execute(
-        "SELECT tasks.id, tasks.transcript_path, tasks.artifacts_dir FROM answers JOIN tasks "
-        "ON tasks.id = answers.task_id WHERE answers.id = ?", (answer_id,)).fetchone()
+    task = stored_answers.task_of_answer(store, answer_id)
     reported = view.reported if view.reported_present else None
     evidence = find_evidence(view.transcript, reported)
     events, problem = load_events(store.artifacts_dir, task["transcript_path"])
@@ -164,8 +163,7 @@ def answer_page(store: Store, answer_id: int, viewed_dir: Path,
 
 def answer_suite(store: Store, view: review.AnswerView) -> str:
     """The suite (benchmark label and version) the answer's capsule ran under: where a set-aside applies."""
-    config = store.conn.execute("SELECT config_json FROM runs WHERE id = ?", (view.key.run_id,)).fetchone()[0]
-    return capsule_suite(json.loads(config or "{}"), view.key.capsule_id)
+    return capsule_suite(json.loads(run_config_json(store, view.key.run_id) or "{}"), view.key.capsule_id)
 
 
 def produced_images(artifacts_dir: Path, produced: str | None) -> list[Figure]:

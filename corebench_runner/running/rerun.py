@@ -11,20 +11,17 @@ import shutil
 from pathlib import PurePosixPath
 
 from corebench_runner.errors import UserError
-from corebench_runner.store.database import EARLIER_ATTEMPTS_KEY, TASK_DONE, Store, dumps
+from corebench_runner.store.database import EARLIER_ATTEMPTS_KEY, Store, dumps
+from corebench_runner.store.retries import finished_tasks_with_outcomes, reset_task_to_pending, task_review_count
 
 
 def reset_for_retry(store: Store, run_id: str, outcomes: list[str]) -> int:
     """Make a run's done tasks with these outcomes pending again, keeping each earlier result in its
     details (EARLIER_ATTEMPTS_KEY). Returns how many tasks will run again."""
     with store.transaction() as conn:
-        rows = conn.execute(
-            f"SELECT * FROM tasks WHERE run_id = ? AND status = ? AND outcome IN ({','.join('?' * len(outcomes))})",
-            (run_id, TASK_DONE, *outcomes)).fetchall()
+        rows = finished_tasks_with_outcomes(conn, run_id, outcomes)
         for row in rows:
-            reviewed = conn.execute("SELECT COUNT(*) FROM reviews r JOIN answers a ON a.id = r.answer_id "
-                                    "WHERE a.task_id = ?", (row["id"],)).fetchone()[0]
-            if reviewed:
+            if task_review_count(conn, row["id"]):
                 raise UserError(f"--retry: task {row['capsule_id']} #{row['repeat']} of run {run_id} has reviews "
                                 "that a new attempt would discard; leave its outcome out of --retry")
             details = json.loads(row["details_json"] or "{}")
@@ -33,9 +30,7 @@ def reset_for_retry(store: Store, run_id: str, outcomes: list[str]) -> int:
                             "started": row["started"], "finished": row["finished"], "seconds": row["seconds"],
                             "cost_usd": row["cost_usd"], "details": details,
                             "transcript_path": _keep_artifacts(store, row, len(earlier) + 1)})
-            conn.execute("DELETE FROM answers WHERE task_id = ?", (row["id"],))
-            conn.execute("UPDATE tasks SET status = 'pending', outcome = NULL, error = NULL, finished = NULL, "
-                         "details_json = ? WHERE id = ?", (dumps({EARLIER_ATTEMPTS_KEY: earlier}), row["id"]))
+            reset_task_to_pending(conn, row["id"], dumps({EARLIER_ATTEMPTS_KEY: earlier}))
         return len(rows)
 
 

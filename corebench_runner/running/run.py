@@ -58,6 +58,7 @@ from corebench_runner.store.database import (
     tasks_to_resume,
 )
 from corebench_runner.store.results import RunSummary, run_summary
+from corebench_runner.store.runs import unfinished_capsule_hashes
 from corebench_runner.store.usage_journal import close_journal, journal_for, open_journal
 
 DEFAULT_GRADER = "tolerant"
@@ -430,8 +431,7 @@ def _stop_for_budget(store: Store, queue: list[TaskJob], max_cost: float, progre
 def hash_drift(store: Store, run_id: str, suite: Suite) -> list[str]:
     """Capsules whose content changed since the run was planned (a resume then mixes versions)."""
     changed = []
-    for row in store.query("SELECT DISTINCT capsule_id, capsule_hash FROM tasks WHERE run_id = ? AND status != 'done'",
-                           (run_id,)):
+    for row in unfinished_capsule_hashes(store, run_id):
         try:
             if suite.load(row["capsule_id"]).content_hash() != row["capsule_hash"]:
                 changed.append(row["capsule_id"])

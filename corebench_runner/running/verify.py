@@ -30,7 +30,8 @@ from corebench_runner.records import ExecResult
 from corebench_runner.running.sandboxing import WATCHDOG_GRACE_SECONDS, open_for
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.watchdog import Watchdog
-from corebench_runner.store.database import TASK_DONE, Store, get_run, record_rerun
+from corebench_runner.store.database import Store, get_run, record_rerun
+from corebench_runner.store.runs import finished_tasks
 
 RERUN_KEY = "rerun"  # in an Attempt's details, then the task's: the re-run's outcome and per-answer verdicts
 START_MARK = "/tmp/.corebench-rerun-started"
@@ -131,8 +132,7 @@ def verify_run(store: Store, run_id: str, note: Callable[[str], None] | None = N
     provider_for(kind).preflight()
     suite = Suite(Path(config.get("suite_root") or "."))
     done = []
-    for task in store.query("SELECT * FROM tasks WHERE run_id = ? AND status = ? AND transcript_path IS NOT NULL "
-                            "ORDER BY capsule_id, repeat", (run["id"], TASK_DONE)):
+    for task in (t for t in finished_tasks(store, run["id"]) if t["transcript_path"] is not None):
         folder = store.artifacts_dir / Path(task["transcript_path"]).parent
         report = _kept_report(folder / levels.REPORT_NAME)
         if not report:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,6 +120,21 @@ def open_store(path: Path | str | None = None, create: bool = True) -> Store:
         raise UserError(store_failure(path, exc)) from None
     _opened.append(path)
     return Store(path=path, conn=conn)
+
+
+def remove_if_unused(path: Path) -> None:
+    """Delete a store a command created when it holds no run (its WAL files and empty artifacts folder too)."""
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            if conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]:
+                return
+    except sqlite3.Error:
+        return  # not ours to judge: leave it
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    artifacts = path.parent / f"{path.stem}-artifacts"
+    if artifacts.is_dir() and not any(artifacts.iterdir()):
+        artifacts.rmdir()
 
 
 _opened: list[Path] = []  # so the CLI can name the store in an error it did not foresee
