@@ -8,6 +8,7 @@ order (ruff, as pyproject.toml's [tool.ruff] says).
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -126,3 +127,74 @@ def test_a_grader_plugin_written_against_the_old_layout_still_grades(tmp_path):
     assert grader.grade(question, 1.0).status.value == "correct"
     assert grader.grade(question, 7.0).status.value == "incorrect"
     assert corebench_runner.__version__
+
+
+# ----------------------------------------------------------------------------- SQL lives in store/ only
+
+# Calls that run SQL (sqlite3's cursor and connection, pandas' readers), and SQL written in a string.
+SQL_CALLS = {"execute", "executemany", "executescript", "read_sql", "read_sql_query", "read_sql_table"}
+SQL_TEXT = re.compile(
+    r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\b(?:CREATE|ALTER|DROP)\s+(?:TABLE|INDEX|VIEW|TRIGGER)\b|\bBEGIN\s+IMMEDIATE\b|\bPRAGMA\s+\w"
+    r"|\bWHERE\s+[\w.]+\s*(?:=|!=|<|>|IN\b|IS\b|LIKE\b)|\b(?:ORDER|GROUP)\s+BY\b|\bLIMIT\s+\?"
+    r"|\bJOIN\s+\w+\s+(?:\w+\s+)?ON\b|\bCOALESCE\(")
+
+
+def sql_outside_store(package: Path) -> list[str]:
+    """file:line of every SQL call, and of every string holding SQL (docstrings aside), outside store/."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "store" or "__pycache__" in relative.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        in_fstring = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            where = f"{package.name}/{relative}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if name in SQL_CALLS:
+                    found.append(f"{where}: calls {name}(")
+            if isinstance(node, ast.JoinedStr):  # an f-string: its text with each {field} as a placeholder
+                text = "".join(part.value if isinstance(part, ast.Constant) else "?" for part in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings | in_fstring:
+                text = node.value
+            else:
+                continue
+            if SQL_TEXT.search(text):
+                found.append(f"{where}: SQL in a string: {text.strip()[:60]!r}")
+    return sorted(found, key=lambda line: (line.split(":")[0], int(line.split(":")[1]), line))
+
+
+def test_no_module_outside_store_runs_or_holds_sql():
+    found = sql_outside_store(PACKAGE)
+    assert not found, ("SQL outside corebench_runner/store/: give it a named function in a store/ module "
+                       "and call that instead:\n" + "\n".join(found))
+
+
+def test_the_sql_check_names_each_call_and_string_but_not_prose(tmp_path):
+    package = tmp_path / "corebench_runner"
+    (package / "store").mkdir(parents=True)
+    (package / "store" / "ok.py").write_text('def f(conn):\n    conn.execute("SELECT id FROM runs")\n')
+    (package / "report").mkdir()
+    (package / "report" / "bad.py").write_text(
+        '"""Reads SELECT id FROM runs in its docstring, which is prose."""\n'
+        "import pandas as pd\n"
+        "# conn.execute('DELETE FROM runs') in a comment is prose too\n"
+        "def f(store, table):\n"
+        '    """UPDATE runs SET x: a docstring again."""\n'
+        '    store.conn.execute("PRAGMA foreign_keys=ON")\n'
+        '    rows = store.query(f"SELECT * FROM {table} WHERE id = ?", (1,))\n'
+        '    frame = pd.read_sql_query(sql, store.conn)\n'
+        '    error = "Select a run from the list"\n'
+        '    return ("INSERT INTO reviews (answer_id) "\n'
+        '            "VALUES (?)")\n')
+    found = sql_outside_store(package)
+    assert [line.split(": ", 1)[0] for line in found] == [
+        "corebench_runner/report/bad.py:6", "corebench_runner/report/bad.py:6", "corebench_runner/report/bad.py:7",
+        "corebench_runner/report/bad.py:8", "corebench_runner/report/bad.py:10"], found
+    assert "calls execute(" in found[0] + found[1] and "calls read_sql_query(" in found[3]

@@ -2,7 +2,7 @@
 
 Templates only lay these tables out; they never add, divide or count. Accuracy numbers come
 from corebench_runner.store.results (the same numbers `corebench` prints), per-task verified outcomes
-from the standing verdict of every answer (VERIFIED_STATUS_SQL). Every run and task carries its
+from the standing verdict of every answer (store/frames.py). Every run and task carries its
 suite (benchmark label): leaderboards, trends and the capsule matrix are built per suite, so runs
 of different benchmark versions or splits never share a row, a line or a cell.
 """
@@ -22,7 +22,8 @@ import pandas as pd
 from corebench_runner.models.scripted_sessions import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
-from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.database import TASK_DONE, Store
+from corebench_runner.store.frames import answers_frame, runs_frame, tasks_frame
 from corebench_runner.store.results import GRADED_OUTCOMES, capsule_suites, run_summary
 from corebench_runner.store.verification import run_verification
 
@@ -73,18 +74,7 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
 # ------------------------------------------------------------------ loading
 
 def load_report_data(store: Store) -> ReportData:
-    conn = store.conn
-    runs = pd.read_sql_query("SELECT * FROM runs ORDER BY created DESC, id", conn)
-    tasks = pd.read_sql_query(
-        "SELECT id, run_id, capsule_id, repeat, status, outcome, error, started, finished, seconds, steps, "
-        "input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, "
-        "transcript_path FROM tasks ORDER BY run_id, capsule_id, repeat", conn)
-    answers = pd.read_sql_query(
-        f"SELECT id, task_id, question, reported_json, references_json, vision, status, reason, "
-        f"source, source_evidence_json, reproduced, confidence, "  # its origin, its re-run, the agent's confidence
-        f"{VERIFIED_STATUS_SQL} AS verified_status, "
-        "(SELECT COUNT(*) FROM reviews r WHERE r.answer_id = answers.id) AS reviews "
-        "FROM answers ORDER BY task_id, id", conn)
+    runs, tasks, answers = runs_frame(store), tasks_frame(store), answers_frame(store)
     aside_tasks, aside_answers = _set_aside_ids(store, runs)
     answers["set_aside"] = answers["id"].isin(aside_answers)
     tasks["verified_outcome"] = _verified_outcomes(tasks, answers[~answers["set_aside"]])

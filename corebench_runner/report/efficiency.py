@@ -26,6 +26,7 @@ from corebench_runner.diagnostics.stages import capsule_code_names, is_install, 
 from corebench_runner.records import TOKEN_FIELDS
 from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.database import Store
+from corebench_runner.store.runs import finished_tasks, run_config_json
 
 # unknown: calls an agent CLI made through the metering relay, listed apart from its tool calls, so
 # which phase each served cannot be told.
@@ -145,15 +146,11 @@ def task_efficiency(events: list[Any], task: dict[str, Any], code_names: set[str
     return found
 
 
-_TASKS_SQL = """SELECT id, capsule_id, outcome, cost_usd, seconds, transcript_path FROM tasks
-                WHERE run_id = ? AND status = 'done' ORDER BY capsule_id, repeat"""
-
-
 def run_efficiency(store: Store, run_id: str) -> RunEfficiency:
     suite_root = _suite_root(store, run_id)
     capsules: dict[str, tuple[set[str], str]] = {}
     tasks = []
-    for row in store.query(_TASKS_SQL, (run_id,)):
+    for row in finished_tasks(store, run_id):
         task = dict(row)
         if task["capsule_id"] not in capsules:
             capsules[task["capsule_id"]] = _code_of(suite_root, task["capsule_id"])
@@ -181,9 +178,9 @@ def run_efficiency(store: Store, run_id: str) -> RunEfficiency:
 
 
 def _suite_root(store: Store, run_id: str) -> Path | None:
-    rows = store.query("SELECT config_json FROM runs WHERE id = ?", (run_id,))
+    config = run_config_json(store, run_id)
     try:
-        root = json.loads(rows[0]["config_json"]).get("suite_root") if rows else None
+        root = json.loads(config).get("suite_root") if config is not None else None
     except ValueError:
         root = None
     return Path(root) if root else None

@@ -33,6 +33,8 @@ from corebench_runner.report.measures_export import (
 )
 from corebench_runner.store.calibration import Calibration, run_calibration
 from corebench_runner.store.database import Store
+from corebench_runner.store.exports import first_repeat_usage, first_repeat_verdicts, question_counts
+from corebench_runner.store.frames import standing_reviews_frame
 from corebench_runner.store.results import RunSummary, run_summary, task_details
 from corebench_runner.store.verification import PERSON_SOURCES
 
@@ -90,10 +92,7 @@ def question_table(data: ReportData, store: Store, run_id: str | None = None) ->
     answers = data.answers.rename(columns={"id": "answer_id", "status": "automatic_verdict", "verified_status": "verified_verdict",
                                            "reported_json": "reported", "references_json": "references",
                                            "source_evidence_json": "source_evidence"})
-    latest = pd.read_sql_query(
-        "SELECT r.answer_id, r.reviewer, r.created AS reviewed_at, r.reason AS review_reason FROM reviews r "
-        "WHERE r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.answer_id = r.answer_id)", store.conn)
-    answers = answers.merge(latest, on="answer_id", how="left")
+    answers = answers.merge(standing_reviews_frame(store), on="answer_id", how="left")
     tasks = data.tasks.rename(columns={"id": "task_id", "cost_usd": "task_cost_usd", "seconds": "task_seconds"})
     if run_id is not None:
         tasks = tasks[tasks["run_id"].eq(run_id)]
@@ -236,11 +235,7 @@ VERIFIED_VARIANT = "verified: people's verdicts applied, set-aside tasks and que
 
 def _people_verdicts(store: Store, run_id: str) -> list[dict[str, Any]]:
     """Every verdict a person gave on repeat 0 of the run (review, import, accepted triage), oldest first."""
-    rows = store.query(
-        "SELECT t.capsule_id, a.question, r.old_status, r.new_status, r.reviewer, r.created, r.reason, r.source "
-        "FROM reviews r JOIN answers a ON a.id = r.answer_id JOIN tasks t ON t.id = a.task_id "
-        f"WHERE t.run_id = ? AND t.repeat = 0 AND r.source IN ({', '.join('?' * len(PERSON_SOURCES))}) "
-        "ORDER BY r.id", (run_id, *PERSON_SOURCES))
+    rows = first_repeat_verdicts(store, run_id, PERSON_SOURCES)
     return [{"capsule_id": row["capsule_id"], "question": row["question"], "from": row["old_status"],
              "to": row["new_status"], "reviewer": row["reviewer"], "created": row["created"],
              "reason": row["reason"], "source": row["source"]} for row in rows]
@@ -260,11 +255,7 @@ def verification_json(summary: RunSummary) -> dict[str, Any]:
 
 def _question_counts(store: Store, capsule_id: str) -> tuple[int, int]:
     """(written, vision) questions of a capsule, from any graded task of it in the store; (0, 0) if none."""
-    row = store.conn.execute(
-        "SELECT SUM(vision = 0), SUM(vision = 1) FROM answers WHERE task_id = ("
-        "SELECT a.task_id FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.capsule_id = ? "
-        "ORDER BY a.task_id DESC LIMIT 1)", (capsule_id,)).fetchone()
-    return (row[0] or 0, row[1] or 0)
+    return question_counts(store, capsule_id)
 
 
 def _share(entries: list[dict[str, Any]], kind: str) -> float:
@@ -276,9 +267,7 @@ def _share(entries: list[dict[str, Any]], kind: str) -> float:
 
 
 def _usage(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
-    rows = store.query(
-        "SELECT u.*, t.capsule_id FROM usage u JOIN tasks t ON t.id = u.task_id "
-        "WHERE t.run_id = ? AND t.repeat = 0 ORDER BY u.id", (run_id,))
+    rows = first_repeat_usage(store, run_id)
     logging, totals = [], {}
     for row in rows:
         usage = {"prompt_tokens": row["input_tokens"], "completion_tokens": row["output_tokens"],

@@ -27,6 +27,7 @@ from corebench_runner.report.transcripts import load_events
 from corebench_runner.store.calibration import run_calibration
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import TaskDetail, run_summary, task_details
+from corebench_runner.store.verdicts import reviews_of
 from corebench_runner.store.verification import PERSON_SOURCES
 
 INSTALL_HINT = "pip install 'corebench-runner[inspect]' (or pip install inspect_ai)"
@@ -169,13 +170,13 @@ def _verdict_edits(scorer_api: Any, store: Store, answer_id: int) -> list[Any]:
     from inspect_ai.log import ProvenanceData
 
     edits = []
-    for row in store.query("SELECT * FROM reviews WHERE answer_id = ? ORDER BY id", (answer_id,)):
-        by = "person" if row["source"] in PERSON_SOURCES else "machine"
+    for row in reviews_of(store, answer_id):
+        by = "person" if row.source in PERSON_SOURCES else "machine"
         edits.append(scorer_api.ScoreEdit(
-            value=LETTERS.get(row["new_status"], "N"), explanation=row["reason"] or "UNCHANGED",
-            provenance=ProvenanceData(author=row["reviewer"], reason=row["reason"] or None, timestamp=row["created"],
-                                      metadata={"by": by, "source": row["source"], "from": row["old_status"],
-                                                "to": row["new_status"]})))
+            value=LETTERS.get(row.new_status, "N"), explanation=row.reason or "UNCHANGED",
+            provenance=ProvenanceData(author=row.reviewer, reason=row.reason or None, timestamp=row.created,
+                                      metadata={"by": by, "source": row.source, "from": row.old_status,
+                                                "to": row.new_status})))
     return edits
 
 
