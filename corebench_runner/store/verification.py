@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from corebench_runner.records import Outcome
 from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
+from corebench_runner.store.runs import run_config_json
 from corebench_runner.store.set_asides import SetAside, standing_set_asides
 from corebench_runner.store.suites import capsule_suite
 
@@ -63,7 +64,7 @@ _ANSWERS_SQL = f"""
 def run_verification(store: Store, run_id: str, config_json: str | None = None) -> Verification:
     """Apply set-asides and verdicts to one run (an exact run id)."""
     if config_json is None:
-        config_json = store.conn.execute("SELECT config_json FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        config_json = run_config_json(store, run_id)
     config = json.loads(config_json or "{}")
     tasks = store.query("SELECT id, capsule_id, outcome FROM tasks WHERE run_id = ? AND status = ? AND outcome != ?",
                         (run_id, TASK_DONE, Outcome.SKIPPED.value))
