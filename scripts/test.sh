@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/pytest "$@"
+# The slowest tests, listed at the end: where CI time goes.
+exec .venv/bin/pytest --durations=30 "$@"

@@ -1,5 +1,5 @@
 """`corebench session`: a person (played by tmux send-keys) takes a task in its container, alone or
-driving a scripted Claude Code; the session is graded, recorded as a run and shown on the site."""
+driving a scripted agent CLI (Claude Code, Codex, OpenCode); the session is graded, recorded as a run and shown on the site."""
 
 from __future__ import annotations
 
@@ -149,18 +149,23 @@ def test_a_person_takes_a_task_and_the_session_is_graded_and_shown(tmp_path, pan
     assert "<td>alice</td><td>iris-lda</td><td>human</td>" in study and "correct (verified)" in study
 
 
+# The name each agent's shell tool has in the recorded transcript.
+SHELL_TOOL = {"claude-code": "Bash", "codex": "shell", "opencode": "bash"}
+
+
 @pytest.mark.docker
 @pytest.mark.slow
-def test_a_person_drives_a_scripted_claude_code_in_the_session(tmp_path, pane_factory):
+@pytest.mark.parametrize("agent", ["claude-code", "codex", "opencode"])
+def test_a_person_drives_a_scripted_agent_cli_in_the_session(tmp_path, pane_factory, agent):
     questions = [q["text"] for q in tomllib.loads((REPO / "capsules" / CAPSULE / "capsule.toml").read_text())["questions"]]
     assert questions
-    steps = [step("claude-code", "I will run the analysis.", f"Rscript code/iris_lda.R > /dev/null && cat {RESULTS}"),
-             step("claude-code", "Writing the report.", WRITE_REPORT.replace("report.json", "/workspace/report.json")),
-             step("claude-code", "The report is written.")]
-    script = session_file(tmp_path, "claude-code", steps)
+    steps = [step(agent, "I will run the analysis.", f"Rscript code/iris_lda.R > /dev/null && cat {RESULTS}"),
+             step(agent, "Writing the report.", WRITE_REPORT.replace("report.json", "/workspace/report.json")),
+             step(agent, "The report is written.")]
+    script = session_file(tmp_path, agent, steps)
     store_path = tmp_path / "results.sqlite"
     images_before = {t for i in docker.from_env().images.list() for t in i.tags}
-    pane = pane_factory(["session", CAPSULE, "--person", "bob", "--with-agent", "claude-code",
+    pane = pane_factory(["session", CAPSULE, "--person", "bob", "--with-agent", agent,
                          "--model", f"scripted:{script}", "--time-limit", "600", "--store", str(store_path)])
     try:
         shown = pane.wait_for("left] ", timeout=600)  # the agent's layer may be built first
@@ -176,25 +181,28 @@ def test_a_person_drives_a_scripted_claude_code_in_the_session(tmp_path, pane_fa
         client = docker.from_env()
         for image in client.images.list():
             for tag in image.tags:
-                if tag.startswith("corebench/agent-claude-code:") and tag not in images_before:
+                if tag.startswith(f"corebench/agent-{agent}:") and tag not in images_before:
                     client.images.remove(tag, noprune=False)
 
     run = _session_run(store_path)
-    assert run["scaffold"] == "human+claude-code"
+    assert run["scaffold"] == f"human+{agent}"
     with open_store(store_path, create=False) as store:
         summary = run_summary(store, run["id"])
         [task] = store.query("SELECT outcome, cost_usd FROM tasks WHERE run_id = ?", (run["id"],))
     assert task["outcome"] == "correct" and summary.verified_accuracy == 1.0
     assert task["cost_usd"] and task["cost_usd"] > 0  # the relay metered the agent's calls
     events = _task_events(store_path, run["id"])
-    agent_commands = [e["action"]["command"] for e in events
-                      if e.get("type") == "tool_call" and e.get("name") == "Bash"]
-    assert agent_commands and agent_commands[0].startswith("Rscript")  # what the agent did, inside the session
+    # What the agent did comes right after the person's ask-agent, before the person's next command.
+    asked = next(i for i, e in enumerate(events) if e.get("input", {}).get("command", "").startswith("ask-agent"))
+    after = next(i for i, e in enumerate(events) if e.get("input", {}).get("command") == "cat report.json")
+    agent_commands = [e["action"]["command"] for e in events[asked + 1:after]
+                      if e.get("type") == "tool_call" and e.get("name") == SHELL_TOOL[agent]]
+    assert agent_commands and "Rscript code/iris_lda.R" in agent_commands[0]  # Codex wraps it in bash -lc
     assert any(e.get("type") == "model_call" for e in events)
     _no_containers_of(run["id"])
 
     site = render_site(store_path, tmp_path / "site")
-    assert "human+claude-code" in (site / "runs" / f"{slug(run['id'])}.html").read_text()
+    assert f"human+{agent}" in (site / "runs" / f"{slug(run['id'])}.html").read_text()
 
 
 @pytest.mark.docker

@@ -65,10 +65,14 @@ def test_run_page_counts_people_verdicts_apart_from_the_monitors_flags(site, wat
     assert f"{built.people_rows} verdict(s) by people" in verified
     assert f"{built.machine_rows} flag(s) by machines" in verified
     assert f"{built.people_rows + built.machine_rows} verdict(s) by people" not in verified
-    rows = page.locator("#run-verdicts tbody tr")
-    assert rows.count() == built.people_rows + built.machine_rows
-    machine = page.locator("#run-verdicts tbody tr[data-made-by='machine']")
-    assert machine.count() == built.machine_rows
+    people_rows = page.locator("#run-verdicts tbody tr")
+    assert people_rows.count() == built.people_rows and people_rows.first.is_visible()
+    assert page.locator("#run-verdicts tbody tr[data-made-by='machine']").count() == 0
+    # Machines' flags are folded under people's verdicts, and open on a click.
+    machine = page.locator("#run-flags tbody tr[data-made-by='machine']")
+    assert machine.count() == built.machine_rows and not machine.first.is_visible()
+    page.locator("#run-flags-fold summary").click()
+    assert machine.first.is_visible()
     assert all("shortcut monitor" in text for text in machine.all_inner_texts())
     people_labels = " ".join(page.locator("#run-verdicts tbody tr:not([data-made-by='machine']) .made-by")
                              .all_inner_texts())
@@ -102,6 +106,11 @@ def test_the_oracle_is_a_ceiling_never_ranked_nor_best(site, watch):
     assert chart.evaluate("img => img.naturalWidth") > 0
     svg = (out / chart.get_attribute("src")).read_text(encoding="utf-8")
     assert "ceiling: oracle (100%)" in svg  # the line's legend entry; the oracle is no point on the chart
+    # The list of every run marks the reference run as such, and no agent's run.
+    page.locator("details.all-runs summary").click()
+    marked = page.locator("#all-runs tbody tr[data-reference]")
+    assert marked.count() == 1 and marked.locator(".tag.reference").is_visible()
+    assert page.locator("#all-runs tbody tr:not([data-reference]) .tag.reference").count() == 0
 
 
 def test_heatmap_shows_the_ceiling_apart_and_never_counts_it_as_an_agent(site, watch):

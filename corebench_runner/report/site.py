@@ -366,6 +366,7 @@ def _run_records(data: tables.ReportData, frame: Any = None) -> list[dict[str, A
                            if run[f"n_{name}"]]
         if run["n_pending"]:
             run["outcomes"].append({"name": "pending", "count": run["n_pending"]})
+        run["reference"] = leaderboards.is_reference(run["model"], run["scaffold"])
     return records
 
 
