@@ -182,3 +182,34 @@ def test_a_set_aside_answer_leaves_the_terminal_queue(tmp_path):
         0, 1, 1, False)
     assert summary.verified_accuracy is None and summary.valid_tasks == 0
     store.close()
+
+
+def test_table_exports_mark_set_aside_tasks_and_answers_with_the_reason(two_suites, tmp_path):
+    import csv
+    import io
+
+    import pandas as pd
+
+    store, mainline, original = two_suites
+    path = str(store.path)
+    for capsule, question, reason in (("broken", None, "reference 0.9 is a typo"),
+                                      ("two-q", BEST_Q, "the paper never compares optimizers")):
+        chosen = ["--question", question] if question else []
+        result = corebench("review", "invalidate", capsule, *chosen, "--store", path, "--benchmark", MAINLINE,
+                           "--reason", reason)
+        assert result.exit_code == 0, result.output
+
+    rows = list(csv.DictReader(io.StringIO(corebench("export", mainline, "--store", path).output)))
+    marks = {r["capsule_id"]: (r["set_aside"], r["verified_outcome"]) for r in rows}
+    assert marks["broken"] == ("True", "set_aside") and marks["good"][0] == "False" and marks["two-q"][0] == "False"
+    tasks_json = json.loads(corebench("export", "--format", "json", "--store", path).output)["tasks"]
+    assert {(t["run_id"], t["capsule_id"]) for t in tasks_json if t["set_aside"]} == {(mainline, "broken")}
+
+    out = tmp_path / "answers.parquet"
+    assert corebench("export", "--format", "parquet", "--out", str(out), "--store", path).exit_code == 0
+    answers = pd.read_parquet(out)
+    aside = answers[answers["set_aside"]]
+    assert set(zip(aside["run_id"], aside["capsule_id"], aside["question"], aside["set_aside_reason"])) == {
+        (mainline, "broken", ACCURACY_Q, "reference 0.9 is a typo"),
+        (mainline, "two-q", BEST_Q, "the paper never compares optimizers")}
+    assert answers[answers["run_id"].eq(original)]["set_aside_reason"].isna().all()  # another suite: untouched

@@ -77,6 +77,8 @@ def load_report_data(store: Store) -> ReportData:
     runs, tasks, answers = runs_frame(store), tasks_frame(store), answers_frame(store)
     aside_tasks, aside_answers = _set_aside_ids(store, runs)
     answers["set_aside"] = answers["id"].isin(aside_answers)
+    answers["set_aside_reason"] = answers["id"].map(aside_answers).astype(object)
+    tasks["set_aside"] = tasks["id"].isin(aside_tasks)
     tasks["verified_outcome"] = _verified_outcomes(tasks, answers[~answers["set_aside"]])
     tasks.loc[tasks["id"].isin(aside_tasks), "verified_outcome"] = SET_ASIDE
     tasks["cache_tokens"] = tasks["cache_creation_input_tokens"] + tasks["cache_read_input_tokens"]
@@ -88,14 +90,15 @@ def load_report_data(store: Store) -> ReportData:
     return ReportData(runs=runs, tasks=tasks, answers=answers)
 
 
-def _set_aside_ids(store: Store, runs: pd.DataFrame) -> tuple[set[int], set[int]]:
-    """Ids of the tasks and of the answers set aside (store/verification.py), over every run."""
+def _set_aside_ids(store: Store, runs: pd.DataFrame) -> tuple[set[int], dict[int, str]]:
+    """Ids of the tasks set aside, and of the answers set aside with the reason given
+    (store/verification.py), over every run."""
     tasks: set[int] = set()
-    answers: set[int] = set()
+    answers: dict[int, str] = {}
     for run_id, config in zip(runs["id"], runs["config_json"]):
         found = run_verification(store, run_id, config)
         tasks |= found.set_aside_task_ids
-        answers |= found.set_aside_answer_ids
+        answers.update(found.set_aside_reasons)
     return tasks, answers
 
 

@@ -39,7 +39,7 @@ from corebench_runner.store.results import RunSummary, run_summary, task_details
 from corebench_runner.store.verification import PERSON_SOURCES
 
 TASK_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
-                "task_id", "status", "outcome", "verified_outcome", "capsule_share", "error", "seconds", "steps",
+                "task_id", "status", "outcome", "verified_outcome", "set_aside", "capsule_share", "error", "seconds", "steps",
                 "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd"]
 RUN_COLUMNS = ["id", "created", "finished", "status", "suite", "model", "scaffold", "scaffold_version", "level",
                "grader", "tasks", "auto_correct", "auto_accuracy", "auto_ci_low", "auto_ci_high", "verified_correct",
@@ -83,7 +83,8 @@ def task_table(data: ReportData, run_id: str | None = None, measures: Measures |
 QUESTION_COLUMNS = ["run_id", "run_created", "suite", "model", "scaffold", "level", "grader", "capsule_id", "repeat",
                     "task_id", "answer_id", "outcome", "verified_outcome", "question", "vision", "reported", "references",
                     "automatic_verdict", "verified_verdict", "reviewer", "reviewed_at", "review_reason",
-                    "task_cost_usd", "task_seconds", "source", "source_evidence", "reproduced", "confidence"]
+                    "task_cost_usd", "task_seconds", "source", "source_evidence", "reproduced", "confidence",
+                    "set_aside", "set_aside_reason"]
 
 
 def question_table(data: ReportData, store: Store, run_id: str | None = None) -> pd.DataFrame:
@@ -93,7 +94,8 @@ def question_table(data: ReportData, store: Store, run_id: str | None = None) ->
                                            "reported_json": "reported", "references_json": "references",
                                            "source_evidence_json": "source_evidence"})
     answers = answers.merge(standing_reviews_frame(store), on="answer_id", how="left")
-    tasks = data.tasks.rename(columns={"id": "task_id", "cost_usd": "task_cost_usd", "seconds": "task_seconds"})
+    tasks = (data.tasks.rename(columns={"id": "task_id", "cost_usd": "task_cost_usd", "seconds": "task_seconds"})
+             .drop(columns=["set_aside"]))  # the answer's own mark: its question or its whole task set aside
     if run_id is not None:
         tasks = tasks[tasks["run_id"].eq(run_id)]
     runs = data.runs.rename(columns={"id": "run_id", "created": "run_created"})

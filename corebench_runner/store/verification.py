@@ -37,6 +37,7 @@ class Verification:
     verified_task_ids: set[int] = field(default_factory=set)
     set_aside_task_ids: set[int] = field(default_factory=set)
     set_aside_answer_ids: set[int] = field(default_factory=set)  # answers left out (their question or task set aside)
+    set_aside_reasons: dict[int, str] = field(default_factory=dict)  # answer id -> the standing decision's reason
     set_asides: list[SetAside] = field(default_factory=list)  # standing items that touch this run
     needs_review_ids: set[int] = field(default_factory=set)  # not-correct answers
     reviewed_ids: set[int] = field(default_factory=set)  # of those, decided by a person or set aside
@@ -71,8 +72,8 @@ def run_verification(store: Store, run_id: str, config_json: str | None = None) 
     answers = store.query(_ANSWERS_SQL, (run_id,))
     suite_of = {t["capsule_id"]: capsule_suite(config, t["capsule_id"]) for t in tasks}
     standing = [s for s in standing_set_asides(store, set(suite_of.values())) if suite_of.get(s.capsule_id) == s.suite]
-    whole = {s.capsule_id for s in standing if s.whole_task}
-    questions_aside = {(s.capsule_id, s.question) for s in standing if not s.whole_task}
+    whole = {s.capsule_id: s.reason for s in standing if s.whole_task}
+    questions_aside = {(s.capsule_id, s.question): s.reason for s in standing if not s.whole_task}
 
     by_task: dict[int, list] = {}
     known_questions: dict[str, set[str]] = {}
@@ -92,6 +93,9 @@ def run_verification(store: Store, run_id: str, config_json: str | None = None) 
         aside_ids = {a["id"] for a in aside}
         remaining = [a for a in mine if a["id"] not in aside_ids]
         result.set_aside_answer_ids.update(a["id"] for a in aside)
+        for a in aside:  # a whole task's decision stands over its questions'
+            result.set_aside_reasons[a["id"]] = (whole[capsule] if capsule in whole
+                                                 else questions_aside[(capsule, a["question"])])
         touched.update((capsule, a["question"]) for a in aside)
         known = known_questions.get(capsule, set())
         all_questions_aside = bool(known) and all((capsule, q) in questions_aside for q in known)
