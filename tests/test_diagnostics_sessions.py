@@ -192,6 +192,9 @@ def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recor
     output = CliRunner().invoke(main, ["show", crashed, "--store", str(store)]).output
     assert f"summary (anthropic:{PRICED_MODEL}): {summary}" in output
     with open_store(store) as opened:
-        rows = opened.query("SELECT usage.model, usage.cost_usd FROM usage JOIN tasks ON tasks.id = usage.task_id "
-                            "WHERE tasks.run_id = ? AND usage.model = ?", (crashed, f"anthropic:{PRICED_MODEL}"))
-    assert len(rows) == 1 and rows[0]["cost_usd"] > 0
+        spent = opened.query("SELECT e.model, e.cost_usd FROM explain_calls e JOIN tasks t ON t.id = e.task_id "
+                             "WHERE t.run_id = ?", (crashed,))
+        agent = opened.query("SELECT u.id FROM usage u JOIN tasks t ON t.id = u.task_id "
+                             "WHERE t.run_id = ? AND u.model = ?", (crashed, f"anthropic:{PRICED_MODEL}"))
+    assert [row["model"] for row in spent] == [f"anthropic:{PRICED_MODEL}"] and spent[0]["cost_usd"] > 0
+    assert agent == []  # the explanation's cost is the harness's: never in the agent's usage (nor HAL's totals)

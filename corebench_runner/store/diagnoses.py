@@ -39,14 +39,14 @@ def answers_not_queued_by(conn: sqlite3.Connection, task_id: int, source: str) -
 
 
 def record_explanation(store: Store, task_id: int, key: str, value: Any, model: str, usage: Usage) -> None:
-    """Keep a model's explanation under `key` in a task's details and the call's usage (not the task's own
-    cost), in one transaction."""
+    """Keep a model's explanation under `key` in a task's details and the call's usage in `explain_calls`
+    (never the agent's `usage`: the task's cost and HAL's totals are the agent's own), in one transaction."""
     with store.transaction() as conn:
         details = json.loads(task_details_json(conn, task_id) or "{}")
         details[key] = value
         conn.execute("UPDATE tasks SET details_json = ? WHERE id = ?", (json.dumps(details, default=str), task_id))
         conn.execute(
-            "INSERT INTO usage (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
+            "INSERT INTO explain_calls (task_id, model, input_tokens, output_tokens, cache_creation_input_tokens, "
             "cache_read_input_tokens, cost_usd, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (task_id, model, usage.input_tokens, usage.output_tokens, usage.cache_creation_input_tokens,
              usage.cache_read_input_tokens, usage.cost_usd, now_iso()))

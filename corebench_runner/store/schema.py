@@ -196,6 +196,23 @@ def answer_confidence(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE answers ADD COLUMN confidence REAL")
 
 
+@migration("0007_explain_calls")
+def explain_calls(conn: sqlite3.Connection) -> None:
+    # What `corebench explain` spent asking a model about a task: the harness's spending, kept apart from
+    # `usage` (the agent's own, which HAL's usage totals and a retried task's earlier attempts read).
+    conn.execute("""CREATE TABLE explain_calls (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id),
+            created TEXT NOT NULL,
+            model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL                            -- NULL when the price is unknown
+        )""")
+
+
 def migrate(conn: sqlite3.Connection, path: Path, applied_at: str) -> None:
     """Apply every migration the file lacks, each in its own transaction; refuse a newer file.
 
