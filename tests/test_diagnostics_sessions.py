@@ -191,6 +191,10 @@ def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recor
         assert len(server.requests) == 1
     output = CliRunner().invoke(main, ["show", crashed, "--store", str(store)]).output
     assert f"summary (anthropic:{PRICED_MODEL}): {summary}" in output
+    assert re.search(r"harness spending \(not the agent's cost\): explain 1 call\(s\), \d+ tokens, \$\d", output)
+    shown = json.loads(CliRunner().invoke(main, ["show", crashed, "--store", str(store), "--json"]).output)
+    [explained] = shown["run"]["harness_spending"]
+    assert explained["command"] == "explain" and explained["calls"] == 1 and explained["cost_usd"] > 0
     with open_store(store) as opened:
         spent = opened.query("SELECT e.model, e.cost_usd FROM explain_calls e JOIN tasks t ON t.id = e.task_id "
                              "WHERE t.run_id = ?", (crashed,))

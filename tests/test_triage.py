@@ -161,6 +161,10 @@ def test_cost_is_recorded_and_the_cap_stops_proposing(sample, tmp_path):
                         "--store", str(store.path))
     assert "triaging 3 answer(s) of 2 task(s)" in resumed.output and "stopped" not in resumed.output
     assert len(run_proposals(store, run_id)) == 4
+    # `show` puts the triage's bill beside the run, named as the harness's, not the agent's cost.
+    spent = sum(row["cost_usd"] for row in store.query("SELECT cost_usd FROM triage_calls"))
+    shown = corebench("show", run_id, "--store", str(store.path)).output
+    assert f"harness spending (not the agent's cost): triage 3 call(s), 3000000 tokens, ${spent:.2f}" in shown
 
 
 def test_a_cap_on_an_unpriced_model_is_refused_in_one_line(sample, tmp_path):

@@ -353,6 +353,10 @@ def show_command(run_id, store_path, as_json, task_ref, transcript, full) -> Non
 
             for line in efficiency_lines(run_efficiency(store, full_id)):  # time, turns, tokens and dollars by phase
                 say(line)
+            from corebench_runner.store.harness_spending import harness_spending, spending_lines
+
+            for line in spending_lines(harness_spending(store, full_id)):  # triage's and explain's calls
+                say(line)
         diagnoses = run_diagnoses(store, run_id)  # funnel, reasons, flags
         if not task_ref:
             for line in funnel_lines(list(diagnoses.values())):

@@ -11,6 +11,7 @@ from corebench_runner.diagnostics.provenance import suspect
 from corebench_runner.diagnostics.summary import diagnosis_of, funnel
 from corebench_runner.store.database import Store, get_run, now_iso
 from corebench_runner.store.diagnoses import answer_question_and_details, answers_not_queued_by, task_details_json
+from corebench_runner.store.harness_spending import harness_spending
 from corebench_runner.store.results import run_summary, task_details
 from corebench_runner.store.runs import finished_tasks
 from corebench_runner.store.verdicts import add_review
@@ -121,6 +122,8 @@ def run_page_diagnostics(store: Store, run_id: str) -> tuple[list[dict[str, Any]
 
 def show_json(store: Store, run_id: str) -> dict[str, Any]:
     """The `corebench show RUN_ID --json` contract: {"run": {...}, "tasks": [...]}, each task with its diagnosis."""
-    data = {"run": run_summary(store, run_id).to_json(),
+    summary = run_summary(store, run_id)
+    data = {"run": {**summary.to_json(),
+                    "harness_spending": [s.to_json() for s in harness_spending(store, summary.id)]},
             "tasks": [task.to_json() for task in task_details(store, run_id)]}
     return add_to_show_json(data, store, run_id)
