@@ -290,6 +290,13 @@ def test_the_web_queue_is_sorted_by_triage_when_asked(sample, tmp_path):
     with thread_server(store.path, "alice") as url:
         assert listed(requests.get(url, timeout=30).text) == [rounded_b, best_c, figure_d]  # the usual order
         assert listed(requests.get(url + "?order=triage", timeout=30).text) == [figure_d, rounded_b, best_c]
+        # Each row says what triage proposed, by which model, or that it proposed nothing.
+        rows = BeautifulSoup(requests.get(url, timeout=30).text, "html.parser").select("#answers tbody tr")
+        proposed = {int(r.select_one("td.num a").get_text()): r.select_one("td.triage-proposal").get_text(" ", strip=True)
+                    for r in rows}
+        assert proposed[best_c] == "none" and proposed[rounded_b].startswith("wrong")
+        assert "agent error" in proposed[rounded_b] and "(by scripted:" in proposed[rounded_b]
+        assert "right in spirit" in proposed[figure_d]
         page = BeautifulSoup(requests.get(f"{url}answer/{figure_d}?order=triage", timeout=30).text, "html.parser")
         assert page.select_one("#next")["href"].startswith(f"/answer/{rounded_b}?")
         assert requests.get(url + "?order=sideways", timeout=30).status_code == 400

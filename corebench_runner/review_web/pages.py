@@ -18,13 +18,14 @@ from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transc
 from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence
 from corebench_runner.review.screen import describe_rule, fmt_value
-from corebench_runner.review.triage_view import triage_sorted
+from corebench_runner.review.triage_view import proposal_summary, triage_sorted
 from corebench_runner.store import answers as stored_answers
 from corebench_runner.store.database import Store
 from corebench_runner.store.results import run_summary
 from corebench_runner.store.runs import run_config_json
 from corebench_runner.store.set_asides import SetAside, standing_set_asides
 from corebench_runner.store.suites import capsule_suite
+from corebench_runner.store.triage import latest_proposals
 
 STATUS_CHOICES = ("disputed", "correct", "incorrect", "all")
 MAX_PRODUCED_IMAGES = 40  # a results folder can hold hundreds of plots; the first ones (by path) are shown
@@ -75,7 +76,11 @@ def queue_context(store: Store, filters: Filters) -> dict[str, Any]:
     # How many identical answers one decision on each listed answer settles (review/batch.py).
     identical = {v.answer_id: len(batch.answers) for batch in batch_rules.group_identical(store, listed)
                  for v in batch.answers if len(batch.answers) > 1}
+    # What triage proposed for each listed answer (a machine's proposal, shown as such; never a verdict).
+    proposals = {answer_id: proposal_summary(proposal)
+                 for answer_id, proposal in latest_proposals(store, [v.answer_id for v in listed]).items()}
     return {"filters": filters, "counts": counts, "total": len(views), "runs": runs, "identical": identical,
+            "proposals": proposals,
             "answers": listed, "status_choices": STATUS_CHOICES,
             "models": list(dict.fromkeys(display_name(spec) for spec in stored_answers.stored_models(store)))}
 

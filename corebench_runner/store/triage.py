@@ -91,14 +91,6 @@ def run_proposals(store: Store, run_id: str) -> dict[int, Proposal]:
     return {row["answer_id"]: _proposal(row) for row in rows}
 
 
-def triage_spent(store: Store, run_id: str) -> tuple[int, float | None]:
-    """(calls, dollars) triage has spent on a run; dollars None when some call's price was unknown."""
-    row = store.conn.execute(
-        "SELECT COUNT(*), SUM(c.cost_usd), SUM(c.cost_usd IS NULL) FROM triage_calls c JOIN tasks t ON t.id = c.task_id "
-        "WHERE t.run_id = ?", (run_id,)).fetchone()
-    return row[0], (None if row[2] else (row[1] or 0.0))
-
-
 def answers_ruled_by(store: Store, answer_ids: list[int], sources: tuple[str, ...]) -> set[int]:
     """Which of these answers have a verdict row from one of `sources` (e.g. the human ones)."""
     if not answer_ids or not sources:
