@@ -11,7 +11,7 @@ Sources (docs/diagnostics.md has an example transcript of each):
 - figure: a vision question answered after viewing an image, with no output holding the value;
 - typed: no command output or file read before the agent typed it holds the value.
 
-Matching is the shortcut monitors' own (shortcuts.value_in), which is linear in the output's size:
+Matching is the shortcut monitors' own (sightings.value_in), which is linear in the output's size:
 the same matching checks a re-run's output (diagnostics/reproduced.py).
 """
 
@@ -25,16 +25,16 @@ from typing import Any
 
 from corebench_runner.capsules.answer_leaks import MIN_SIGNIFICANT_DIGITS, MIN_STRING_LENGTH
 from corebench_runner.diagnostics.actions import Action
-from corebench_runner.diagnostics.shortcuts import (
-    _as_number,
-    _is_reader,
-    _judgeable,
-    _relative,
-    _shipped_sources,
-    _shipped_text,
-    _typed_by_agent,
-    _writes_code,
+from corebench_runner.diagnostics.sightings import (
+    as_number,
+    is_reader,
+    judgeable,
+    relative_to_workspace,
+    shipped_sources,
+    shipped_text,
+    typed_by_agent,
     value_in,
+    writes_code,
 )
 
 PRODUCED, MODIFIED, SIMULATED, SHIPPED, FIGURE, TYPED = (
@@ -78,7 +78,7 @@ def answer_sources(answers: dict[str, Any], actions: list[Action], capsule: Any,
     extracted = {q for a in actions if a.kind == "extract" for q in (a.answers or {})}
     found = {}
     for question, value in answers.items():
-        if not _judgeable(value):
+        if not judgeable(value):
             continue
         if question in extracted:
             found[question] = AnswerSource(PRODUCED, "extract",
@@ -104,7 +104,7 @@ def _source_of(question: str, value: Any, actions: list[Action], capsule: Any, s
         if question in vision and image is not None:
             return AnswerSource(FIGURE, image.describe, note="answered after viewing this image")
         typed = typed_at if typed_at is not None else next((a for a in actions if a.kind == "submit"), None)
-        return AnswerSource(TYPED, typed.describe if typed else "", _lines(value, _typed_by_agent(typed))
+        return AnswerSource(TYPED, typed.describe if typed else "", _lines(value, typed_by_agent(typed))
                             if typed else [], "no command output or file read before the agent typed it holds it")
     where = {id(action): n for n, action in enumerate(actions)}
     producing = next((a for a in sightings if _producing(a, shipped, workspace)), None)
@@ -143,8 +143,8 @@ def _sightings(value: Any, actions: list[Action], capsule: Any, workspace: str) 
         if action.kind in ("submit", "extract"):
             continue
         into_code = (action.kind in ("write", "edit") and _in_capsule_code(action.path, capsule, workspace)) or \
-            (action.kind == "command" and _writes_code(action.command))
-        if not into_code and value_in(value, _typed_by_agent(action)):
+            (action.kind == "command" and writes_code(action.command))
+        if not into_code and value_in(value, typed_by_agent(action)):
             return seen, action  # later sightings may be the agent's own echo
         if action.output and value_in(value, action.output):
             seen.append(action)
@@ -155,7 +155,7 @@ def _distinctive(value: Any) -> bool:
     """Whether finding this value in a shipped file says something (3 or 0.5 are in every file)."""
     if isinstance(value, list):
         return bool(value) and all(_distinctive(item) for item in value)
-    number = _as_number(value)
+    number = as_number(value)
     if number is not None:
         digits = str(value).strip().lstrip("-+").replace(".", "").replace(",", "").lstrip("0")
         return len(digits) >= MIN_SIGNIFICANT_DIGITS
@@ -165,9 +165,9 @@ def _distinctive(value: Any) -> bool:
 def _shipped_origin(value: Any, action: Action, before: list[Action], shipped: dict[str, Any],
                     workspace: str) -> str:
     """The shipped file this action read the value from ("" when it did not read one that held it)."""
-    changed = {_relative(a.path, workspace) for a in before if a.kind in ("write", "edit")}
-    for relative in _shipped_sources(action, shipped, workspace):
-        if relative not in changed and value_in(value, _shipped_text(shipped[relative])):
+    changed = {relative_to_workspace(a.path, workspace) for a in before if a.kind in ("write", "edit")}
+    for relative in shipped_sources(action, shipped, workspace):
+        if relative not in changed and value_in(value, shipped_text(shipped[relative])):
             return relative
     return ""
 
@@ -176,8 +176,8 @@ def _producing(action: Action, shipped: dict[str, Any], workspace: str) -> bool:
     """A run of code, or a read of a file that is not one the capsule shipped (so something wrote it)."""
     if _code_run(action):
         return True
-    if action.kind == "read" or (action.kind == "command" and _is_reader(action.command)):
-        return not _shipped_sources(action, shipped, workspace)
+    if action.kind == "read" or (action.kind == "command" and is_reader(action.command)):
+        return not shipped_sources(action, shipped, workspace)
     return False
 
 
@@ -235,7 +235,7 @@ def _modification(before: list[Action], runner: Action | None, capsule: Any, wor
             old = action.replaced if action.kind == "edit" else _capsule_text(capsule, action.path, workspace)
             if old is not None and _beyond_fixes(old, action.written):
                 return f"the agent changed the capsule's code beyond paths and settings: {action.describe}"
-        elif action.kind == "command" and _writes_code(action.command) and not _path_only_sed(action.command):
+        elif action.kind == "command" and writes_code(action.command) and not _path_only_sed(action.command):
             return f"a command rewrote the capsule's code: {action.command[:160]}"
     if runner is not None:
         for action in before:
@@ -248,7 +248,7 @@ def _modification(before: list[Action], runner: Action | None, capsule: Any, wor
 
 def _in_capsule_code(path: str, capsule: Any, workspace: str) -> bool:
     """A file of the capsule's code: shipped, and under code/ or a script by its suffix (not data, not docs)."""
-    relative = PurePosixPath(_relative(path, workspace))
+    relative = PurePosixPath(relative_to_workspace(path, workspace))
     is_code = "code" in relative.parts[:-1] or relative.suffix.lower() in _CODE_SUFFIXES
     return is_code and _capsule_text(capsule, path, workspace) is not None
 
@@ -256,7 +256,7 @@ def _in_capsule_code(path: str, capsule: Any, workspace: str) -> bool:
 def _capsule_text(capsule: Any, path: str, workspace: str) -> str | None:
     """The shipped text of a file of the capsule (None when the capsule has no such file)."""
     root = getattr(capsule, "path", None)
-    relative = _relative(path, workspace)
+    relative = relative_to_workspace(path, workspace)
     if root is None or relative.startswith("/") or relative.startswith(".."):
         return None
     return _shipped_file_text(root / relative)

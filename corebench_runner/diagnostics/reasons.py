@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from corebench_runner.diagnostics.actions import Action
-from corebench_runner.diagnostics.shortcuts import value_in
+from corebench_runner.diagnostics.sightings import value_in
 from corebench_runner.diagnostics.stages import StageEvidence
 
 EXCERPT_CHARS = 600

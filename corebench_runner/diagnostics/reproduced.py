@@ -3,7 +3,7 @@
 A re-run (running/verify.py) ends in one of three states: no recipe was left, the recipe failed
 (non-zero exit or its time ran out), or it ran. Each answer is then `no_recipe`, `rerun_failed`,
 or `yes` / `no` by whether its value shows in what the re-run printed or wrote, matched exactly as
-the source finder matches outputs (shortcuts.value_in, linear in the text's size).
+the source finder matches outputs (sightings.value_in, linear in the text's size).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from corebench_runner.diagnostics.shortcuts import value_in
+from corebench_runner.diagnostics.sightings import value_in
 
 YES, NO, NO_RECIPE, RERUN_FAILED = "yes", "no", "no_recipe", "rerun_failed"
 REPRODUCED = (YES, NO, NO_RECIPE, RERUN_FAILED)
