@@ -121,6 +121,29 @@ def test_time_to_correct_speedup_and_time_limit_per_condition(study_store):
     assert again.speedups == measures.speedups  # the bootstrap is seeded: the same store, the same interval
 
 
+def test_sessions_that_never_reach_a_correct_answer_count_against_their_condition(tmp_path):
+    """One fast success among timeouts is no speed-up: a median over the correct sessions alone
+    (100 s against 750 s, "7.5x") would hide the three people the agent left at the time limit."""
+    path = tmp_path / "results.sqlite"
+    with open_store(path) as store:
+        for person, seconds, outcome in (("alice", 600, "correct"), ("bob", 900, "correct"),
+                                         ("carol", 1800, "timeout"), ("dan", 1800, "timeout")):
+            _session(store, "human", person, seconds, outcome)
+        for person, seconds, outcome in (("alice", 100, "correct"), ("bob", 1800, "timeout"),
+                                         ("carol", 1800, "timeout"), ("dan", 300, "incorrect")):
+            _session(store, "human+codex", person, seconds, outcome)
+        measures = study_measures(store, study="pilot")
+    human, agent = measures.conditions
+    assert human.median_seconds_to_correct == 900  # half of the people had a correct answer by 900 s
+    assert agent.correct == 1 and agent.median_seconds_to_correct is None  # one in four: no median
+    [speedup] = measures.speedups
+    assert speedup.ratio is None
+    result = CliRunner().invoke(main, ["study", "results", "--study", "pilot", "--store", str(path)])
+    assert "speed-up of human+codex: none claimed" in result.output and "7.5" not in result.output
+    page = (render_site(path, tmp_path / "site") / "study.html").read_text()
+    assert "Speed-up of human+codex:\nnone claimed" in page
+
+
 def test_study_results_on_the_command_line_and_the_site(study_store, tmp_path):
     result = CliRunner().invoke(main, ["study", "results", "--study", "pilot", "--store", str(study_store)])
     assert result.exit_code == 0, result.output

@@ -1,11 +1,15 @@
 """What people's sessions measure: time to a correct answer per condition and the agent's speed-up.
 
 A session is a run whose scaffold is `human` or `human+AGENT` (running/session.py). Per condition:
-how many sessions, how many ended verified correct (every answer correct after review), the
-median time of those correct sessions, and how many hit the time limit. The speed-up of an agent
-condition is the human condition's median time to a correct answer over the agent condition's,
-with a 95% percentile bootstrap interval (sessions resampled within each condition; resamples in
-which a condition has no correct session are left out, and their count is reported).
+how many sessions, how many ended verified correct (every answer correct after review), how many hit
+the time limit, and the median time to a correct answer. That median is Kaplan-Meier's (scipy), so
+sessions that never reached a correct answer count: a session that hit the limit, or ended wrong or
+still disputed, is censored at the study's horizon (the longest session: no correct answer within the
+time given), never dropped. A median over the correct sessions alone would reward a condition whose
+slow people gave up. When fewer than half of a condition's sessions reached a correct answer it has no
+median, and no speed-up is claimed. The speed-up of an agent condition is the human condition's median
+over the agent condition's, with a 95% percentile bootstrap interval (sessions resampled within each
+condition; resamples in which a condition has no median are left out, and their count is reported).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from corebench_runner.store.database import TASK_DONE, VERIFIED_STATUS_SQL, Store
 
@@ -89,22 +94,28 @@ def study_names(store: Store) -> list[str]:
     return sorted({s.study or "" for s in read_sessions(store)})
 
 
-def _median_correct(seconds: np.ndarray, correct: np.ndarray) -> float | None:
-    chosen = seconds[correct]
-    return float(np.median(chosen)) if chosen.size else None
+def _median_correct(seconds: np.ndarray, correct: np.ndarray, horizon: float) -> float | None:
+    """Kaplan-Meier median time to a correct answer; sessions not correct are censored at `horizon`."""
+    if not correct.any():
+        return None
+    censored = np.maximum(seconds[~correct], horizon)
+    survival = stats.ecdf(stats.CensoredData(uncensored=seconds[correct], right=censored)).sf
+    reached = survival.quantiles[survival.probabilities <= 0.5]
+    return float(reached[0]) if reached.size else None
 
 
 def study_measures(store: Store, study: str | None = None, resamples: int = 2000) -> StudyMeasures:
     sessions = read_sessions(store, study)
     measures = StudyMeasures(study=study, sessions=sessions)
     by_condition: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    horizon = max((s.seconds for s in sessions), default=0.0)  # no correct answer within the time any session had
     for name in sorted({s.condition for s in sessions}, key=lambda c: (c != HUMAN, c)):
         chosen = [s for s in sessions if s.condition == name]
         seconds = np.array([s.seconds for s in chosen], dtype=float)
         correct = np.array([s.correct for s in chosen], dtype=bool)
         by_condition[name] = (seconds, correct)
         measures.conditions.append(Condition(condition=name, sessions=len(chosen), correct=int(correct.sum()),
-                                             median_seconds_to_correct=_median_correct(seconds, correct),
+                                             median_seconds_to_correct=_median_correct(seconds, correct, horizon),
                                              hit_limit=sum(s.hit_limit for s in chosen)))
     if HUMAN not in by_condition:
         return measures
@@ -112,13 +123,13 @@ def study_measures(store: Store, study: str | None = None, resamples: int = 2000
     for name, (seconds, correct) in by_condition.items():
         if name == HUMAN:
             continue
-        measures.speedups.append(_speedup(name, by_condition[HUMAN], (seconds, correct), resamples, rng))
+        measures.speedups.append(_speedup(name, by_condition[HUMAN], (seconds, correct), resamples, rng, horizon))
     return measures
 
 
 def _speedup(name: str, human: tuple[np.ndarray, np.ndarray], agent: tuple[np.ndarray, np.ndarray], resamples: int,
-             rng: np.random.Generator) -> Speedup:
-    base, with_agent = _median_correct(*human), _median_correct(*agent)
+             rng: np.random.Generator, horizon: float) -> Speedup:
+    base, with_agent = _median_correct(*human, horizon), _median_correct(*agent, horizon)
     if base is None or with_agent is None or with_agent <= 0:
         return Speedup(condition=name, ratio=None, low=None, high=None, resamples_used=0)
     ratios = []
@@ -126,7 +137,7 @@ def _speedup(name: str, human: tuple[np.ndarray, np.ndarray], agent: tuple[np.nd
         picks = []
         for seconds, correct in (human, agent):
             index = rng.integers(0, seconds.size, seconds.size)
-            picks.append(_median_correct(seconds[index], correct[index]))
+            picks.append(_median_correct(seconds[index], correct[index], horizon))
         if picks[0] is not None and picks[1]:
             ratios.append(picks[0] / picks[1])
     low, high = (float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))) if ratios else (None, None)
@@ -149,7 +160,8 @@ def study_lines(measures: StudyMeasures) -> list[str]:
                      f"{c.hit_limit:>14}")
     for s in measures.speedups:
         if s.ratio is None:
-            lines.append(f"speed-up of {s.condition}: needs correct sessions in both it and human")
+            lines.append(f"speed-up of {s.condition}: none claimed: it and human each need at least half of their "
+                         "sessions to reach a correct answer (a median time to correct)")
         elif s.low is None:
             lines.append(f"speed-up of {s.condition}: {s.ratio:.2f}x (no interval: too few sessions)")
         else:
