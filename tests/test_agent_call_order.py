@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from corebench_runner.agents.cli_session import _call_event, with_model_calls
-from corebench_runner.agents.normalise import normalise
-from corebench_runner.agents.relay import RelayCall
+from corebench_runner.agents.cli_agents.normalise import normalise
+from corebench_runner.agents.cli_agents.session import _call_event, with_model_calls
+from corebench_runner.agents.relay.server import RelayCall
 
 
 def lines(*events: dict) -> str:

@@ -90,7 +90,7 @@ def doctor(store: Path | None) -> None:
             checks.fail(f"base images missing: {', '.join(missing)}", "run `corebench images build-base`")
         else:
             checks.ok(f"base images: {', '.join(b.tag for b in BASE_IMAGES.values())}")
-        from corebench_runner.agents.health import agent_checks
+        from corebench_runner.agents.cli_agents.health import agent_checks
 
         for check in agent_checks():  # native agent binaries cached, agent layers built
             if check.level == "warn":

@@ -4,7 +4,7 @@ The container gets the relay's address and a random per-task token, never the AP
 relay on the host checks the token, adds the key, forwards to the model API, meters tokens
 and dollars, and refuses calls once the task's cap is spent. The agent's run script (from its
 recipe) runs it once, non-interactively; when it ends without report.json, its own session is
-resumed once with a short reminder. Its event stream, normalised (agents/normalise.py), is the
+resumed once with a short reminder. Its event stream, normalised (agents/cli_agents/normalise.py), is the
 transcript.
 """
 
@@ -15,10 +15,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from corebench_runner.agents.cli_agents.normalise import AgentStream, normalise
+from corebench_runner.agents.cli_agents.recipe import AgentRecipe
 from corebench_runner.agents.image import RUN_SCRIPT_IN_IMAGE
-from corebench_runner.agents.normalise import AgentStream, normalise
-from corebench_runner.agents.recipe import AgentRecipe
-from corebench_runner.agents.relays import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
+from corebench_runner.agents.relay.start import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec

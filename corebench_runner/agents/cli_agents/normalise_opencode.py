@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
+from corebench_runner.agents.cli_agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 TOOLS = {"bash": "command", "read": "read", "write": "write", "edit": "edit", "multiedit": "edit", "patch": "edit",
          "glob": "read", "grep": "read", "list": "read"}

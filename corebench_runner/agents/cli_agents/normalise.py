@@ -66,7 +66,7 @@ def lines_stream(stdout: str) -> AgentStream:
 
 
 def normalise(kind: str, stdout: str) -> AgentStream:
-    from corebench_runner.agents import normalise_claude, normalise_codex, normalise_opencode
+    from corebench_runner.agents.cli_agents import normalise_claude, normalise_codex, normalise_opencode
 
     readers: dict[str, Callable[[str], AgentStream]] = {
         "claude-code": normalise_claude.read, "codex": normalise_codex.read, "opencode": normalise_opencode.read,
