@@ -1,4 +1,4 @@
-"""The `corebench` command: a click group; each command group lives in its own module.
+"""The `corebench` command: a click group; each command lives in a module of its group, declared in pyproject.toml.
 
 Only parsing and printing happen here. A UserError raised anywhere below is printed as
 one line `error: ...` with exit code 2, never a traceback.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import atexit
 import errno
+import functools
 import gc
-import importlib
 import sqlite3
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -24,40 +25,39 @@ from corebench_runner.store.database import default_store_path, last_opened
 from corebench_runner.store.health import store_failure
 from corebench_runner.terminal import printable
 
-# Each module defines `commands`: a list of click commands/groups to attach to `corebench`.
-COMMAND_MODULES = [
-    "capsule",
-    "grade",
-    "images",
-    "run",
-    "review",
-    "report",
-    "maintenance",
-    "health",
-    "plugins",
-    "suite",
-    "triage",
-    "session",
-]
-# Where each command lives, so `corebench run` loads only cli/run.py and not every command's
-# libraries (git, requests, ...). A command missing here is still found: then all modules load.
-COMMAND_HOMES = {
-    "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
-    "verify": "run",
-    "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
-    "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite", "triage": "triage",
-    "session": "session", "study": "session",  # a person's sessions and studies of them
-}
+# Every top-level command is declared once, as an entry point of this group in pyproject.toml: the CLI
+# lists commands from these names and imports only the module of the command typed, so `corebench run`
+# never loads every command's libraries (git, requests, flask, ...).
+COMMAND_GROUP = "corebench.commands"
+DISTRIBUTION = "corebench-runner"
+
+
+@functools.cache
+def declared_commands() -> dict[str, metadata.EntryPoint]:
+    """Each command's name and where it lives, as this install's metadata says, without importing any of them."""
+    try:
+        distribution = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return {}
+    return {entry.name: entry for entry in distribution.entry_points.select(group=COMMAND_GROUP)}
+
+
+def _commands_or_exit() -> dict[str, metadata.EntryPoint]:
+    declared = declared_commands()
+    if not declared:  # run from a tree whose install predates its commands' declaration
+        click.echo(f"error: this install of corebench-runner declares no commands ({COMMAND_GROUP} entry points "
+                   "in pyproject.toml); reinstall it (`pip install -e .` in a checkout, or the wheel)", err=True)
+        sys.exit(UserError.exit_code)
+    return declared
 
 
 class CorebenchGroup(click.Group):
-    """Turns user errors into one clean line and an exit code of 2; loads command modules when needed."""
-
-    _loaded: set[str] = set()
+    """Turns user errors into one clean line and an exit code of 2; imports a command's module when it is needed."""
 
     @property
     def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
-        _load_modules(COMMAND_MODULES)
+        for name in _commands_or_exit():
+            self.get_command(None, name)  # type: ignore[arg-type]
         return self._commands
 
     @commands.setter
@@ -68,12 +68,16 @@ class CorebenchGroup(click.Group):
         self._commands[name or cmd.name or ""] = cmd
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        home = COMMAND_HOMES.get(cmd_name)
-        _load_modules([home] if home else COMMAND_MODULES)
-        return self._commands.get(cmd_name) or self.commands.get(cmd_name)
+        if cmd_name not in self._commands:
+            entry = _commands_or_exit().get(cmd_name)
+            if entry is None:
+                return None
+            with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
+                self._commands[cmd_name] = entry.load()
+        return self._commands[cmd_name]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.commands)
+        return sorted(_commands_or_exit())
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, suite_option_first(args))
@@ -154,17 +158,6 @@ def main(ctx: click.Context, suite: str | None) -> None:
     """Run paper-reproduction agent benchmarks: capsules in, graded, reviewed, reported."""
     ctx.ensure_object(dict)
     ctx.obj["suite"] = suite
-
-
-def _load_modules(names: list[str]) -> None:
-    for name in names:
-        if name in CorebenchGroup._loaded:
-            continue
-        CorebenchGroup._loaded.add(name)
-        with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
-            module = importlib.import_module(f"corebench_runner.cli.{name}")
-        for command in module.commands:
-            main.add_command(command)
 
 
 # The interpreter's last garbage collection walks every object the SDKs made (0.6 s); the OS frees

@@ -177,6 +177,3 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool, include_other_h
         click.echo("nothing to clean")
     else:
         click.echo(f"{'would remove' if dry_run else 'removed'} {len(names)} container(s), {len(scratch)} scratch folder(s)")
-
-
-commands = [doctor, clean]

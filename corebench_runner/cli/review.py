@@ -417,6 +417,3 @@ def _suite_questions(suite, store: Store, run_id: str) -> dict:
             continue  # graded from the stored references alone
         questions.update({(capsule.id, q.text): q for q in capsule.questions})
     return questions
-
-
-commands = [review_group, regrade_command]

@@ -452,6 +452,3 @@ def verify_command(run_id, store_path, quiet) -> None:
                    f"({summary.reproduced_correct}/{summary.scored} tasks), "
                    f"verified {percent(summary.verified_accuracy)}, "
                    f"{summary.open_disputes} open disputes")
-
-
-commands = [run_command, runs_command, show_command, verify_command]
