@@ -174,6 +174,8 @@ class OpenAIServer(ScriptedServer):
                 step = self.steps.take(is_new_conversation(path, body))
         except ScriptError as exc:
             return exc.status, {}, error_body(OPENAI, exc.type, exc.message)
+        if step.get("delay"):  # a slow model, as the Messages server plays it
+            self.stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}

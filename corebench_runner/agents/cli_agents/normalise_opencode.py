@@ -16,9 +16,9 @@ TOOLS = {"bash": "command", "read": "read", "write": "write", "edit": "edit", "m
          "glob": "read", "grep": "read", "list": "read"}
 
 
-def read(stdout: str) -> AgentStream:
-    stream = AgentStream()
-    for event in json_lines(stdout):
+def read(stdout: str, stream: AgentStream | None = None) -> AgentStream:
+    stream = AgentStream() if stream is None else stream
+    for event in json_lines(stdout, stream):
         kind = event.get("type")
         part = event.get("part") if isinstance(event.get("part"), dict) else {}
         stream.session_id = str(event.get("sessionID") or part.get("sessionID") or stream.session_id)
