@@ -24,7 +24,7 @@ NOT_A_JOB = {"__init__.py", "data", "__pycache__"}
 
 def layers() -> list[list[str]]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    (contract,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    (contract,) = [c for c in config["contracts"] if c["name"] == "Jobs are layered"]
     return [[name.strip().removeprefix("corebench_runner.") for name in re.split(r"[|:]", layer)]
             for layer in contract["layers"]]
 
@@ -69,6 +69,15 @@ def test_the_contract_catches_a_lower_layer_importing_a_higher_one(tmp_path):
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "corebench_runner.store is not allowed to import corebench_runner.running" in result.stdout
+
+
+def test_the_agents_contract_catches_core_agent_reaching_into_the_cli_agents(tmp_path):
+    _copy_of_the_code(tmp_path)
+    tools = tmp_path / "corebench_runner" / "agents" / "core_agent" / "tools.py"
+    tools.write_text(tools.read_text() + "\nfrom corebench_runner.agents.cli_agents import recipe  # sideways\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "The agents' parts are layered BROKEN" in result.stdout
 
 
 def test_the_contract_catches_the_engine_importing_a_scripted_test_double(tmp_path):
