@@ -7,39 +7,55 @@ import os
 import pkgutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import click
 from click.testing import CliRunner
 
 import corebench_runner.cli as cli_package
-from corebench_runner.cli import COMMAND_GROUP, declared_commands, main
+from corebench_runner.cli import COMMAND_GROUP, declared_commands, defined_commands, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def reachable(command: click.Command) -> list[click.Command]:
-    found = [command]
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            found += reachable(sub)
-    return found
+def declared_in_pyproject() -> dict[str, str]:
+    """The commands pyproject.toml declares (what an install's metadata will say): name -> module:object."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {name: value.removeprefix("corebench_runner.cli.")
+            for name, value in project["entry-points"][COMMAND_GROUP].items()}
 
 
-def defined_commands() -> dict[str, click.Command]:
-    """Every click command a module of cli/ defines at its top level, by module:name."""
-    found: dict[str, click.Command] = {}
+def where_defined() -> dict[str, str]:
+    """Every top-level command the modules of cli/ define: name -> module:object."""
+    found = {}
     for info in pkgutil.iter_modules(cli_package.__path__):
         module = importlib.import_module(f"corebench_runner.cli.{info.name}")
         for attribute, value in vars(module).items():
-            if isinstance(value, click.Command) and value is not main:
-                found[f"{info.name}:{attribute}"] = value
+            if isinstance(value, click.Command) and defined_commands().get(value.name) is value:
+                found[value.name] = f"{info.name}:{attribute}"
     return found
 
 
-def test_every_command_the_cli_modules_define_is_reachable_from_corebench():
-    """A command written but not declared in pyproject.toml (or a subcommand not attached) would fail here."""
+def test_every_command_the_cli_modules_define_is_declared_where_it_lives():
+    """A command written but not declared in pyproject.toml would load only the slow way (every module): fail."""
+    assert where_defined() == declared_in_pyproject()
+
+
+def test_every_subcommand_is_reachable_from_corebench():
+    def reachable(command: click.Command) -> list[click.Command]:
+        found = [command]
+        for sub in (command.commands.values() if isinstance(command, click.Group) else ()):
+            found += reachable(sub)
+        return found
+
     seen = {id(command) for command in reachable(main)}
-    unreachable = sorted(where for where, command in defined_commands().items() if id(command) not in seen)
-    assert unreachable == [], f"declare these in pyproject.toml's {COMMAND_GROUP} entry points: {unreachable}"
+    unreachable = []
+    for info in pkgutil.iter_modules(cli_package.__path__):
+        module = importlib.import_module(f"corebench_runner.cli.{info.name}")
+        unreachable += [f"{info.name}:{name}" for name, value in vars(module).items()
+                        if isinstance(value, click.Command) and value is not main and id(value) not in seen]
+    assert unreachable == []
 
 
 def test_each_declared_name_is_the_name_of_the_command_it_loads():
@@ -72,13 +88,18 @@ def test_a_command_imports_only_the_module_it_lives_in():
     assert result.stdout.strip().splitlines()[-1] == "['corebench_runner.cli.common', 'corebench_runner.cli.run']"
 
 
-def test_an_install_that_declares_no_commands_says_how_to_fix_it_in_one_line(tmp_path: Path):
-    stale = tmp_path / "corebench_runner-0.1.0.dist-info"  # an install older than the commands' declaration
+def test_a_command_this_install_does_not_declare_yet_is_still_found(tmp_path: Path):
+    """An editable install's metadata predates a command added since (not reinstalled): it still runs."""
+    stale = tmp_path / "corebench_runner-0.1.0.dist-info"
     stale.mkdir()
     (stale / "METADATA").write_text("Metadata-Version: 2.1\nName: corebench-runner\nVersion: 0.1.0\n")
+    older = {name: where for name, where in declared_in_pyproject().items() if name != "verify"}
+    (stale / "entry_points.txt").write_text(f"[{COMMAND_GROUP}]\n" + "".join(
+        f"{name} = corebench_runner.cli.{where}\n" for name, where in older.items()))
     package_root = str(Path(cli_package.__file__).resolve().parents[2])
-    result = _corebench("runs", pythonpath=os.pathsep.join([package_root, str(tmp_path)]))
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"error: this install of corebench-runner declares no commands ({COMMAND_GROUP} entry points in "
-        "pyproject.toml); reinstall it (`pip install -e .` in a checkout, or the wheel)"]
+    pythonpath = os.pathsep.join([package_root, str(tmp_path)])
+    verify = _corebench("verify", "--help", pythonpath=pythonpath)
+    assert verify.returncode == 0, verify.stderr
+    assert "Re-run each task's kept reproduce.sh" in verify.stdout
+    listed = _corebench("--help", pythonpath=pythonpath)
+    assert listed.returncode == 0 and "  verify " in listed.stdout

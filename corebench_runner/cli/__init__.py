@@ -10,6 +10,8 @@ import atexit
 import errno
 import functools
 import gc
+import importlib
+import pkgutil
 import sqlite3
 import subprocess
 import sys
@@ -42,13 +44,17 @@ def declared_commands() -> dict[str, metadata.EntryPoint]:
     return {entry.name: entry for entry in distribution.entry_points.select(group=COMMAND_GROUP)}
 
 
-def _commands_or_exit() -> dict[str, metadata.EntryPoint]:
-    declared = declared_commands()
-    if not declared:  # run from a tree whose install predates its commands' declaration
-        click.echo(f"error: this install of corebench-runner declares no commands ({COMMAND_GROUP} entry points "
-                   "in pyproject.toml); reinstall it (`pip install -e .` in a checkout, or the wheel)", err=True)
-        sys.exit(UserError.exit_code)
-    return declared
+@functools.cache
+def defined_commands() -> dict[str, click.Command]:
+    """Every top-level command the modules of cli/ define, found by importing them all: the slow way, for an
+    editable install whose metadata predates a command (pyproject.toml changed, not yet reinstalled)."""
+    found: list[click.Command] = []
+    for module_info in pkgutil.iter_modules(__path__):
+        with gc_paused():
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+        found += [value for value in vars(module).values() if isinstance(value, click.Command) and value is not main]
+    below = {id(sub) for command in found if isinstance(command, click.Group) for sub in command.commands.values()}
+    return {command.name: command for command in found if id(command) not in below and command.name}
 
 
 class CorebenchGroup(click.Group):
@@ -56,7 +62,7 @@ class CorebenchGroup(click.Group):
 
     @property
     def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
-        for name in _commands_or_exit():
+        for name in self.list_commands(None):  # type: ignore[arg-type]
             self.get_command(None, name)  # type: ignore[arg-type]
         return self._commands
 
@@ -69,15 +75,22 @@ class CorebenchGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self._commands:
-            entry = _commands_or_exit().get(cmd_name)
-            if entry is None:
+            entry = declared_commands().get(cmd_name)
+            try:
+                with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
+                    command = entry.load() if entry is not None else None
+            except (ImportError, AttributeError):  # declared where a stale install's metadata says it was
+                command = None
+            if command is None:  # a stale install's metadata: still found, slowly
+                command = defined_commands().get(cmd_name)
+            if command is None:
                 return None
-            with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
-                self._commands[cmd_name] = entry.load()
+            self._commands[cmd_name] = command
         return self._commands[cmd_name]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_commands_or_exit())
+        # Help shows every command (and imports them all for their help text anyway): a stale install's too.
+        return sorted(set(declared_commands()) | set(defined_commands()))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, suite_option_first(args))
