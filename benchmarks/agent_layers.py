@@ -17,7 +17,7 @@ import sys
 import time
 
 from corebench_runner.agents import image as layers
-from corebench_runner.agents.recipe import BUNDLED, bundled_recipe
+from corebench_runner.agents.cli_agents.recipe import BUNDLED, bundled_recipe
 from corebench_runner.images import BASE_IMAGES
 from corebench_runner.sandbox.engine import docker_client
 

@@ -17,8 +17,8 @@ import tomli_w
 
 from corebench_runner.capsules.suite import Suite
 from corebench_runner.running.run import ExecutionOptions, RunOptions, execute_run, plan_run, select_capsules
-from corebench_runner.servers.messages_api import MessagesServer
 from corebench_runner.store.database import open_store
+from corebench_scripted.messages_api import MessagesServer
 
 KEY = "benchmark-local-key"
 MODEL = "anthropic:claude-haiku-4-5"

@@ -24,8 +24,8 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
-from corebench_runner.servers.messages_api import MessagesServer
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.messages_api import MessagesServer
+from corebench_scripted.openai_api import OpenAIServer
 
 STEPS = 30
 MODEL = "claude-haiku-4-5"

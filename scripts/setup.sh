@@ -43,6 +43,6 @@ log "base images (built from Debian's archive; cached after the first build)"
 .venv/bin/corebench images build-base
 
 log "agent binaries: Claude Code, Codex, OpenCode (from npm; cached after the first fetch)"
-.venv/bin/python -m corebench_runner.agents.npm_fetch
+.venv/bin/python -m corebench_runner.agents.cli_agents.npm_fetch
 
 log "ready: $ROOT/.venv/bin/corebench"

@@ -1,6 +1,6 @@
 """Helpers for tests that talk to a model: a local Messages API server and scripted steps.
 
-The server (corebench_runner.servers.messages_api.MessagesServer) speaks the real HTTP wire
+The server (corebench_scripted.messages_api.MessagesServer) speaks the real HTTP wire
 protocol, so tests use the real `anthropic` SDK pointed at it. Typical use:
 
     from support_messages import messages_server, anthropic_client, reply, tool_use, text, error
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from corebench_runner.models.anthropic_client import AnthropicClient
-from corebench_runner.servers.messages_api import MessagesServer
+from corebench_scripted.messages_api import MessagesServer
 
 TEST_KEY = "sk-ant-test-local-only"
 PRICED_MODEL = "claude-haiku-4-5"  # has a price in data/prices.toml, so cost limits can bite

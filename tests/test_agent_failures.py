@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agents.recipe import bundled_recipe, load_recipe
+from corebench_runner.agents.cli_agents.recipe import bundled_recipe, load_recipe
 from corebench_runner.errors import UserError
 from support_agents import run_cli, session_file, step
 from support_capsules import write_capsule
@@ -97,7 +97,7 @@ def test_a_version_that_is_not_a_version_number_is_refused(monkeypatch):
 @pytest.mark.parametrize("agent", ["codex", "opencode"])
 def test_an_openai_outage_is_an_infra_error_naming_the_status_not_the_agents_failure(agent, suite, tmp_path,
                                                                                       monkeypatch):
-    from corebench_runner.servers.openai_api import OpenAIServer
+    from corebench_scripted.openai_api import OpenAIServer
 
     overloaded = {"error": {"status": 503, "type": "server_error", "message": "Overloaded", "retry_after": 0}}
     monkeypatch.setenv("OPENAI_API_KEY", "sk-outage-test")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corebench_runner.agents.normalise import normalise
+from corebench_runner.agents.cli_agents.normalise import normalise
 from corebench_runner.diagnostics.actions import read_actions
 from corebench_runner.report.transcripts import transcript_items
 

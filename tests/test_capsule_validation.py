@@ -247,21 +247,16 @@ FORMAT_NAMES = ("CAPSULE_FILE", "GPU_CHOICES", "AGENT_USERS", "LEVELS", "RUN_SCR
 
 
 def test_a_plugin_importing_from_the_capsule_format_gets_the_classes_the_loader_builds(suite: Path):
-    """Plugins import Question (and the rest) from capsules/format.py or its old name corebench_runner.capsule:
-    an isinstance check there must hold for what loading a capsule gives."""
-    import warnings
-
+    """Plugins import Question (and the rest) from capsules/format.py: an isinstance check there must hold
+    for what loading a capsule gives."""
     from corebench_runner.capsules import format as capsule_format
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from corebench_runner import capsule as old_name
     folder = write_capsule(suite / "capsules")
     questions = load_capsule(folder).questions
     _questions(lambda qs: qs[0].update(runs=[]))(folder)
-    with pytest.raises(old_name.CapsuleError) as err:
+    with pytest.raises(capsule_format.CapsuleError) as err:
         load_capsule(folder)
-    for module in (capsule_format, old_name):
+    for module in (capsule_format,):
         assert [name for name in FORMAT_NAMES if not hasattr(module, name)] == []
         assert all(isinstance(q, module.Question) for q in questions)
         assert all(isinstance(p, module.Problem) for p in err.value.problems)

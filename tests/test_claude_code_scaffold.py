@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agents.cli_session import default_gateway
+from corebench_runner.agents.cli_agents.npm_fetch import fetch
+from corebench_runner.agents.cli_agents.recipe import bundled_recipe, with_version
+from corebench_runner.agents.cli_agents.session import default_gateway
 from corebench_runner.agents.image import agent_image as build_layer, layer_tag
-from corebench_runner.agents.npm_fetch import fetch
-from corebench_runner.agents.recipe import bundled_recipe, with_version
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.diagnostics.stored import show_json
 from corebench_runner.errors import UserError
@@ -21,9 +21,9 @@ from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
 from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.servers.messages_api import MessagesServer
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import list_runs
+from corebench_scripted.messages_api import MessagesServer
 
 COMMAND = load_plugin("scaffolds", "claude-code")
 RECIPE = bundled_recipe("claude-code")

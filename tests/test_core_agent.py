@@ -112,7 +112,7 @@ def test_a_scripted_session_runs_code_views_a_figure_submits_and_is_graded(
 def test_the_api_key_never_reaches_the_container(core_agent, capsule_task, container, monkeypatch):
     canary = f"sk-ant-canary-{uuid.uuid4().hex}"
     monkeypatch.setenv("ANTHROPIC_API_KEY", canary)
-    from corebench_runner.servers.messages_api import MessagesServer
+    from corebench_scripted.messages_api import MessagesServer
 
     with MessagesServer(api_key=canary) as server:
         server.add(reply(tool_use("bash", command="env; cat /proc/1/environ | tr '\\0' '\\n'")),

@@ -20,7 +20,7 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.factory import open_sandbox
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.openai_api import OpenAIServer
 from support_capsules import GOOD_QUESTIONS, write_capsule
 from support_messages import error, reply, text, tool_use
 

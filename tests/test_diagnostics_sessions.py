@@ -171,7 +171,7 @@ def test_the_run_page_shows_the_funnel_reason_and_flags_in_a_browser(recorded, t
 
 
 def test_explain_asks_a_model_only_about_failed_tasks_and_records_its_cost(recorded, monkeypatch):
-    from corebench_runner.servers.messages_api import MessagesServer
+    from corebench_scripted.messages_api import MessagesServer
     from support_messages import PRICED_MODEL, TEST_KEY
 
     store, shown = recorded

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,19 @@ def test_the_installed_wheel_runs_the_bundled_suite_from_an_empty_folder(install
 
     installed.corebench("review", "list", cwd=work)
     assert sorted(p.name for p in work.iterdir()) == ["answers.json", "site", "tasks.json"]  # nothing else here
+
+    # --model scripted:FILE is a plugin apart from the engine (corebench_scripted/), shipped in the same wheel.
+    questions = tomllib.loads((ROOT / "capsules" / CAPSULE / "capsule.toml").read_text())["questions"]
+    wrong = {question["text"]: 0 for question in questions}  # every question answered, every answer wrong
+    session = tmp_path / "sonnet.json"
+    session.write_text(json.dumps({"model": "scripted", "steps": [
+        {"content": [{"type": "tool_use", "name": "submit", "input": {"answers": wrong}}]}]}))
+    installed.corebench("run", "--scaffold", "core-agent", "--model", f"scripted:{session}", "--sandbox", "local",
+                        "--suite", "bundled", "--capsules", CAPSULE, "--quiet", cwd=work, check=False)
+    scripted = json.loads(installed.corebench("runs", "--json", cwd=work).stdout)[0]
+    assert scripted["model"] == "scripted:sonnet", scripted
+    shown = json.loads(installed.corebench("show", scripted["id"], "--json", cwd=work).stdout)
+    assert [task["outcome"] for task in shown["tasks"]] == ["incorrect"], shown["tasks"]
 
 
 def _environment_images() -> set[str]:

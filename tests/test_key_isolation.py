@@ -115,8 +115,8 @@ json.dump(found, open("results/scan.json", "w"))
 @pytest.fixture(params=["claude-code", "codex", "opencode"])
 def agent_upstream(request, monkeypatch):
     """(agent, canary key, --model, --base-url): a local server for the agent's API that takes only the canary."""
-    from corebench_runner.servers.messages_api import MessagesServer
-    from corebench_runner.servers.openai_api import OpenAIServer
+    from corebench_scripted.messages_api import MessagesServer
+    from corebench_scripted.openai_api import OpenAIServer
 
     agent = request.param
     canary = f"sk-canary-{secrets.token_hex(12)}"

@@ -1,4 +1,4 @@
-"""What a client sees of the local servers and the metering relay alike (servers/local_http.py): the
+"""What a client sees of the local servers and the metering relay alike (agents/relay/http.py): the
 key read where the real API reads it, errors in the API's shape, request bodies read the same way.
 
 Every test runs against all four: the scripted Messages server, the relay to it, the scripted
@@ -18,9 +18,9 @@ import anthropic
 import openai
 import pytest
 
-from corebench_runner.agents.relay import MeteringRelay
-from corebench_runner.servers.messages_api import MessagesServer
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_runner.agents.relay.server import MeteringRelay
+from corebench_scripted.messages_api import MessagesServer
+from corebench_scripted.openai_api import OpenAIServer
 
 KEY = "sk-test-key-0123456789"
 OTHER = "sk-some-other-key"

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from corebench_runner.errors import UserError
-from corebench_runner.servers.messages_api import MessagesServer, load_script
+from corebench_scripted.messages_api import MessagesServer, load_script
 from support_messages import TEST_KEY, anthropic_client, error, messages_server, reply, text, tool_use, write_script  # noqa: F401
 
 BASH = {"name": "bash", "description": "run a command", "input_schema": {"type": "object", "properties": {}}}

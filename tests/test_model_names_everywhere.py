@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corebench_runner.cli import main
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.review.verdicts import record_verdict
 from corebench_runner.store.database import open_store
 from support_report import add_run, render_site

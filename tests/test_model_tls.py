@@ -21,8 +21,8 @@ from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.models.errors import ModelUnavailable
 from corebench_runner.models.openai_client import OpenAIClient
 from corebench_runner.models.tls import shared_tls_context
-from corebench_runner.servers.messages_api import MessagesServer
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.messages_api import MessagesServer
+from corebench_scripted.openai_api import OpenAIServer
 from support_messages import PRICED_MODEL, TEST_KEY, reply, text
 
 HELLO = [{"role": "user", "content": "hello"}]

@@ -183,7 +183,7 @@ def test_scripted_file_plays_through_the_real_sdk_with_no_key(tmp_path, monkeypa
 # --- OpenAI-compatible ------------------------------------------------------------------------
 
 def test_openai_client_translates_tools_results_and_images_and_maps_cached_usage(monkeypatch):
-    from corebench_runner.servers.openai_api import OpenAIServer
+    from corebench_scripted.openai_api import OpenAIServer
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     usage = {"input_tokens": 1200, "cached_tokens": 1000, "output_tokens": 30}

@@ -8,8 +8,8 @@ import openai
 import pytest
 
 from corebench_runner.errors import UserError
-from corebench_runner.servers.messages_api import load_script
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.messages_api import load_script
+from corebench_scripted.openai_api import OpenAIServer
 from support_messages import error, reply, text, tool_use
 
 KEY = "sk-openai-test-local-only"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from corebench_runner.models.openai_client import OpenAIClient
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.openai_api import OpenAIServer
 from support_messages import reply, text, tool_use
 
 KEY = "sk-openai-test-local-only"

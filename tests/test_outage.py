@@ -14,7 +14,7 @@ from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.servers.messages_api import MessagesServer
+from corebench_scripted.messages_api import MessagesServer
 
 KEY = "sk-ant-outage-test-key"
 OVERLOADED = {"error": {"status": 529, "type": "overloaded_error", "message": "Overloaded", "retry_after": 0}}

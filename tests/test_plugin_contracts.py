@@ -24,10 +24,10 @@ from corebench_runner.models.base import ModelClient
 from corebench_runner.models.factory import make_model
 from corebench_runner.models.metered import MeteredModel
 from corebench_runner.records import Usage
-from corebench_runner.servers.messages_api import MessagesServer
-from corebench_runner.servers.openai_api import OpenAIServer
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import list_runs
+from corebench_scripted.messages_api import MessagesServer
+from corebench_scripted.openai_api import OpenAIServer
 from support_capsules import good_capsule_doc, write_capsule
 from support_run import RIGHT, make_suite
 

@@ -9,11 +9,11 @@ import subprocess
 import anthropic
 import pytest
 
-from corebench_runner.agents.relay import MeteringRelay
+from corebench_runner.agents.relay.server import MeteringRelay
 from corebench_runner.errors import UserError
 from corebench_runner.models.pricing import Price
 from corebench_runner.records import Usage
-from corebench_runner.servers.messages_api import MessagesServer
+from corebench_scripted.messages_api import MessagesServer
 
 REAL_KEY = "sk-ant-real-key-for-tests-0123456789"
 # $1 per million input tokens, $10 per million output tokens: easy sums.

@@ -12,12 +12,12 @@ import anthropic
 import openai
 import pytest
 
-from corebench_runner.agents.cli_session import price_lookup
-from corebench_runner.agents.relay import MeteringRelay
+from corebench_runner.agents.cli_agents.session import price_lookup
+from corebench_runner.agents.relay.server import MeteringRelay
 from corebench_runner.models.pricing import Price, find_price, load_prices
 from corebench_runner.records import Usage
-from corebench_runner.servers.messages_api import MessagesServer
-from corebench_runner.servers.openai_api import OpenAIServer
+from corebench_scripted.messages_api import MessagesServer
+from corebench_scripted.openai_api import OpenAIServer
 from support_messages import error, reply, text
 
 REAL_KEY = "sk-proj-REAL-openai-key-for-tests-0123456789"

@@ -4,7 +4,7 @@ Twenty simultaneous calls go through the real relay to a fake upstream on 127.0.
 time and bills about a million input tokens for each. The relay reserves each call's worst case and
 admits a call beside others only when that fits what is left, so the spend stays within the cap,
 past it by at most one call's worth (the lone call a task may always make while its budget is not
-spent: agents/relay_budget.py says why).
+spent: agents/relay/budget.py says why).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from corebench_runner.agents.relay import MeteringRelay
+from corebench_runner.agents.relay.server import MeteringRelay
 from corebench_runner.models.pricing import Price
 from corebench_runner.records import Usage
 

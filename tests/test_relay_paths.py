@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from corebench_runner.agents.relay import MeteringRelay
+from corebench_runner.agents.relay.server import MeteringRelay
 
 REAL_KEY = "sk-REAL-key-that-must-not-leave-0123456789"
 

@@ -6,9 +6,9 @@ import random
 
 from bs4 import BeautifulSoup
 
-from corebench_runner.agents.cli_session import _call_event, with_model_calls
-from corebench_runner.agents.normalise import normalise
-from corebench_runner.agents.relay import RelayCall
+from corebench_runner.agents.cli_agents.normalise import normalise
+from corebench_runner.agents.cli_agents.session import _call_event, with_model_calls
+from corebench_runner.agents.relay.server import RelayCall
 from corebench_runner.report.analytics import run_analytics, task_analytics
 from corebench_runner.report.data import slug
 from corebench_runner.report.site import build_site

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.agents.normalise import normalise
+from corebench_runner.agents.cli_agents.normalise import normalise
 from corebench_runner.report.site import build_site
 from corebench_runner.store.database import open_store
 from support_browser import PageWatch, browser_marks
@@ -130,7 +130,7 @@ AGENT_STREAMS = {"claude-code": (CLAUDE, "Running it.", "Rscript a.R", "Error: n
 
 
 def agent_transcript(agent: str) -> list[dict]:
-    """What agents/cli_session.py stores for an agent CLI: the prompt, the agent's start, its normalised stream,
+    """What agents/cli_agents/session.py stores for an agent CLI: the prompt, the agent's start, its normalised stream,
     then the model calls the metering relay forwarded."""
     stream, _, _, _ = AGENT_STREAMS[agent]
     return ([{"type": "prompt", "user": "Reproduce the capsule and report the accuracy."},

@@ -152,7 +152,7 @@ def test_a_scaffold_that_needs_a_model_refuses_model_none(tmp_path: Path):
 
 @pytest.mark.docker
 def test_core_agent_with_a_model_over_http_records_usage_and_cost(tmp_path: Path, monkeypatch):
-    from corebench_runner.servers.messages_api import MessagesServer
+    from corebench_scripted.messages_api import MessagesServer
     from support_messages import PRICED_MODEL, TEST_KEY, reply, tool_use
 
     suite = make_suite(tmp_path / "suite", ["good-a", "good-b"])

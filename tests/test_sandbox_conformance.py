@@ -59,6 +59,19 @@ def test_shell_command_gives_output_and_exit_code(sandbox):
     assert (code, out, timed_out) == (0, "a b|c|", False)
 
 
+def test_output_is_heard_as_it_comes_not_only_at_the_end(sandbox):
+    """An agent CLI's stream is timed line by line as it is read (agents/cli_agents/session.py)."""
+    heard: list[tuple[float, bytes]] = []
+    started = time.monotonic()
+    result = sandbox.exec("echo first; sleep 1; echo second", timeout=30,
+                          on_stdout=lambda chunk: heard.append((time.monotonic() - started, chunk)))
+    assert result.stdout == "first\nsecond\n"
+    assert b"".join(chunk for _, chunk in heard) == b"first\nsecond\n"
+    first = next(when for when, chunk in heard if b"first" in chunk)
+    second = next(when for when, chunk in heard if b"second" in chunk)
+    assert second - first >= 0.8  # the first line was heard before the command slept, not with the second
+
+
 def test_commands_start_in_the_workdir(sandbox):
     sandbox.write_file("note.txt", "here")
     assert sandbox.exec("pwd").stdout.strip() == sandbox.workdir

@@ -57,7 +57,7 @@ class _Listener:
 
 
 def _host_seen_from(sandbox) -> str:
-    from corebench_runner.agents.cli_session import host_address_seen_from
+    from corebench_runner.agents.cli_agents.session import host_address_seen_from
 
     return host_address_seen_from(sandbox)
 

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import check_session_file, display_name, session_file
+from corebench_runner.models.names import display_name
 from corebench_runner.running.progress import Progress
+from corebench_scripted.sessions import check_session_file, session_file
 from support_run import RIGHT, make_suite
 
 MEAN = "Report the mean petal length, rounded to 4 decimal places."

@@ -1,7 +1,7 @@
 """`corebench triage RUN --model scripted:...`: proposals from a model, stored beside (never instead of) verdicts.
 
 The scripted model is the real anthropic SDK talking over HTTP to the local Messages server
-(corebench_runner/servers/), playing a session file per capsule; the store is a real SQLite
+(corebench_scripted/), playing a session file per capsule; the store is a real SQLite
 file built by the store's own writes (tests/support_store.py); the command is the real click one.
 """
 
@@ -102,7 +102,7 @@ def test_triage_stores_a_proposal_per_failed_answer_and_changes_no_status(sample
 
 
 def test_the_model_sees_the_failed_answer_and_its_evidence_but_no_correct_one(sample, tmp_path):
-    from corebench_runner.servers.messages_api import MessagesServer
+    from corebench_scripted.messages_api import MessagesServer
 
     store, run_id = sample
     seen: list[dict] = []

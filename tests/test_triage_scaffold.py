@@ -10,9 +10,9 @@ import docker
 import pytest
 from click.testing import CliRunner
 
+from corebench_runner.agents.cli_agents.npm_fetch import fetch
+from corebench_runner.agents.cli_agents.recipe import bundled_recipe
 from corebench_runner.agents.image import agent_image, layer_tag
-from corebench_runner.agents.npm_fetch import fetch
-from corebench_runner.agents.recipe import bundled_recipe
 from corebench_runner.cli import main
 from corebench_runner.images.base import toolbox_image
 from corebench_runner.store.database import open_store

@@ -1,12 +1,11 @@
-"""Agents: the scaffold contract and what scaffolds share.
+"""Agents: the scaffold contract, and one subpackage per kind of agent machinery.
 
 contract.py is the Scaffold protocol the engine calls, its defaults, and the loader that checks a
-plugin against it. core-agent's tools act only through the sandbox (tools.py), with old tool
-outputs elided to fit the context window (context.py). Agent CLIs (Claude Code, Codex, OpenCode, or
-any CLI a recipe describes) run inside a task's container: recipe.py says what an agent is;
-npm_fetch.py fetches its native binary on the host once per machine; image.py layers it onto a task
-image; cli_session.py runs it, talking to the model only through the metering relay (relay.py,
-relay_usage.py, started by relays.py); scaffold.py is the scaffold over a recipe; the normalise_*
-modules turn each agent's event stream into the transcript events the report renders; health.py is
-what `doctor` checks.
+plugin against it; context.py elides old tool outputs so a host-side loop fits the context window.
+core_agent/ holds core-agent's tools, acting only through the sandbox. cli_agents/ runs agent CLIs
+(Claude Code, Codex, OpenCode, or any CLI a recipe describes) inside a task's container: the
+recipe, the npm fetch of the binary, the session that runs it and reads its stream, the readers
+that normalise each stream, the scaffold over a recipe and what `doctor` checks. relay/ is the
+metering relay on the host those CLIs talk to, with its HTTP code. image.py layers an agent's
+binary onto a task image.
 """

@@ -1,6 +1,6 @@
 """Agent layers: a task's image plus one agent's native binary and the script that runs it.
 
-The binary comes from the host's npm cache (agents/npm_fetch.py), so the build copies files
+The binary comes from the host's npm cache (agents/cli_agents/npm_fetch.py), so the build copies files
 and needs no network. A layer is tagged `corebench/agent-<name>:<hash>` by a content hash of
 what goes in (the task image's id, the Dockerfile, the scripts, the recipe and the binary's
 SHA-256), so it is built once per task image and agent version and reused after.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import docker.errors
 
-from corebench_runner.agents.npm_fetch import FetchedAgent, fetch
-from corebench_runner.agents.recipe import AgentRecipe
+from corebench_runner.agents.cli_agents.npm_fetch import FetchedAgent, fetch
+from corebench_runner.agents.cli_agents.recipe import AgentRecipe
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
 from corebench_runner.sandbox.engine import docker_client
@@ -93,7 +93,7 @@ def agent_image(task_image: str, recipe: AgentRecipe, settings: Settings | None 
 
 def claude_code_image(task_image: str) -> str:
     """The bundled Claude Code's layer on `task_image` (the claude-code and default command scaffolds')."""
-    from corebench_runner.agents.recipe import bundled_recipe
+    from corebench_runner.agents.cli_agents.recipe import bundled_recipe
 
     return agent_image(task_image, bundled_recipe("claude-code"))
 

@@ -21,7 +21,7 @@ from typing import Any
 from corebench_runner.capsules.files import file_problems
 
 # Questions and validation findings have modules of their own; their names stay importable from
-# here, where plugins import Question (and corebench_runner.capsule is an old name of this module).
+# here, where plugins import Question.
 from corebench_runner.capsules.problems import CapsuleError, FieldReader, Problem, inside
 from corebench_runner.capsules.questions import Question, Tolerance, is_vision_question, parse_questions  # noqa: F401
 from corebench_runner.records import OracleSpec

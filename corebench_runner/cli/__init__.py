@@ -1,4 +1,4 @@
-"""The `corebench` command: a click group; each command group lives in its own module.
+"""The `corebench` command: a click group; each command lives in a module of its group, declared in pyproject.toml.
 
 Only parsing and printing happen here. A UserError raised anywhere below is printed as
 one line `error: ...` with exit code 2, never a traceback.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import atexit
 import errno
+import functools
 import gc
 import importlib
+import pkgutil
 import sqlite3
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -24,40 +27,43 @@ from corebench_runner.store.database import default_store_path, last_opened
 from corebench_runner.store.health import store_failure
 from corebench_runner.terminal import printable
 
-# Each module defines `commands`: a list of click commands/groups to attach to `corebench`.
-COMMAND_MODULES = [
-    "capsule",
-    "grade",
-    "images",
-    "run",
-    "review",
-    "report",
-    "maintenance",
-    "health",
-    "plugins",
-    "suite",
-    "triage",
-    "session",
-]
-# Where each command lives, so `corebench run` loads only cli/run.py and not every command's
-# libraries (git, requests, ...). A command missing here is still found: then all modules load.
-COMMAND_HOMES = {
-    "capsule": "capsule", "grade": "grade", "images": "images", "run": "run", "runs": "run", "show": "run",
-    "verify": "run",
-    "review": "review", "regrade": "review", "report": "report", "export": "report", "doctor": "maintenance",
-    "clean": "maintenance", "explain": "health", "plugins": "plugins", "suite": "suite", "triage": "triage",
-    "session": "session", "study": "session",  # a person's sessions and studies of them
-}
+# Every top-level command is declared once, as an entry point of this group in pyproject.toml: the CLI
+# lists commands from these names and imports only the module of the command typed, so `corebench run`
+# never loads every command's libraries (git, requests, flask, ...).
+COMMAND_GROUP = "corebench.commands"
+DISTRIBUTION = "corebench-runner"
+
+
+@functools.cache
+def declared_commands() -> dict[str, metadata.EntryPoint]:
+    """Each command's name and where it lives, as this install's metadata says, without importing any of them."""
+    try:
+        distribution = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return {}
+    return {entry.name: entry for entry in distribution.entry_points.select(group=COMMAND_GROUP)}
+
+
+@functools.cache
+def defined_commands() -> dict[str, click.Command]:
+    """Every top-level command the modules of cli/ define, found by importing them all: the slow way, for an
+    editable install whose metadata predates a command (pyproject.toml changed, not yet reinstalled)."""
+    found: list[click.Command] = []
+    for module_info in pkgutil.iter_modules(__path__):
+        with gc_paused():
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+        found += [value for value in vars(module).values() if isinstance(value, click.Command) and value is not main]
+    below = {id(sub) for command in found if isinstance(command, click.Group) for sub in command.commands.values()}
+    return {command.name: command for command in found if id(command) not in below and command.name}
 
 
 class CorebenchGroup(click.Group):
-    """Turns user errors into one clean line and an exit code of 2; loads command modules when needed."""
-
-    _loaded: set[str] = set()
+    """Turns user errors into one clean line and an exit code of 2; imports a command's module when it is needed."""
 
     @property
     def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
-        _load_modules(COMMAND_MODULES)
+        for name in self.list_commands(None):  # type: ignore[arg-type]
+            self.get_command(None, name)  # type: ignore[arg-type]
         return self._commands
 
     @commands.setter
@@ -68,12 +74,23 @@ class CorebenchGroup(click.Group):
         self._commands[name or cmd.name or ""] = cmd
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        home = COMMAND_HOMES.get(cmd_name)
-        _load_modules([home] if home else COMMAND_MODULES)
-        return self._commands.get(cmd_name) or self.commands.get(cmd_name)
+        if cmd_name not in self._commands:
+            entry = declared_commands().get(cmd_name)
+            try:
+                with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
+                    command = entry.load() if entry is not None else None
+            except (ImportError, AttributeError):  # declared where a stale install's metadata says it was
+                command = None
+            if command is None:  # a stale install's metadata: still found, slowly
+                command = defined_commands().get(cmd_name)
+            if command is None:
+                return None
+            self._commands[cmd_name] = command
+        return self._commands[cmd_name]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.commands)
+        # Help shows every command (and imports them all for their help text anyway): a stale install's too.
+        return sorted(set(declared_commands()) | set(defined_commands()))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, suite_option_first(args))
@@ -154,17 +171,6 @@ def main(ctx: click.Context, suite: str | None) -> None:
     """Run paper-reproduction agent benchmarks: capsules in, graded, reviewed, reported."""
     ctx.ensure_object(dict)
     ctx.obj["suite"] = suite
-
-
-def _load_modules(names: list[str]) -> None:
-    for name in names:
-        if name in CorebenchGroup._loaded:
-            continue
-        CorebenchGroup._loaded.add(name)
-        with gc_paused():  # a command's libraries (docker, tqdm, jinja2, ...) load faster so
-            module = importlib.import_module(f"corebench_runner.cli.{name}")
-        for command in module.commands:
-            main.add_command(command)
 
 
 # The interpreter's last garbage collection walks every object the SDKs made (0.6 s); the OS frees

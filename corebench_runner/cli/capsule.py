@@ -1,9 +1,11 @@
-"""`corebench capsule ...`: list, show, validate, new, reproduce, add-question, import-corebench."""
+"""`corebench capsule ...`: list, show, validate, new, reproduce, add-question, check, import-corebench."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import platformdirs
@@ -11,7 +13,7 @@ from tqdm import tqdm
 
 from corebench_runner.capsules.answer_leaks import answer_leaks
 from corebench_runner.capsules.corebench_import import DEFAULT_PASSPHRASE, TaskSource, import_task, read_task_source
-from corebench_runner.capsules.format import CAPSULE_FILE, parse_capsule
+from corebench_runner.capsules.format import CAPSULE_FILE, LEVELS, Capsule, parse_capsule
 from corebench_runner.capsules.lint import authoring_warnings
 from corebench_runner.capsules.new import new_capsule
 from corebench_runner.capsules.tarballs import (
@@ -21,8 +23,11 @@ from corebench_runner.capsules.tarballs import (
     sha256_of,
     tarball_name,
 )
-from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.errors import UserError
+
+if TYPE_CHECKING:
+    from corebench_runner.running.capsule_check import HealthReport, OracleRun
 
 
 @click.group("capsule")
@@ -316,8 +321,68 @@ def import_corebench(ctx: click.Context, tasks_file: Path, tarballs_dir: Path | 
         click.echo("capsules without contents are marked `contents = \"missing\"`; get them with --tarballs DIR or --download")
 
 
-commands = [capsule_group]
+def _run_line(number: int, run: OracleRun) -> str:
+    memory = "?" if run.peak_memory_bytes is None else f"{run.peak_memory_bytes / 2**20:.0f} MiB"
+    gpu = "" if run.gpu_memory_mib is None else f", GPU memory {run.gpu_memory_mib} MiB"
+    state = "ok" if run.outcome is None else f"{run.outcome}: {(run.error or '').splitlines()[0][:120]}"
+    return f"  run {number}: {state}; {run.seconds:.1f}s, peak memory {memory}{gpu}"
 
-# `capsule check` is defined in cli/health.py and attaches itself to this group: load it with the
-# group, since the CLI loads only the module a command lives in (cli/__init__.py, COMMAND_HOMES).
-from corebench_runner.cli import health as _health  # noqa: E402,F401
+
+def _report_lines(report: HealthReport) -> list[str]:
+    from corebench_runner.running.capsule_check import resources_toml
+
+    lines = ["questions:"]
+    for q in report.questions:
+        lines.append(f"  [{q.status}] {q.question[:100]}")
+        lines.append(f"      {q.note[:300]}")
+    flaky = report.flaky
+    verdict = ("healthy: every question reproduced its reference on every run" if report.healthy
+               else f"FLAKY: {len(flaky)} question(s) vary between runs" if flaky
+               else "UNHEALTHY: see the questions above")
+    lines += [verdict, "", "suggested resources for capsule.toml (with headroom over the runs above):",
+              resources_toml(report.suggested)]
+    if report.suggested.get("gpu") == "required":
+        lines.append('gpu = "required"  # the runs used GPU memory')
+    return lines
+
+
+@capsule_group.command("check")
+@click.argument("capsule_id")
+@click.option("--runs", type=int, default=3, show_default=True,
+              help="How many times to run the capsule's own reproduction (at least 2).")
+@click.option("--level", type=click.Choice(LEVELS),
+              help="Workspace level to run at. Default: medium when the capsule supports it.")
+@click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
+              help="Where the reproduction runs; 'local' has no isolation and measures no memory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the health report as JSON.")
+@click.option("--record", is_flag=True, help="Write the runs' answers into capsule.toml as each question's "
+              "reference `runs` (replacing any), when every run answered every question.")
+@click.pass_context
+def check_command(ctx: click.Context, capsule_id: str, runs: int, level: str | None, sandbox: str,
+                  as_json: bool, record: bool) -> None:
+    """Run a capsule's reproduction several times: flaky questions, run time, peak memory, suggested resources.
+
+    Exits 1 when a question is flaky, mismatched or unanswered, so CI can gate on it.
+    """
+    from corebench_runner.running.capsule_check import check_capsule, recorded_lines  # docker and the grader: only here
+
+    suite = suite_from(ctx)
+
+    def started(capsule: Capsule, level: str) -> None:
+        if not as_json:
+            click.echo(f"capsule {capsule.id}: running its reproduction {runs} times at level {level}", err=True)
+
+    def progress(number: int, run: OracleRun) -> None:
+        if not as_json:
+            click.echo(_run_line(number, run))
+
+    report = check_capsule(suite, capsule_id, runs=runs, level=level, sandbox_kind=sandbox,
+                          on_start=started, on_run=progress, record=record,
+                          progress=None if as_json else lambda text: click.echo(text, err=True))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for line in _report_lines(report) + (recorded_lines(report) if record else []):
+            click.echo(line)
+    if not report.healthy or (record and not report.recorded):
+        ctx.exit(1)

@@ -79,6 +79,3 @@ def grade_command(ctx: click.Context, tasks_path: str, answers_path: str, grader
     disputed = sum(1 for _, g in graded if g.disputed)
     tail = f"; {disputed} with disputed answers to review" if disputed else ""
     click.echo(f"{correct} of {len(graded)} answer entries correct{share} by grader {grader_name!r}{tail}")
-
-
-commands = [grade_command]

@@ -117,6 +117,3 @@ def prune(ctx: click.Context, orphans: bool, prune_all: bool, dry_run: bool) -> 
                 click.echo(f"  kept {tag}: {exc.explanation or exc}")
     if not dry_run:
         click.echo(f"removed {removed} image(s)" if removed else "nothing to prune")
-
-
-commands = [images_group]

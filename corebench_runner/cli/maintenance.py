@@ -90,7 +90,7 @@ def doctor(store: Path | None) -> None:
             checks.fail(f"base images missing: {', '.join(missing)}", "run `corebench images build-base`")
         else:
             checks.ok(f"base images: {', '.join(b.tag for b in BASE_IMAGES.values())}")
-        from corebench_runner.agents.health import agent_checks
+        from corebench_runner.agents.cli_agents.health import agent_checks
 
         for check in agent_checks():  # native agent binaries cached, agent layers built
             if check.level == "warn":
@@ -177,6 +177,3 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool, include_other_h
         click.echo("nothing to clean")
     else:
         click.echo(f"{'would remove' if dry_run else 'removed'} {len(names)} container(s), {len(scratch)} scratch folder(s)")
-
-
-commands = [doctor, clean]

@@ -54,6 +54,3 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"suite: {suite.root}")
     echo_table(["kind", "name", "version", "origin"], [[kind, name, version, origin]
                                                        for kind, name, version, origin, _ in rows])
-
-
-commands = [plugins_command]

@@ -115,6 +115,3 @@ def _export_file(store, run_id: str | None, fmt: str, out: Path | None) -> None:
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write ({exc.strerror}); choose a writable file") from None
     click.echo(f"wrote {out}", err=True)
-
-
-commands = [report_command, export_command]

@@ -9,7 +9,7 @@ import click
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.review import batch as batch_rules, set_aside as set_aside_rules, verdicts as review
 from corebench_runner.review.evidence import find_evidence
 from corebench_runner.review.exchange import export_verdicts, import_verdicts
@@ -416,6 +416,3 @@ def _suite_questions(suite, store: Store, run_id: str) -> dict:
             continue  # graded from the stored references alone
         questions.update({(capsule.id, q.text): q for q in capsule.questions})
     return questions
-
-
-commands = [review_group, regrade_command]

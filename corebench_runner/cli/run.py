@@ -20,7 +20,7 @@ from corebench_runner.cli.common import PluginName, echo_table, say, say_json, s
 from corebench_runner.diagnostics.stored import run_diagnoses, show_json
 from corebench_runner.diagnostics.summary import funnel_lines, task_diagnosis_lines
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name, public_config
+from corebench_runner.models.names import display_name, public_config
 from corebench_runner.records import Outcome
 from corebench_runner.running.folders import remove_own_task_folders
 from corebench_runner.running.progress import summary_lines
@@ -441,6 +441,3 @@ def verify_command(run_id, store_path, quiet) -> None:
                    f"({summary.reproduced_correct}/{summary.scored} tasks), "
                    f"verified {percent(summary.verified_accuracy)}, "
                    f"{summary.open_disputes} open disputes")
-
-
-commands = [run_command, runs_command, show_command, verify_command]

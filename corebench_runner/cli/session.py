@@ -94,6 +94,3 @@ def _split(value: str, flag: str) -> list[str]:
     if not items:
         raise UserError(f"{flag}: give at least one, comma-separated")
     return items
-
-
-commands = [session_command, study_group]

@@ -24,6 +24,3 @@ def init_command(directory: Path) -> None:
         click.echo(f"made {path.relative_to(root.parent)}")
     click.echo(f"next: cd {directory} && corebench capsule new NAME ... (or corebench capsule import-corebench "
                "TASKS.json); commands run there use this suite")
-
-
-commands = [suite_group]

@@ -96,6 +96,3 @@ def triage_command(run_id: str, model: str, base_url: str | None, scaffold: str 
         click.echo(f"stopped: the triage spent {spent} of its --max-cost ${result.cap:.2f}; "
                    f"{result.answers_left} answer(s) of {len(result.left)} task(s) left without a proposal "
                    "(run again with a higher --max-cost to continue)")
-
-
-commands = [triage_command]

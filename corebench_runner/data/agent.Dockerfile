@@ -1,5 +1,5 @@
 # An agent layer: the task's own image plus one agent's native binary, fetched from npm on the
-# host (corebench_runner/agents/npm_fetch.py), so the build needs no network. Built and cached
+# host (corebench_runner/agents/cli_agents/npm_fetch.py), so the build needs no network. Built and cached
 # by corebench_runner/agent_image.py.
 ARG TASK_IMAGE
 FROM ${TASK_IMAGE}

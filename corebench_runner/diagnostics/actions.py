@@ -2,7 +2,7 @@
 
 Each scaffold writes its own event shapes (docs/models.md, docs/scaffolds.md): core-agent
 `tool_call` events, the oracle's `command` and `extract` events, the agent CLIs' normalised
-`tool_call` events (with an `action`, agents/normalise.py), and older command-scaffold runs'
+`tool_call` events (with an `action`, agents/cli_agents/normalise.py), and older command-scaffold runs'
 raw Claude Code stream events (`agent_event`). The diagnostics read only Actions, so a new scaffold
 needs one small reader here and no change to the rules.
 """
@@ -109,7 +109,7 @@ def _core_agent_action(event: dict[str, Any]) -> Action | None:
 
 
 def _agent_cli_action(event: dict[str, Any]) -> Action | None:
-    """An agent CLI's tool call, already classified by its reader (agents/normalise*.py)."""
+    """An agent CLI's tool call, already classified by its reader (agents/cli_agents/normalise*.py)."""
     action = event["action"]
     kind = action.get("kind")
     output, failed = text_of(event.get("output")), bool(action.get("failed"))

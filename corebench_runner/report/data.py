@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.report.numbers import reference_decimals, tidy_text
 from corebench_runner.store.database import TASK_DONE, Store

@@ -118,7 +118,7 @@ def task_efficiency(events: list[Any], task: dict[str, Any], code_names: set[str
 
     for event in (e for e in events if isinstance(e, dict)):
         kind = event.get("type")
-        if kind == "model_call" and "path" in event:  # a relayed call (agents/relay.py): no place in the stream
+        if kind == "model_call" and "path" in event:  # a relayed call (agents/relay/server.py): no place in the stream
             close_turn()
             turn_tokens = None
             found.turns += 1

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from corebench_runner.models.scripted_sessions import display_name, public_config
+from corebench_runner.models.names import display_name, public_config
 from corebench_runner.report.data import ReportData, records_of
 from corebench_runner.report.efficiency import RunEfficiency, run_efficiency
 from corebench_runner.report.measures_export import (

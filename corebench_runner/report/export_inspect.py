@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name, public_config
+from corebench_runner.models.names import display_name, public_config
 from corebench_runner.report.efficiency import run_efficiency
 from corebench_runner.report.export import verification_json
 from corebench_runner.report.measures_export import calibration_fields, run_efficiency_fields, task_efficiency_fields
@@ -239,7 +239,7 @@ def _messages(model_api: Any, events: list[Any]) -> tuple[list[Any], list[Any], 
             continue  # a relay's metering record (Claude Code): its tokens are in the sample's usage already
         elif kind == "tool_call":
             call_id = str(event.get("id") or f"call-{len(messages)}")
-            if call_id not in _called(messages):  # an agent CLI's call (agents/normalise.py): no model turn names it
+            if call_id not in _called(messages):  # an agent CLI's call (agents/cli_agents/normalise.py): no model turn names it
                 tool_input = event.get("input")
                 messages.append(model_api.ChatMessageAssistant(content="", tool_calls=[ToolCall(
                     id=call_id, function=str(event.get("name") or ""),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.report.data import records_of, slug
 from corebench_runner.store.database import Store
 from corebench_runner.store.frames import reviews_frame

@@ -30,7 +30,7 @@ import jinja2
 from corebench_runner.capsules.suite import BUNDLED_SUITE
 from corebench_runner.diagnostics.stored import run_page_diagnostics
 from corebench_runner.errors import UserError
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.report import (
     analytics,
     boards as leaderboards,

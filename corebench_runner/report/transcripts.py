@@ -59,10 +59,10 @@ def transcript_items(events: list[Any], image_dir: Path, image_prefix: str, imag
         elif kind in ("reminder", "note"):
             items.append({"kind": "note", "number": number, "label": _text(event.get("label")) or kind,
                           "text": _text(event.get("text")), "failed": event.get("is_error") is True})
-        elif kind == "message":  # what an agent CLI said (agents/normalise.py)
+        elif kind == "message":  # what an agent CLI said (agents/cli_agents/normalise.py)
             items.append({"kind": "note", "number": number, "label": _text(event.get("role")) or "message",
                           "text": _text(event.get("text"))})
-        elif kind == "command":  # an agent CLI started (agents/cli_session.py): which agent, how it ended
+        elif kind == "command":  # an agent CLI started (agents/cli_agents/session.py): which agent, how it ended
             items.append(_agent_run(number, event))
         elif kind == "output":  # a line an agent CLI printed that was not JSON
             items.append({"kind": "note", "number": number, "label": "output", "text": _text(event.get("text"))})

@@ -7,7 +7,7 @@ import textwrap
 from typing import Any
 
 from corebench_runner.grading.official_rule import check
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.review.evidence import Evidence, excerpt
 from corebench_runner.review.triage_view import triage_lines
 from corebench_runner.review.verdicts import AnswerView, LogEntry, ReviewRecord

@@ -19,7 +19,7 @@ from typing import Any
 from corebench_runner.capsules.format import Question
 from corebench_runner.errors import UserError
 from corebench_runner.grading.loop import grade_report
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.records import outcome_from_verdicts
 from corebench_runner.store import answers as stored_answers
 from corebench_runner.store.database import Store, get_run, now_iso

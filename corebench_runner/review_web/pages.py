@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.report.transcripts import IMAGE_TYPES, load_events, transcript_items
 from corebench_runner.review import batch as batch_rules, verdicts as review
 from corebench_runner.review.evidence import excerpt, find_evidence

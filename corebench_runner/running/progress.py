@@ -8,7 +8,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from corebench_runner.models.scripted_sessions import display_name
+from corebench_runner.models.names import display_name
 from corebench_runner.records import Outcome
 from corebench_runner.store.results import RunSummary, coverage_phrase, percent, verified_phrase
 

@@ -141,12 +141,9 @@ def check_model(options: RunOptions, scaffold: Scaffold) -> None:
     if api is not None and provider in ("anthropic", "openai") and provider != api:
         raise UserError(f"--model {options.model}: scaffold {options.scaffold} speaks the "
                         f"{'OpenAI' if api == 'openai' else 'Anthropic'} API; pass --model {api}:MODEL")
-    from corebench_runner.models.factory import make_model
+    from corebench_runner.models.factory import check_model_for_run, make_model
 
-    if options.model.startswith("scripted:"):  # every session the run will play, step by step
-        from corebench_runner.models.scripted_sessions import check_sessions
-
-        check_sessions(Path(options.model.partition(":")[2].strip()).expanduser(), options.capsule_ids)
+    check_model_for_run(options.model, options.capsule_ids)  # e.g. every session a scripted run will play
     model = make_model(options.model, base_url=options.model_base_url,
                        capsule_id=options.capsule_ids[0] if options.capsule_ids else None)
     model.close()

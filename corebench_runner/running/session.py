@@ -7,7 +7,7 @@ scaffold's). The worker builds the workspace and the sandbox exactly as running/
 (levels.prepare, sandbox_spec, open_for), puts the session's shell files in
 (running/session_shell.py), and hands the terminal to `docker exec -it` until the person types
 `submit`, leaves the shell, or the time limit ends it. With an agent, the agent's layer is on the
-image and its metering relay (agents/relays.py) runs on the host for the length of the session: the
+image and its metering relay (agents/relay/start.py) runs on the host for the length of the session: the
 person drives the agent with `ask-agent "..."` (or the agent's own CLI); the key never enters.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from corebench_runner import __version__
-from corebench_runner.agents.normalise import normalise
+from corebench_runner.agents.cli_agents.normalise import normalise
 from corebench_runner.capsules import levels
 from corebench_runner.capsules.format import Capsule
 from corebench_runner.capsules.suite import Suite
@@ -159,7 +159,7 @@ def run_session_task(job: TaskJob) -> Attempt:
 
 
 def _recipe(agent: str) -> Any:
-    from corebench_runner.agents.recipe import bundled_recipe
+    from corebench_runner.agents.cli_agents.recipe import bundled_recipe
 
     return bundled_recipe(agent)
 
@@ -177,8 +177,8 @@ def _image(capsule: Capsule, level: str, recipe: Any) -> str:
 
 def _start_agent(job: TaskJob, recipe: Any, sandbox: Any, workdir: str) -> tuple[Any, Any, Any]:
     """The agent's relay on the host and the environment its run script reads in the session's shell."""
-    from corebench_runner.agents.cli_session import host_address_seen_from, relay_url
-    from corebench_runner.agents.relays import start_relay, upstream_of
+    from corebench_runner.agents.cli_agents.session import host_address_seen_from, relay_url
+    from corebench_runner.agents.relay.start import start_relay, upstream_of
     from corebench_runner.models.factory import make_model
 
     model = make_model(job.model, base_url=job.model_base_url, capsule_id=job.capsule_id)

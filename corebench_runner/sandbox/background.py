@@ -52,8 +52,11 @@ class BackgroundSandbox:
         assert self._sandbox is not None
         return self._sandbox
 
-    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
-        return self.ready().exec(cmd, timeout=timeout, workdir=workdir)
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None,
+             on_stdout: Callable[[bytes], None] | None = None) -> ExecResult:
+        if on_stdout is None:  # a sandbox plugin may not take it
+            return self.ready().exec(cmd, timeout=timeout, workdir=workdir)
+        return self.ready().exec(cmd, timeout=timeout, workdir=workdir, on_stdout=on_stdout)
 
     def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
         return self.ready().read_file(path, max_bytes)

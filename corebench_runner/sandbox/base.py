@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 from corebench_runner.records import ExecResult
 
@@ -63,8 +63,11 @@ class Leftovers:
 class Sandbox(Protocol):
     workdir: str
 
-    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
-        """Run a shell command (str, via bash -lc) or argv (list). Kills the whole process tree on timeout."""
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None,
+             on_stdout: Callable[[bytes], None] | None = None) -> ExecResult:
+        """Run a shell command (str, via bash -lc) or argv (list). Kills the whole process tree on timeout.
+        on_stdout, when given, hears each chunk of standard output as it arrives (an agent CLI's stream is
+        timed line by line so)."""
 
     def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
         """A file's bytes. A link is followed to a file (FileNotFoundError when it leads nowhere, an

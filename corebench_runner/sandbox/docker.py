@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from typing import Callable
 
 import docker.errors
 
@@ -192,11 +193,14 @@ class DockerSandbox:
 
     # ------------------------------------------------------------------ exec
 
-    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None,
+             on_stdout: Callable[[bytes], None] | None = None) -> ExecResult:
         argv = ["bash", "-lc", cmd] if isinstance(cmd, str) else list(cmd)
-        return self._run(argv, user=self.spec.user or "root", timeout=timeout, workdir=workdir or self.workdir)
+        return self._run(argv, user=self.spec.user or "root", timeout=timeout, workdir=workdir or self.workdir,
+                         on_stdout=on_stdout)
 
-    def _run(self, argv: list[str], user: str, timeout: float | None, workdir: str = "/") -> ExecResult:
+    def _run(self, argv: list[str], user: str, timeout: float | None, workdir: str = "/",
+             on_stdout: Callable[[bytes], None] | None = None) -> ExecResult:
         # The wrapper gives the command a process group of its own and kills it on timeout and at the end.
         argv = [EXEC_WRAPPER, "0" if timeout is None else f"{max(timeout, 0.001):.3f}", *argv]
         started = time.monotonic()
@@ -213,6 +217,8 @@ class DockerSandbox:
             for out_chunk, err_chunk in stream:
                 if out_chunk:
                     stdout.add(out_chunk)
+                    if on_stdout is not None:
+                        on_stdout(out_chunk)
                 if err_chunk:
                     stderr.add(err_chunk)
         except docker.errors.APIError:

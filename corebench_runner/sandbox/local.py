@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
@@ -46,7 +47,8 @@ class LocalSandbox:
     def _path(self, path: str) -> Path:
         return Path(path) if path.startswith("/") else self._root / path
 
-    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None) -> ExecResult:
+    def exec(self, cmd: str | list[str], timeout: float | None = None, workdir: str | None = None,
+             on_stdout: Callable[[bytes], None] | None = None) -> ExecResult:
         argv = ["bash", "-lc", cmd] if isinstance(cmd, str) else list(cmd)
         started = time.monotonic()
         try:
@@ -55,8 +57,8 @@ class LocalSandbox:
         except FileNotFoundError as exc:
             return ExecResult(exit_code=127, stdout="", stderr=f"{exc}\n", seconds=time.monotonic() - started)
         outputs = (CappedOutput(self.spec.output_cap_bytes), CappedOutput(self.spec.output_cap_bytes))
-        readers = [threading.Thread(target=_drain, args=(pipe, out), daemon=True)
-                   for pipe, out in zip((process.stdout, process.stderr), outputs)]
+        readers = [threading.Thread(target=_drain, args=(pipe, out, heard), daemon=True)
+                   for pipe, out, heard in zip((process.stdout, process.stderr), outputs, (on_stdout, None))]
         for reader in readers:
             reader.start()
         timed_out = False
@@ -135,9 +137,11 @@ class LocalSandbox:
         self.close()
 
 
-def _drain(pipe, out: CappedOutput) -> None:
+def _drain(pipe, out: CappedOutput, heard: Callable[[bytes], None] | None = None) -> None:
     while chunk := pipe.read1(READ_CHUNK) if hasattr(pipe, "read1") else pipe.read(READ_CHUNK):
         out.add(chunk)
+        if heard is not None:
+            heard(chunk)
     pipe.close()
 
 

@@ -1,7 +1,7 @@
 """`corebench triage RUN --scaffold claude-code|codex`: an agent CLI reads the failed task's files, as the
 CORE-Bench v1.1 authors had one do, and writes its proposals to a JSON file the runner reads.
 
-The agent runs exactly as a task's agent does (agents/cli_session.py: its layer on the toolbox image,
+The agent runs exactly as a task's agent does (agents/cli_agents/session.py: its layer on the toolbox image,
 a labelled Docker container, the metering relay on the host holding the key, the per-task cap).
 Its workspace holds only what the run kept of the task: the transcript, the agent's report and the
 files it produced. Never capsule.toml, never the alias tables: the reference runs it needs are in
@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from corebench_runner.agents.cli_session import run_agent
-from corebench_runner.agents.relays import upstream_of
+from corebench_runner.agents.cli_agents.session import run_agent
+from corebench_runner.agents.relay.start import upstream_of
 from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.images.base import toolbox_image
 from corebench_runner.models.base import ModelClient

@@ -3,7 +3,7 @@
 Its native binary comes from npm (version: the bundled recipe's, or $COREBENCH_CODEX_VERSION); see docs/scaffolds.md.
 """
 
-from corebench_runner.agents.recipe import bundled_recipe
-from corebench_runner.agents.scaffold import AgentScaffold
+from corebench_runner.agents.cli_agents.recipe import bundled_recipe
+from corebench_runner.agents.cli_agents.scaffold import AgentScaffold
 
 SCAFFOLD = AgentScaffold("codex", lambda: bundled_recipe("codex"))

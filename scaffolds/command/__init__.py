@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from corebench_runner.agents.recipe import AgentRecipe, bundled_recipe, load_recipe
-from corebench_runner.agents.scaffold import AgentScaffold
+from corebench_runner.agents.cli_agents.recipe import AgentRecipe, bundled_recipe, load_recipe
+from corebench_runner.agents.cli_agents.scaffold import AgentScaffold
 
 
 def recipe() -> AgentRecipe:

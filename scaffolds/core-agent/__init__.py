@@ -14,7 +14,7 @@ from typing import Any
 
 from corebench_runner.agents.context import CONTEXT_BUDGET_TOKENS, elide_old_outputs
 from corebench_runner.agents.contract import ScaffoldBase
-from corebench_runner.agents.tools import TOOL_SPECS, Toolbox
+from corebench_runner.agents.core_agent.tools import TOOL_SPECS, Toolbox
 from corebench_runner.deadline import DeadlineReached
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient

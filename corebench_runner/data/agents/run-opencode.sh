@@ -1,6 +1,6 @@
 #!/bin/bash
 # Run OpenCode once, non-interactively, with full permissions (`opencode run --format json`).
-# Environment, set by the scaffold for this exec only (corebench_runner/agents/cli_session.py):
+# Environment, set by the scaffold for this exec only (corebench_runner/agents/cli_agents/session.py):
 #   CBR_BASE_URL     the metering relay on the host (ends in /v1)   CBR_TOKEN  a per-task relay token, never the key
 #   CBR_MODEL        model id                            CBR_WORKDIR the workspace
 #   CBR_PROMPT_FILE  file holding the prompt (the task, or the reminder when resuming)

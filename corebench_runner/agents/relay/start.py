@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from corebench_runner.agents.relay import CostFunction, MeteringRelay
-from corebench_runner.agents.relay_usage import MESSAGES, RESPONSES
+from corebench_runner.agents.relay.server import CostFunction, MeteringRelay
+from corebench_runner.agents.relay.usage import MESSAGES, RESPONSES
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import RemoteModel
 from corebench_runner.models.pricing import find_price, load_prices

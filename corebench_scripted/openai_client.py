@@ -1,20 +1,20 @@
-"""A scripted model speaking an OpenAI protocol; apart from models/factory.py so that Anthropic and
+"""A scripted model speaking an OpenAI protocol; apart from provider.py so that Anthropic and
 scripted-Anthropic runs never load the openai SDK."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from corebench_runner.models.factory import SCRIPTED_KEY
 from corebench_runner.models.openai_client import OpenAIClient
-from corebench_runner.servers.messages_api import Script
+from corebench_scripted.messages_api import Script
+from corebench_scripted.provider import SCRIPTED_KEY
 
 
 class ScriptedOpenAIClient(OpenAIClient):
     """Plays an OpenAI script ("protocol": "openai-responses" | "openai-chat") through a local OpenAI server."""
 
     def __init__(self, script_file: Path, script: Script) -> None:
-        from corebench_runner.servers.openai_api import OpenAIServer
+        from corebench_scripted.openai_api import OpenAIServer
 
         self.server = OpenAIServer(script.steps, api_key=SCRIPTED_KEY, restart_per_conversation=True,
                                    side_replies=script.side_replies, model=script.model).start()

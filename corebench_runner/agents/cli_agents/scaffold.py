@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from corebench_runner.agents.cli_session import run_agent
+from corebench_runner.agents.cli_agents.recipe import AgentRecipe
+from corebench_runner.agents.cli_agents.session import run_agent
 from corebench_runner.agents.contract import ScaffoldBase
 from corebench_runner.agents.image import agent_image
-from corebench_runner.agents.recipe import AgentRecipe
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, Submission, TaskSpec
 from corebench_runner.sandbox.base import Sandbox

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from corebench_runner.errors import UserError
+from corebench_runner.models.names import DEFAULT_SESSION
 
-DEFAULT_SESSION = "default.json"
 BLOCK_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     # block type: the fields it must have and their types (as the local servers read them)
     "text": {"text": str},
@@ -41,30 +41,6 @@ def session_file(spec_path: Path, capsule_id: str | None) -> Path:
     wanted = f"{capsule_id}.json or {DEFAULT_SESSION}" if capsule_id else DEFAULT_SESSION
     raise UserError(f"--model scripted:{spec_path}: the folder has no {wanted}; add a session for "
                     f"{'capsule ' + capsule_id if capsule_id else 'the run'} (or a {DEFAULT_SESSION} for every capsule)")
-
-
-def display_name(spec: str | None) -> str:
-    """The one name a model goes by on every surface (site, CLI, review, exports): the model id as given
-    (anthropic:claude-opus-5-5), or for a scripted session its file's or folder's name, never its path
-    (scripted:/home/me/sessions/sonnet/ -> scripted:sonnet). Applying it twice changes nothing."""
-    if not spec:
-        return spec or ""
-    provider, _, rest = spec.partition(":")
-    if provider != "scripted" or not rest:
-        return spec
-    path = Path(rest.rstrip("/\\") or "session")
-    name = path.name.removesuffix(".json")
-    if name == DEFAULT_SESSION.removesuffix(".json") and path.parent.name:
-        name = path.parent.name  # a folder's default.json says nothing; its folder does
-    return f"scripted:{name}"
-
-
-def public_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's recorded config with its model by display name, for what leaves the machine (exports)."""
-    options = config.get("options")
-    if not isinstance(options, dict) or not isinstance(options.get("model"), str):
-        return config
-    return {**config, "options": {**options, "model": display_name(options["model"])}}
 
 
 def check_sessions(spec_path: Path, capsule_ids: Iterable[str]) -> list[Path]:

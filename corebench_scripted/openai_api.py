@@ -22,9 +22,9 @@ import json
 import threading
 from typing import Any
 
-from corebench_runner.servers.local_http import OPENAI, QuietHandler, Request, error_body, send_events, send_json
-from corebench_runner.servers.messages_api import ScriptedServer, ScriptError, estimate_tokens
-from corebench_runner.servers.openai_wire import (
+from corebench_runner.agents.relay.http import OPENAI, QuietHandler, Request, error_body, send_events, send_json
+from corebench_scripted.messages_api import ScriptedServer, ScriptError, estimate_tokens
+from corebench_scripted.openai_wire import (
     chat_chunks,
     chat_completion,
     encode_data,
@@ -174,6 +174,8 @@ class OpenAIServer(ScriptedServer):
                 step = self.steps.take(is_new_conversation(path, body))
         except ScriptError as exc:
             return exc.status, {}, error_body(OPENAI, exc.type, exc.message)
+        if step.get("delay"):  # a slow model, as the Messages server plays it
+            self.stopping.wait(float(step["delay"]))
         if "error" in step:
             err = step["error"]
             extra = {"retry-after": str(err["retry_after"])} if "retry_after" in err else {}

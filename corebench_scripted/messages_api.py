@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corebench_runner.errors import UserError
-from corebench_runner.servers.local_http import (
+from corebench_runner.agents.relay.http import (
     ANTHROPIC,
     LocalServer,
     QuietHandler,
@@ -39,7 +38,8 @@ from corebench_runner.servers.local_http import (
     send_events,
     send_json,
 )
-from corebench_runner.servers.sse import encode_event, reply_events
+from corebench_runner.errors import UserError
+from corebench_scripted.sse import encode_event, reply_events
 
 MAX_BREAKPOINTS = 4  # what the real API allows
 

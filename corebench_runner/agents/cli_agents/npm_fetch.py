@@ -6,7 +6,7 @@ version matters); the files the recipe names are taken out of it into a cache fo
 each file's SHA-256. The agent layer copies them from there, so an image build needs no network.
 A failure raises UserError naming the agent and npm's log.
 
-    python -m corebench_runner.agents.npm_fetch [claude-code codex opencode]   # what setup.sh runs
+    python -m corebench_runner.agents.cli_agents.npm_fetch [claude-code codex opencode]   # what setup.sh runs
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import platformdirs
 
-from corebench_runner.agents.recipe import BUNDLED, AgentRecipe, bundled_recipe
+from corebench_runner.agents.cli_agents.recipe import BUNDLED, AgentRecipe, bundled_recipe
 from corebench_runner.errors import UserError
 from corebench_runner.settings import load_settings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
+from corebench_runner.agents.cli_agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 # Claude Code tool names -> action kinds (diagnostics/actions.py).
 TOOLS = {"Bash": "command", "Read": "read", "Write": "write", "Edit": "edit", "MultiEdit": "edit",
@@ -26,11 +26,11 @@ def action_of(name: str, tool_input: dict[str, Any], is_error: bool) -> dict[str
             "replaced": str(tool_input.get("old_string") or "")}
 
 
-def read(stdout: str) -> AgentStream:
-    stream = AgentStream()
+def read(stdout: str, stream: AgentStream | None = None) -> AgentStream:
+    stream = AgentStream() if stream is None else stream
     pending: dict[str, tuple[int, str, dict[str, Any]]] = {}  # tool_use id -> (slot in events, name, input)
     messages: set[str] = set()  # assistant message ids seen: each is one model call
-    for event in json_lines(stdout):
+    for event in json_lines(stdout, stream):
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "init":
             stream.session_id = str(event.get("session_id") or "")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
+from corebench_runner.agents.cli_agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 
-def read(stdout: str) -> AgentStream:
-    stream = AgentStream()
+def read(stdout: str, stream: AgentStream | None = None) -> AgentStream:
+    stream = AgentStream() if stream is None else stream
     unfinished: dict[str, dict[str, Any]] = {}
-    for event in json_lines(stdout):
+    for event in json_lines(stdout, stream):
         kind = event.get("type")
         item = event.get("item") if isinstance(event.get("item"), dict) else None
         if kind == "thread.started":

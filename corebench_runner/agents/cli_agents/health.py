@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from corebench_runner.agents.npm_fetch import cache_folder, cached
-from corebench_runner.agents.recipe import BUNDLED, bundled_recipe
+from corebench_runner.agents.cli_agents.npm_fetch import cache_folder, cached
+from corebench_runner.agents.cli_agents.recipe import BUNDLED, bundled_recipe
 from corebench_runner.errors import UserError
 
 
@@ -31,7 +31,7 @@ def agent_checks() -> list[AgentCheck]:
         else:
             checks.append(AgentCheck("warn", f"agent {recipe.label}: binary not fetched yet",
                                      f"the first --scaffold {name} run fetches it with npm, or run "
-                                     f"`python -m corebench_runner.agents.npm_fetch {name}` now"))
+                                     f"`python -m corebench_runner.agents.cli_agents.npm_fetch {name}` now"))
     layers = built_layers()
     if not layers:
         checks.append(AgentCheck("ok", "agent layers: none built yet (each is built on first use, then reused)"))

@@ -1,4 +1,4 @@
-"""One call through the metering relay, once its rules let it pass (agents/relay.py): the request
+"""One call through the metering relay, once its rules let it pass (agents/relay/server.py): the request
 goes upstream with the model pinned and the real key, and the answer comes back to the agent
 unchanged, streamed as it arrives, while its usage is read and metered.
 
@@ -15,11 +15,11 @@ import urllib.request
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from corebench_runner.agents.relay_usage import StreamUsageReader, usage_of_body
-from corebench_runner.servers.local_http import QuietHandler, Request, end_chunked, start_chunked, write_chunk
+from corebench_runner.agents.relay.http import QuietHandler, Request, end_chunked, start_chunked, write_chunk
+from corebench_runner.agents.relay.usage import StreamUsageReader, usage_of_body
 
 if TYPE_CHECKING:
-    from corebench_runner.agents.relay import MeteringRelay, RelayCall
+    from corebench_runner.agents.relay.server import MeteringRelay, RelayCall
 
 # Headers that describe one hop, or that the relay sets itself.
 _NOT_RETURNED = {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding"}

@@ -30,13 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from corebench_runner.agents.relay_budget import CallBudget
-from corebench_runner.agents.relay_forward import forward
-from corebench_runner.agents.relay_usage import CHAT, MESSAGES, RESPONSES
-from corebench_runner.errors import UserError
-from corebench_runner.models.pricing import warn_unpriced
-from corebench_runner.records import Usage
-from corebench_runner.servers.local_http import (
+from corebench_runner.agents.relay.budget import CallBudget
+from corebench_runner.agents.relay.forward import forward
+from corebench_runner.agents.relay.http import (
     ANTHROPIC,
     LocalServer,
     QuietHandler,
@@ -45,6 +41,10 @@ from corebench_runner.servers.local_http import (
     error_body,
     send_json,
 )
+from corebench_runner.agents.relay.usage import CHAT, MESSAGES, RESPONSES
+from corebench_runner.errors import UserError
+from corebench_runner.models.pricing import warn_unpriced
+from corebench_runner.records import Usage
 
 # (model name, usage of one call without cost) -> dollars, or None when the price is unknown.
 CostFunction = Callable[[str, Usage], "float | None"]
@@ -124,7 +124,7 @@ class MeteringRelay(LocalServer):
     protocol: the upstream's ("anthropic-messages", or "openai-responses"/"openai-chat" for
     OpenAI, which forward both OpenAI routes). model: the run's model, which every request
     is pinned to and priced as (None: keep and price what the answer names).
-    The agent sends the token the way its API's SDK sends a key (servers/local_http.py's api_key_of).
+    The agent sends the token the way its API's SDK sends a key (agents/relay/http.py's api_key_of).
     """
 
     thread_name = "metering-relay"

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from corebench_runner.agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
+from corebench_runner.agents.cli_agents.normalise import AgentStream, json_lines, kept, message, text_of, tool_call
 
 TOOLS = {"bash": "command", "read": "read", "write": "write", "edit": "edit", "multiedit": "edit", "patch": "edit",
          "glob": "read", "grep": "read", "list": "read"}
 
 
-def read(stdout: str) -> AgentStream:
-    stream = AgentStream()
-    for event in json_lines(stdout):
+def read(stdout: str, stream: AgentStream | None = None) -> AgentStream:
+    stream = AgentStream() if stream is None else stream
+    for event in json_lines(stdout, stream):
         kind = event.get("type")
         part = event.get("part") if isinstance(event.get("part"), dict) else {}
         stream.session_id = str(event.get("sessionID") or part.get("sessionID") or stream.session_id)

@@ -4,21 +4,22 @@ The container gets the relay's address and a random per-task token, never the AP
 relay on the host checks the token, adds the key, forwards to the model API, meters tokens
 and dollars, and refuses calls once the task's cap is spent. The agent's run script (from its
 recipe) runs it once, non-interactively; when it ends without report.json, its own session is
-resumed once with a short reminder. Its event stream, normalised (agents/normalise.py), is the
-transcript.
+resumed once with a short reminder. Its event stream, normalised (agents/cli_agents/normalise.py), is the
+transcript: each line timed as it is read, and each relayed model call placed before the turn it caused.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable
 
+from corebench_runner.agents.cli_agents.normalise import AgentStream, normalise
+from corebench_runner.agents.cli_agents.recipe import AgentRecipe
 from corebench_runner.agents.image import RUN_SCRIPT_IN_IMAGE
-from corebench_runner.agents.normalise import AgentStream, normalise
-from corebench_runner.agents.recipe import AgentRecipe
-from corebench_runner.agents.relays import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
+from corebench_runner.agents.relay.start import price_lookup, start_relay, upstream_of  # noqa: F401 (price_lookup: re-exported)
 from corebench_runner.errors import UserError
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import ExecResult, Limits, Outcome, Submission, TaskSpec
@@ -34,6 +35,29 @@ PID_FILE = "/tmp/corebench-agent.pid"  # written by the layer's enter-agent.sh
 # After the relay refuses it for its budget, an agent gets this long to stop by itself (some retry).
 STOP_GRACE_SECONDS = 10.0
 MIN_RESUME_SECONDS = 30.0
+# A line read this soon after a model call started was printed before it (the pipe from the container
+# lags the relay a little; no model answers this fast): it goes before the call. Capped by the call's length.
+LINE_LAG_SECONDS = 0.25
+
+
+class LineClock:
+    """Times each line of a stream as it is read, in seconds from `origin` (time.monotonic())."""
+
+    def __init__(self, origin: float) -> None:
+        self.origin = origin
+        self.times: list[float] = []
+
+    def heard(self, chunk: bytes) -> None:
+        now = time.monotonic() - self.origin
+        self.times += [now] * chunk.count(b"\n")
+
+
+def exec_timed(sandbox: Sandbox, command: list[str], timeout: float | None, workdir: str,
+               clock: LineClock) -> ExecResult:
+    """The sandbox's exec, timing each line of its output as it comes (when the sandbox can tell)."""
+    if "on_stdout" not in inspect.signature(sandbox.exec).parameters:  # a sandbox plugin that cannot
+        return sandbox.exec(command, timeout=timeout, workdir=workdir)
+    return sandbox.exec(command, timeout=timeout, workdir=workdir, on_stdout=clock.heard)
 
 
 def default_gateway(route_table: str) -> str | None:
@@ -102,10 +126,11 @@ def run_agent(recipe: AgentRecipe, task: TaskSpec, sandbox: Sandbox, model: Mode
             sandbox.write_file(PROMPT_FILE, prompt)
             resume = streams[-1].session_id if streams else ""
             command = ["env", *(f"{k}={v}" for k, v in {**env, "CBR_RESUME": resume}.items()), RUN_SCRIPT_IN_IMAGE]
+            clock = LineClock(started)
             result, stopped = _exec_until_capped(sandbox, relay, command, task.workspace_dir,
                                                  max(remaining or 0, 1) if remaining is not None else None,
-                                                 limits.max_steps)
-            stream = normalise(recipe.transcript, result.stdout)
+                                                 limits.max_steps, clock)
+            stream = normalise(recipe.transcript, result.stdout, clock.times)
             stream.stopped = stopped
             streams.append(stream)
             transcript.append(_command_event(recipe, model_id, result, attempt, resume))
@@ -135,17 +160,26 @@ def _call_event(call: Any, origin: float) -> dict[str, Any]:
 def with_model_calls(stream: AgentStream, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The agent's events with each model call placed before the turn it caused.
 
-    The stream marks where each model call's output begins (`call_starts`); the relay's answered calls
-    are matched to those marks in order. Refused or failed calls caused no turn: each goes before the
-    next answered call. Each event of a turn takes the time its call ended (when the model's answer was
-    complete). When the counts differ (an agent that makes calls it does not show), nothing is guessed:
-    the calls follow the stream, in time order, with their own times.
+    Where the stream marks where each model call's output begins (`call_starts`: Claude Code, OpenCode),
+    the relay's answered calls are matched to those marks in order; refused or failed calls caused no
+    turn: each goes before the next answered call. Where it does not (Codex), or the counts differ (an
+    agent that makes calls it does not show), each call goes before the first line read after it started
+    (`LINE_LAG_SECONDS` allowing for the pipe). Events keep the time their line was read; an event with
+    no time (a stream whose lines were not timed) takes the time its call ended in the first case.
+    Without times or marks, nothing is guessed: the calls follow the stream, in time order.
     """
     def is_answered(call: dict[str, Any]) -> bool:
         return call.get("status") == 200 and not call.get("refused")
 
-    if not stream.call_starts or sum(map(is_answered, calls)) != len(stream.call_starts):
-        return stream.events + calls
+    if stream.call_starts and sum(map(is_answered, calls)) == len(stream.call_starts):
+        return _at_marks(stream, calls, is_answered)
+    if stream.events and all(isinstance(e, dict) and isinstance(e.get("t"), (int, float)) for e in stream.events):
+        return _by_time(stream.events, calls)
+    return stream.events + calls
+
+
+def _at_marks(stream: AgentStream, calls: list[dict[str, Any]], is_answered: Callable[[dict[str, Any]], bool]
+              ) -> list[dict[str, Any]]:
     before: dict[int, list[dict[str, Any]]] = {}
     turn_time: dict[int, float] = {}
     turn = 0
@@ -165,8 +199,23 @@ def with_model_calls(stream: AgentStream, calls: list[dict[str, Any]]) -> list[d
     return out + before.get(len(stream.events), [])
 
 
+def _by_time(events: list[dict[str, Any]], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events (each with the time its line was read) and calls merged in time: a call before the first
+    line read after it started, less the pipe's lag (never more than the call lasted)."""
+    def opens(call: dict[str, Any]) -> float:
+        return call["t"] + min(LINE_LAG_SECONDS, call.get("seconds") or 0.0)
+
+    waiting = sorted(calls, key=lambda call: call["t"])  # the relay lists calls as they end
+    out: list[dict[str, Any]] = []
+    for event in events:
+        while waiting and opens(waiting[0]) <= event["t"]:
+            out.append(waiting.pop(0))
+        out.append(event)
+    return out + waiting
+
+
 def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir: str, timeout: float | None,
-                       max_steps: int | None) -> tuple[ExecResult, str]:
+                       max_steps: int | None, clock: LineClock) -> tuple[ExecResult, str]:
     """Run the agent, and stop it (its process group) when it does not stop by itself: 10 s after the
     relay refused it for its budget (OpenCode, for one, retries a refused call for minutes), or at
     once past its step limit (Codex has none of its own; OpenCode's asks the model to stop, one more
@@ -194,7 +243,7 @@ def _exec_until_capped(sandbox: Sandbox, relay: Any, command: list[str], workdir
     watcher = threading.Thread(target=watch, name="agent-stop", daemon=True)
     watcher.start()
     try:
-        return sandbox.exec(command, timeout=timeout, workdir=workdir), "".join(why)
+        return exec_timed(sandbox, command, timeout, workdir, clock), "".join(why)
     finally:
         finished.set()
         watcher.join(timeout=60)
