@@ -20,9 +20,11 @@ def recovery_hint(path: Path) -> str:
     recovered = path.with_name(f"{path.stem}-recovered{path.suffix}")
     # .dump skips what it cannot read, then ends in ROLLBACK; turning that into COMMIT keeps the rest.
     # (.recover would be the tool, but Debian's sqlite3 lacks the sqlite_dbpage table it needs.)
+    # Damaged text can hold bytes that are no UTF-8, which every later read would trip on: iconv -c drops them.
     keep_rest = shlex.quote("s/^ROLLBACK; -- due to errors$/COMMIT;/")
     return (f"restore a backup, or save what is readable with `sqlite3 {shlex.quote(str(path))} .dump | "
-            f"sed {keep_rest} | sqlite3 {shlex.quote(str(recovered))}` and pass --store {recovered}")
+            f"iconv -f utf-8 -t utf-8 -c | sed {keep_rest} | sqlite3 {shlex.quote(str(recovered))}` "
+            f"and pass --store {recovered}")
 
 
 def store_failure(path: Path, exc: BaseException) -> str:
