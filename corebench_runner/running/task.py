@@ -170,6 +170,10 @@ def execute_task(job: TaskJob, services: WorkerServices | None = None) -> Attemp
         attempt.infra_attempts = attempt_no
         if attempt.submission.usage.calls > spent.calls:
             journal.complete = False  # calls the meter never saw (e.g. through the relay): not journaled
+        if services.cancelled.is_set():
+            # Its sandbox was removed under it: what the scaffold made of that says nothing about the agent.
+            earlier.add(_spent_by(attempt.submission, spent))
+            return _infra_attempt(job, STOPPED, attempt_no, failures, earlier, journal)
         if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
             failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
             earlier.add(_spent_by(attempt.submission, spent))
