@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
+from corebench_runner.executors import DriverLink
 from corebench_runner.records import Usage
 from corebench_runner.running.cleanup import CleanupThreads
 
@@ -63,14 +64,6 @@ class BuildLocks:
     def lock_for(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
-
-
-class DriverLink(Protocol):
-    """What an executor gives a worker in another process to reach its driver (executors/__init__.py)."""
-
-    stopped: threading.Event
-
-    def send(self, message: Any) -> None: ...
 
 
 @dataclass
