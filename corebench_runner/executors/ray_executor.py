@@ -44,6 +44,8 @@ DOCKER_RESOURCE = "docker"
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 # How often a task's worker asks whether the run was stopped.
 STOP_POLL_SECONDS = 0.5
+# How long a task that returned waits for its on_stop to finish.
+STOP_WAIT_SECONDS = 30.0
 RAY_LOG_ENV = "COREBENCH_RAY_LOG"
 # Where Ray keeps each node's own logs (raylet, workers), unless `ray start --temp-dir` says otherwise.
 RAY_SESSION_LOGS = "/tmp/ray/session_latest/logs"
@@ -129,11 +131,15 @@ def _run_watched(fn: Callable[[Any, Any], Any], on_stop: Callable[[Any], None] |
                     on_stop(job)
                 return
 
-    threading.Thread(target=watch, name="corebench-stop-watch", daemon=True).start()
+    watcher = threading.Thread(target=watch, name="corebench-stop-watch", daemon=True)
+    watcher.start()
     try:
         return fn(job, stand_in.attach(link) if stand_in is not None else None)
     finally:
         finished.set()
+        # An on_stop under way (removing the task's container) ends before the result leaves: Ray may end
+        # this process as soon as the driver has it.
+        watcher.join(timeout=STOP_WAIT_SECONDS)
         link.flush(ray)
 
 
