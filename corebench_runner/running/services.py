@@ -74,7 +74,7 @@ class WorkerServices:
     cleanups: CleanupThreads = field(default_factory=CleanupThreads)
     build_locks: BuildLocks = field(default_factory=BuildLocks)
     # Tasks one of whose calls sent from elsewhere did not reach the store (the driver's side of deliver).
-    _missed: set[int] = field(default_factory=set, repr=False)
+    _missed: set[int] = field(default_factory=set, init=False, repr=False)
 
     def cancel(self) -> None:
         """The run stopped: its workers in this process start nothing more."""
