@@ -92,12 +92,12 @@ def test_a_worker_elsewhere_sends_each_call_back_and_only_the_driver_writes_it(t
 
     for message in link.sent:
         driver.deliver(message)
-    assert written == [(1, model, calls[0].usage)] and not driver.usage_missed(1)
+    assert written == [(1, model, calls[0].usage)] and driver.usage_missed(1) == []
 
     # A call the driver's store refused: the attempt's own usage is recorded instead, once asked.
     refusing = WorkerServices(record_usage=lambda task_id, model, usage: False)
     refusing.deliver(calls[0])
-    assert refusing.usage_missed(1) and not refusing.usage_missed(1)
+    assert refusing.usage_missed(1) == [calls[0]] and refusing.usage_missed(1) == []
 
 
 def test_build_lines_from_elsewhere_stop_once_the_run_is_stopped():

@@ -310,7 +310,7 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
         status = "interrupted"
         executor.stop_workers()  # first, so that no worker elsewhere retries into a new container
         _stop_running_tasks(run_id, options, services)
-        _keep_spend_of_stopped(executor, journal, options.model)
+        _keep_spend_of_stopped(executor, journal, services, options.model)
         raise
     finally:
         executor.close()
@@ -393,7 +393,7 @@ CANCEL_SETTLE_SECONDS = 1.0
 STOPPED_SPEND_WAIT_SECONDS = 5.0
 
 
-def _keep_spend_of_stopped(executor: Any, journal: UsageJournal, model: str) -> None:
+def _keep_spend_of_stopped(executor: Any, journal: UsageJournal, services: WorkerServices, model: str) -> None:
     """The stopped tasks of remote workers (Ray) bring back what they spent; what of it is not in the store
     already (each call is journaled as it arrives) goes there as usage of the stopped attempt, so a resume
     counts it once."""
@@ -405,6 +405,9 @@ def _keep_spend_of_stopped(executor: Any, journal: UsageJournal, model: str) -> 
         usage = getattr(getattr(attempt, "submission", None), "usage", None)
         if usage is not None and usage.calls and not attempt.usage_live:
             journal.record(job.task_id, model, usage)
+        else:
+            for call in services.usage_missed(job.task_id):  # the store refused them as they came: once more
+                journal.record(call.task_id, call.model, call.usage)
 
 
 def _after_lost_worker(store: Store, executor: Any, job: TaskJob, lost: WorkerLost, owner: str,

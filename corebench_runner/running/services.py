@@ -73,8 +73,8 @@ class WorkerServices:
     record_usage: UsageSink | None = None  # None: nothing keeps calls as they happen (the Attempt carries them)
     cleanups: CleanupThreads = field(default_factory=CleanupThreads)
     build_locks: BuildLocks = field(default_factory=BuildLocks)
-    # Tasks one of whose calls sent from elsewhere did not reach the store (the driver's side of deliver).
-    _missed: set[int] = field(default_factory=set, init=False, repr=False)
+    # Calls sent from elsewhere that did not reach the store, by task (the driver's side of deliver).
+    _missed: dict[int, list[UsageCall]] = field(default_factory=dict, init=False, repr=False)
 
     def cancel(self) -> None:
         """The run stopped: its workers in this process start nothing more."""
@@ -88,17 +88,14 @@ class WorkerServices:
         """On the driver: act on what a worker elsewhere sent through its link, as it arrives."""
         if isinstance(message, UsageCall):
             if self.record_usage is None or not self.record_usage(message.task_id, message.model, message.usage):
-                self._missed.add(message.task_id)
+                self._missed.setdefault(message.task_id, []).append(message)
         elif isinstance(message, BuildNote):
             if self.note_build is not None and not self.cancelled.is_set():
                 self.note_build(message.text)
 
-    def usage_missed(self, task_id: int) -> bool:
-        """Whether a call a worker elsewhere sent for this task failed to reach the store (then forgotten)."""
-        if task_id in self._missed:
-            self._missed.discard(task_id)
-            return True
-        return False
+    def usage_missed(self, task_id: int) -> list[UsageCall]:
+        """The calls a worker elsewhere sent for this task that did not reach the store (then forgotten)."""
+        return self._missed.pop(task_id, [])
 
 
 @dataclass(frozen=True)
