@@ -21,21 +21,23 @@ from ray.cluster_utils import Cluster  # noqa: E402
 NODE_MEMORY = 100 * 1024 * 1024
 
 
-@pytest.fixture
-def three_node_cluster(monkeypatch):
-    monkeypatch.setenv("BEHAVE_SLEEP", "4")  # workers inherit the environment of the nodes' processes
-    monkeypatch.setenv("RAY_DEDUP_LOGS", "0")
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "resources": {"docker": 2}, "object_store_memory": NODE_MEMORY, "include_dashboard": False})
-    docker_worker = cluster.add_node(num_cpus=1, resources={"docker": 2}, object_store_memory=NODE_MEMORY)
-    plain_worker = cluster.add_node(num_cpus=2, object_store_memory=NODE_MEMORY)
-    cluster.wait_for_nodes()
-    try:
-        yield cluster, {cluster.head_node.node_id, docker_worker.node_id}, plain_worker.node_id
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.shutdown()
+@pytest.fixture(scope="module")
+def three_node_cluster():
+    """One cluster for the module: starting three nodes is most of these tests' time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BEHAVE_SLEEP", "4")  # workers inherit the environment of the nodes' processes
+        patch.setenv("RAY_DEDUP_LOGS", "0")
+        cluster = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 1, "resources": {"docker": 2}, "object_store_memory": NODE_MEMORY, "include_dashboard": False})
+        try:
+            docker_worker = cluster.add_node(num_cpus=1, resources={"docker": 2}, object_store_memory=NODE_MEMORY)
+            plain_worker = cluster.add_node(num_cpus=2, object_store_memory=NODE_MEMORY)
+            cluster.wait_for_nodes()
+            yield cluster, {cluster.head_node.node_id, docker_worker.node_id}, plain_worker.node_id
+        finally:
+            if ray.is_initialized():
+                ray.shutdown()
+            cluster.shutdown()
 
 
 @pytest.mark.docker

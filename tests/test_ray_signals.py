@@ -5,14 +5,20 @@ core-agent playing a scripted, priced session whose command sleeps, real Docker 
 - SIGINT and SIGTERM in the middle of the tasks: exit within 10 s with the run `interrupted`, no
   container left, nothing but the runner's own line on the terminal, and the spend of the stopped
   attempts kept in the store.
+- a cancel through the run's worker services alone (no driver-side cleanup): the tasks on both
+  nodes see it, remove their own containers and come back as stopped within seconds, and every
+  model call they made reached the driver while they still ran.
 - the worker node's raylet killed with SIGKILL mid-task: its task is an infrastructure failure
-  naming the node, run once more on the head, its spend recorded once; with no retries left it ends
-  `infra_error`, and `--resume RUN --retry infra_error` completes the run.
+  naming the node, run once more on the head, every call of both its attempts recorded once; with
+  no retries left it ends `infra_error`, and `--resume RUN --retry infra_error` completes the run.
+
+One cluster serves the whole module (starting it takes a minute or more on a busy machine).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -145,11 +151,76 @@ def test_a_signal_ends_a_ray_run_within_seconds_on_every_node(tmp_path: Path, cl
     assert "Started a local Ray instance" not in stderr and (tmp_path / "ray.log").exists()
 
 
+@_cluster_test
+def test_a_cancel_reaches_the_tasks_on_both_nodes_and_their_calls_reach_the_driver_as_made(
+        tmp_path: Path, cluster: RayCluster, monkeypatch):
+    """The run's services are the only carrier here: the driver cancels them and tells the executor, and
+    removes no container itself."""
+    from corebench_runner.executors import make_executor
+    from corebench_runner.records import Limits, Outcome
+    from corebench_runner.running.services import WorkerServices
+    from corebench_runner.running.task import STOPPED, TaskJob, execute_task, stop_task_here
+
+    suite = make_suite(tmp_path / "suite", ["slow-a", "slow-b"])
+    session = _session(tmp_path / "sleeps.json", 300)
+    for name, value in {**_env(tmp_path, cluster), "PYTHONPATH": str(ROOT)}.items():
+        monkeypatch.setenv(name, value)  # this test's process is the Ray driver
+    run_id = f"ray-cancel-{secrets.token_hex(3)}"
+    heard: list[tuple[int, float]] = []  # (task id, cost) of each call, as the driver received it
+
+    def record(task_id: int, model: str, usage) -> bool:
+        heard.append((task_id, usage.cost_usd))
+        return True
+
+    services = WorkerServices(record_usage=record)
+    jobs = [TaskJob(run_id=run_id, task_id=n, capsule_id=capsule, repeat=0, suite_root=str(suite), level="hard",
+                    scaffold="core-agent", model=f"scripted:{session}", limits=Limits(wall_seconds=900))
+            for n, capsule in enumerate(["slow-a", "slow-b"], start=1)]
+    executor = make_executor("ray", execute_task, 2, cluster.address, on_stop=stop_task_here, services=services)
+    returned: list = []
+
+    def both_tasks_heard() -> bool:
+        returned.extend(executor.drain(0.5))  # a driver waiting for results takes what the workers sent
+        return {task_id for task_id, _ in heard} == {1, 2}
+
+    try:
+        for job in jobs:
+            executor.submit(job)
+        _wait_for(lambda: len(containers_of(run_id)) == 2, "both task containers")
+        # While both tasks still run (none returned), each one's first call is at the driver.
+        _wait_for(both_tasks_heard, "the first call of both tasks, at the driver")
+        assert returned == []
+        stopped_at = time.monotonic()
+        services.cancel()
+        executor.stop_workers()
+        returned = executor.drain(60)
+        took = time.monotonic() - stopped_at
+        left = containers_of(run_id)
+    finally:
+        executor.close()
+        _remove_containers(run_id)
+    assert took < 15, f"took {took:.1f} s to stop"
+    assert left == []  # removed on their own nodes: the driver removed nothing
+    assert sorted(job.task_id for job, _ in returned) == [1, 2]
+    nodes = set()
+    for job, attempt in returned:
+        assert attempt.submission.outcome == Outcome.INFRA_ERROR and attempt.submission.error == STOPPED, attempt
+        nodes.add(attempt.details["worker"].split("node=")[1])
+        # Every call the stopped task made had reached the driver before the result did.
+        mine = [cost for task_id, cost in heard if task_id == job.task_id]
+        assert attempt.usage_live and attempt.submission.usage.calls == len(mine) >= 1
+        assert attempt.submission.usage.cost_usd == pytest.approx(sum(mine))
+    assert nodes == set(cluster.node_ids().values())
+
+
 def _task_rows(store: Path) -> dict[str, dict]:
     rows = _query(store, "SELECT capsule_id, outcome, error, attempts, cost_usd, details_json, id FROM tasks")
     return {r[0]: {"outcome": r[1], "error": r[2], "attempts": r[3], "cost": r[4], "details": json.loads(r[5] or "{}"),
                    "usage": _query(store, "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM usage WHERE task_id = ?",
-                                   (r[6],))[0]} for r in rows}
+                                   (r[6],))[0],
+                   "by_attempt": {a: (n, cost) for a, n, cost in _query(
+                       store, "SELECT attempt, COUNT(*), SUM(cost_usd) FROM usage WHERE task_id = ? GROUP BY attempt",
+                       (r[6],))}} for r in rows}
 
 
 def _kill_worker_mid_run(tmp_path: Path, cluster: RayCluster, store: Path, retries: int) -> tuple[str, str, str]:
@@ -191,9 +262,12 @@ def test_a_lost_node_is_an_infra_failure_run_again_elsewhere_and_a_resume_comple
         assert task["outcome"] == other["outcome"] == "correct"
         assert task["attempts"] == 2
         assert worker_node not in task["details"]["worker"]
-        # Spend once: the retried attempt's two calls, as the other task's; the task's cost is its rows'.
-        assert task["cost"] == pytest.approx(other["cost"]) and task["cost"] > 0
-        assert task["usage"][0] == pytest.approx(task["cost"])
+        # Spend once: the retried attempt's two calls, as the other task's, and the lost attempt's first call,
+        # which reached the driver (and the store) as it was made, before its node died.
+        assert task["by_attempt"][2] == (2, pytest.approx(other["cost"])) and other["cost"] > 0
+        assert task["by_attempt"][1] == (1, pytest.approx(other["cost"] / 2))
+        assert task["cost"] == pytest.approx(1.5 * other["cost"])
+        assert task["usage"] == (pytest.approx(task["cost"]), 3)
         assert _query(store, "SELECT status FROM runs") == [("finished",)]
         assert containers_of(run_id) == []
     finally:

@@ -1,7 +1,8 @@
 """The local executor: a bounded pool of threads on this machine.
 
 Threads suffice because a task spends its time waiting on Docker and on the model API; the
-work itself happens in containers.
+work itself happens in containers. Every thread gets the driver's own services object (one
+cancellation, the run's Progress, its usage journal and cleanup threads): nothing travels.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from typing import Any, Callable
 
 
 class LocalExecutor:
-    def __init__(self, fn: Callable[[Any], Any], slots: int) -> None:
+    def __init__(self, fn: Callable[[Any, Any], Any], slots: int, services: Any = None) -> None:
         self.slots = slots
         self._fn = fn
+        self._services = services
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="corebench-task")
         self._running: dict[Future, Any] = {}
 
     def submit(self, job: Any) -> None:
-        self._running[self._pool.submit(self._fn, job)] = job
+        self._running[self._pool.submit(self._fn, job, self._services)] = job
 
     def in_flight(self) -> int:
         return len(self._running)
@@ -35,7 +37,7 @@ class LocalExecutor:
         return [fn(*args)]  # this machine is the only one
 
     def stop_workers(self) -> None:
-        pass  # the workers are threads of the driver, whose cancel reaches them directly
+        pass  # the workers are threads of the driver, whose services' cancellation reaches them directly
 
     def drain(self, seconds: float) -> list[tuple[Any, Any]]:
         return []  # their model calls are already in the store, one row each (store/usage_journal.py)
@@ -46,8 +48,9 @@ class LocalExecutor:
         self._running.clear()
 
 
-def local_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None,
-                   on_stop: Callable[[Any], None] | None = None) -> LocalExecutor:
-    """The `local` executor plugin (entry point): threads on this machine. `address` is for cluster executors;
-    `on_stop` too: the local workers share the driver's process, which stops them itself."""
-    return LocalExecutor(fn, slots)
+def local_executor(fn: Callable[[Any, Any], Any], slots: int, address: str | None = None,
+                   on_stop: Callable[[Any], None] | None = None, services: Any = None) -> LocalExecutor:
+    """The `local` executor plugin (entry point): threads on this machine, each given `services` as they are.
+    `address` is for cluster executors; `on_stop` too: the local workers share the driver's process, which
+    stops them itself."""
+    return LocalExecutor(fn, slots, services)

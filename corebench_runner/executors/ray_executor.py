@@ -5,11 +5,16 @@ Nodes that can run containers advertise a custom resource named "docker" (start 
 it, so tasks land only on nodes with Docker and at most that many run per node. Without such
 a node, tasks are scheduled by CPU like any Ray task.
 
-A run stops on every node, not only in the driver: a small actor on the driver's node (RunControl)
-holds whether the run was stopped, each task's worker asks it every half second, and when it says
-so, runs the driver's `on_stop(job)` beside the task (which removes the task's container there),
-so the task returns at once with what it spent. The same actor knows which node runs each job, so
-a job whose node or worker died is reported as WorkerLost naming that node.
+A small actor on the driver's node (RunControl) is each worker's link to the driver
+(executors/__init__.py's DriverLink). It carries the stop: it holds whether the run was stopped,
+each task's worker asks it every half second, and when it says so, sets the Event its services'
+cancellation is and runs the driver's `on_stop(job)` beside the task (which removes the task's
+container there), so the task returns at once with what it spent. It carries messages back: a
+worker's build notes and model calls are posted to it as they happen; the driver takes them every
+half second while it waits for results (and all of a job's before that job's result, which the
+worker returns only once the actor has them) and hands each to its services' `deliver`, which
+writes a usage row or notes a build line. The same actor knows which node runs each job, so a job
+whose node or worker died is reported as WorkerLost naming that node.
 
 Ray's own log lines (its "ray" logger: token warnings, "Started a local Ray instance" ...) go to
 ray_log_path(), not the terminal; each node keeps its processes' logs in its Ray session folder.
@@ -24,6 +29,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,6 +44,8 @@ DOCKER_RESOURCE = "docker"
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 # How often a task's worker asks whether the run was stopped.
 STOP_POLL_SECONDS = 0.5
+# How long a task that returned waits for its on_stop to finish.
+STOP_WAIT_SECONDS = 30.0
 RAY_LOG_ENV = "COREBENCH_RAY_LOG"
 # Where Ray keeps each node's own logs (raylet, workers), unless `ray start --temp-dir` says otherwise.
 RAY_SESSION_LOGS = "/tmp/ray/session_latest/logs"
@@ -49,11 +57,20 @@ def ray_log_path() -> Path:
 
 
 class RunControl:
-    """Lives as an actor on the driver's node: whether the run was stopped, and where each job runs."""
+    """Lives as an actor on the driver's node: whether the run was stopped, where each job runs, and the
+    messages workers sent the driver that it has not taken yet."""
 
     def __init__(self) -> None:
         self._stopped = False
         self._where: dict[int, tuple[str, str]] = {}
+        self._mail: list[Any] = []
+
+    def post(self, message: Any) -> None:
+        self._mail.append(message)
+
+    def take(self) -> list[Any]:
+        mail, self._mail = self._mail, []
+        return mail
 
     def started(self, key: int, node_id: str, address: str) -> None:
         self._where[key] = (node_id, address)
@@ -68,12 +85,38 @@ class RunControl:
         return self._where.get(key)
 
 
-def _run_watched(fn: Callable[[Any], Any], on_stop: Callable[[Any], None] | None, control: Any, key: int,
-                 job: Any) -> Any:
-    """What a Ray worker runs for a job: fn(job), with a thread that runs on_stop(job) once the run stops."""
+class _ActorLink:
+    """A worker's DriverLink through the RunControl actor (in the worker's process)."""
+
+    def __init__(self, control: Any) -> None:
+        self.stopped = threading.Event()
+        self._control = control
+        self._sent: list[Any] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: Any) -> None:
+        with self._lock:  # calls of one caller reach the actor in the order made
+            self._sent.append(self._control.post.remote(message))
+
+    def flush(self, ray: Any) -> None:
+        """Until the actor holds every message sent, so the driver takes them before it sees the result."""
+        with self._lock:
+            sent, self._sent = self._sent, []
+        if sent:
+            try:
+                ray.get(sent, timeout=30)
+            except Exception:  # the driver's node is gone: nobody is left to read them
+                pass
+
+
+def _run_watched(fn: Callable[[Any, Any], Any], on_stop: Callable[[Any], None] | None, stand_in: Any,
+                 control: Any, key: int, job: Any) -> Any:
+    """What a Ray worker runs for a job: fn(job, services) over its link to the driver, with a thread that
+    sets the link's stop and runs on_stop(job) once the run stops."""
     import ray
 
     control.started.remote(key, ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address())
+    link = _ActorLink(control)
     finished = threading.Event()
 
     def watch() -> None:
@@ -83,20 +126,26 @@ def _run_watched(fn: Callable[[Any], Any], on_stop: Callable[[Any], None] | None
             except Exception:  # the driver's node is gone: the task's own limits still end it
                 continue
             if stopped:
+                link.stopped.set()  # the task starts nothing more
                 if on_stop is not None:
                     on_stop(job)
                 return
 
-    threading.Thread(target=watch, name="corebench-stop-watch", daemon=True).start()
+    watcher = threading.Thread(target=watch, name="corebench-stop-watch", daemon=True)
+    watcher.start()
     try:
-        return fn(job)
+        return fn(job, stand_in.attach(link) if stand_in is not None else None)
     finally:
         finished.set()
+        # An on_stop under way (removing the task's container) ends before the result leaves: Ray may end
+        # this process as soon as the driver has it.
+        watcher.join(timeout=STOP_WAIT_SECONDS)
+        link.flush(ray)
 
 
 class RayExecutor:
-    def __init__(self, fn: Callable[[Any], Any], slots: int, address: str | None = None,
-                 on_stop: Callable[[Any], None] | None = None) -> None:
+    def __init__(self, fn: Callable[[Any, Any], Any], slots: int, address: str | None = None,
+                 on_stop: Callable[[Any], None] | None = None, services: Any = None) -> None:
         try:
             import ray
         except ImportError:
@@ -133,6 +182,8 @@ class RayExecutor:
             options.update(num_cpus=1)
         self._fn = fn
         self._on_stop = on_stop
+        self._services = services
+        self._stand_in = services.elsewhere() if services is not None else None
         self._remote = ray.remote(**options)(_run_watched)
         self._control = _start_control(ray)
         self._keys = itertools.count()
@@ -140,7 +191,7 @@ class RayExecutor:
 
     def submit(self, job: Any) -> None:
         key = next(self._keys)
-        self._running[self._remote.remote(self._fn, self._on_stop, self._control, key, job)] = (job, key)
+        self._running[self._remote.remote(self._fn, self._on_stop, self._stand_in, self._control, key, job)] = (job, key)
 
     def in_flight(self) -> int:
         return len(self._running)
@@ -148,7 +199,10 @@ class RayExecutor:
     def next_result(self) -> tuple[Any, Any]:
         if not self._running:
             raise RuntimeError("next_result() with nothing submitted")
-        ready, _ = self._ray.wait(list(self._running), num_returns=1)
+        ready: list[Any] = []
+        while not ready:
+            ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=STOP_POLL_SECONDS)
+            self._deliver_mail()  # after the wait: a finished job's messages all reached the actor first
         ref = ready[0]
         job, key = self._running.pop(ref)
         try:
@@ -170,6 +224,16 @@ class RayExecutor:
             or not any(n.get("NodeID") == node_id and n.get("Alive") for n in self._ray.nodes())
         what = "Ray node" if node_gone else "the Ray worker on node"
         return WorkerLost(where=f"{what} {node_id} ({address})", why=why)
+
+    def _deliver_mail(self) -> None:
+        """What workers sent since the last time, to the driver's services, in the order it arrived."""
+        try:
+            mail = self._ray.get(self._control.take.remote(), timeout=10)
+        except Exception:  # the actor's node is gone; the results still carry their usage
+            return
+        for message in mail:
+            if self._services is not None:
+                self._services.deliver(message)
 
     def _where(self, key: int) -> tuple[str, str] | None:
         try:
@@ -196,8 +260,17 @@ class RayExecutor:
 
     def drain(self, seconds: float) -> list[tuple[Any, Any]]:
         if not self._running:
+            self._deliver_mail()
             return []
-        ready, _ = self._ray.wait(list(self._running), num_returns=len(self._running), timeout=seconds)
+        until = time.monotonic() + seconds
+        ready: list[Any] = []
+        while True:
+            left = until - time.monotonic()
+            ready, _ = self._ray.wait(list(self._running), num_returns=len(self._running),
+                                      timeout=max(0.0, min(STOP_POLL_SECONDS, left)))
+            self._deliver_mail()
+            if len(ready) == len(self._running) or left <= 0:
+                break
         returned = []
         for ref in ready:
             job, _ = self._running.pop(ref)
@@ -208,6 +281,7 @@ class RayExecutor:
         return returned
 
     def close(self) -> None:
+        self._deliver_mail()  # what stopped workers sent before they were cancelled
         for ref in list(self._running):
             self._ray.cancel(ref)  # not forced: the task's finally still closes its sandbox
         self._running.clear()
@@ -304,8 +378,9 @@ def _check_reachable(address: str) -> None:
                         "check the address printed by `ray start --head`") from None
 
 
-def ray_executor(fn: Callable[[Any], Any], slots: int, address: str | None = None,
-                 on_stop: Callable[[Any], None] | None = None) -> RayExecutor:
+def ray_executor(fn: Callable[[Any, Any], Any], slots: int, address: str | None = None,
+                 on_stop: Callable[[Any], None] | None = None, services: Any = None) -> RayExecutor:
     """The `ray` executor plugin (entry point): the cluster at `address`, or a local one started here;
-    `on_stop(job)` runs beside a task on its node when the run is stopped."""
-    return RayExecutor(fn, slots, address=address, on_stop=on_stop)
+    `on_stop(job)` runs beside a task on its node when the run is stopped; each task gets `services`
+    attached over its link to the driver."""
+    return RayExecutor(fn, slots, address=address, on_stop=on_stop, services=services)

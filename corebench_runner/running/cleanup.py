@@ -2,25 +2,21 @@
 
 Removing a container takes the Docker engine a few tenths of a second, stopping a local model
 server a little less: the driver can grade and record the task meanwhile. So a worker hands its
-cleanup to a thread of its own and returns. The threads are not daemons and `wait_for_cleanups`
-joins them before a run returns, so nothing outlives the run; a process killed meanwhile leaves
-only what `corebench clean` and `--resume` remove anyway (labelled containers, scratch folders
-named by the dead pid).
+cleanup to the run's `CleanupThreads` (one of its services, running/services.py), which runs it in
+a thread of its own. The threads are not daemons and the driver waits for them before a run
+returns, so nothing outlives the run; a process killed meanwhile leaves only what `corebench
+clean` and `--resume` remove anyway (labelled containers, scratch folders named by the dead pid).
 
-In a Ray worker the cleanup runs before the result is returned: Ray may end the worker process
-as soon as the driver has its result.
+A worker in another process (a Ray worker) gets `CleanupThreads(at_once=True)`: its cleanup runs
+before the result is returned, since Ray may end the worker process as soon as the driver has it.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Callable
 
 from corebench_runner.running import tracing
-
-_pending: set[threading.Thread] = set()
-_pending_lock = threading.Lock()
 
 
 class TaskCleanup:
@@ -42,37 +38,34 @@ class TaskCleanup:
                     pass
             self._steps.clear()
 
-    def run_soon(self) -> None:
-        """Run in a background thread, unless this process is a Ray worker (then now)."""
-        if _in_ray_worker():
-            self.run()
+
+class CleanupThreads:
+    """The cleanups a run's workers handed over, each in a thread of its own (at_once: run by the caller)."""
+
+    def __init__(self, at_once: bool = False) -> None:
+        self.at_once = at_once
+        self._pending: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def hand_over(self, cleanup: TaskCleanup) -> None:
+        if self.at_once:
+            cleanup.run()
             return
-        thread = threading.Thread(target=self._run_and_forget, name=f"task-{self.task_id}-cleanup")
-        with _pending_lock:
-            _pending.add(thread)
+        thread = threading.Thread(target=self._run_and_forget, args=(cleanup,), name=f"task-{cleanup.task_id}-cleanup")
+        with self._lock:
+            self._pending.add(thread)
         thread.start()
 
-    def _run_and_forget(self) -> None:
+    def _run_and_forget(self, cleanup: TaskCleanup) -> None:
         try:
-            self.run()
+            cleanup.run()
         finally:
-            with _pending_lock:
-                _pending.discard(threading.current_thread())
+            with self._lock:
+                self._pending.discard(threading.current_thread())
 
-
-def wait_for_cleanups(timeout: float | None = None) -> None:
-    """Wait until every task cleanup started by this process has finished."""
-    with _pending_lock:
-        threads = list(_pending)
-    for thread in threads:
-        thread.join(timeout)
-
-
-def _in_ray_worker() -> bool:
-    ray = sys.modules.get("ray")  # never imported here: a local run must not pay for Ray
-    if ray is None:
-        return False
-    try:
-        return bool(ray.is_initialized())  # tasks run in this process only in Ray's workers
-    except Exception:
-        return True  # unsure: clean up before returning, the safe way
+    def wait(self, timeout: float | None = None) -> None:
+        """Until every cleanup handed over so far has finished."""
+        with self._lock:
+            threads = list(self._pending)
+        for thread in threads:
+            thread.join(timeout)

@@ -31,20 +31,13 @@ from corebench_runner.executors import WorkerLost, make_executor
 from corebench_runner.grading.loop import grader_for
 from corebench_runner.records import Limits, Outcome
 from corebench_runner.running import tracing
-from corebench_runner.running.cleanup import wait_for_cleanups
 from corebench_runner.running.confidence import DETAILS_KEY as CONFIDENCE_KEY
 from corebench_runner.running.folders import remove_dead_task_folders
 from corebench_runner.running.preload import preload_for_grading
 from corebench_runner.running.progress import Progress
 from corebench_runner.running.recording import build_record, write_artifacts
-from corebench_runner.running.task import (
-    TaskJob,
-    cancel_run,
-    execute_task,
-    lost_worker_attempt,
-    report_builds_to,
-    stop_task_here,
-)
+from corebench_runner.running.services import WorkerServices
+from corebench_runner.running.task import TaskJob, execute_task, lost_worker_attempt, stop_task_here
 from corebench_runner.sandbox import providers
 from corebench_runner.store import lease
 from corebench_runner.store.calibration import record_confidences
@@ -59,7 +52,7 @@ from corebench_runner.store.database import (
 )
 from corebench_runner.store.results import RunSummary, run_summary
 from corebench_runner.store.runs import unfinished_capsule_hashes
-from corebench_runner.store.usage_journal import close_journal, journal_for, open_journal
+from corebench_runner.store.usage_journal import UsageJournal
 
 DEFAULT_GRADER = "tolerant"
 NO_MODEL = "none"
@@ -198,31 +191,38 @@ def stored_options(store: Store, run_id: str) -> tuple[str, RunOptions, Suite]:
 
 
 def execute_run(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
-                worker: Callable[[TaskJob], Any] = execute_task, resumed: bool = False) -> RunSummary:
+                worker: Callable[[TaskJob, WorkerServices | None], Any] = execute_task,
+                resumed: bool = False) -> RunSummary:
     """Run every unfinished task of a run and record each as it finishes.
 
     The run's lease (store/lease.py) is taken first, in the transaction that marks it running, and
     released with its final status. resumed: the run was interrupted before; first remove the
     containers and scratch folders it left behind, on every machine the executor runs tasks on.
+    The run's workers get one WorkerServices (running/services.py) over this driver's usage journal.
     """
     status_before = get_run(store, run_id)["status"]
     ensure_room(store, run_id)  # a full disk must not flip the run to running and then fail
     run_lease = lease.acquire(store, run_id)
+    journal: UsageJournal | None = None
+    services = WorkerServices()
     try:
         run_lease.start_heartbeat()
-        open_journal(run_id, store.path)
-        return _drive(store, run_id, options, suite, execution, worker, resumed, run_lease)
+        journal = UsageJournal(store.path)
+        services.record_usage = journal.record
+        return _drive(store, run_id, options, suite, execution, worker, resumed, run_lease, services, journal)
     except BaseException as exc:
         if disk_full(exc):
             _restore_status(run_lease, status_before)
         raise
     finally:
-        close_journal(run_id)
-        wait_for_cleanups()  # tasks are recorded before their containers are gone; nothing outlives the run
+        if journal is not None:
+            journal.close()
+        services.cleanups.wait()  # tasks are recorded before their containers are gone; nothing outlives the run
 
 
 def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, execution: ExecutionOptions,
-           worker: Callable[[TaskJob], Any], resumed: bool, run_lease: lease.RunLease) -> RunSummary:
+           worker: Callable[[TaskJob, WorkerServices | None], Any], resumed: bool, run_lease: lease.RunLease,
+           services: WorkerServices, journal: UsageJournal) -> RunSummary:
     pending = tasks_to_resume(store, run_id)
     before = run_summary(store, run_id)
     limits = Limits(max_steps=options.max_steps, wall_seconds=options.timeout, max_cost_usd=options.max_cost_per_task)
@@ -235,9 +235,11 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                         scored=before.scored, cost_usd=before.cost_usd, quiet=execution.quiet)
     graders: dict[str, Any] = {}
     capsules: dict[str, Capsule] = {}
+    # A capsule's environment image is built by its first task (minutes, maybe): its steps show above the bar.
+    services.note_build = progress.note
     try:
         executor = make_executor(execution.executor, worker, execution.concurrency, execution.ray_address,
-                                 on_stop=stop_task_here)
+                                 on_stop=stop_task_here, services=services)
     except BaseException:
         progress.close()
         run_lease.release("interrupted")  # planned but never started: resumable
@@ -248,8 +250,6 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     owner = run_lease.owner
     spent = before.cost_usd or 0.0
     status = "interrupted"
-    # A capsule's environment image is built by its first task (minutes, maybe): its steps show above the bar.
-    report_builds_to(run_id, progress.note)
     try:
         queue = list(jobs)
         dropped: list[str] = []  # attempts another process recorded first: this run was taken over
@@ -271,6 +271,8 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
                 attempt = _after_lost_worker(store, executor, job, attempt, owner, progress)
                 if attempt is None:
                     continue  # running again elsewhere
+            elif services.usage_missed(job.task_id):
+                attempt.usage_live = False  # a call sent from elsewhere is not in the store: the record writes all
             capsule = capsules.get(job.capsule_id) or capsules.setdefault(job.capsule_id, suite.load(job.capsule_id))
             grader_name = grader_for(capsule, options.grader)  # v1.1 capsules: tolerant-v1.1 by default
             grader = graders.get(grader_name) or graders.setdefault(
@@ -300,16 +302,15 @@ def _drive(store: Store, run_id: str, options: RunOptions, suite: Suite, executi
     except RunTakenOver:
         # The run's tasks and containers are the new owner's now: ours alone stop (their attempts
         # would be dropped anyway, after maybe an hour of model calls).
-        _stop_running_tasks(run_id, options, only_this_process=True)
+        _stop_running_tasks(run_id, options, services, only_this_process=True)
         raise
     except BaseException:
         status = "interrupted"
         executor.stop_workers()  # first, so that no worker elsewhere retries into a new container
-        _stop_running_tasks(run_id, options)
-        _keep_spend_of_stopped(executor, run_id, options.model)
+        _stop_running_tasks(run_id, options, services)
+        _keep_spend_of_stopped(executor, journal, services, options.model)
         raise
     finally:
-        report_builds_to(run_id, None)
         executor.close()
         progress.close()
         run_lease.release(status)
@@ -367,11 +368,12 @@ def _restore_status(run_lease: lease.RunLease, status: str) -> None:
         pass
 
 
-def _stop_running_tasks(run_id: str, options: RunOptions, only_this_process: bool = False) -> None:
+def _stop_running_tasks(run_id: str, options: RunOptions, services: WorkerServices,
+                        only_this_process: bool = False) -> None:
     """On Ctrl-C or SIGTERM, end this run's tasks now rather than when their scaffolds finish (maybe
-    an hour); tasks not started yet start nothing (task_runner checks cancel_run).
+    an hour); tasks not started yet start nothing (their services' cancellation is set).
     only_this_process: another process took the run over; its sandboxes stay."""
-    cancel_run(run_id)
+    services.cancel()
     provider = providers.provider_for(options.sandbox)
     scope = {"only_this_process": True} if only_this_process else {"include_live": True, "include_other_hosts": True}
     try:
@@ -389,18 +391,21 @@ CANCEL_SETTLE_SECONDS = 1.0
 STOPPED_SPEND_WAIT_SECONDS = 5.0
 
 
-def _keep_spend_of_stopped(executor: Any, run_id: str, model: str) -> None:
-    """The stopped tasks of remote workers (Ray) bring back what they spent; it goes to the store as usage of
-    the stopped attempt, so a resume counts it once (local workers' calls are journaled as they happen)."""
-    journal = journal_for(run_id)
+def _keep_spend_of_stopped(executor: Any, journal: UsageJournal, services: WorkerServices, model: str) -> None:
+    """The stopped tasks of remote workers (Ray) bring back what they spent; what of it is not in the store
+    already (each call is journaled as it arrives) goes there as usage of the stopped attempt, so a resume
+    counts it once."""
     try:
         stopped = executor.drain(STOPPED_SPEND_WAIT_SECONDS)
     except BaseException:  # a second Ctrl-C, or the cluster gone: stop without it
         return
     for job, attempt in stopped:
         usage = getattr(getattr(attempt, "submission", None), "usage", None)
-        if journal is not None and usage is not None and usage.calls and not attempt.usage_live:
+        if usage is not None and usage.calls and not attempt.usage_live:
             journal.record(job.task_id, model, usage)
+        else:
+            for call in services.usage_missed(job.task_id):  # the store refused them as they came: once more
+                journal.record(call.task_id, call.model, call.usage)
 
 
 def _after_lost_worker(store: Store, executor: Any, job: TaskJob, lost: WorkerLost, owner: str,

@@ -109,8 +109,9 @@ def _plan(store: Store, suite: Suite, options: RunOptions, capsule: Capsule, per
     return run_id
 
 
-def run_session_task(job: TaskJob) -> Attempt:
-    """The worker of a session: the task's container, the person's shell in it, then what they handed in."""
+def run_session_task(job: TaskJob, services: Any = None) -> Attempt:
+    """The worker of a session: the task's container, the person's shell in it, then what they handed in.
+    (A person is stopped by their own shell: the run's services are not needed.)"""
     suite = Suite(Path(job.suite_root))
     capsule = suite.load(job.capsule_id)
     agent = agent_of(job.scaffold)

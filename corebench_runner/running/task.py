@@ -3,7 +3,9 @@
 This is the worker half of a run. It never touches the store and never grades: it returns an
 Attempt (the scaffold's submission, report.json as running/outputs.py read it, the produced files as
 a tar archive) that travels back to the driver, which grades and records it (see run.py). Everything in a
-TaskJob and an Attempt is plain data, so Ray can ship both between nodes.
+TaskJob and an Attempt is plain data, so Ray can ship both between nodes. What it needs of the run
+around it (cancellation, build notes, the usage sink, the cleanup registry, build locks) comes in
+as its WorkerServices (running/services.py), from the executor.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -36,11 +37,11 @@ from corebench_runner.running.confidence import read_confidence
 from corebench_runner.running.folders import TASK_FOLDER_PREFIX
 from corebench_runner.running.outputs import read_outputs
 from corebench_runner.running.sandboxing import WATCHDOG_GRACE_SECONDS, open_for, sandbox_spec
+from corebench_runner.running.services import WorkerServices
 from corebench_runner.sandbox.base import SandboxSpec
 from corebench_runner.sandbox.labels import run_labels
 from corebench_runner.sandbox.providers import provider_for
 from corebench_runner.sandbox.watchdog import Watchdog
-from corebench_runner.store.usage_journal import journal_for
 
 # Seconds the engine waits past a task's wall limit before it stops the sandbox itself.
 TIMEOUT_GRACE_SECONDS = WATCHDOG_GRACE_SECONDS
@@ -48,21 +49,10 @@ TIMEOUT_GRACE_SECONDS = WATCHDOG_GRACE_SECONDS
 EARLIER_USAGE_KEY = "earlier_attempts_usage"
 
 
-# Runs stopped by the user (Ctrl-C): their workers in this process start nothing new and return.
-_cancelled_runs: set[str] = set()
-_cancelled = threading.Event()  # set with the first cancel, to cut short a retry's wait
-
-
-def cancel_run(run_id: str) -> None:
-    _cancelled_runs.add(run_id)
-    _cancelled.set()
-
-
 def stop_task_here(job: "TaskJob") -> None:
-    """A stopped run, seen from a worker in another process (a Ray node): start nothing more in this
-    process and remove this task's containers on this machine, so its scaffold returns at once with
-    what it spent. Executors call it beside the task (executors/ray_executor.py)."""
-    cancel_run(job.run_id)
+    """A stopped run, seen from a worker in another process (a Ray node), whose services' cancellation
+    the executor has set: remove this task's containers on this machine, so its scaffold returns at once
+    with what it spent. Executors call it beside the task (executors/ray_executor.py)."""
     try:
         provider_for(job.sandbox_kind).cleanup(job.run_id, include_live=True, include_other_hosts=True,
                                                task=str(job.task_id))
@@ -70,26 +60,16 @@ def stop_task_here(job: "TaskJob") -> None:
         pass
 
 
-# Where a run's environment builds report their steps: the driver's Progress.note, registered by the
-# driver in its own process. A worker elsewhere (a Ray node) finds none and builds quietly, as before.
-_build_notes: dict[str, Callable[[str], None]] = {}
-
-
-def report_builds_to(run_id: str, note: Callable[[str], None] | None) -> None:
-    """Send the build lines of this run's tasks to `note` (None: stop sending them)."""
-    if note is None:
-        _build_notes.pop(run_id, None)
-    else:
-        _build_notes[run_id] = note
-
-
 class RunCancelled(Exception):
     """The run was stopped: this task must start nothing more."""
 
 
-def _stop_if_cancelled(job: "TaskJob") -> None:
-    if job.run_id in _cancelled_runs:
-        raise RunCancelled("the run was stopped before this task finished")
+STOPPED = "the run was stopped before this task finished"
+
+
+def _stop_if_cancelled(services: WorkerServices) -> None:
+    if services.cancelled.is_set():
+        raise RunCancelled(STOPPED)
 
 
 @dataclass(frozen=True)
@@ -131,27 +111,39 @@ class Attempt:
     recipe: bytes | None = None  # the agent's /workspace/reproduce.sh, kept for `corebench verify RUN`
 
 
-def execute_task(job: TaskJob) -> Attempt:
+@dataclass
+class Prepared:
+    """What a task needs once it can run here: from _prepare to _in_sandbox."""
+
+    capsule: Any
+    scaffold: Scaffold
+    limits: Limits
+    spec: SandboxSpec
+    details: dict[str, Any]
+
+
+def execute_task(job: TaskJob, services: WorkerServices | None = None) -> Attempt:
     """Run one task, retrying infrastructure failures up to job.infra_retries times.
 
     Each retry waits (retry.backoff_seconds), and while the sandbox's engine does not answer the task
     waits for it (its provider's outage()) rather than failing. What retried attempts spent on the
     model is charged to the task too: a failed attempt's tokens were billed all the same.
+    services: the run's (running/services.py); without them, the task runs alone (nothing journals its calls).
     """
+    services = services or WorkerServices()
     now = time.monotonic()
     tracing.mark(job.task_id, "started", now, now)
     tries = 1 + max(0, job.infra_retries)
     failures: list[str] = list(job.earlier_failures)
     earlier = Usage()  # spent by attempts that did not count
-    journal = _Journal(job)
+    journal = _Journal(job, services)
     provider = provider_for(job.sandbox_kind)
     for attempt_no in range(1, tries + 1):
         if attempt_no > 1:
-            _cancelled.wait(retry.backoff_seconds(attempt_no - 1))
-        if job.run_id in _cancelled_runs:
-            return _infra_attempt(job, "the run was stopped before this task finished", attempt_no, failures, earlier,
-                                  journal)
-        outage = provider.outage(stop=_cancelled)
+            services.cancelled.wait(retry.backoff_seconds(attempt_no - 1))
+        if services.cancelled.is_set():
+            return _infra_attempt(job, STOPPED, attempt_no, failures, earlier, journal)
+        outage = provider.outage(stop=services.cancelled)
         if outage is not None:
             failures.append(outage)
             return _infra_attempt(job, failures[-1], attempt_no, failures, earlier, journal)
@@ -159,7 +151,7 @@ def execute_task(job: TaskJob) -> Attempt:
             _remove_earlier_attempt(provider, job)
         spent = Usage()  # this attempt's model calls, metered outside the scaffold
         try:
-            attempt = _execute_once(job, spent, journal)
+            attempt = _execute_once(job, services, spent, journal)
         except RunCancelled as exc:
             earlier.add(spent)
             return _infra_attempt(job, str(exc), attempt_no, failures, earlier, journal)
@@ -178,6 +170,10 @@ def execute_task(job: TaskJob) -> Attempt:
         attempt.infra_attempts = attempt_no
         if attempt.submission.usage.calls > spent.calls:
             journal.complete = False  # calls the meter never saw (e.g. through the relay): not journaled
+        if services.cancelled.is_set():
+            # Its sandbox was removed under it: what the scaffold made of that says nothing about the agent.
+            earlier.add(_spent_by(attempt.submission, spent))
+            return _infra_attempt(job, STOPPED, attempt_no, failures, earlier, journal)
         if attempt.submission.outcome == Outcome.INFRA_ERROR and attempt_no < tries:
             failures.append(attempt.submission.error or "the scaffold reported an infrastructure error")
             earlier.add(_spent_by(attempt.submission, spent))
@@ -201,15 +197,15 @@ def _remove_earlier_attempt(provider: Any, job: TaskJob) -> None:
 
 
 class _Journal:
-    """Writes each metered call to the run's usage journal, when this process drives the run."""
+    """Hands each metered call to the run's usage sink (its services), which keeps it as it happens."""
 
-    def __init__(self, job: TaskJob) -> None:
+    def __init__(self, job: TaskJob, services: WorkerServices) -> None:
         self._job = job
-        self._journal = journal_for(job.run_id)
-        self.complete = self._journal is not None  # every call so far is in the store
+        self._record = services.record_usage
+        self.complete = self._record is not None  # every call so far is kept
 
     def __call__(self, usage: Usage) -> None:
-        if self._journal is None or not self._journal.record(self._job.task_id, self._job.model, usage):
+        if self._record is None or not self._record(self._job.task_id, self._job.model, usage):
             self.complete = False
 
 
@@ -252,20 +248,20 @@ def _worker_name() -> str:
     return name
 
 
-def _execute_once(job: TaskJob, spent: Usage, on_call: Any = None) -> Attempt:
+def _execute_once(job: TaskJob, services: WorkerServices, spent: Usage, on_call: Any = None) -> Attempt:
     cleanup = TaskCleanup(job.task_id)
     try:
         with tracing.phase(job.task_id, "prepare"):
-            prepared = _prepare(job, spent, on_call, cleanup)
+            prepared = _prepare(job, services)
         if isinstance(prepared, Attempt):
             return prepared
-        return _in_sandbox(job, *prepared, cleanup, spent, on_call)
+        return _in_sandbox(job, prepared, services, cleanup, spent, on_call)
     finally:
-        cleanup.run_soon()  # container removal and model shutdown: not on the way to the score
+        services.cleanups.hand_over(cleanup)  # container removal and model shutdown: not on the way to the score
 
 
-def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> Attempt | tuple[Any, ...]:
-    """(capsule, scaffold, limits, sandbox spec, details), or the Attempt of a task that cannot run here."""
+def _prepare(job: TaskJob, services: WorkerServices) -> Attempt | Prepared:
+    """What the task needs to run here, or the Attempt of a task that cannot run here."""
     from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
 
     suite = Suite(Path(job.suite_root))
@@ -277,9 +273,9 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
     if skip_reason:
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
-    _stop_if_cancelled(job)
-    image = _image_for(capsule, scaffold, job) if provider_for(job.sandbox_kind).uses_images else "none"
-    _stop_if_cancelled(job)  # an image build can take minutes; nothing starts after a Ctrl-C
+    _stop_if_cancelled(services)
+    image = _image_for(capsule, scaffold, job, services) if provider_for(job.sandbox_kind).uses_images else "none"
+    _stop_if_cancelled(services)  # an image build can take minutes; nothing starts after a Ctrl-C
     details.update(image=image, gpu=use_gpu)
     limits = job.limits
     if limits.wall_seconds is None:
@@ -287,7 +283,7 @@ def _prepare(job: TaskJob, spent: Usage, on_call: Any, cleanup: TaskCleanup) -> 
                         max_tokens=limits.max_tokens, max_cost_usd=limits.max_cost_usd)
     spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id), gpu=use_gpu,
                         wall_seconds=limits.wall_seconds, grace=job.timeout_grace)
-    return capsule, scaffold, limits, spec, details
+    return Prepared(capsule=capsule, scaffold=scaffold, limits=limits, spec=spec, details=details)
 
 
 def _make_model(job: TaskJob, scaffold: Scaffold, spent: Usage, on_call: Any, cleanup: TaskCleanup,
@@ -303,14 +299,16 @@ def _make_model(job: TaskJob, scaffold: Scaffold, spent: Usage, on_call: Any, cl
     return model
 
 
-def _in_sandbox(job: TaskJob, capsule: Any, scaffold: Scaffold, limits: Limits, spec: SandboxSpec,
-                details: dict[str, Any], cleanup: TaskCleanup, spent: Usage, on_call: Any) -> Attempt:
+def _in_sandbox(job: TaskJob, prepared: Prepared, services: WorkerServices, cleanup: TaskCleanup, spent: Usage,
+                on_call: Any) -> Attempt:
+    capsule, scaffold, limits, spec = prepared.capsule, prepared.scaffold, prepared.limits, prepared.spec
+    details = prepared.details
     tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))  # its pid: a killed run's is found
     try:
         workspace = levels.prepare(capsule, job.level, tmp / "workspace")
         started = time.monotonic()
         deadline = Deadline.after(limits.wall_seconds)  # bounds every model call; the sandbox may stop it early
-        sandbox, task = open_for(job.sandbox_kind, spec, workspace, deadline, step=lambda name: _step(job, name))
+        sandbox, task = open_for(job.sandbox_kind, spec, workspace, deadline, step=lambda name: _step(job, services, name))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -360,40 +358,32 @@ def _keep_recipe(job: TaskJob, capsule: Any, spec: SandboxSpec, sandbox: Any, ta
 
 
 @contextlib.contextmanager
-def _step(job: TaskJob, name: str) -> Iterator[None]:
+def _step(job: TaskJob, services: WorkerServices, name: str) -> Iterator[None]:
     """A step of the sandbox's start, timed; none begins once the run is stopped (Ctrl-C), and one that
     ends after the stop raises, so that what it made (a container) is closed at once."""
-    _stop_if_cancelled(job)
+    _stop_if_cancelled(services)
     with tracing.phase(job.task_id, name):
         yield
-    _stop_if_cancelled(job)
+    _stop_if_cancelled(services)
 
 
-_build_locks: dict[str, threading.Lock] = {}
-_build_locks_guard = threading.Lock()
-
-
-def _lock_for(key: str) -> threading.Lock:
-    with _build_locks_guard:
-        return _build_locks.setdefault(key, threading.Lock())
-
-
-def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob) -> str:
+def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob, services: WorkerServices) -> str:
     from corebench_runner import images
     from corebench_runner.images.build import BuildFailed, builds_heard_by
 
     # Every build on the way shows in the run: the capsule's environment, a base image it is
     # built FROM, an agent CLI's layer (built by the scaffold, which has no progress to pass on).
-    say = _build_lines(job, capsule.id)
+    say = _build_lines(services, capsule.id)
+    locks = services.build_locks
     with builds_heard_by(say):
         try:
             if scaffold.always_uses_capsule_environment or job.level == "medium":
                 # Repeats of one capsule start together: build its image once, not once per thread.
-                with _lock_for(capsule.id):
+                with locks.lock_for(capsule.id):
                     image = images.environment_image(capsule)
             else:
                 image = images.toolbox_image()
-            with _lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
+            with locks.lock_for(f"layer:{image}"):  # e.g. an agent CLI's layer, built once for concurrent tasks
                 return scaffold.image_for(image)
         except BuildFailed as exc:
             if say is not None:
@@ -401,15 +391,15 @@ def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob) -> str:
             raise
 
 
-def _build_lines(job: TaskJob, capsule_id: str) -> Callable[[str], None] | None:
+def _build_lines(services: WorkerServices, capsule_id: str) -> Callable[[str], None] | None:
     """What a build on a task's way prints (its start, steps and end, as `images build` shows them), sent to
     the run's Progress; step lines name the capsule, since builds of several capsules may interleave."""
-    note = _build_notes.get(job.run_id)
+    note = services.note_build
     if note is None:
         return None
 
     def say(text: str) -> None:
-        if job.run_id in _cancelled_runs:
+        if services.cancelled.is_set():
             return  # stopped: the bar is closed and the process is ending
         note(f"  {capsule_id}: {text.strip()}" if text.startswith(" ") else text)
 

@@ -1,10 +1,11 @@
 """Usage written per model call, as it happens, so a process killed mid-task loses no record of spend.
 
-The run's driver opens one journal for the run; workers in this process (the local executor)
-write through it a `usage` row per call, tied to the task and to the attempt that made it
-(tasks.attempts at that moment, `live = 1`). store.finish_task then keeps those rows instead of
-writing the attempt's usage again. Workers on other machines (Ray) have no journal here: their
-usage arrives with their result, as before.
+The run's driver opens one journal for the run and alone writes through it: a `usage` row per
+call, tied to the task and to the attempt that made it (tasks.attempts at that moment, `live = 1`).
+Workers reach it only through their services (running/services.py): a worker thread of the driver
+calls `record` as each call returns; a worker in another process (Ray) sends each call back and
+the driver records it as it arrives. store.finish_task then keeps those rows instead of writing
+the attempt's usage again.
 """
 
 from __future__ import annotations
@@ -41,21 +42,3 @@ class UsageJournal:
         with self._lock:
             self._conn.close()
 
-
-# Journals of the runs this process drives, by run id (task_runner looks its job's up).
-_journals: dict[str, UsageJournal] = {}
-
-
-def open_journal(run_id: str, store_path: Path) -> UsageJournal:
-    journal = _journals[run_id] = UsageJournal(store_path)
-    return journal
-
-
-def journal_for(run_id: str) -> UsageJournal | None:
-    return _journals.get(run_id)
-
-
-def close_journal(run_id: str) -> None:
-    journal = _journals.pop(run_id, None)
-    if journal is not None:
-        journal.close()
