@@ -21,9 +21,9 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
+from corebench_runner.sandbox.docker import firewall
 from corebench_runner.sandbox.factory import open_sandbox
 from support_capsules import good_capsule_doc, write_capsule
 from support_docker import containers_of, require_image, spec, test_run_id
@@ -221,7 +221,7 @@ def test_an_agent_writing_5_gb_into_its_workspace_is_stopped_as_budget_exceeded(
 
 @pytest.mark.docker
 def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept():
-    from corebench_runner.sandbox.leftovers import remove_leftovers
+    from corebench_runner.sandbox.docker.leftovers import remove_leftovers
 
     require_image()
     with open_sandbox("docker", spec()) as sandbox:
@@ -240,7 +240,7 @@ def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept(
 def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_workspace():
     from corebench_runner.deadline import Deadline
     from corebench_runner.records import Outcome
-    from corebench_runner.sandbox.disk_guard import usage_measure
+    from corebench_runner.sandbox.docker.disk_guard import usage_measure
 
     require_image()
     deadline = Deadline.after(600)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.docker import DockerSandbox, container_config
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox, container_config
 from corebench_runner.sandbox.factory import gpu_decision
 from support_docker import containers_of, engine, require_image, spec, test_run_id
 

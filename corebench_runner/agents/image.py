@@ -21,7 +21,7 @@ from corebench_runner.agents.npm_fetch import FetchedAgent, fetch
 from corebench_runner.agents.recipe import AgentRecipe
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.settings import Settings, load_settings
 
 DOCKERFILE = "agent.Dockerfile"

@@ -10,7 +10,7 @@ import docker.errors
 from corebench_runner import images
 from corebench_runner.cli.common import echo_table, suite_from
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.settings import load_settings
 
 

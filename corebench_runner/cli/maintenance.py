@@ -65,12 +65,12 @@ def doctor(store: Path | None) -> None:
         checks.warn(f"settings read from the old place {legacy_settings_file()}",
                     f"move it to {Path(platformdirs.user_config_dir(APP_NAME)) / 'settings.toml'}")
     try:
-        from corebench_runner.sandbox.engine import docker_client
+        from corebench_runner.sandbox.docker.engine import docker_client
 
         client = docker_client()
         info = client.info()
     except UserError:
-        from corebench_runner.sandbox.engine import engine_fix, engine_not_answering
+        from corebench_runner.sandbox.docker.engine import engine_fix, engine_not_answering
 
         checks.fail(engine_not_answering(), engine_fix())
         client = info = None

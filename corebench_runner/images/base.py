@@ -29,7 +29,7 @@ import docker.utils
 
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.settings import Settings, load_settings
 
 SUITE = "bookworm"

@@ -19,7 +19,7 @@ from typing import Callable
 import docker.errors
 
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 
 # Per thread (a context variable): concurrent tasks each hear their own builds.
 _listener: ContextVar[Callable[[str], None] | None] = ContextVar("build_listener", default=None)

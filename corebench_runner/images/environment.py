@@ -18,7 +18,7 @@ from corebench_runner.capsules.format import Capsule
 from corebench_runner.errors import UserError
 from corebench_runner.images.base import BASE_IMAGES, ensure_base_images
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.settings import load_settings
 
 ENV_REPOSITORY = "corebench/env-{capsule}"

@@ -36,7 +36,7 @@ def host_has_gpu() -> bool:
     if listed.returncode != 0 or "GPU" not in listed.stdout:
         return False
     try:
-        from corebench_runner.sandbox.engine import docker_client
+        from corebench_runner.sandbox.docker.engine import docker_client
 
         runtimes = docker_client().info().get("Runtimes", {})
     except UserError:

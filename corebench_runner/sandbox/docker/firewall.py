@@ -26,7 +26,7 @@ import threading
 
 import docker.errors
 
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.sandbox.labels import MANAGED_LABEL
 
 TASK_NETWORK = "corebench-tasks"

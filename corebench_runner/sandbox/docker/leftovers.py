@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import docker.errors
 
-from corebench_runner.sandbox import firewall, labels
+from corebench_runner.sandbox import labels
 from corebench_runner.sandbox.base import Leftovers
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker import firewall
+from corebench_runner.sandbox.docker.engine import docker_client
 
 
 def managed_containers(run_id: str | None = None, task: str | None = None) -> list:

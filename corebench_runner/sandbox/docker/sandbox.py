@@ -26,18 +26,18 @@ import docker.errors
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult, Outcome
-from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import FileTooLarge, SandboxSpec
-from corebench_runner.sandbox.container_setup import (
+from corebench_runner.sandbox.docker import firewall
+from corebench_runner.sandbox.docker.container_setup import (
     EXEC_WRAPPER,
     add_bytes,
     container_config,
     user_ids,
     write_setup_archive,
 )
-from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
+from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
 

@@ -11,11 +11,11 @@ import threading
 from pathlib import Path
 
 from corebench_runner.deadline import Deadline
-from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox, image_labels
-from corebench_runner.sandbox.engine import ENGINE, ENGINE_WAIT_ENV, docker_client, engine_wait_seconds
-from corebench_runner.sandbox.leftovers import remove_leftovers
+from corebench_runner.sandbox.docker import firewall
+from corebench_runner.sandbox.docker.engine import ENGINE, ENGINE_WAIT_ENV, docker_client, engine_wait_seconds
+from corebench_runner.sandbox.docker.leftovers import remove_leftovers
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox, image_labels
 from corebench_runner.sandbox.providers import SandboxProvider, Step, made, no_step
 
 
