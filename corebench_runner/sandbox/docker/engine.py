@@ -1,6 +1,10 @@
-"""The one way to reach the Docker engine, with a clear message when it does not answer.
+"""The one way to reach a Docker-API engine, with a clear message when it does not answer.
 
-While the engine does not answer, every task waits for it (EngineGate) instead of failing at once:
+An Engine is one such engine: the Docker engine (DOCKER), or Podman's service, which speaks the same
+API (sandbox/podman/). Everything in sandbox/docker/ talks to the engine it is given, so the podman
+kind reuses the containers, files, firewall and cleanup code with a connection of its own.
+
+While an engine does not answer, every task waits for it (EngineGate) instead of failing at once:
 one thread asks the engine at a time, the others wait for its answer, so an outage costs a pause,
 not the rest of the run (and no storm of requests when it comes back).
 """
@@ -9,13 +13,16 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import threading
 import time
+from collections.abc import Callable
 
 import docker
 import docker.errors
 
 from corebench_runner.errors import UserError
+from corebench_runner.sandbox.gpu import gpu_request
 
 # How long tasks wait for an engine that stopped answering before they give up (infra_error).
 ENGINE_WAIT_ENV = "COREBENCH_ENGINE_WAIT"
@@ -24,7 +31,7 @@ ENGINE_WAIT_SECONDS = 300.0
 
 @functools.lru_cache(maxsize=1)
 def docker_client() -> docker.DockerClient:
-    """A client for the local engine; UserError (not a traceback) when it is not running."""
+    """A client for the local Docker engine; UserError (not a traceback) when it is not running."""
     try:
         client = docker.from_env(timeout=300)
         client.ping()
@@ -54,9 +61,10 @@ def engine_wait_seconds() -> float:
 
 
 class EngineGate:
-    """Waits until the Docker engine answers; one ping at a time whatever the number of tasks."""
+    """Waits until an engine answers; one ping at a time whatever the number of tasks."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: Callable[[], bool] | None = None) -> None:
+        self._answers = answers or _engine_answers
         self._lock = threading.Lock()
         self._answered_at = 0.0
 
@@ -68,7 +76,7 @@ class EngineGate:
         while True:
             asked = time.monotonic()
             with self._lock:  # the others wait here for this thread's answer
-                if self._answered_at >= asked - 1.0 or _engine_answers():
+                if self._answered_at >= asked - 1.0 or self._answers():
                     self._answered_at = max(self._answered_at, time.monotonic())
                     return True
             if (stop is not None and stop.is_set()) or time.monotonic() + pause > deadline:
@@ -85,4 +93,67 @@ def _engine_answers() -> bool:
         return False
 
 
-ENGINE = EngineGate()
+class Engine:
+    """One Docker-API engine: its client, its name in messages, its task network and its GPU request.
+
+    The base class is the Docker engine; PodmanEngine (sandbox/podman/engine.py) overrides what differs."""
+
+    kind = "docker"
+    name = "the Docker engine"
+
+    def __init__(self) -> None:
+        self.gate = EngineGate(self.answers)
+        self._network = None
+        self._network_lock = threading.Lock()
+
+    def client(self) -> docker.DockerClient:
+        """A client that answered once; UserError, in one line saying what to do, when the engine does not."""
+        return docker_client()
+
+    def installed(self) -> bool:
+        """Whether this engine could be on this host at all (a kind whose engine is not is skipped by clean)."""
+        return True
+
+    def answers(self) -> bool:
+        """Whether the engine answers a ping now."""
+        return _engine_answers()
+
+    def not_answering(self) -> str:
+        return engine_not_answering()
+
+    def fix(self) -> str:
+        return engine_fix()
+
+    @property
+    def network(self):
+        """This engine's task network and its firewall (firewall.TaskNetwork), made on first use."""
+        with self._network_lock:
+            if self._network is None:
+                self._network = self.task_network_class()(self)
+            return self._network
+
+    def task_network_class(self) -> type:
+        from corebench_runner.sandbox.docker.firewall import TaskNetwork
+
+        return TaskNetwork
+
+    def gpu_config(self) -> dict:
+        """What containers.create() is given to hand every GPU in (gpu.py: one policy for every engine)."""
+        return gpu_request(self.kind)
+
+    def gpu_ready(self) -> bool:
+        """Whether this engine can hand a GPU in, once the host has one: Docker's nvidia runtime."""
+        try:
+            runtimes = self.client().info().get("Runtimes", {})
+        except UserError:
+            return False
+        return "nvidia" in runtimes or shutil.which("nvidia-container-cli") is not None
+
+    def import_rootfs(self, tarball: str, tag: str, changes: list[str]) -> None:
+        """Make image `tag` from a root filesystem tarball (`docker import`), with Dockerfile-style changes."""
+        repository, version = tag.rsplit(":", 1)
+        self.client().api.import_image_from_file(tarball, repository=repository, tag=version, changes=changes)
+
+
+DOCKER = Engine()
+ENGINE = DOCKER.gate  # the Docker engine's gate (kept: the outage tests wait on it)

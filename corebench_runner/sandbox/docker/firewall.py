@@ -24,18 +24,13 @@ import subprocess
 import sys
 import threading
 
+import docker
 import docker.errors
 
-from corebench_runner.sandbox.docker.engine import docker_client
 from corebench_runner.sandbox.labels import MANAGED_LABEL
 
 TASK_NETWORK = "corebench-tasks"
 CHAIN = "COREBENCH-TASKS"
-
-_lock = threading.Lock()
-_network: str | None = None
-_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
-_firewall_on = False
 
 
 def bridge_name(engine_id: str) -> str:
@@ -52,9 +47,13 @@ def _engine_identity(client: docker.DockerClient) -> str:
     return f"{info.get('ID', '')}:{info.get('DockerRootDir', '')}"
 
 
-def base_rules(bridge: str) -> tuple[tuple[str, list[str]], ...]:
-    """(chain, rule) in order; each is added only when `iptables -C` does not find it."""
-    return (
+def base_rules(bridge: str, isolate: bool = False) -> tuple[tuple[str, list[str]], ...]:
+    """(chain, rule) in order; each is added only when `iptables -C` does not find it.
+
+    isolate: also drop traffic between containers of the network, for an engine whose bridge cannot
+    be told so itself (Podman's has no enable_icc)."""
+    between = (("FORWARD", ["-i", bridge, "-o", bridge, "-j", "DROP"]),) if isolate else ()
+    return between + (
         ("INPUT", ["-i", bridge, "-j", CHAIN]),
         (CHAIN, ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]),
         (CHAIN, ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]),
@@ -82,80 +81,122 @@ def _ensure(chain: str, rule: list[str], insert: bool) -> None:
         raise FirewallError(done.stderr.strip() or f"iptables exit {done.returncode}")
 
 
-def install_rules(bridge: str) -> None:
+def install_rules(bridge: str, isolate: bool = False) -> None:
     """The chain and its base rules, when missing (FirewallError when iptables cannot add them)."""
     made = _iptables("-N", CHAIN)
     if made.returncode != 0 and "exists" not in made.stderr:
         raise FirewallError(made.stderr.strip() or f"iptables exit {made.returncode}")
-    for chain, rule in base_rules(bridge):
-        _ensure(chain, rule, insert=chain == "INPUT")
+    for chain, rule in base_rules(bridge, isolate):
+        _ensure(chain, rule, insert=chain != CHAIN)
 
 
-def _ensure_network() -> tuple[str, str]:
-    """Make the task network when missing; returns its Linux bridge and its subnet."""
-    client = docker_client()
-    if not client.networks.list(names=[TASK_NETWORK]):
+class TaskNetwork:
+    """One engine's task network and its firewall rules, made on first use (engine.Engine.network)."""
+
+    isolate_by_rule = False  # drop container-to-container traffic with a FORWARD rule (the bridge cannot)
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._network: str | None = None
+        self._subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+        self.firewall_on = False
+
+    def create(self, client: docker.DockerClient) -> None:
+        """Make TASK_NETWORK on a Linux bridge of its own, with no traffic between its containers."""
+        client.networks.create(TASK_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1"}, options={
+            "com.docker.network.bridge.name": bridge_name(_engine_identity(client)),
+            "com.docker.network.bridge.enable_icc": "false"})
+
+    def bridge(self, client: docker.DockerClient, attrs: dict) -> str:
+        """The Linux bridge of the made network, from its attributes."""
+        return (attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
+
+    def _ensure_network(self) -> tuple[str, str]:
+        """Make the task network when missing; returns its Linux bridge and its subnet."""
+        client = self.engine.client()
+        if not client.networks.list(names=[TASK_NETWORK]):
+            try:
+                self.create(client)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: another process made it first
+                    raise
+        attrs = client.networks.get(TASK_NETWORK).attrs
+        subnet = next((c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or []), "")
+        return self.bridge(client, attrs), subnet
+
+    def name(self) -> str:
+        """The network task containers join: TASK_NETWORK behind its firewall, or the engine's `bridge`
+        (said once on stderr) when the network cannot be made; without the rules, also said once."""
+        with self._lock:
+            if self._network is not None:
+                return self._network
+            try:
+                bridge, subnet = self._ensure_network()
+                self._network = TASK_NETWORK
+                self._subnet = ipaddress.ip_network(subnet) if subnet else None
+            except docker.errors.APIError as exc:
+                self._network = "bridge"
+                _say(f"the task network {TASK_NETWORK} could not be made ({exc.explanation or exc}); tasks use "
+                     f"the bridge network of {self.engine.name} and can reach services on this host")
+                return self._network
+            try:
+                if not bridge:
+                    raise FirewallError(f"the network {TASK_NETWORK} names no Linux bridge")
+                install_rules(bridge, self.isolate_by_rule)
+                self.firewall_on = True
+                self.prune()  # rules a killed run left behind
+            except FirewallError as exc:
+                _say(f"the task network's firewall could not be installed ({exc}); task containers can reach "
+                     "services on this host (run as root with iptables to block them)")
+            return self._network
+
+    def prepare_in_background(self) -> None:
+        """Make the task network and its rules in a thread, so that a run's first task does not wait for
+        them (about 0.1 s of iptables calls); a failure is left for name() to raise or say."""
+        def prepare() -> None:
+            try:
+                self.name()
+            except Exception:  # e.g. the engine went away: the first task meets it and says so
+                pass
+
+        threading.Thread(target=prepare, name="task-network", daemon=True).start()
+
+    def allow(self, container_ip: str, port: int) -> list[str] | None:
+        """Let one container reach one TCP port of the host (its relay); returns the rule for `revoke`."""
+        if not self.firewall_on:
+            return None
+        rule = ["-s", container_ip, "-p", "tcp", "--dport", str(port), "-j", "ACCEPT"]
+        if _iptables("-I", CHAIN, "1", *rule).returncode != 0:
+            return None
+        return rule
+
+    def prune(self) -> list[str]:
+        """Delete the ACCEPT rules of containers no longer on the task network (their process was killed
+        before its sandbox closed); returns the rules deleted. A live container's rules stay."""
         try:
-            client.networks.create(TASK_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1"}, options={
-                "com.docker.network.bridge.name": bridge_name(_engine_identity(client)),
-                "com.docker.network.bridge.enable_icc": "false"})
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: another process made it first
-                raise
-    attrs = client.networks.get(TASK_NETWORK).attrs
-    bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
-    subnet = next((c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or []), "")
-    return bridge, subnet
+            attached = self.engine.client().networks.get(TASK_NETWORK).attrs.get("Containers") or {}
+            listed = _iptables("-S", CHAIN)
+        except (docker.errors.NotFound, FirewallError):
+            return []
+        live = {c.get("IPv4Address", "").split("/")[0] for c in attached.values()}
+        removed = []
+        for line in listed.stdout.splitlines():
+            parts = line.split()
+            if not (parts[:2] == ["-A", CHAIN] and "-s" in parts):
+                continue
+            source = parts[parts.index("-s") + 1].split("/")[0]
+            if source not in live and self._ours(source):
+                if _iptables("-D", *parts[1:]).returncode == 0:
+                    removed.append(" ".join(parts[1:]))
+        return removed
 
-
-def task_network() -> str:
-    """The network task containers join: TASK_NETWORK behind its firewall, or Docker's `bridge`
-    (said once on stderr) when the network cannot be made; without the rules, also said once."""
-    global _network, _firewall_on, _subnet
-    with _lock:
-        if _network is not None:
-            return _network
+    def _ours(self, address: str) -> bool:
+        """Whether an address is on this engine's task network (another engine's rules are its own business)."""
         try:
-            bridge, subnet = _ensure_network()
-            _network = TASK_NETWORK
-            _subnet = ipaddress.ip_network(subnet) if subnet else None
-        except docker.errors.APIError as exc:
-            _network = "bridge"
-            _say(f"the task network {TASK_NETWORK} could not be made ({exc.explanation or exc}); tasks use Docker's "
-                 "bridge network and can reach services on this host")
-            return _network
-        try:
-            if not bridge:
-                raise FirewallError(f"the network {TASK_NETWORK} names no Linux bridge")
-            install_rules(bridge)
-            _firewall_on = True
-            prune()  # rules a killed run left behind
-        except FirewallError as exc:
-            _say(f"the task network's firewall could not be installed ({exc}); task containers can reach services "
-                 "on this host (run as root with iptables to block them)")
-        return _network
-
-
-def prepare_in_background() -> None:
-    """Make the task network and its rules in a thread, so that a run's first task does not wait for
-    them (about 0.1 s of iptables calls); a failure is left for task_network() to raise or say."""
-    def prepare() -> None:
-        try:
-            task_network()
-        except Exception:  # e.g. the engine went away: the first task meets it and says so
-            pass
-
-    threading.Thread(target=prepare, name="task-network", daemon=True).start()
-
-
-def allow(container_ip: str, port: int) -> list[str] | None:
-    """Let one container reach one TCP port of the host (its relay); returns the rule for `revoke`."""
-    if not _firewall_on:
-        return None
-    rule = ["-s", container_ip, "-p", "tcp", "--dport", str(port), "-j", "ACCEPT"]
-    if _iptables("-I", CHAIN, "1", *rule).returncode != 0:
-        return None
-    return rule
+            return self._subnet is None or ipaddress.ip_address(address) in self._subnet
+        except ValueError:
+            return False
 
 
 def revoke(rule: list[str]) -> None:
@@ -163,35 +204,6 @@ def revoke(rule: list[str]) -> None:
         _iptables("-D", CHAIN, *rule)
     except FirewallError:
         pass
-
-
-def prune() -> list[str]:
-    """Delete the ACCEPT rules of containers no longer on the task network (their process was killed
-    before its sandbox closed); returns the rules deleted. A live container's rules stay."""
-    try:
-        attached = docker_client().networks.get(TASK_NETWORK).attrs.get("Containers") or {}
-        listed = _iptables("-S", CHAIN)
-    except (docker.errors.NotFound, FirewallError):
-        return []
-    live = {c.get("IPv4Address", "").split("/")[0] for c in attached.values()}
-    removed = []
-    for line in listed.stdout.splitlines():
-        parts = line.split()
-        if not (parts[:2] == ["-A", CHAIN] and "-s" in parts):
-            continue
-        source = parts[parts.index("-s") + 1].split("/")[0]
-        if source not in live and _ours(source):
-            if _iptables("-D", *parts[1:]).returncode == 0:
-                removed.append(" ".join(parts[1:]))
-    return removed
-
-
-def _ours(address: str) -> bool:
-    """Whether an address is on this engine's task network (another engine's rules are its own business)."""
-    try:
-        return _subnet is None or ipaddress.ip_address(address) in _subnet
-    except ValueError:
-        return False
 
 
 def _say(message: str) -> None:
