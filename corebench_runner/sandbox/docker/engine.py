@@ -137,6 +137,10 @@ class Engine:
 
         return TaskNetwork
 
+    def create_container(self, config: dict):
+        """Create (not start) a container from container_setup.container_config's keyword arguments."""
+        return self.client().containers.create(**config)
+
     def gpu_config(self) -> dict:
         """What containers.create() is given to hand every GPU in (gpu.py: one policy for every engine)."""
         return gpu_request(self.kind)

@@ -101,7 +101,7 @@ class DockerSandbox:
         ca_bytes = self._ca_to_hand_in(spec.image, settings)
         # "bridge" (internet on) means the task network, whose firewall keeps the host's services out of reach.
         network = engine.network.name() if spec.network == "bridge" else spec.network
-        self.container = self._client.containers.create(**container_config(
+        self.container = engine.create_container(container_config(
             spec, ca_bytes is not None, network, settings.blocked_host_entries(), engine.gpu_config()))
         _open_sandboxes.add(self)
         try:

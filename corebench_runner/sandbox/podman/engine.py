@@ -25,6 +25,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from docker.utils import parse_bytes
 
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.docker.engine import Engine
@@ -35,6 +36,7 @@ IDLE_SECONDS = 600  # the service ends itself after this long without a request
 START_SECONDS = 30.0  # how long a starting service may take to answer
 HOST_ENV = "CONTAINER_HOST"
 API_VERSION = "1.41"  # the Docker API version Podman 4 answers
+LIBPOD_API = "v4.0.0"  # Podman's own API, for what its compatible one cannot say (CDI devices)
 # One line for the failure Podman gives on a host where containers cannot set their default rlimits.
 ULIMITS_FIX = ("add `[containers]` with `default_ulimits = []` to a file in /etc/containers/containers.conf.d/ "
                "(rootless: ~/.config/containers/containers.conf; scripts/setup.sh writes it)")
@@ -176,6 +178,19 @@ class PodmanEngine(Engine):
     def task_network_class(self) -> type:
         return PodmanTaskNetwork
 
+    def create_container(self, config: dict):
+        """Compatible API, except for a container given CDI devices (a GPU): Podman's compatible create takes
+        a device as a host path, so that one is made through Podman's own API, which resolves CDI names."""
+        if not config.get("devices"):
+            return super().create_container(config)
+        client = self.client()
+        made = client.api._post_json(f"{client.api.base_url}/{LIBPOD_API}/libpod/containers/create",
+                                     data=libpod_spec(config))
+        if made.status_code != 201:
+            raise docker.errors.APIError(f"podman could not create the container: {made.text.strip()[:300]}",
+                                         response=made, explanation=made.text.strip()[:300])
+        return client.containers.get(made.json()["Id"])
+
     def gpu_ready(self) -> bool:
         """Podman hands a GPU in through CDI: a spec naming nvidia.com/gpu (`nvidia-ctk cdi generate`)."""
         return cdi_names_gpus()
@@ -186,6 +201,29 @@ class PodmanEngine(Engine):
         done = self.cli("import", *args, tarball, tag, timeout=1800)
         if done.returncode != 0:
             raise UserError(f"podman import of {tarball} as {tag} failed: {done.stderr.strip()[-300:]}")
+
+
+def libpod_spec(config: dict) -> dict:
+    """container_config's keyword arguments as Podman's own container spec (SpecGenerator)."""
+    network = config.get("network_mode") or "bridge"
+    spec: dict = {
+        "image": config["image"], "command": config["command"], "name": config["name"], "labels": config["labels"],
+        "env": config["environment"], "work_dir": config["working_dir"], "init": bool(config.get("init")),
+        "cap_drop": config["cap_drop"], "no_new_privileges": "no-new-privileges" in config["security_opt"],
+        "privileged": False, "terminal": False, "stdin": False,
+        "devices": [{"path": device} for device in config["devices"]],
+        "hostadd": [f"{name}:{address}" for name, address in (config.get("extra_hosts") or {}).items()],
+        "netns": {"nsmode": "none" if network == "none" else "bridge"},
+    }
+    if network not in ("none", "bridge"):
+        spec["networks"] = {network: {}}
+    limits: dict = {"pids": {"limit": config["pids_limit"]}} if config.get("pids_limit") else {}
+    if config.get("mem_limit"):
+        limits["memory"] = {"limit": parse_bytes(config["mem_limit"]), "swap": parse_bytes(config["memswap_limit"])}
+    if config.get("nano_cpus"):
+        limits["cpu"] = {"quota": config["nano_cpus"] // 10_000, "period": 100_000}
+    spec["resource_limits"] = limits
+    return spec
 
 
 def _pings(client: docker.DockerClient) -> bool:
