@@ -31,6 +31,7 @@ from corebench_runner.errors import UserError
 from corebench_runner.sandbox.docker.engine import Engine
 from corebench_runner.sandbox.docker.firewall import TaskNetwork
 from corebench_runner.sandbox.gpu import cdi_names_gpus
+from corebench_runner.sandbox.labels import owner_labels
 
 IDLE_SECONDS = 600  # the service ends itself after this long without a request
 START_SECONDS = 30.0  # how long a starting service may take to answer
@@ -164,8 +165,12 @@ class PodmanEngine(Engine):
 
     def container_problem(self, image: str) -> str | None:
         """None when a container of `image` starts and runs `true` here; else what went wrong, with the fix."""
+        container = None
         try:
-            output = self.client().containers.run(image, ["true"], remove=True, network_mode="none")
+            container = self.client().containers.create(image, ["true"], network_mode="none",
+                                                        labels=owner_labels())
+            container.start()
+            code = container.wait(timeout=60).get("StatusCode")
         except UserError as exc:
             return exc.message
         except docker.errors.DockerException as exc:
@@ -173,7 +178,10 @@ class PodmanEngine(Engine):
             if "rlimit" in said or "ulimit" in said:
                 return f"containers cannot start (their default rlimits are refused); {ULIMITS_FIX}"
             return f"a container of {image} did not start ({said[:200]})"
-        return None if output is not None else f"a container of {image} did not run"
+        finally:
+            if container is not None:
+                container.remove(force=True)
+        return None if code == 0 else f"a container of {image} ran `true` and exited {code}"
 
     def task_network_class(self) -> type:
         return PodmanTaskNetwork
