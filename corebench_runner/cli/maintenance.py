@@ -143,6 +143,9 @@ def _podman_check(checks: _Checklist) -> None:
                     "made for Docker when there is one)")
         return
     problem = PODMAN.container_problem(bases[0])
+    limits = PODMAN.limits_problem(client)
+    if limits:
+        checks.warn(f"podman {version} ({PODMAN.mode()}): limits", limits)
     if problem:
         checks.warn(f"podman {version} ({PODMAN.mode()}): cannot start a container", problem)
     else:

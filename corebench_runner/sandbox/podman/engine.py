@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -95,8 +96,22 @@ class PodmanEngine(Engine):
                         raise UserError(f"{self.not_answering()} ({self._service_said() or 'no output'})"
                                         f"; {self.fix()}")
                     time.sleep(0.2)
+            if self._client is None:
+                self._say_limits_problem(client)
             self._client = client
             return client
+
+    def limits_problem(self, client: docker.DockerClient) -> str | None:
+        """Why this Podman cannot enforce a spec's limits, if it cannot: rootless on cgroup v1 (tried here)."""
+        if self.mode() == "rootless" and str(client.info().get("CgroupVersion")) == "1":
+            return ("rootless Podman on a cgroup v1 host cannot enforce memory, cpu and pids limits; run as root, "
+                    "or on a host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)")
+        return None
+
+    def _say_limits_problem(self, client: docker.DockerClient) -> None:
+        problem = self.limits_problem(client)
+        if problem:
+            print(f"warning: {problem}", file=sys.stderr)
 
     def _start_service(self) -> None:
         """Start `podman system service` on the socket, in a session of its own, outliving this process until
