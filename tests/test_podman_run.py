@@ -7,6 +7,7 @@ time, from its corebench/base), its task runs in a Podman container, and nothing
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -31,3 +32,18 @@ def test_the_oracle_reproduces_iris_lda_in_a_podman_container(tmp_path):
     environments = [t for img in podman.images.list(filters={"label": "corebench.capsule=iris-lda"}) for t in img.tags]
     assert environments, "the environment image was not built by Podman"
     assert podman.containers.list(all=True, filters={"label": f"corebench.run={run_id}"}) == []
+
+
+def test_claude_code_runs_in_its_agent_layer_built_by_podman_and_reaches_its_relay(tmp_path, monkeypatch):
+    """The agent CLI's layer is built by Podman on the capsule's environment, and the agent in the Podman
+    container reaches its metering relay on the host through the task network's firewall."""
+    require_image(kind="podman")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    session = Path(__file__).resolve().parent.parent / "docs" / "examples" / "iris-lda.claude-code.session.json"
+    store = str(tmp_path / "results.sqlite")
+    result = CliRunner().invoke(main, ["run", "--sandbox", "podman", "--model", f"scripted:{session}", "--scaffold",
+                                       "claude-code", "--capsules", "iris-lda", "--level", "medium", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 100.0% (1/1 tasks correct)" in result.output, result.output
+    layers = [t for img in engine("podman").images.list(filters={"label": "corebench.agent"}) for t in img.tags]
+    assert any("corebench/agent-claude-code:" in t for t in layers), layers
