@@ -125,3 +125,12 @@ def test_a_cdi_spec_naming_nvidia_gpus_is_what_podman_needs_for_a_gpu(tmp_path):
     assert cdi_names_gpus((str(tmp_path),)) is True
 
 
+
+
+def test_clean_goes_on_with_the_other_engines_when_podman_does_not_answer(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONTAINER_HOST", f"unix://{tmp_path}/nothing.sock")
+    monkeypatch.setattr(podman_engine.PODMAN, "_client", None)
+    result = CliRunner().invoke(main, ["clean", "--run", "test-no-such-run", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "warning: podman sandboxes not checked: Podman's service at CONTAINER_HOST=" in result.output
+    assert "nothing to clean" in result.output or "would remove" in result.output

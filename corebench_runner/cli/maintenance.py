@@ -201,7 +201,11 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool, include_other_h
     names: list[str] = []
     elsewhere: list[str] = []
     for kind in SANDBOX_KINDS:
-        found = provider_for(kind).cleanup(run_id, include_live, include_other_hosts, dry_run=dry_run)
+        try:
+            found = provider_for(kind).cleanup(run_id, include_live, include_other_hosts, dry_run=dry_run)
+        except UserError as exc:  # one engine down must not keep the others' leftovers
+            click.echo(f"warning: {kind} sandboxes not checked: {exc.message}", err=True)
+            continue
         names += found.removed
         elsewhere += found.other_hosts
     for name in names:
