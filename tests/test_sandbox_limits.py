@@ -252,3 +252,23 @@ def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_
         measure, scope = usage_measure({}, sandbox.workdir, sandbox._du_in_container)
         sandbox.exec("head -c 20000000 /dev/zero > in-workspace.bin")
         assert scope == f"in {sandbox.workdir}" and 19_000_000 < measure() < 40_000_000
+
+
+@pytest.mark.docker
+@pytest.mark.podman
+def test_one_engines_cleanup_leaves_the_other_engines_live_relay_rules_alone():
+    """Both engines' task networks share the host's chain: each prunes only addresses of its own network."""
+    from corebench_runner.sandbox.docker.engine import Engine
+    from corebench_runner.sandbox.docker.leftovers import remove_leftovers
+    from corebench_runner.sandbox.podman.engine import PodmanEngine
+
+    require_image(kind="docker")
+    require_image(kind="podman")
+    with open_sandbox("docker", spec()) as on_docker, open_sandbox("podman", spec(kind="podman")) as on_podman:
+        on_docker.allow_host_port(4545)
+        on_podman.allow_host_port(4646)
+        # As `corebench clean` in a process of its own: engines whose task networks it never opened.
+        remove_leftovers(run_id=test_run_id(), engine=PodmanEngine())
+        remove_leftovers(run_id=test_run_id(), engine=Engine())
+        assert "--dport 4545 -j" in _chain_rules() and "--dport 4646 -j" in _chain_rules()
+    assert "--dport 4545 -j" not in _chain_rules() and "--dport 4646 -j" not in _chain_rules()

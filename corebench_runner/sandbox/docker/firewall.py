@@ -112,7 +112,7 @@ class TaskNetwork:
         """The Linux bridge of the made network, from its attributes."""
         return (attrs.get("Options") or {}).get("com.docker.network.bridge.name", "")
 
-    def _ensure_network(self) -> tuple[str, str]:
+    def _ensure_network(self) -> tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network | None]:
         """Make the task network when missing; returns its Linux bridge and its subnet."""
         client = self.engine.client()
         if not client.networks.list(names=[TASK_NETWORK]):
@@ -122,8 +122,7 @@ class TaskNetwork:
                 if exc.status_code != 409:  # 409: another process made it first
                     raise
         attrs = client.networks.get(TASK_NETWORK).attrs
-        subnet = next((c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or []), "")
-        return self.bridge(client, attrs), subnet
+        return self.bridge(client, attrs), _subnet_of(attrs)
 
     def name(self) -> str:
         """The network task containers join: TASK_NETWORK behind its firewall, or the engine's `bridge`
@@ -132,9 +131,8 @@ class TaskNetwork:
             if self._network is not None:
                 return self._network
             try:
-                bridge, subnet = self._ensure_network()
+                bridge, self._subnet = self._ensure_network()
                 self._network = TASK_NETWORK
-                self._subnet = ipaddress.ip_network(subnet) if subnet else None
             except docker.errors.APIError as exc:
                 self._network = "bridge"
                 _say(f"the task network {TASK_NETWORK} could not be made ({exc.explanation or exc}); tasks use "
@@ -175,11 +173,15 @@ class TaskNetwork:
         """Delete the ACCEPT rules of containers no longer on the task network (their process was killed
         before its sandbox closed); returns the rules deleted. A live container's rules stay."""
         try:
-            attached = self.engine.client().networks.get(TASK_NETWORK).attrs.get("Containers") or {}
+            attrs = self.engine.client().networks.get(TASK_NETWORK).attrs
             listed = _iptables("-S", CHAIN)
         except (docker.errors.NotFound, FirewallError):
             return []
-        live = {c.get("IPv4Address", "").split("/")[0] for c in attached.values()}
+        # The chain is shared by every engine on the host: only this network's addresses are this engine's.
+        self._subnet = self._subnet or _subnet_of(attrs)
+        if self._subnet is None:
+            return []
+        live = {c.get("IPv4Address", "").split("/")[0] for c in (attrs.get("Containers") or {}).values()}
         removed = []
         for line in listed.stdout.splitlines():
             parts = line.split()
@@ -194,9 +196,14 @@ class TaskNetwork:
     def _ours(self, address: str) -> bool:
         """Whether an address is on this engine's task network (another engine's rules are its own business)."""
         try:
-            return self._subnet is None or ipaddress.ip_address(address) in self._subnet
+            return self._subnet is not None and ipaddress.ip_address(address) in self._subnet
         except ValueError:
             return False
+
+
+def _subnet_of(attrs: dict) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    subnet = next((c.get("Subnet", "") for c in (attrs.get("IPAM") or {}).get("Config") or []), "")
+    return ipaddress.ip_network(subnet) if subnet else None
 
 
 def revoke(rule: list[str]) -> None:
