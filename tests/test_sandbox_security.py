@@ -164,6 +164,12 @@ def test_gpu_request_is_in_the_container_config(engine_kind):
             assert requests and requests[0]["Count"] == -1 and requests[0]["Capabilities"] == [["gpu"]]
         else:
             assert gpu == {"devices": [CDI_ALL_GPUS]}
+            # Made through Podman's own API, it keeps every limit the compatible API would have set.
+            host_config = container.attrs["HostConfig"]
+            assert host_config["Memory"] == host_config["MemorySwap"] == 512 * 1024 * 1024
+            assert host_config["NanoCpus"] == 1_000_000_000 and host_config["PidsLimit"] == 256
+            assert "NET_RAW" in host_config["CapDrop"] and "no-new-privileges" in host_config["SecurityOpt"]
+            assert host_config["Privileged"] is False and container.attrs["Config"]["Labels"]["corebench.run"] == run_id
             with pytest.raises(docker.errors.APIError, match=f"CDI devices? {CDI_ALL_GPUS}"):
                 container.start()  # this host has no CDI spec: Podman looked the name up, as a GPU host would
     finally:

@@ -6,10 +6,11 @@ per-user socket ($XDG_RUNTIME_DIR/corebench/podman.sock, or /run/corebench as ro
 rootful Podman and any other user rootless Podman. $CONTAINER_HOST (Podman's own variable) points at
 a service someone else runs instead, and then nothing is started.
 
-What differs from Docker is here: the task network's bridge is read from Podman (its compatible API
-does not name it) and containers are kept apart by a firewall rule (Podman's bridge has no
-enable_icc); a GPU is a CDI device (gpu.py); a root filesystem becomes an image with `podman import`
-(the compatible API's import does not tag). Podman's settings are its own: containers.conf (or
+What differs from Docker is here: the task network's bridge is read from Podman (its compatible
+inspect does not report it) and containers are kept apart by a firewall rule (Podman's bridge has no
+enable_icc); a GPU is a CDI device (gpu.py), so such a container is created through Podman's own API
+(the compatible create takes a device as a host path); a root filesystem becomes an image with
+`podman import` (the compatible API's import does not tag). Podman's settings are its own: containers.conf (or
 $CONTAINERS_CONF) is read by the service and the CLI alike.
 """
 
@@ -252,7 +253,7 @@ def libpod_spec(config: dict) -> dict:
 def _pings(client: docker.DockerClient) -> bool:
     try:
         return bool(client.ping())
-    except (docker.errors.DockerException, OSError, Exception):  # the requests session raises its own errors too
+    except Exception:  # the docker SDK's errors, and the requests session's own: not answering
         return False
 
 
