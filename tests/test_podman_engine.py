@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import tarfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -42,6 +43,8 @@ def test_the_service_starts_on_demand_on_the_users_socket_and_answers(own_servic
     assert socket.is_socket() and client.ping()
     assert "Podman" in json.dumps(client.version())
     assert own_service.answers()
+    # In a folder of its own: what conmon leaves in its working directory stays out of the user's.
+    assert Path(f"/proc/{own_service._service.pid}/cwd").resolve() == socket.parent
 
 
 def test_without_podman_the_kind_says_how_to_install_it(monkeypatch, tmp_path):

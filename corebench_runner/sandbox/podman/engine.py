@@ -123,8 +123,9 @@ class PodmanEngine(Engine):
         self._service_log = path.with_name("podman-service.log")
         with self._service_log.open("w") as log:
             command = ["podman", "system", "service", f"--time={IDLE_SECONDS}", f"unix://{path}"]
+            # Its own folder as working directory: conmon leaves files (an exec's `oom` mark) in it.
             self._service = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                             start_new_session=True)
+                                             start_new_session=True, cwd=path.parent)
         threading.Thread(target=self._service.wait, name="podman-service", daemon=True).start()  # reaped when it ends
 
     def _service_said(self) -> str:
