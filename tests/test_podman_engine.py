@@ -52,6 +52,7 @@ def test_without_podman_the_kind_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no podman on it
     with pytest.raises(UserError, match=r"Podman is not installed; install it \(`apt-get install podman`"):
         PodmanEngine().client()
+    monkeypatch.setattr(podman_engine.PODMAN, "_client", None)  # the kind's engine, as in a fresh process
     result = CliRunner().invoke(main, ["images", "list", "--sandbox", "podman"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "Podman is not installed" in result.output

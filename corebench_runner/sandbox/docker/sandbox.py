@@ -229,6 +229,10 @@ class DockerSandbox:
             exit_code = api.exec_inspect(exec_id).get("ExitCode")
         except docker.errors.NotFound:  # the container was closed under us (a watchdog did it)
             exit_code = None
+        except docker.errors.APIError:
+            if not self._closed:
+                raise
+            exit_code = None  # the same, from Podman: a 500 naming the container gone, not a 404
         exit_code = -1 if exit_code is None else exit_code
         if self._disk_stopped_at is not None and self._disk_stopped_at >= started and exit_code == 137:
             stderr.add(f"\n[corebench: killed: the task passed its disk limit of {self.spec.disk}]\n".encode())
