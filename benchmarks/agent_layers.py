@@ -19,7 +19,7 @@ import time
 from corebench_runner.agents import image as layers
 from corebench_runner.agents.cli_agents.recipe import BUNDLED, bundled_recipe
 from corebench_runner.images import BASE_IMAGES
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 
 builds: list[str] = []
 _real_build = layers.run_build

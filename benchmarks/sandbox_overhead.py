@@ -23,8 +23,8 @@ from pathlib import Path
 from corebench_runner.capsules.format import Capsule
 from corebench_runner.images import BASE_IMAGES, environment_image, environment_tag
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 
 IMAGE = BASE_IMAGES["python"].tag
 COMMAND = "echo hello"

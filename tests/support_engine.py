@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from corebench_runner.sandbox import firewall
+from corebench_runner.sandbox.docker import firewall
 
 SMALL_IMAGE = "corebench/base:bookworm"
 

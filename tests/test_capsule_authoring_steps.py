@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from corebench_runner.capsules.output_numbers import found_values
 from corebench_runner.cli import main
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import docker_client
 from support_capsules import good_capsule_doc, write_capsule
 
 

@@ -20,7 +20,7 @@ from corebench_runner.models.pricing import find_price, load_prices
 from corebench_runner.records import Limits, Outcome, TaskSpec, Usage
 from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 from corebench_runner.store.database import open_store
 from corebench_runner.store.results import list_runs
 from corebench_scripted.messages_api import MessagesServer

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from corebench_runner.cli import main
 from corebench_runner.grading import official_rule
-from corebench_runner.sandbox import engine
+from corebench_runner.sandbox.docker import engine
 from corebench_runner.store.database import open_store
 from support_store import QA, SampleTask, add_run
 

@@ -16,7 +16,7 @@ import pytest
 from corebench_runner.capsules.format import load_capsule
 from corebench_runner.capsules.levels import prepare, visible_files
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 from corebench_runner.settings import load_settings
 from support_capsules import write_capsule
 from support_docker import containers_of, require_image, spec, test_run_id

@@ -16,7 +16,7 @@ from corebench_runner.images import BASE_IMAGES, environment_image, toolbox_imag
 from corebench_runner.images.base import BaseImage, build_layer
 from corebench_runner.images.environment import parent_images
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 from corebench_runner.settings import DEFAULT_MIRROR, load_settings
 from support_capsules import write_capsule
 from support_docker import engine, require_image

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILT_IN = {
     "scaffold": {"oracle", "core-agent", "claude-code", "codex", "opencode", "command"},
     "grader": {"corebench", "tolerant", "corebench-v1.1", "tolerant-v1.1"},
-    "sandbox": {"docker", "local"},
+    "sandbox": {"docker", "local", "podman"},
     "model provider": {"anthropic", "openai", "scripted"},
     "executor": {"local", "ray"},
 }

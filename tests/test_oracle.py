@@ -16,7 +16,7 @@ from corebench_runner.images import environment_image
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.running.outputs import read_report, settle
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 
 ORACLE = load_plugin("scaffolds", "oracle")
 GRADER = load_plugin("graders", "corebench")

@@ -13,7 +13,7 @@ from corebench_runner.capsules.plugins import load_plugin
 from corebench_runner.models.anthropic_client import AnthropicClient
 from corebench_runner.records import Limits, Outcome, TaskSpec
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 from corebench_scripted.messages_api import MessagesServer
 
 KEY = "sk-ant-outage-test-key"

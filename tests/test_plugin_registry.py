@@ -79,7 +79,7 @@ def test_every_built_in_plugin_is_listed_with_its_kind_version_and_origin():
     listed = json.loads(cli("plugins", "--json").output)
     built_in = {(p["kind"], p["name"]) for p in listed if p["origin"] == "built in"}
     assert {("scaffold", "oracle"), ("scaffold", "core-agent"), ("grader", "corebench"),
-            ("grader", "tolerant-v1.1"), ("sandbox", "docker"), ("sandbox", "local"),
+            ("grader", "tolerant-v1.1"), ("sandbox", "docker"), ("sandbox", "local"), ("sandbox", "podman"),
             ("model provider", "anthropic"), ("model provider", "scripted"), ("executor", "ray")} <= built_in
     assert all(p["version"] for p in listed)
 
@@ -116,9 +116,11 @@ def test_an_unknown_name_lists_every_plugin_of_its_kind_and_where_each_came_from
     assert model.exit_code == 2
     assert "unknown model provider 'nosuch'" in model.output and "anthropic (built in)" in model.output
 
-    sandbox = cli("--suite", "bundled", "run", "--sandbox", "podman", "--scaffold", "oracle", "--capsules", "iris-lda")
+    sandbox = cli("--suite", "bundled", "run", "--sandbox", "kubernetes", "--scaffold", "oracle", "--capsules",
+                  "iris-lda")
     assert sandbox.exit_code == 2
-    assert "unknown sandbox 'podman'" in sandbox.output and "docker (built in), local (built in)" in sandbox.output
+    assert "unknown sandbox 'kubernetes'" in sandbox.output
+    assert "docker (built in), local (built in), podman (built in)" in sandbox.output
 
 
 def test_version_names_the_commit_when_run_from_a_checkout():

@@ -288,7 +288,7 @@ def test_model_usage_of_a_crashed_attempt_is_charged_to_its_task(tmp_path: Path,
 
 def test_no_docker_engine_is_one_line_and_no_run(tmp_path: Path, monkeypatch):
     """A user whose engine does not answer is told what to fix; nothing is recorded as a run."""
-    from corebench_runner.sandbox.engine import docker_client
+    from corebench_runner.sandbox.docker.engine import docker_client
 
     docker_client.cache_clear()
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
@@ -311,7 +311,7 @@ def test_a_run_shows_the_environment_build_it_waits_for(tmp_path: Path, monkeypa
     """Level medium needs the capsule's own image; building it must not look like a hung run."""
     from corebench_runner.capsules.suite import Suite
     from corebench_runner.images import environment_tag
-    from corebench_runner.sandbox.engine import docker_client
+    from corebench_runner.sandbox.docker.engine import docker_client
 
     monkeypatch.setenv("COREBENCH_BUILD_DIR", str(tmp_path / "builds"))
     suite = tmp_path / "suite"
@@ -405,7 +405,7 @@ SCAFFOLD = Layered()
 
 @pytest.mark.docker
 def test_a_run_shows_an_agent_layer_the_scaffold_builds(tmp_path: Path, request):
-    from corebench_runner.sandbox.engine import docker_client
+    from corebench_runner.sandbox.docker.engine import docker_client
 
     suite = make_suite(tmp_path / "suite", ["good-a"])
     token = secrets.token_hex(4)  # a new layer: a real build

@@ -1,5 +1,6 @@
-"""One set of behaviours every sandbox must show, run against each kind of the registry alike, and
-against a Docker sandbox as its provider opens it for a task (started in the background)."""
+"""One set of behaviours every sandbox must show, run against each kind of the registry alike (Docker,
+Podman, local), and against a Docker and a Podman sandbox as the provider opens it for a task
+(started in the background)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from corebench_runner.sandbox.background import BackgroundSandbox
 from corebench_runner.sandbox.base import Sandbox
 from corebench_runner.sandbox.factory import open_sandbox
 from corebench_runner.sandbox.providers import SANDBOX_KINDS, provider_for
-from support_docker import containers_of, require_image, spec, test_run_id
+from support_docker import containers_of, engine_kind, require_image, spec, test_run_id  # noqa: F401  (a fixture)
 
-KINDS = [pytest.param("docker", marks=pytest.mark.docker), "local",
-         pytest.param("background", marks=pytest.mark.docker)]
+KINDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("podman", marks=pytest.mark.podman), "local",
+         pytest.param("background", marks=pytest.mark.docker),
+         pytest.param("podman-background", marks=pytest.mark.podman)]
+ENGINE_OF = {"docker": "docker", "background": "docker", "podman": "podman", "podman-background": "podman"}
 
 
 @pytest.fixture(params=KINDS)
@@ -26,12 +29,13 @@ def kind(request) -> str:
 
 
 def start(kind: str, **changes) -> Sandbox:
-    if kind == "docker":
-        require_image()
-        return open_sandbox("docker", spec(**changes))
-    if kind == "background":
-        require_image()
-        opened = provider_for("docker").open(spec(**changes))  # what a task's scaffold is handed
+    if kind in ("docker", "podman"):
+        require_image(kind=kind)
+        return open_sandbox(kind, spec(kind=kind, **changes))
+    if kind in ("background", "podman-background"):
+        engine = ENGINE_OF[kind]
+        require_image(kind=engine)
+        opened = provider_for(engine).open(spec(kind=engine, **changes))  # what a task's scaffold is handed
         assert isinstance(opened, BackgroundSandbox)
         return opened
     with pytest.warns(UserWarning, match="not a sandbox"):
@@ -212,7 +216,7 @@ def test_close_is_idempotent_and_removes_everything(kind):
     box.close()
     box.close()
     if kind != "local":
-        assert containers_of(run_id) == []
+        assert containers_of(run_id, ENGINE_OF[kind]) == []
     else:
         assert not os.path.exists(root)
 
@@ -224,7 +228,7 @@ def test_closed_on_exception_inside_with(kind):
             root = box.workdir
             raise RuntimeError("scaffold crashed")
     if kind != "local":
-        assert containers_of(run_id) == []
+        assert containers_of(run_id, ENGINE_OF[kind]) == []
     else:
         assert not os.path.exists(root)
 
@@ -232,16 +236,15 @@ def test_closed_on_exception_inside_with(kind):
 # --- the background start itself ---------------------------------------------------------------
 
 
-@pytest.mark.docker
-def test_a_sandbox_closed_while_it_starts_leaves_no_container():
+def test_a_sandbox_closed_while_it_starts_leaves_no_container(engine_kind):
     # A watchdog may close a task's sandbox before its container is up: the start must not leak it.
-    require_image()
+    require_image(kind=engine_kind)
     run_id = test_run_id()
-    chosen = spec(labels={"corebench.run": run_id, "corebench.task": "1"})
-    box = BackgroundSandbox(lambda: open_sandbox("docker", chosen), chosen.workdir)
+    chosen = spec(kind=engine_kind, labels={"corebench.run": run_id, "corebench.task": "1"})
+    box = BackgroundSandbox(lambda: open_sandbox(engine_kind, chosen), chosen.workdir)
     box.close()
     box.wait_closed()
-    assert containers_of(run_id) == []
+    assert containers_of(run_id, engine_kind) == []
     with pytest.raises(RuntimeError, match="closed"):
         box.exec("true")
 

@@ -1,6 +1,7 @@
 """Inside the container: the workspace's disk limit, the results copy-out cap, the task network's firewall.
 
-Real containers (corebench/python:bookworm), real iptables, a real run for the disk limit.
+Real containers on both engines (corebench/python:bookworm on Docker, corebench/base:bookworm on
+Podman), real iptables, a real run for the disk limit (Docker).
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ import time
 import warnings
 from pathlib import Path
 
-import docker
 import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import CopyTooLarge, SandboxSpec
+from corebench_runner.sandbox.docker import firewall
 from corebench_runner.sandbox.factory import open_sandbox
 from support_capsules import good_capsule_doc, write_capsule
-from support_docker import containers_of, require_image, spec, test_run_id
+from support_docker import containers_of, engine, engine_kind, engine_of, require_image, spec, test_run_id  # noqa: F401
 
-CONNECT = ("python3 -c \"import socket, sys; s = socket.socket(); s.settimeout(5); code = s.connect_ex((sys.argv[1], "
-           "int(sys.argv[2]))); print(code, s.recv(10).decode() if code == 0 else '')\"")
+# `connect HOST PORT` prints "0 GREETING" when it connects, "111" when refused (ECONNREFUSED): bash alone,
+# since the Podman suite's image has no python.
+CONNECT = ("connect() { out=$( { exec 3<>/dev/tcp/$1/$2 && echo 0 $(timeout 5 head -c 5 <&3); } 2>&1 ); "
+           "case $out in *refused*) echo 111;; *) echo \"$out\";; esac; }; connect")
 
 
 class _Listener:
@@ -66,13 +68,12 @@ def _chain_rules() -> str:
     return subprocess.run(["iptables", "-w", "10", "-S", firewall.CHAIN], capture_output=True, text=True).stdout
 
 
-@pytest.mark.docker
-def test_a_host_listener_on_every_address_is_refused_but_the_tasks_relay_port_is_open():
-    require_image()
+def test_a_host_listener_on_every_address_is_refused_but_the_tasks_relay_port_is_open(engine_kind):
+    require_image(kind=engine_kind)
     service, relay = _Listener(), _Listener()
     run_id = test_run_id()
     try:
-        with open_sandbox("docker", spec(run_id)) as sandbox:
+        with open_sandbox(engine_kind, spec(run_id, kind=engine_kind)) as sandbox:
             host = _host_seen_from(sandbox)
             for address in (host, _public_address()):
                 refused = sandbox.exec(f"{CONNECT} {address} {service.port}", timeout=30)
@@ -84,7 +85,7 @@ def test_a_host_listener_on_every_address_is_refused_but_the_tasks_relay_port_is
             still_refused = sandbox.exec(f"{CONNECT} {host} {service.port}", timeout=30)
             assert still_refused.stdout.split()[0] == "111"
         assert f"--dport {relay.port} -j ACCEPT" not in _chain_rules()  # removed with the sandbox
-        assert containers_of(run_id) == []
+        assert containers_of(run_id, engine_kind) == []
     finally:
         service.close()
         relay.close()
@@ -100,29 +101,27 @@ def _public_address() -> str:
         probe.close()
 
 
-@pytest.mark.docker
-def test_task_containers_still_reach_the_internet():
-    require_image()
+def test_task_containers_still_reach_the_internet(engine_kind):
+    require_image(kind=engine_kind)
     import urllib.request
 
     try:
         urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=20).close()
     except OSError:
         pytest.skip("this host itself cannot reach pypi.org")
-    with open_sandbox("docker", spec()) as sandbox:
+    with open_sandbox(engine_kind, spec(kind=engine_kind)) as sandbox:
         got = sandbox.exec("curl -sS -o /dev/null -w '%{http_code}' --max-time 30 https://pypi.org/simple/pip/",
                            timeout=60)
     assert got.stdout == "200", got.stdout + got.stderr
 
 
-@pytest.mark.docker
-def test_without_iptables_the_run_says_so_once_and_its_containers_still_start(tmp_path):
-    require_image()
+def test_without_iptables_the_run_says_so_once_and_its_containers_still_start(engine_kind, tmp_path):
+    require_image(kind=engine_kind)
     script = (
         "from corebench_runner.sandbox.factory import open_sandbox\n"
         "from support_docker import spec\n"
         "for _ in range(2):\n"
-        "    with open_sandbox('docker', spec()) as sandbox:\n"
+        f"    with open_sandbox({engine_kind!r}, spec(kind={engine_kind!r})) as sandbox:\n"
         "        print(sandbox.exec('echo up').stdout.strip())\n")
     env = {**os.environ, "PATH": "/usr/local/bin:/usr/bin:/bin",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
@@ -136,10 +135,9 @@ def test_without_iptables_the_run_says_so_once_and_its_containers_still_start(tm
 
 # ---------------------------------------------------------------- the results copy-out cap
 
-@pytest.mark.docker
-def test_results_past_the_cap_stop_the_copy_early_and_keep_nothing(tmp_path):
-    require_image()
-    with open_sandbox("docker", spec()) as sandbox:
+def test_results_past_the_cap_stop_the_copy_early_and_keep_nothing(engine_kind, tmp_path):
+    require_image(kind=engine_kind)
+    with open_sandbox(engine_kind, spec(kind=engine_kind)) as sandbox:
         sandbox.exec("mkdir -p results && for n in 1 2 3 4 5 6; do head -c 40000000 /dev/urandom > results/part$n; done",
                      timeout=120)
         read = 0
@@ -219,32 +217,33 @@ def test_an_agent_writing_5_gb_into_its_workspace_is_stopped_as_budget_exceeded(
     assert not any(e.get("type") == "tool_call" and "still here" in json.dumps(e.get("input")) for e in events)
 
 
-@pytest.mark.docker
-def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept():
-    from corebench_runner.sandbox.leftovers import remove_leftovers
+def test_relay_rules_a_killed_run_left_are_pruned_and_a_live_tasks_rule_is_kept(engine_kind):
+    from corebench_runner.sandbox.docker.leftovers import remove_leftovers
 
-    require_image()
-    with open_sandbox("docker", spec()) as sandbox:
+    require_image(kind=engine_kind)
+    with open_sandbox(engine_kind, spec(kind=engine_kind)) as sandbox:
         sandbox.allow_host_port(4242)
-        subnet = ipaddress.ip_network(docker.from_env().networks.get(firewall.TASK_NETWORK).attrs["IPAM"]["Config"][0]["Subnet"])
-        gone = str(subnet.broadcast_address - 1)  # on the task network, but no container has it
-        left_behind = firewall.allow(gone, 4343)
-        assert left_behind is not None and "--dport 4343" in _chain_rules()
-        remove_leftovers(run_id=test_run_id())  # what `corebench clean` runs
-        assert "--dport 4343" not in _chain_rules()
-        assert "--dport 4242" in _chain_rules()
-    assert "--dport 4242" not in _chain_rules()
+        attrs = engine(engine_kind).networks.get(firewall.TASK_NETWORK).attrs
+        subnet = ipaddress.ip_network(attrs["IPAM"]["Config"][0]["Subnet"])
+        taken = {c["IPv4Address"].split("/")[0] for c in (attrs.get("Containers") or {}).values()}
+        # On the task network, but no container has it (Podman hands addresses out in turn, up to the top).
+        gone = next(str(a) for a in reversed(list(subnet.hosts())) if str(a) not in taken)
+        left_behind = engine_of(engine_kind).network.allow(gone, 4343)
+        assert left_behind is not None and "--dport 4343 -j" in _chain_rules()
+        remove_leftovers(run_id=test_run_id(), engine=engine_of(engine_kind))  # what `corebench clean` runs
+        assert "--dport 4343 -j" not in _chain_rules()
+        assert "--dport 4242 -j" in _chain_rules()
+    assert "--dport 4242 -j" not in _chain_rules()
 
 
-@pytest.mark.docker
-def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_workspace():
+def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_workspace(engine_kind):
     from corebench_runner.deadline import Deadline
     from corebench_runner.records import Outcome
-    from corebench_runner.sandbox.disk_guard import usage_measure
+    from corebench_runner.sandbox.docker.disk_guard import usage_measure
 
-    require_image()
+    require_image(kind=engine_kind)
     deadline = Deadline.after(600)
-    with open_sandbox("docker", spec(disk="200m"), deadline) as sandbox:
+    with open_sandbox(engine_kind, spec(kind=engine_kind, disk="200m"), deadline) as sandbox:
         filled = sandbox.exec("dd if=/dev/zero of=/tmp/fill.bin bs=1M count=5000 status=none; echo wrote", timeout=120)
         assert filled.exit_code == 137 and "wrote" not in filled.stdout
         assert "passed its disk limit of 200m" in filled.stderr
@@ -255,3 +254,23 @@ def test_writing_outside_the_workspace_counts_too_and_the_fallback_measures_the_
         measure, scope = usage_measure({}, sandbox.workdir, sandbox._du_in_container)
         sandbox.exec("head -c 20000000 /dev/zero > in-workspace.bin")
         assert scope == f"in {sandbox.workdir}" and 19_000_000 < measure() < 40_000_000
+
+
+@pytest.mark.docker
+@pytest.mark.podman
+def test_one_engines_cleanup_leaves_the_other_engines_live_relay_rules_alone():
+    """Both engines' task networks share the host's chain: each prunes only addresses of its own network."""
+    from corebench_runner.sandbox.docker.engine import Engine
+    from corebench_runner.sandbox.docker.leftovers import remove_leftovers
+    from corebench_runner.sandbox.podman.engine import PodmanEngine
+
+    require_image(kind="docker")
+    require_image(kind="podman")
+    with open_sandbox("docker", spec()) as on_docker, open_sandbox("podman", spec(kind="podman")) as on_podman:
+        on_docker.allow_host_port(4545)
+        on_podman.allow_host_port(4646)
+        # As `corebench clean` in a process of its own: engines whose task networks it never opened.
+        remove_leftovers(run_id=test_run_id(), engine=PodmanEngine())
+        remove_leftovers(run_id=test_run_id(), engine=Engine())
+        assert "--dport 4545 -j" in _chain_rules() and "--dport 4646 -j" in _chain_rules()
+    assert "--dport 4545 -j" not in _chain_rules() and "--dport 4646 -j" not in _chain_rules()

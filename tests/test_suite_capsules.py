@@ -26,7 +26,7 @@ from corebench_runner.grading.loop import grade_report
 from corebench_runner.images import BASE_IMAGES, environment_image
 from corebench_runner.records import Limits
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 
 SUITE = Suite(BUNDLED_SUITE)
 CAPSULE_IDS = SUITE.capsule_ids()

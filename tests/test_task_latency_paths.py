@@ -51,7 +51,7 @@ def tasks_left(store: Path) -> int | None:
 
 @pytest.mark.docker
 def test_a_task_is_recorded_before_its_container_and_model_go_and_both_still_go(tmp_path: Path, monkeypatch):
-    from corebench_runner.sandbox.docker import DockerSandbox
+    from corebench_runner.sandbox.docker.sandbox import DockerSandbox
     from corebench_scripted.provider import ScriptedClient
 
     suite = make_suite(tmp_path / "suite", [CAPSULE])

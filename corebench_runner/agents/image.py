@@ -21,7 +21,7 @@ from corebench_runner.agents.cli_agents.npm_fetch import FetchedAgent, fetch
 from corebench_runner.agents.cli_agents.recipe import AgentRecipe
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.images.engine import client as engine_client
 from corebench_runner.settings import Settings, load_settings
 
 DOCKERFILE = "agent.Dockerfile"
@@ -48,7 +48,7 @@ def _data(name: str) -> bytes:
 
 def _task_image_id(task_image: str) -> str:
     try:
-        return docker_client().images.get(task_image).id
+        return engine_client().images.get(task_image).id
     except docker.errors.ImageNotFound:
         raise UserError(f"image {task_image} is not on this machine; build it first "
                         "(`corebench images build-base`, or run the capsule once to build its environment)") from None
@@ -71,7 +71,7 @@ def agent_image(task_image: str, recipe: AgentRecipe, settings: Settings | None 
     fetched = fetch(recipe)
     tag = layer_tag(task_image, recipe, fetched)
     try:
-        docker_client().images.get(tag)
+        engine_client().images.get(tag)
         return tag
     except docker.errors.ImageNotFound:
         pass
@@ -107,7 +107,7 @@ def _link_or_copy(source: str, target: str) -> None:
 
 def built_layers() -> list[AgentLayer]:
     """Every agent layer on this machine, newest first."""
-    images = docker_client().images.list(filters={"label": f"{AGENT_LABEL}"})
+    images = engine_client().images.list(filters={"label": f"{AGENT_LABEL}"})
     layers = []
     for image in sorted(images, key=lambda i: i.attrs.get("Created", ""), reverse=True):
         labels = image.labels or {}

@@ -55,7 +55,7 @@ class _Checklist:
 @click.option("--store", "store", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Check only this results store, read-only, and list every problem SQLite finds in it.")
 def doctor(store: Path | None) -> None:
-    """Check the Docker engine, disk space, base images, GPU support and settings; say what to fix."""
+    """Check the engines (Docker, Podman), disk space, base images, GPU support and settings; say what to fix."""
     if store is not None:
         return _doctor_store(store)
     checks = _Checklist()
@@ -65,12 +65,12 @@ def doctor(store: Path | None) -> None:
         checks.warn(f"settings read from the old place {legacy_settings_file()}",
                     f"move it to {Path(platformdirs.user_config_dir(APP_NAME)) / 'settings.toml'}")
     try:
-        from corebench_runner.sandbox.engine import docker_client
+        from corebench_runner.sandbox.docker.engine import docker_client
 
         client = docker_client()
         info = client.info()
     except UserError:
-        from corebench_runner.sandbox.engine import engine_fix, engine_not_answering
+        from corebench_runner.sandbox.docker.engine import engine_fix, engine_not_answering
 
         checks.fail(engine_not_answering(), engine_fix())
         client = info = None
@@ -100,16 +100,12 @@ def doctor(store: Path | None) -> None:
         leftovers = client.containers.list(all=True, filters={"label": "corebench.managed=1"})
         if leftovers:
             checks.warn(f"{len(leftovers)} corebench container(s) exist", "if no run is going on, `corebench clean` removes them")
+    _podman_check(checks)
     if shutil.which("debootstrap"):
         checks.ok("debootstrap installed (base images can be built without a registry)")
     else:
         checks.warn("debootstrap missing", "`apt-get install debootstrap` to build base images (or use --from-registry)")
-    from corebench_runner.sandbox.factory import host_has_gpu
-
-    if host_has_gpu():
-        checks.ok("GPU: an NVIDIA GPU and Docker's nvidia runtime are present")
-    else:
-        checks.warn("GPU: none usable", "capsules with gpu = \"required\" are skipped; \"optional\" ones run with --allow-no-gpu")
+    _gpu_check(checks)
     _ray_check(checks)
     try:
         if settings.ca_bundle_bytes() is None:
@@ -122,6 +118,53 @@ def doctor(store: Path | None) -> None:
     if checks.problems:
         raise UserError(f"{checks.problems} problem(s) found; fix them as said above, then run `corebench doctor` again")
     click.echo("ready")
+
+
+def _podman_check(checks: _Checklist) -> None:
+    """Whether --sandbox podman can run here: Podman installed, its service started, a container started."""
+    from corebench_runner.images.engine import short_tag
+    from corebench_runner.sandbox.podman.engine import PODMAN
+
+    if not PODMAN.installed():
+        checks.warn("podman: not installed", "only needed for --sandbox podman: `apt-get install podman catatonit` "
+                                             "(scripts/setup.sh does)")
+        return
+    try:
+        client = PODMAN.client()
+        version = client.version().get("Version", "?")
+        present = {short_tag(t) for img in client.images.list() for t in img.tags}
+    except UserError as exc:
+        checks.warn("podman: its service does not answer", exc.message)
+        return
+    bases = [b.tag for b in BASE_IMAGES.values() if b.tag in present]
+    if not bases:
+        checks.warn(f"podman {version} ({PODMAN.mode()}): no base images",
+                    "run `corebench images build-base --sandbox podman` (it imports the root filesystem debootstrap "
+                    "made for Docker when there is one)")
+        return
+    problem = PODMAN.container_problem(bases[0])
+    limits = PODMAN.limits_problem(client)
+    if limits:
+        checks.warn(f"podman {version} ({PODMAN.mode()}): limits", limits)
+    if problem:
+        checks.warn(f"podman {version} ({PODMAN.mode()}): cannot start a container", problem)
+    else:
+        checks.ok(f"podman {version} ({PODMAN.mode()}): --sandbox podman can run; base images: {', '.join(bases)}")
+
+
+def _gpu_check(checks: _Checklist) -> None:
+    """One line on GPUs: which engines can hand the host's GPU in (sandbox/gpu.py's policy)."""
+    from corebench_runner.sandbox.gpu import host_has_gpu, nvidia_gpu_listed
+
+    ready = [kind for kind, how in (("docker", "nvidia runtime"), ("podman", "CDI")) if host_has_gpu(kind)]
+    if ready:
+        checks.ok(f"GPU: an NVIDIA GPU, handed in by {', '.join(ready)}")
+    elif nvidia_gpu_listed():
+        checks.warn("GPU: nvidia-smi lists a GPU that no engine can hand in",
+                    "install nvidia-container-toolkit (Docker: its nvidia runtime; Podman: "
+                    "`nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`)")
+    else:
+        checks.warn("GPU: none usable", "capsules with gpu = \"required\" are skipped; \"optional\" ones run with --allow-no-gpu")
 
 
 def _ray_check(checks: _Checklist) -> None:
@@ -158,7 +201,11 @@ def clean(run_id: str | None, dry_run: bool, include_live: bool, include_other_h
     names: list[str] = []
     elsewhere: list[str] = []
     for kind in SANDBOX_KINDS:
-        found = provider_for(kind).cleanup(run_id, include_live, include_other_hosts, dry_run=dry_run)
+        try:
+            found = provider_for(kind).cleanup(run_id, include_live, include_other_hosts, dry_run=dry_run)
+        except UserError as exc:  # one engine down must not keep the others' leftovers
+            click.echo(f"warning: {kind} sandboxes not checked: {exc.message}", err=True)
+            continue
         names += found.removed
         elsewhere += found.other_hosts
     for name in names:

@@ -1,10 +1,13 @@
-"""Base images built without any registry: debootstrap -> docker import -> toolchain layers.
+"""Base images built without any registry: debootstrap -> import -> toolchain layers, on the sandbox kind's engine.
 
     corebench/bootstrap:bookworm  the raw debootstrap'd Debian (minbase + ca-certificates, curl, git)
     corebench/base:bookworm       + CA bundle, user `agent` (uid 1000), /workspace
     corebench/python:bookworm     + python3 and the scientific stack from Debian
     corebench/r:bookworm          + r-base-core, r-recommended, r-cran-jsonlite, r-cran-ggplot2
     corebench/python-r:bookworm   corebench/python + the R packages (the generic toolbox)
+
+The debootstrap'd root filesystem is kept as a tarball in the build folder, so that a second engine
+(`images build-base --sandbox podman`) imports the same Debian instead of running debootstrap again.
 
 Each image records where Debian came from (mirror, snapshot date, the mirror's Release date) as
 labels and its installed package list in /usr/local/share/corebench/packages.txt, so that a
@@ -14,6 +17,7 @@ rebuild can be compared with the original.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -29,7 +33,7 @@ import docker.utils
 
 from corebench_runner.errors import UserError
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.images.engine import client as engine_client, import_rootfs
 from corebench_runner.settings import Settings, load_settings
 
 SUITE = "bookworm"
@@ -61,7 +65,7 @@ def toolbox_image() -> str:
 
 def image_exists(tag: str) -> bool:
     try:
-        docker_client().images.get(tag)
+        engine_client().images.get(tag)
         return True
     except docker.errors.ImageNotFound:
         return False
@@ -103,8 +107,10 @@ def ensure_base_images(only: list[str] | None = None, rebuild: bool = False, fro
             progress(f"pulling {from_registry}")
             _pull_as_bootstrap(from_registry)
         elif rebuild or not image_exists(BOOTSTRAP_IMAGE):
-            progress(f"debootstrap {SUITE} from {settings.mirror}")
-            bootstrap_debian(settings)
+            cached = None if rebuild else cached_rootfs(settings)
+            progress(f"importing the root filesystem debootstrap made before ({cached})" if cached else
+                     f"debootstrap {SUITE} from {settings.mirror}")
+            bootstrap_debian(settings, fresh=rebuild)
         timings["bootstrap"] = time.monotonic() - started
     rebuilt: set[str] = set()
     for name in wanted:
@@ -146,8 +152,33 @@ def _require_bootstrap_tools() -> None:
                         "or pass --from-registry IMAGE")
 
 
-def bootstrap_debian(settings: Settings, tag: str = BOOTSTRAP_IMAGE) -> None:
-    """debootstrap a minimal Debian into a temp folder and `docker import` it as `tag`."""
+def _rootfs_cache(settings: Settings) -> tuple[Path, Path]:
+    """(tarball, its labels) of the root filesystem debootstrap makes from this mirror."""
+    key = hashlib.sha256(f"{SUITE} {settings.mirror} {' '.join(BOOTSTRAP_PACKAGES)}".encode()).hexdigest()[:16]
+    folder = Path(settings.build_dir) / "base" / "bootstrap"
+    return folder / f"rootfs-{key}.tar", folder / f"rootfs-{key}.labels.json"
+
+
+def cached_rootfs(settings: Settings) -> Path | None:
+    """The root filesystem tarball an earlier debootstrap from this mirror left, if any."""
+    tarball, labels = _rootfs_cache(settings)
+    return tarball if tarball.is_file() and labels.is_file() else None
+
+
+def _import_rootfs(tarball: Path, labels: dict[str, str], tag: str) -> None:
+    changes = [f'LABEL {k}="{v}"' for k, v in labels.items()]
+    changes += ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["bash"]']
+    import_rootfs(str(tarball), tag, changes)
+
+
+def bootstrap_debian(settings: Settings, tag: str = BOOTSTRAP_IMAGE, fresh: bool = True) -> None:
+    """debootstrap a minimal Debian into a temp folder and import it as `tag` on the current engine.
+
+    The tarball is kept (_rootfs_cache); fresh=False imports a kept one instead of running debootstrap."""
+    if not fresh and cached_rootfs(settings) is not None:
+        tarball, labels_file = _rootfs_cache(settings)
+        _import_rootfs(tarball, json.loads(labels_file.read_text()), tag)
+        return
     _require_bootstrap_tools()
     log_dir = Path(settings.build_dir) / "base" / "bootstrap"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -165,10 +196,10 @@ def bootstrap_debian(settings: Settings, tag: str = BOOTSTRAP_IMAGE) -> None:
         labels = _record_provenance(rootfs, settings)
         subprocess.run(["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", str(tarball),
                         "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "."], check=True)
-        changes = [f'LABEL {k}="{v}"' for k, v in labels.items()]
-        changes += ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["bash"]']
-        repository, version = tag.rsplit(":", 1)
-        docker_client().api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=changes)
+        _import_rootfs(tarball, labels, tag)
+        kept, kept_labels = _rootfs_cache(settings)
+        tarball.replace(kept)  # for the next engine's import
+        kept_labels.write_text(json.dumps(labels))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -205,7 +236,7 @@ def _pull_as_bootstrap(reference: str) -> None:
     """Use a registry image as the root instead of debootstrap (for users who have a registry)."""
     try:
         repository, tag = docker.utils.parse_repository_tag(reference)
-        image = docker_client().images.pull(repository, tag=tag or "latest")
+        image = engine_client().images.pull(repository, tag=tag or "latest")
     except docker.errors.APIError as exc:
         raise UserError(f"--from-registry {reference}: pull failed ({exc.explanation or exc}); "
                         "check the name and that the registry is reachable") from None

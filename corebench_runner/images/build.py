@@ -19,7 +19,7 @@ from typing import Callable
 import docker.errors
 
 from corebench_runner.errors import UserError
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.images.engine import client as engine_client
 
 # Per thread (a context variable): concurrent tasks each hear their own builds.
 _listener: ContextVar[Callable[[str], None] | None] = ContextVar("build_listener", default=None)
@@ -48,7 +48,7 @@ def run_build(context: Path, tag: str, log_dir: Path, labels: dict[str, str] | N
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "build.log"
     (log_dir / "Dockerfile").write_bytes((context / dockerfile).read_bytes())
-    client = docker_client()
+    client = engine_client()
     started = time.monotonic()
     image_id = None
     error = None

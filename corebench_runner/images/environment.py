@@ -18,7 +18,7 @@ from corebench_runner.capsules.format import Capsule
 from corebench_runner.errors import UserError
 from corebench_runner.images.base import BASE_IMAGES, ensure_base_images
 from corebench_runner.images.build import run_build
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.images.engine import client as engine_client, images_on
 from corebench_runner.settings import load_settings
 
 ENV_REPOSITORY = "corebench/env-{capsule}"
@@ -45,7 +45,7 @@ def parent_images(dockerfile_text: str) -> list[str]:
 
 def _parent_id(capsule: Capsule, image: str) -> str:
     """The local id of a FROM image, building our own base images when they are missing."""
-    client = docker_client()
+    client = engine_client()
     try:
         return client.images.get(image).id
     except docker.errors.ImageNotFound:
@@ -78,14 +78,18 @@ def environment_tag(capsule: Capsule) -> str:
 
 
 def environment_image(capsule: Capsule, log_dir: Path | None = None, rebuild: bool = False,
-                      progress: Callable[[str], None] | None = None) -> str:
+                      progress: Callable[[str], None] | None = None, sandbox_kind: str | None = None) -> str:
     """Build (or reuse) the capsule's environment image and return its tag.
 
     A failed build raises UserError naming the build log; the Dockerfile is kept beside it.
     `progress` hears the log's path and the build's steps (nothing when the image is reused).
+    sandbox_kind: on that kind's engine (else the one images_on set, docker by default).
     """
+    if sandbox_kind is not None:
+        with images_on(sandbox_kind):
+            return environment_image(capsule, log_dir, rebuild, progress)
     tag = environment_tag(capsule)
-    client = docker_client()
+    client = engine_client()
     if not rebuild:
         try:
             client.images.get(tag)

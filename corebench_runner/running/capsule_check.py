@@ -239,10 +239,12 @@ def check_capsule(suite: Suite, capsule_id: str, runs: int = 3, level: str | Non
 
     provider = provider_for(sandbox_kind)
     provider.preflight()
-    use_gpu = authoring_gpu(capsule)
+    use_gpu = authoring_gpu(capsule, sandbox_kind)
     if on_start:
         on_start(capsule, level)
-    image = images.environment_image(capsule, progress=progress) if provider.uses_images else "none"
+    image = "none"
+    if provider.uses_images:
+        image = images.environment_image(capsule, progress=progress, sandbox_kind=sandbox_kind)
     results = []
     for number in range(1, runs + 1):
         result = run_oracle_once(suite, capsule, level, image, use_gpu, sandbox_kind)

@@ -79,8 +79,10 @@ def reproduce(capsule: Capsule, progress: Callable[[str], None] | None = None, k
     command = _require_command(capsule)
     provider = provider_for(sandbox_kind)
     provider.preflight()
-    use_gpu = authoring_gpu(capsule)
-    image = images.environment_image(capsule, progress=progress) if provider.uses_images else "none"
+    use_gpu = authoring_gpu(capsule, sandbox_kind)
+    image = "none"
+    if provider.uses_images:
+        image = images.environment_image(capsule, progress=progress, sandbox_kind=sandbox_kind)
     time_limit = float(capsule.resources.time_limit)
     # Labelled as a run of its own, so `corebench clean` finds what a killed reproduction leaves.
     spec = sandbox_spec(capsule, image, run_labels(f"reproduce-{capsule.id}-{secrets.token_hex(3)}"), gpu=use_gpu,

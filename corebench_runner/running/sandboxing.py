@@ -51,12 +51,12 @@ def task_at(task: TaskSpec, workdir: str) -> TaskSpec:
                    prompt=task.prompt.replace(task.workspace_dir, workdir))
 
 
-def authoring_gpu(capsule: Capsule) -> bool:
-    """Whether a check or a reproduction asks for a GPU: when the host has one; else the capsule runs
-    on the CPU, unless it requires a GPU (a one-line error then)."""
-    from corebench_runner.sandbox.factory import gpu_decision, host_has_gpu
+def authoring_gpu(capsule: Capsule, sandbox_kind: str = "docker") -> bool:
+    """Whether a check or a reproduction asks for a GPU: when the host has one this kind can hand in; else
+    the capsule runs on the CPU, unless it requires a GPU (a one-line error then). Policy: sandbox/gpu.py."""
+    from corebench_runner.sandbox.gpu import gpu_decision, host_has_gpu
 
-    use_gpu, skip = gpu_decision(capsule.gpu, host_has_gpu(), allow_no_gpu=True)
+    use_gpu, skip = gpu_decision(capsule.gpu, host_has_gpu(sandbox_kind), allow_no_gpu=True)
     if skip:
         raise UserError(f"{capsule.toml_path}: {skip}")
     return use_gpu

@@ -269,7 +269,7 @@ def _prepare(job: TaskJob, services: WorkerServices) -> Attempt | Prepared:
     scaffold = load_scaffold(job.scaffold, suite.root)
     details: dict[str, Any] = {"worker": _worker_name(), "scaffold_version": scaffold.version}
 
-    use_gpu, skip_reason = gpu_decision(capsule.gpu, host_has_gpu(), job.allow_no_gpu)
+    use_gpu, skip_reason = gpu_decision(capsule.gpu, host_has_gpu(job.sandbox_kind), job.allow_no_gpu)
     if skip_reason:
         return Attempt(job=job, submission=Submission(answers=None, outcome=Outcome.SKIPPED, error=skip_reason),
                        report_state="unread", details=details)
@@ -370,12 +370,13 @@ def _step(job: TaskJob, services: WorkerServices, name: str) -> Iterator[None]:
 def _image_for(capsule: Any, scaffold: Scaffold, job: TaskJob, services: WorkerServices) -> str:
     from corebench_runner import images
     from corebench_runner.images.build import BuildFailed, builds_heard_by
+    from corebench_runner.images.engine import images_on
 
     # Every build on the way shows in the run: the capsule's environment, a base image it is
     # built FROM, an agent CLI's layer (built by the scaffold, which has no progress to pass on).
     say = _build_lines(services, capsule.id)
     locks = services.build_locks
-    with builds_heard_by(say):
+    with builds_heard_by(say), images_on(job.sandbox_kind):
         try:
             if scaffold.always_uses_capsule_environment or job.level == "medium":
                 # Repeats of one capsule start together: build its image once, not once per thread.

@@ -165,5 +165,8 @@ class LocalProvider(SandboxProvider):
               step: Step = no_step) -> Sandbox:
         return filled(made(step, "sandbox_start", lambda: LocalSandbox(spec)), workspace, step)
 
+    def gpu_ready(self) -> bool:
+        return True  # its commands run on the host itself
+
 
 PROVIDER = LocalProvider()

@@ -11,10 +11,13 @@ A provider is a kind's lifecycle, in the way inspect_ai's sandbox environments h
 - `outage(...)`: whether the engine behind the kind answers, waiting for it a while when not.
 - `prepare()`: begin, in the background, what every sandbox of the kind needs (Docker: the task
   network), while a new run checks its model rather than on its first task's way.
+- `gpu_ready()`: whether the kind can hand the host's GPU in (sandbox/gpu.py holds the one policy).
+- `image_client()`, `import_rootfs(...)`: the engine that holds the kind's images, for images/ to
+  build and look them up there (a Docker-API client: Docker's, or Podman's service).
 
 The engine (running/) asks for a kind by name and never branches on it. Kinds are plugins
-(registry.py): the built-in docker and local providers are entry points in group
-`corebench.sandboxes` of corebench-runner, and another package adds a kind (podman, a remote engine,
+(registry.py): the built-in docker, podman and local providers are entry points in group
+`corebench.sandboxes` of corebench-runner, and another package adds a kind (a remote engine,
 a Kubernetes pod) with an entry point of its own naming a SandboxProvider.
 """
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from corebench_runner import registry
 from corebench_runner.deadline import Deadline
+from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
 
 # A step of a start ("sandbox_start", "copy_in"), for the caller to time it or refuse to begin it.
@@ -78,6 +82,18 @@ class SandboxProvider:
         """None when the engine behind this kind answers (waiting up to `limit` seconds, or until `stop`,
         for it to come back); else one line saying what does not answer."""
         return None
+
+    def gpu_ready(self) -> bool:
+        """Whether this kind can hand the host's GPU to a sandbox (asked once nvidia-smi lists one)."""
+        return False
+
+    def image_client(self):
+        """A Docker-API client of the engine holding this kind's images (images/ builds and looks up there)."""
+        raise UserError(f"the {self.kind} sandbox runs no images")
+
+    def import_rootfs(self, tarball: str, tag: str, changes: list[str]) -> None:
+        """Make image `tag` from a root filesystem tarball, with Dockerfile-style changes (LABEL, ENV, CMD)."""
+        raise UserError(f"the {self.kind} sandbox runs no images")
 
     def cleanup(self, run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
                 task: str | None = None, dry_run: bool = False, only_this_process: bool = False) -> Leftovers:

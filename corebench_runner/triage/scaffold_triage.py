@@ -23,7 +23,7 @@ from corebench_runner.images.base import toolbox_image
 from corebench_runner.models.base import ModelClient
 from corebench_runner.records import Limits, TaskSpec, Usage
 from corebench_runner.sandbox.base import SandboxSpec
-from corebench_runner.sandbox.docker import DockerSandbox
+from corebench_runner.sandbox.docker.sandbox import DockerSandbox
 from corebench_runner.sandbox.labels import run_labels
 from corebench_runner.triage.material import TaskMaterial
 from corebench_runner.triage.model_triage import Ask, TaskTriage

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import IO
 
 import docker.errors
-import docker.types
 
 from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import SandboxSpec
+from corebench_runner.sandbox.gpu import gpu_request
 from corebench_runner.sandbox.labels import RUN_LABEL, TASK_LABEL, owner_labels
 
 # Kept: what apt-get and pip need as root (chown, setuid to _apt, ...). Dropped: raw sockets,
@@ -38,8 +38,10 @@ _user_ids_lock = threading.Lock()
 
 
 def container_config(spec: SandboxSpec, hand_in_ca: bool = False, network: str | None = None,
-                     blocked_hosts: dict[str, str] | None = None) -> dict:
-    """The keyword arguments for containers.create(): limits, labels, no privileges, no host env."""
+                     blocked_hosts: dict[str, str] | None = None, gpu: dict | None = None) -> dict:
+    """The keyword arguments for containers.create(): limits, labels, no privileges, no host env.
+
+    gpu: what the engine is given to hand every GPU in (engine.Engine.gpu_config), used when spec.gpu."""
     # The owner's host and pid let `corebench clean` tell a killed run's leftovers from a live run.
     labels = {**spec.labels, **owner_labels()}
     name_bits = [spec.labels.get(k, "") for k in (RUN_LABEL, TASK_LABEL)]
@@ -61,7 +63,7 @@ def container_config(spec: SandboxSpec, hand_in_ca: bool = False, network: str |
     if blocked_hosts:  # names whose sites serve the original results resolve to nowhere (settings.blocked_hosts)
         config.setdefault("extra_hosts", {}).update(blocked_hosts)
     if spec.gpu:
-        config["device_requests"] = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        config.update(gpu if gpu is not None else gpu_request("docker"))
     return config
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import docker.errors
 
-from corebench_runner.sandbox import firewall, labels
+from corebench_runner.sandbox import labels
 from corebench_runner.sandbox.base import Leftovers
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.engine import DOCKER, Engine
 
 
-def managed_containers(run_id: str | None = None, task: str | None = None) -> list:
+def managed_containers(run_id: str | None = None, task: str | None = None, engine: Engine = DOCKER) -> list:
     """Every corebench container on the engine (of one run, or one task of it)."""
     wanted = [f"{labels.MANAGED_LABEL}=1"]
     if run_id:
@@ -25,7 +25,7 @@ def managed_containers(run_id: str | None = None, task: str | None = None) -> li
         wanted.append(f"{labels.TASK_LABEL}={task}")
     # ignore_removed: another cleaner (a Ray node on this host, a second `corebench clean`) may
     # remove a container between the listing and its inspection.
-    return docker_client().containers.list(all=True, filters={"label": wanted}, ignore_removed=True)
+    return engine.client().containers.list(all=True, filters={"label": wanted}, ignore_removed=True)
 
 
 def sort_out(containers: list, include_live: bool = False, include_other_hosts: bool = False,
@@ -44,9 +44,10 @@ def sort_out(containers: list, include_live: bool = False, include_other_hosts: 
 
 
 def remove_leftovers(run_id: str | None = None, include_live: bool = False, include_other_hosts: bool = False,
-                     task: str | None = None, dry_run: bool = False, only_this_process: bool = False) -> Leftovers:
+                     task: str | None = None, dry_run: bool = False, only_this_process: bool = False,
+                     engine: Engine = DOCKER) -> Leftovers:
     """Remove leftover corebench containers (none in a dry run); says what went and what stayed."""
-    remove, elsewhere = sort_out(managed_containers(run_id, task), include_live, include_other_hosts,
+    remove, elsewhere = sort_out(managed_containers(run_id, task, engine), include_live, include_other_hosts,
                                  only_this_process)
     found = Leftovers(other_hosts=[_with_host(c) for c in elsewhere])
     if dry_run:
@@ -61,7 +62,7 @@ def remove_leftovers(run_id: str | None = None, include_live: bool = False, incl
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: another cleaner (a Ray node on this host) is removing it
                 raise
-    firewall.prune()  # the relay rules of containers that are gone
+    engine.network.prune()  # the relay rules of containers that are gone
     return found
 
 

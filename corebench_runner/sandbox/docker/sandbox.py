@@ -27,18 +27,18 @@ import docker.errors
 from corebench_runner.deadline import Deadline
 from corebench_runner.errors import UserError
 from corebench_runner.records import ExecResult, Outcome
-from corebench_runner.sandbox import firewall
 from corebench_runner.sandbox.archive import extract_capped
 from corebench_runner.sandbox.base import FileTooLarge, SandboxSpec
-from corebench_runner.sandbox.container_setup import (
+from corebench_runner.sandbox.docker import firewall
+from corebench_runner.sandbox.docker.container_setup import (
     EXEC_WRAPPER,
     add_bytes,
     container_config,
     user_ids,
     write_setup_archive,
 )
-from corebench_runner.sandbox.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
-from corebench_runner.sandbox.engine import docker_client
+from corebench_runner.sandbox.docker.disk_guard import USAGE_SCRIPT, DiskGuard, human, size_bytes, usage_measure
+from corebench_runner.sandbox.docker.engine import DOCKER, Engine
 from corebench_runner.sandbox.output import CappedOutput
 from corebench_runner.settings import Settings, load_settings
 
@@ -69,23 +69,26 @@ def _close_leftovers() -> None:
         sandbox.close()
 
 
-def image_labels(image: str) -> dict[str, str]:
+def image_labels(image: str, engine: Engine = DOCKER) -> dict[str, str]:
     """The image's labels; one clear line when the image is not on this machine."""
     try:
-        return docker_client().images.get(image).labels or {}
+        return engine.client().images.get(image).labels or {}
     except docker.errors.ImageNotFound:
-        raise UserError(f"image {image} is not on this machine; build it with `corebench images build-base` "
-                        "or `corebench images build CAPSULE_ID`") from None
+        sandbox = "" if engine.kind == "docker" else f" --sandbox {engine.kind}"
+        raise UserError(f"image {image} is not in {engine.name}; build it with `corebench images build-base{sandbox}` "
+                        f"or `corebench images build CAPSULE_ID{sandbox}`") from None
 
 
 class DockerSandbox:
     def __init__(self, spec: SandboxSpec, settings: Settings | None = None, deadline: Deadline | None = None,
-                 workspace: Path | None = None) -> None:
+                 workspace: Path | None = None, engine: Engine = DOCKER) -> None:
         """deadline: stopped (with the reason) when this sandbox stops the task itself, e.g. for its disk limit.
-        workspace: a host folder whose contents the workdir starts with (as copy_in would put them there)."""
+        workspace: a host folder whose contents the workdir starts with (as copy_in would put them there).
+        engine: the Docker-API engine the container runs on (Docker's, or Podman's service)."""
         self.spec = spec
         self.workdir = spec.workdir
-        self._client = docker_client()
+        self.engine = engine
+        self._client = engine.client()
         self._closed = False
         self._lock = threading.Lock()
         self._owner: tuple[int, int] = (0, 0)
@@ -98,9 +101,9 @@ class DockerSandbox:
         settings = settings or load_settings()
         ca_bytes = self._ca_to_hand_in(spec.image, settings)
         # "bridge" (internet on) means the task network, whose firewall keeps the host's services out of reach.
-        network = firewall.task_network() if spec.network == "bridge" else spec.network
-        self.container = self._client.containers.create(**container_config(
-            spec, ca_bytes is not None, network, settings.blocked_host_entries()))
+        network = engine.network.name() if spec.network == "bridge" else spec.network
+        self.container = engine.create_container(container_config(
+            spec, ca_bytes is not None, network, settings.blocked_host_entries(), engine.gpu_config()))
         _open_sandboxes.add(self)
         try:
             self._owner = user_ids(self.container, spec.image, spec.user or "root")
@@ -116,8 +119,8 @@ class DockerSandbox:
                                              self._disk_exceeded)
         except docker.errors.APIError as exc:
             self.close()
-            if spec.gpu and "device driver" in str(exc):
-                raise UserError("a GPU was requested but Docker has no GPU driver here; check `corebench doctor` "
+            if spec.gpu and ("device driver" in str(exc) or "CDI" in str(exc)):
+                raise UserError(f"a GPU was requested but {engine.name} has no GPU driver here; check `corebench doctor` "
                                 "or run without the GPU (--allow-no-gpu for gpu = \"optional\" capsules)") from None
             raise
         except BaseException:
@@ -128,7 +131,7 @@ class DockerSandbox:
 
     def _ca_to_hand_in(self, image: str, settings: Settings) -> bytes | None:
         """The CA bundle to copy in, unless the image already trusts exactly this bundle (our bases do)."""
-        labels = image_labels(image)
+        labels = image_labels(image, self.engine)
         ca = settings.ca_bundle_bytes()
         if ca is None or labels.get("corebench.ca_bundle_sha256") == hashlib.sha256(ca).hexdigest():
             return None
@@ -161,7 +164,7 @@ class DockerSandbox:
         self.container.reload()
         networks = self.container.attrs.get("NetworkSettings", {}).get("Networks", {})
         address = (networks.get(firewall.TASK_NETWORK) or {}).get("IPAddress")
-        rule = firewall.allow(address, port) if address else None
+        rule = self.engine.network.allow(address, port) if address else None
         if rule is not None:
             self._firewall_rules.append(rule)
 
@@ -232,6 +235,10 @@ class DockerSandbox:
             exit_code = api.exec_inspect(exec_id).get("ExitCode")
         except docker.errors.NotFound:  # the container was closed under us (a watchdog did it)
             exit_code = None
+        except docker.errors.APIError:
+            if not self._closed:
+                raise
+            exit_code = None  # the same, from Podman: a 500 naming the container gone, not a 404
         exit_code = -1 if exit_code is None else exit_code
         if self._disk_stopped_at is not None and self._disk_stopped_at >= started and exit_code == 137:
             stderr.add(f"\n[corebench: killed: the task passed its disk limit of {self.spec.disk}]\n".encode())
@@ -270,7 +277,7 @@ class DockerSandbox:
         except docker.errors.NotFound:
             raise FileNotFoundError(path) from None
         except docker.errors.APIError as exc:
-            if "too many links" in str(exc):  # the engine met a link cycle resolving the path
+            if "too many links" in str(exc) or "too many levels of symbolic links" in str(exc):  # a link cycle
                 raise OSError(errno.ELOOP, "a cycle of symbolic links", path) from None
             raise
 
@@ -285,9 +292,11 @@ class DockerSandbox:
                 raise OSError(errno.ELOOP, "a cycle of symbolic links", path)
             seen.add(path)
             chunks, stat = self._archive(path)
-            if stat.get("mode", 0) & DOCKER_MODE_DIR:
+            if stat.get("mode", 0) & DOCKER_MODE_DIR or stat.get("isDir"):  # Podman: isDir, also for a link to one
                 raise IsADirectoryError(path)
-            is_link = bool(stat.get("linkTarget"))
+            # Docker archives a link as a link (its stat names the end); Podman archives the end itself, and
+            # its stat names every path as its own linkTarget.
+            is_link = stat.get("linkTarget") not in (None, "", path)
             if max_bytes is not None and not is_link and int(stat.get("size") or 0) > max_bytes:
                 chunks.close()  # the stream is never read: a huge file costs nothing
                 raise FileTooLarge(path, int(stat["size"]), max_bytes)
