@@ -100,7 +100,7 @@ def _pick_scaffold(scaffold: str | None, model: str | None) -> tuple[str, str]:
               help="Where tasks run: a local pool, or a Ray cluster.")
 @click.option("--ray-address", metavar="ADDR", help="Join this Ray cluster (e.g. 10.0.0.5:6379) instead of starting one.")
 @click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
-              help="Where agents act: Docker containers, or 'local' (no isolation; for debugging only).")
+              help="Where agents act: Docker containers, Podman containers (no daemon needed; docs/sandbox.md), or 'local' (no isolation; for debugging only).")
 @click.option("--allow-no-gpu", is_flag=True, help="On a host without a GPU, run capsules whose GPU is optional (gpu = \"optional\") on the CPU; capsules that require one are still skipped.")
 @click.option("--infra-retries", type=int, default=2, show_default=True,
               help="Extra attempts after an infrastructure failure (Docker, image build, API down).")
