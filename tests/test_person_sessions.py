@@ -35,6 +35,13 @@ WRITE_REPORT = (
     "v=[r['proportion_of_trace']['LD1'], r['resubstitution_errors'], r['versicolor_as_virginica'], "
     "r['scaling_LD1']['Petal_Width']]; json.dump(dict(zip(q, v)), open('report.json', 'w'))\"")
 
+WRITE_REPORT_IN_R = (
+    "Rscript -e 'r <- jsonlite::fromJSON(\"results/lda.json\"); "
+    "q <- trimws(substring(grep(\"^- \", readLines(\"/tmp/corebench-session/task.txt\"), value = TRUE), 3)); "
+    "v <- list(r$proportion_of_trace$LD1, r$resubstitution_errors, r$versicolor_as_virginica, "
+    "r$scaling_LD1$Petal_Width); names(v) <- q; "
+    "jsonlite::write_json(v, \"report.json\", auto_unbox = TRUE, digits = NA)'")
+
 
 class Tmux:
     """A command on a tmux pane: typed into with send-keys, read with capture-pane."""
@@ -203,6 +210,38 @@ def test_a_person_drives_a_scripted_agent_cli_in_the_session(tmp_path, pane_fact
 
     site = render_site(store_path, tmp_path / "site")
     assert f"human+{agent}" in (site / "runs" / f"{slug(run['id'])}.html").read_text()
+
+
+@pytest.mark.podman
+@pytest.mark.slow
+def test_a_person_takes_a_task_in_a_podman_container(tmp_path, pane_factory):
+    """`--sandbox podman`: the shell is Podman's `exec -it` into a container of Podman's service, and the
+    capsule's environment is built by Podman."""
+    from support_docker import engine, require_image
+
+    require_image(kind="podman")
+    store_path = tmp_path / "results.sqlite"
+    pane = pane_factory(["session", CAPSULE, "--person", "erin", "--level", "medium", "--sandbox", "podman",
+                         "--time-limit", "600", "--store", str(store_path)])
+    pane.wait_for("left] ", timeout=600)  # Podman may build the capsule's environment first
+    pane.type(f"Rscript code/iris_lda.R > /dev/null && cat {RESULTS}")
+    pane.wait_for('"versicolor_as_virginica": 2')
+    pane.type("test -f /run/.containerenv && echo IN-A-PODMAN-CONTAINER")  # Podman marks its containers so
+    pane.wait_for("\nIN-A-PODMAN-CONTAINER")
+    pane.type(WRITE_REPORT_IN_R)  # the capsule's own environment has R, not Python
+    pane.type("submit")
+    shown = pane.wait_for("EXITED-", timeout=120)
+    assert "EXITED-0" in shown and "accuracy 100.0%" in shown, shown
+    run = _session_run(store_path)
+    assert json.loads(run["config_json"])["options"]["sandbox"] == "podman"
+    assert engine("podman").containers.list(all=True, filters={"label": f"corebench.run={run['id']}"}) == []
+    _no_containers_of(run["id"])  # nothing on Docker either
+
+
+def test_a_session_on_a_sandbox_without_a_terminal_is_refused_in_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["session", CAPSULE, "--person", "dan", "--sandbox", "local",
+                                       "--store", str(tmp_path / "results.sqlite")])
+    assert result.exit_code == 2 and "--sandbox" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.docker

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, suite_from
 from corebench_runner.errors import UserError
 from corebench_runner.store.database import open_store
 
@@ -26,10 +26,12 @@ store_option = click.option("--store", "store_path", type=click.Path(dir_okay=Fa
               help="Length of the session. Default: the capsule's resources.time_limit.")
 @click.option("--max-cost", type=float, metavar="USD", help="Dollars the agent may spend in the session.")
 @click.option("--study", metavar="NAME", help="The study this session belongs to (as in its plan).")
+@click.option("--sandbox", type=PluginName("sandboxes"), default="docker", show_default=True,
+              help="The container engine of the session's container (podman: no daemon needed; docs/sandbox.md).")
 @store_option
 @click.pass_context
 def session_command(ctx: click.Context, capsule_id, person, level, agent, model, time_limit, max_cost, study,
-                    store_path) -> None:
+                    sandbox, store_path) -> None:
     """Take a task yourself: a shell in the task's container, its prompt, a clock and `submit`.
 
     The session is recorded, graded and reviewed like any run (scaffold `human`, or `human+AGENT`)."""
@@ -41,7 +43,7 @@ def session_command(ctx: click.Context, capsule_id, person, level, agent, model,
     suite = suite_from(ctx)
     with open_store(store_path) as store:
         run_id, summary = start_session(store, suite, capsule_id, level, person, agent, model, time_limit, max_cost,
-                                        study)
+                                        study, sandbox)
         click.echo(f"session {run_id} ({person}) recorded in {store.path}")
         click.echo("\n".join(summary_lines(summary)))
 

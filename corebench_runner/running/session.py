@@ -5,7 +5,7 @@
 same machinery as any run (run.py's execute_run, with this module's worker in place of a
 scaffold's). The worker builds the workspace and the sandbox exactly as running/task.py does
 (levels.prepare, sandbox_spec, open_for), puts the session's shell files in
-(running/session_shell.py), and hands the terminal to `docker exec -it` until the person types
+(running/session_shell.py), and hands the terminal to the engine's `exec -it` until the person types
 `submit`, leaves the shell, or the time limit ends it. With an agent, the agent's layer is on the
 image and its metering relay (agents/relay/start.py) runs on the host for the length of the session: the
 person drives the agent with `ask-agent "..."` (or the agent's own CLI); the key never enters.
@@ -39,6 +39,7 @@ from corebench_runner.running.run import ExecutionOptions, RunOptions, execute_r
 from corebench_runner.running.sandboxing import authoring_gpu, open_for, sandbox_spec
 from corebench_runner.running.task import Attempt, TaskJob
 from corebench_runner.sandbox.labels import run_labels
+from corebench_runner.sandbox.providers import provider_for
 from corebench_runner.store.database import Store, create_run
 from corebench_runner.store.results import RunSummary
 
@@ -62,7 +63,7 @@ def is_session(scaffold: str) -> bool:
 
 def start_session(store: Store, suite: Suite, capsule_id: str, level: str, person: str, agent: str | None = None,
                   model: str | None = None, time_limit: float | None = None, max_cost: float | None = None,
-                  study: str | None = None) -> tuple[str, RunSummary]:
+                  study: str | None = None, sandbox: str = "docker") -> tuple[str, RunSummary]:
     """Plan the session as a run of one task, run it on this terminal, grade and record it."""
     if not person.strip():
         raise UserError("--person: name the person taking the session (e.g. --person alice)")
@@ -72,16 +73,15 @@ def start_session(store: Store, suite: Suite, capsule_id: str, level: str, perso
         raise UserError(f"--with-agent {agent} needs --model (e.g. anthropic:claude-opus-5-5, or scripted:FILE)")
     if agent is None and model:
         raise UserError("--model is for the agent of --with-agent; a session without an agent has no model")
+    provider_for(sandbox).terminal_program()  # the engine's command line opens the shell: one line if it cannot
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("corebench session needs a terminal: run it in a shell (or tmux), not with its input piped")
-    if shutil.which("docker") is None:
-        raise UserError("corebench session needs the docker command line (it opens the shell with `docker exec -it`)")
     [capsule], _ = select_capsules(suite, [capsule_id], level)
-    authoring_gpu(capsule)  # a capsule that requires a GPU the host lacks: one line, before anything is planned
+    authoring_gpu(capsule, sandbox)  # a capsule that requires a GPU the host lacks: one line, before anything is planned
     scaffold = scaffold_name(agent)
     options = RunOptions(model=model or "none", scaffold=scaffold, level=level, capsule_ids=(capsule.id,),
                          grader=SESSION_GRADER, timeout=time_limit, max_steps=None, max_cost_per_task=max_cost,
-                         infra_retries=0)
+                         infra_retries=0, sandbox=sandbox)
     if agent is not None:
         _check_agent_model(options, suite, agent)
     run_id = _plan(store, suite, options, capsule, person, study)
@@ -116,11 +116,11 @@ def run_session_task(job: TaskJob, services: Any = None) -> Attempt:
     capsule = suite.load(job.capsule_id)
     agent = agent_of(job.scaffold)
     recipe = _recipe(agent) if agent else None
-    image = _image(capsule, job.level, recipe)
+    image = _image(capsule, job.level, recipe, job.sandbox_kind)
     wall = job.limits.wall_seconds or float(capsule.resources.time_limit)
     # A GPU as a check or a reproduction gets one: when the host has it (a capsule that requires one, else refused).
-    spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id), gpu=authoring_gpu(capsule),
-                        wall_seconds=wall)
+    spec = sandbox_spec(capsule, image, run_labels(job.run_id, job.task_id),
+                        gpu=authoring_gpu(capsule, job.sandbox_kind), wall_seconds=wall)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TASK_FOLDER_PREFIX}{os.getpid()}-"))
     relay = model = None
     try:
@@ -139,9 +139,10 @@ def run_session_task(job: TaskJob, services: Any = None) -> Attempt:
             print(f"corebench session: {capsule.id} at level {job.level}, {wall / 60:g} minutes; "
                   f"type `submit` when report.json is written", flush=True)
             user = spec.user or "root"
-            subprocess.run(["docker", "exec", "-it", "-u", user, "-w", task.workspace_dir,
-                            "-e", f"TERM={os.environ.get('TERM', 'xterm')}", "-e", f"CB_DIR={session_shell.SESSION_DIR}",
-                            sandbox.container.id, *session_shell.shell_command(int(wall))], check=False)
+            env = {"TERM": os.environ.get("TERM", "xterm"), "CB_DIR": session_shell.SESSION_DIR}
+            terminal = provider_for(job.sandbox_kind).terminal_command(
+                sandbox, user, task.workspace_dir, env, session_shell.shell_command(int(wall)))
+            subprocess.run(terminal, check=False)
             seconds = time.time() - started
             submission = _submission(sandbox, task.prompt, started, seconds, wall, recipe, relay)
             attempt = Attempt(job=job, submission=submission, details={"person_session": True, "image": image})
@@ -165,15 +166,18 @@ def _recipe(agent: str) -> Any:
     return bundled_recipe(agent)
 
 
-def _image(capsule: Capsule, level: str, recipe: Any) -> str:
+def _image(capsule: Capsule, level: str, recipe: Any, sandbox_kind: str) -> str:
+    """The session's image, built (when missing) by the engine the session runs on."""
     from corebench_runner import images
+    from corebench_runner.images.engine import images_on
 
-    image = images.environment_image(capsule) if level == "medium" else images.toolbox_image()
-    if recipe is None:
-        return image
-    from corebench_runner.agents.image import agent_image
+    with images_on(sandbox_kind):
+        image = images.environment_image(capsule) if level == "medium" else images.toolbox_image()
+        if recipe is None:
+            return image
+        from corebench_runner.agents.image import agent_image
 
-    return agent_image(image, recipe)
+        return agent_image(image, recipe)
 
 
 def _start_agent(job: TaskJob, recipe: Any, sandbox: Any, workdir: str) -> tuple[Any, Any, Any]:

@@ -87,6 +87,18 @@ class SandboxProvider:
         """Whether this kind can hand the host's GPU to a sandbox (asked once nvidia-smi lists one)."""
         return False
 
+    def terminal_program(self) -> list[str]:
+        """The command line that gives a person a terminal in this kind's sandboxes (`corebench session`);
+        UserError in one line when this kind has none, or its command is not installed."""
+        raise UserError(f"--sandbox {self.kind} cannot give a person a terminal in a sandbox; "
+                        "use --sandbox docker or --sandbox podman")
+
+    def terminal_command(self, sandbox: Sandbox, user: str, workdir: str, env: dict[str, str],
+                         command: list[str]) -> list[str]:
+        """The command that runs `command` on this terminal, interactively, inside the open `sandbox`."""
+        raise UserError(f"--sandbox {self.kind} cannot give a person a terminal in a sandbox; "
+                        "use --sandbox docker or --sandbox podman")
+
     def image_client(self):
         """A Docker-API client of the engine holding this kind's images (images/ builds and looks up there)."""
         raise UserError(f"the {self.kind} sandbox runs no images")

@@ -137,6 +137,10 @@ class Engine:
 
         return TaskNetwork
 
+    def terminal_program(self) -> list[str]:
+        """This engine's command line, for a person's interactive shell in a container (`exec -it`)."""
+        return ["docker"]  # it reads DOCKER_HOST itself, as the SDK does
+
     def create_container(self, config: dict):
         """Create (not start) a container from container_setup.container_config's keyword arguments."""
         return self.client().containers.create(**config)

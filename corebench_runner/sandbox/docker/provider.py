@@ -10,12 +10,14 @@ engine (sandbox/podman/provider.py).
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
 import docker
 
 from corebench_runner.deadline import Deadline
+from corebench_runner.errors import UserError
 from corebench_runner.sandbox.base import Leftovers, Sandbox, SandboxSpec
 from corebench_runner.sandbox.docker.engine import DOCKER, ENGINE_WAIT_ENV, Engine, engine_wait_seconds
 from corebench_runner.sandbox.docker.leftovers import remove_leftovers
@@ -63,6 +65,22 @@ class DockerProvider(SandboxProvider):
 
     def gpu_ready(self) -> bool:
         return self.engine.gpu_ready()
+
+    def terminal_program(self) -> list[str]:
+        program = self.engine.terminal_program()
+        if shutil.which(program[0]) is None:
+            raise UserError(f"corebench session needs the {program[0]} command line: it opens the person's shell "
+                            f"with `{program[0]} exec -it` (install {program[0]}, or choose another --sandbox)")
+        return program
+
+    def terminal_command(self, sandbox: Sandbox, user: str, workdir: str, env: dict[str, str],
+                         command: list[str]) -> list[str]:
+        container = getattr(sandbox, "container", None)
+        if container is None:  # a sandbox still starting in the background has no container yet
+            raise UserError(f"no container to open a terminal in ({self.engine.name})")
+        variables = [part for name, value in env.items() for part in ("-e", f"{name}={value}")]
+        return [*self.terminal_program(), "exec", "-it", "-u", user, "-w", workdir, *variables, container.id,
+                *command]
 
     def image_client(self) -> docker.DockerClient:
         return self.engine.client()

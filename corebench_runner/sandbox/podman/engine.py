@@ -171,6 +171,11 @@ class PodmanEngine(Engine):
         except (OSError, subprocess.TimeoutExpired) as exc:
             return subprocess.CompletedProcess(args, 1, "", str(exc))
 
+    def terminal_program(self) -> list[str]:
+        if shutil.which("podman") is not None:
+            self.client()  # the service the containers run under is up
+        return ["podman", "--url", self.url()]
+
     def installed(self) -> bool:
         return shutil.which("podman") is not None or bool(os.environ.get(HOST_ENV))
 
