@@ -168,7 +168,8 @@ def test_a_person_drives_a_scripted_agent_cli_in_the_session(tmp_path, pane_fact
     assert questions
     steps = [step(agent, "I will run the analysis.", f"Rscript code/iris_lda.R > /dev/null && cat {RESULTS}"),
              step(agent, "Writing the report.", WRITE_REPORT.replace("report.json", "/workspace/report.json")),
-             step(agent, "The report is written.")]
+             step(agent, "The report is written."),
+             step(agent, "It holds four answers.")]
     script = session_file(tmp_path, agent, steps)
     store_path = tmp_path / "results.sqlite"
     images_before = {t for i in docker.from_env().images.list() for t in i.tags}
@@ -179,6 +180,8 @@ def test_a_person_drives_a_scripted_agent_cli_in_the_session(tmp_path, pane_fact
         assert "ask-agent" in shown
         pane.type("ask-agent 'Reproduce the analysis and write report.json'")
         pane.wait_for("The report is written.", timeout=180)  # the agent's words, shown to the person
+        pane.type("ask-agent 'How many answers does it hold?'")  # goes on with the same conversation
+        pane.wait_for("It holds four answers.", timeout=180)
         pane.type("cat report.json")
         pane.wait_for("Petal.Width in the first linear discriminant")
         pane.type("submit")
@@ -205,6 +208,9 @@ def test_a_person_drives_a_scripted_agent_cli_in_the_session(tmp_path, pane_fact
     agent_commands = [e["action"]["command"] for e in events[asked + 1:after]
                       if e.get("type") == "tool_call" and e.get("name") == SHELL_TOOL[agent]]
     assert agent_commands and "Rscript code/iris_lda.R" in agent_commands[0]  # Codex wraps it in bash -lc
+    # The second ask-agent resumed the first one's conversation: the agent's own id, the same both times.
+    conversations = [e["text"] for e in events if e.get("label") == "agent conversation"]
+    assert len(conversations) == 2 and conversations[0] == conversations[1] and conversations[0], conversations
     assert any(e.get("type") == "model_call" for e in events)
     _no_containers_of(run["id"])
 

@@ -217,7 +217,11 @@ def _submission(sandbox: Any, prompt: str, started: float, seconds: float, wall:
     if recipe is not None:
         for n in range(1, sum(1 for m in marks if m.command.lstrip().startswith("ask-agent")) + 1):
             out = _read(sandbox, f"{session_shell.SESSION_DIR}/agent-{n}.out").decode("utf-8", "replace")
-            agent_events[n] = normalise(recipe.transcript, out).events
+            stream = normalise(recipe.transcript, out)
+            # Which conversation each ask went on with: ask-agent resumes the last one unless told --new.
+            conversation = ([{"type": "note", "label": "agent conversation", "text": stream.session_id}]
+                            if stream.session_id else [])
+            agent_events[n] = conversation + stream.events
     transcript = session_shell.transcript_from(prompt, marks, typescript, int(started), agent_events)
     submitted = bool(_read(sandbox, session_shell.SUBMITTED).strip())
     usage = Usage()

@@ -64,16 +64,26 @@ echo "Commands: task (the task again), submit (hand in $CB_REPORT and end the se
 """
 
 ASK_AGENT = r"""#!/bin/bash
-# ask-agent "what to do": the session's agent (__AGENT__) works in this workspace with that prompt.
+# ask-agent "what to do": the session's agent (__AGENT__) works in this workspace with that prompt, going on
+# with the conversation of the previous ask-agent (`ask-agent --new "..."` starts a new one).
 # It talks to the model only through the metering relay on the host; its own log is kept for the transcript.
 set -uo pipefail
-if [ $# -eq 0 ]; then echo 'usage: ask-agent "what the agent should do"'; exit 2; fi
+resume=1
+if [ "${1:-}" = "--new" ]; then resume=0; shift; fi
+if [ $# -eq 0 ]; then echo 'usage: ask-agent [--new] "what the agent should do"'; exit 2; fi
 n=$(( $(ls "$CB_DIR"/agent-*.out 2>/dev/null | wc -l) + 1 ))
 printf '%s' "$*" > "$CB_DIR/agent-prompt-$n.txt"
 chmod a+r "$CB_DIR/agent-prompt-$n.txt"
+# The previous conversation's id, as each agent CLI's stream names it (what its own resume takes).
+session=""
+if [ "$resume" = 1 ] && [ -f "$CB_DIR/agent-$((n - 1)).out" ]; then
+  session=$(grep -o -m1 -E '"(session_id|thread_id|sessionID)" *: *"[^"]+"' "$CB_DIR/agent-$((n - 1)).out" \
+            | head -n1 | sed -E 's/.*: *"([^"]+)"/\1/')
+fi
 show=cat
 if command -v python3 >/dev/null 2>&1; then show="python3 $CB_DIR/show-agent.py"; fi
-CBR_PROMPT_FILE="$CB_DIR/agent-prompt-$n.txt" CBR_RESUME="" corebench-enter-agent 2>&1 | tee "$CB_DIR/agent-$n.out" | $show
+CBR_PROMPT_FILE="$CB_DIR/agent-prompt-$n.txt" CBR_RESUME="$session" corebench-enter-agent 2>&1 \
+  | tee "$CB_DIR/agent-$n.out" | $show
 """
 
 # What ask-agent shows the person of the agent's JSON stream: its words and the commands it runs.
@@ -121,7 +131,8 @@ def session_files(task_text: str, end_epoch: int, report_path: str, workdir: str
     rc = (RC.replace("__DIR__", SESSION_DIR).replace("__END__", str(end_epoch))
           .replace("__REPORT__", shlex.quote(report_path)).replace("__WORKDIR__", workdir)
           .replace("__ENV__", env_lines)
-          .replace("__AGENT_HELP__", f', ask-agent \\"PROMPT\\" (runs {agent.name} here)' if agent else ""))
+          .replace("__AGENT_HELP__", f', ask-agent \\"PROMPT\\" (runs {agent.name} here, going on with its last '
+                                     'conversation; --new for a fresh one)' if agent else ""))
     files = {f"{SESSION_DIR}/rc": (rc, 0o644), f"{SESSION_DIR}/task.txt": (task_text, 0o644),
              MARKS: ("", 0o644)}
     if agent is not None:
