@@ -36,6 +36,8 @@ def test_every_command_answers_help():
         result = runner.invoke(main, [*path, "--help"], prog_name="corebench")
         assert result.exit_code == 0, (path, result.output)
         assert "Usage: corebench" in result.output
+        if path:  # --suite is the group's, typed anywhere: each command's own help says it takes it
+            assert "--suite DIR" in result.output, path
 
 
 def test_every_command_and_option_appears_in_the_readme():

@@ -85,6 +85,7 @@ class CorebenchGroup(click.Group):
                 command = defined_commands().get(cmd_name)
             if command is None:
                 return None
+            _mention_suite_option(command)
             self._commands[cmd_name] = command
         return self._commands[cmd_name]
 
@@ -117,6 +118,20 @@ class CorebenchGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+
+
+# --suite belongs to the group but is typed anywhere: each command's help says so, since click shows only its own.
+SUITE_NOTE = ("Every command also takes --suite DIR (a suite folder holding capsules/, or `bundled`), before or "
+              "after its name; default: $COREBENCH_SUITE, else this folder when it has capsules/, else the "
+              "bundled suite.")
+
+
+def _mention_suite_option(command: click.Command) -> None:
+    if not command.epilog:
+        command.epilog = SUITE_NOTE
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _mention_suite_option(sub)
 
 
 def suite_option_first(args: list[str]) -> list[str]:
