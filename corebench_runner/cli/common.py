@@ -10,6 +10,11 @@ from corebench_runner import registry
 from corebench_runner.capsules.suite import Suite, resolve_suite
 from corebench_runner.terminal import printable, printable_json
 
+# --store, as every command that reads or writes results takes it.
+store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
+                            help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
+                                 "in the user data folder.")
+
 
 class PluginName(click.ParamType):
     """An option naming a plugin (--sandbox, --executor): checked against the registry when parsed, so a

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
-from corebench_runner.cli.common import suite_from
+from corebench_runner.cli.common import store_option, suite_from
 from corebench_runner.errors import UserError
 from corebench_runner.store.database import get_run, open_store
-
-store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
-                            help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
-                                 "in the user data folder.")
 
 
 @click.command("report")

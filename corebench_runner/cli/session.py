@@ -5,13 +5,9 @@ from __future__ import annotations
 import click
 
 from corebench_runner.capsules.format import LEVELS
-from corebench_runner.cli.common import PluginName, echo_table, suite_from
+from corebench_runner.cli.common import PluginName, echo_table, store_option, suite_from
 from corebench_runner.errors import UserError
 from corebench_runner.store.database import open_store
-
-store_option = click.option("--store", "store_path", type=click.Path(dir_okay=False), envvar="COREBENCH_STORE",
-                            help="Results database (SQLite). Default: $COREBENCH_STORE, else results.sqlite "
-                                 "in the user data folder.")
 
 
 @click.command("session")
