@@ -244,6 +244,26 @@ def test_a_person_takes_a_task_in_a_podman_container(tmp_path, pane_factory):
     _no_containers_of(run["id"])  # nothing on Docker either
 
 
+@pytest.mark.docker
+def test_closing_the_terminal_mid_session_removes_its_container(tmp_path, pane_factory):
+    """The person closes the window (SIGHUP): the session ends as an interrupted run, its container gone."""
+    store_path = tmp_path / "results.sqlite"
+    pane = pane_factory(["session", CAPSULE, "--person", "fay", "--time-limit", "600", "--store", str(store_path)])
+    pane.wait_for("left] ", timeout=180)
+    run_id = _session_run(store_path)["id"]
+    client = docker.from_env()
+    assert client.containers.list(all=True, filters={"label": f"corebench.run={run_id}"})  # the session's own
+    pane.close()  # tmux kill-session: the terminal is gone, its processes get SIGHUP
+    deadline = time.monotonic() + 60
+    while client.containers.list(all=True, filters={"label": f"corebench.run={run_id}"}):
+        assert time.monotonic() < deadline, "the session's container outlived its closed terminal"
+        time.sleep(1)
+    while _session_run(store_path)["status"] == "running":  # the run is released after its containers go
+        assert time.monotonic() < deadline, "the session's run was left running"
+        time.sleep(1)
+    assert _session_run(store_path)["status"] == "interrupted"
+
+
 def test_a_session_on_a_sandbox_without_a_terminal_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["session", CAPSULE, "--person", "dan", "--sandbox", "local",
                                        "--store", str(tmp_path / "results.sqlite")])

@@ -184,35 +184,49 @@ def _outcomes(text: str | None) -> list[str]:
 
 
 @contextmanager
-def interrupts_end_the_run(run_id: str) -> Iterator[None]:
-    """SIGTERM counts as Ctrl-C. Either way execute_run has marked the run interrupted and removed its
-    containers by the time it reaches here; then the process ends at once rather than wait for
-    worker threads (one may be in an image build) that would otherwise go on starting things."""
-    previous = signal.getsignal(signal.SIGTERM)
+def interrupts_end_the_run(run_id: str | None) -> Iterator[None]:
+    """SIGTERM, and SIGHUP (the terminal closed) unless it is ignored (nohup), count as Ctrl-C. Either way
+    execute_run has marked the run interrupted and removed its containers by the time it reaches here;
+    then the process ends at once rather than wait for worker threads (one may be in an image build)
+    that would otherwise go on starting things. run_id None: a person's session (nothing to resume)."""
     on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPTING_SIGNALS}
     if on_main_thread:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, _raise_interrupt)
     try:
         yield
     except (OSError, sqlite3.OperationalError) as exc:
-        if not disk_full(exc):
+        if not disk_full(exc) or run_id is None:
             raise
         where = getattr(exc, "filename", None) or "the disk holding the store"
         raise UserError(f"{where}: no space left on the device; what finished is kept. Free space, then "
                         f"`corebench run --resume {run_id}`") from None
     except KeyboardInterrupt:
-        click.echo(f"interrupted; what finished is kept (resume with `corebench run --resume {run_id}`)", err=True)
+        said = (f"interrupted; what finished is kept (resume with `corebench run --resume {run_id}`)" if run_id
+                else "interrupted; the session's container was removed and nothing was handed in")
+        try:
+            click.echo(said, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:
+            pass  # the terminal is gone (SIGHUP): the cleanup is what matters
         remove_own_task_folders()
-        sys.stdout.flush()
-        sys.stderr.flush()
         os._exit(130)
     finally:
         if on_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+# Signals that end a run as Ctrl-C does (its containers removed, the run resumable).
+INTERRUPTING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    for sig in INTERRUPTING_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the cleanup short
     raise KeyboardInterrupt
 
 

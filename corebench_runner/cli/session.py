@@ -37,7 +37,10 @@ def session_command(ctx: click.Context, capsule_id, person, level, agent, model,
     if time_limit is not None and time_limit <= 0:
         raise UserError(f"--time-limit must be positive, not {time_limit:g}")
     suite = suite_from(ctx)
-    with open_store(store_path) as store:
+    from corebench_runner.cli.run import interrupts_end_the_run
+
+    # A closed terminal (SIGHUP) or SIGTERM ends the session as Ctrl-C does: its container is removed.
+    with open_store(store_path) as store, interrupts_end_the_run(None):
         run_id, summary = start_session(store, suite, capsule_id, level, person, agent, model, time_limit, max_cost,
                                         study, sandbox)
         click.echo(f"session {run_id} ({person}) recorded in {store.path}")
