@@ -107,6 +107,29 @@ def run_through_short_outage(engine, tmp_path: Path, concurrency: int) -> tuple[
     return store, process.returncode, stderr
 
 
+def run_failed_by_long_outage(engine, tmp_path: Path) -> tuple[Path, dict[str, str], str]:
+    """A run of slow tasks whose engine is killed once two run and stays down until the run has ended: the
+    run gives up on the engine after 1 s, so the outage fails its tasks. Returns the store, the run's
+    environment (for a resume) and the run id; asserts the run itself ended with exit code 0."""
+    suite = _suite(tmp_path / "suite")
+    store = tmp_path / "results.sqlite"
+    env = {**os.environ, "DOCKER_HOST": engine.host, "COREBENCH_SUITE": str(suite), "PING_SLEEP": "30",
+           "COREBENCH_ENGINE_WAIT": "1"}
+    process = subprocess.Popen([str(CORE), "run", "--scaffold", "pinger", "--all", "--concurrency", "2",
+                                "--infra-retries", "1", "--store", str(store), "--quiet"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for_containers(engine, process, 2)
+        engine.kill()
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        engine.start()
+    assert process.returncode == 0, stderr
+    return store, env, _run_row(store)[0]
+
+
 @pytest.mark.docker
 def test_a_short_engine_outage_costs_a_pause_not_the_run(tmp_path: Path, own_engine):
     store, returncode, stderr = run_through_short_outage(own_engine, tmp_path, concurrency=2)
@@ -127,25 +150,9 @@ def test_a_short_engine_outage_costs_a_pause_not_the_run(tmp_path: Path, own_eng
 @pytest.mark.docker
 def test_retry_reruns_the_tasks_a_long_outage_failed_and_keeps_their_earlier_attempts(tmp_path: Path,
                                                                                       own_engine):
-    suite = _suite(tmp_path / "suite")
-    store = tmp_path / "results.sqlite"
-    env = {**os.environ, "DOCKER_HOST": own_engine.host, "COREBENCH_SUITE": str(suite), "PING_SLEEP": "30",
-           "COREBENCH_ENGINE_WAIT": "1"}  # give up on the engine after 1 s, so the outage fails the tasks
-    process = subprocess.Popen([str(CORE), "run", "--scaffold", "pinger", "--all", "--concurrency", "2",
-                                "--infra-retries", "1", "--store", str(store), "--quiet"], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _wait_for_containers(own_engine, process, 2)
-        own_engine.kill()
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        own_engine.start()
-    assert process.returncode == 0, stderr
-    run_id, status = _run_row(store)
+    store, env, run_id = run_failed_by_long_outage(own_engine, tmp_path)
     failed = _tasks(store)
-    assert status == "finished"
+    assert _run_row(store) == (run_id, "finished")
     assert {t["outcome"] for t in failed.values()} == {"infra_error"}
     assert all("Docker engine did not answer" in t["error"] for t in failed.values())
 
